@@ -1,0 +1,70 @@
+# vhu: top-level driver for meson + ninja. See README.md.
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
+CC         ?= cc
+MESON_OPTS ?=
+
+.PHONY: all deps build asan tsan clang test test-quick demo demo-vm bench fuzz install clean
+
+all: build
+
+deps:
+	@scripts/ensure-deps.sh build
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer, debug info, no optimisation surprises.
+$(BUILD_ASAN)/build.ninja:
+	CC=clang meson setup $(BUILD_ASAN) -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+asan: deps $(BUILD_ASAN)/build.ninja
+	ninja -C $(BUILD_ASAN)
+
+$(BUILD_TSAN)/build.ninja:
+	CC=clang meson setup $(BUILD_TSAN) -Dbuildtype=debug -Db_sanitize=thread -Db_lundef=false $(MESON_OPTS)
+tsan: deps $(BUILD_TSAN)/build.ninja
+	@scripts/ensure-deps.sh sanitizers
+	ninja -C $(BUILD_TSAN)
+
+# Second compiler: the tree must build clean under both gcc and clang.
+clang: deps
+	[ -f build-clang/build.ninja ] || CC=clang meson setup build-clang
+	ninja -C build-clang
+gcc: deps
+	[ -f build-gcc/build.ninja ] || CC=gcc meson setup build-gcc
+	ninja -C build-gcc
+
+# Every test: unit and integration (plain, ASan+UBSan, TSan), then the real
+# peers (DPDK testpmd, QEMU guests). Prints "N passed, N failed, N skipped".
+test: build asan tsan gcc clang
+	@scripts/ensure-deps.sh peers
+	tests/run.sh
+
+# Unit and integration tests only, no peers.
+test-quick: build asan
+	VHU_TEST_GROUPS="unit integ" tests/run.sh
+
+demo: build
+	scripts/demo.sh
+
+demo-vm: build
+	@scripts/ensure-deps.sh peers
+	scripts/demo-vm.sh
+
+bench: build
+	@scripts/ensure-deps.sh peers bench
+	bench/run.sh
+
+fuzz:
+	@scripts/ensure-deps.sh build fuzz
+	scripts/fuzz.sh
+
+install: build
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-clang build-gcc

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The in-tree vhost-user frontend: the driver side, the role DPDK's
+ * virtio-user plays. It shares memfd-backed "guest" memory with a backend,
+ * negotiates, sets up split rings and sends and receives packets. The
+ * project's tests use it (including to misbehave on purpose: see the raw
+ * access functions at the end), and a program without a VM can use it to
+ * talk to any vhost-user backend.
+ *
+ * One vhu_fe is driven by one thread at a time; it starts no thread.
+ */
+#ifndef VHU_FRONTEND_H
+#define VHU_FRONTEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <vhu/pkt.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vhu_fe;
+
+struct vhu_fe_opts {
+	const char *path;        /* backend socket */
+	bool server;             /* listen on path and accept one backend */
+	uint64_t features;       /* virtio features to accept if offered; 0 = a sensible default */
+	uint64_t protocol_features; /* 0 = all the frontend knows */
+	uint16_t queue_pairs;    /* 0 = 1 */
+	uint16_t ring_size;      /* 0 = 256 */
+	uint64_t mem_size;       /* guest memory bytes; 0 = 64 MiB */
+	uint16_t mem_regions;    /* split the memory into this many regions (memfds); 0 = 1 */
+	uint32_t buf_size;       /* bytes per rx buffer posted; 0 = 2048 */
+	int connect_timeout_ms;  /* retry connect/accept this long; 0 = 5000 */
+	/* Descriptor shapes, so backends see every layout a driver may use.
+	 * Without VERSION_1 or ANY_LAYOUT both split flags are forced on. */
+	bool tx_split_hdr;       /* virtio-net header in its own descriptor */
+	bool rx_split_hdr;       /* receive buffers posted as header + data descriptors */
+	bool tx_indirect;        /* transmit chains through indirect tables (if INDIRECT_DESC) */
+	bool poll_mode;          /* ask the backend not to signal call eventfds */
+	bool no_protocol_features; /* do not accept VHOST_USER_F_PROTOCOL_FEATURES */
+};
+
+/* Virtio features the frontend accepts when opts->features is 0:
+ * VERSION_1, MRG_RXBUF, INDIRECT_DESC, EVENT_IDX, MQ when queue_pairs > 1.
+ * (VHOST_USER_F_PROTOCOL_FEATURES is accepted apart from these.) */
+uint64_t vhu_fe_default_features(uint16_t queue_pairs);
+
+/* Connects (or accepts), negotiates features and protocol features,
+ * sends SET_OWNER, the memory table and every vring of every queue pair,
+ * enables them and posts receive buffers. NULL with errno on failure. */
+struct vhu_fe *vhu_fe_create(const struct vhu_fe_opts *opts);
+/* Stops the rings (GET_VRING_BASE), closes the connection, frees all. */
+void vhu_fe_destroy(struct vhu_fe *fe);
+
+uint64_t vhu_fe_features(const struct vhu_fe *fe);          /* negotiated */
+uint64_t vhu_fe_protocol_features(const struct vhu_fe *fe); /* negotiated */
+uint16_t vhu_fe_queue_pairs(const struct vhu_fe *fe);
+
+/* Guest transmit: copies each packet (all segments) into guest buffers
+ * behind a virtio-net header built from pkt->ol, posts them on the
+ * transmit vring of queue pair qp and kicks the backend unless it asked
+ * not to be. Reclaims completed transmit buffers first. Returns how many
+ * were posted; the caller keeps ownership of pkts. */
+uint16_t vhu_fe_send_burst(struct vhu_fe *fe, uint16_t qp,
+			   struct vhu_pkt *const *pkts, uint16_t n);
+/* Guest receive: takes up to n used receive buffers (merged buffers
+ * joined), copies them into packets from pool (header fields into ->ol),
+ * and re-posts the buffers. */
+uint16_t vhu_fe_recv_burst(struct vhu_fe *fe, uint16_t qp,
+			   struct vhu_pkt_pool *pool, struct vhu_pkt **pkts,
+			   uint16_t n);
+/* Waits up to timeout_ms for the backend's call eventfd of the vring;
+ * 1 when signalled, 0 on timeout. */
+int vhu_fe_wait_call(struct vhu_fe *fe, uint16_t vring, int timeout_ms);
+
+/* ---- raw access, for fault injection ---------------------------------- */
+/* The control socket fd. */
+int vhu_fe_sock(const struct vhu_fe *fe);
+/* Sends one message: request, flags (VHU_MSG_VERSION is added), payload
+ * of size bytes, fds. Returns 0 or negative errno. */
+int vhu_fe_send_raw(struct vhu_fe *fe, uint32_t request, uint32_t flags,
+		    const void *payload, uint32_t size, const int *fds,
+		    int nfds);
+/* Receives one reply. Returns payload size or negative errno; reply
+ * request code in *request when not NULL. */
+int vhu_fe_recv_raw(struct vhu_fe *fe, uint32_t *request, void *payload,
+		    uint32_t cap, int timeout_ms);
+/* Host pointer and guest-physical address of the guest memory; region i. */
+void *vhu_fe_mem(const struct vhu_fe *fe, uint16_t region, uint64_t *gpa,
+		 uint64_t *size);
+/* Host pointers to a vring's split-ring structures. */
+struct vring_desc *vhu_fe_vring_desc(const struct vhu_fe *fe, uint16_t vring);
+struct vring_avail *vhu_fe_vring_avail(const struct vhu_fe *fe, uint16_t vring);
+struct vring_used *vhu_fe_vring_used(const struct vhu_fe *fe, uint16_t vring);
+/* Kicks the backend on a vring (writes its kick eventfd). */
+void vhu_fe_kick(struct vhu_fe *fe, uint16_t vring);
+
+/* Per-vring counters, for tests to check what the backend did. */
+struct vhu_fe_vring_stats {
+	uint64_t packets;   /* sent (tx) or received (rx) */
+	uint64_t bytes;     /* packet bytes, without virtio-net headers */
+	uint64_t kicks;     /* kick eventfd writes */
+	uint64_t kicks_suppressed; /* kicks the backend asked us to skip */
+	uint64_t errors;    /* bad used entries from the backend, dropped packets */
+};
+int vhu_fe_vring_stats(const struct vhu_fe *fe, uint16_t vring,
+		       struct vhu_fe_vring_stats *st);
+/* Sends GET_VRING_BASE now (the backend stops the vring) and returns the
+ * next avail index the backend reports, or a negative errno. */
+int vhu_fe_get_vring_base(struct vhu_fe *fe, uint16_t vring);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vhu packet buffers and pools: the mbuf/mempool role.
+ *
+ * A packet is one or more segments (vhu_pkt linked through ->next). Every
+ * segment comes from a fixed-size pool created up front, so the data path
+ * never allocates: vhu_pkt_alloc_bulk() and vhu_pkt_free_bulk() move whole
+ * bursts in and out of a pool with one lock round-trip per burst.
+ */
+#ifndef VHU_PKT_H
+#define VHU_PKT_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Offload metadata carried between the virtio-net header and the packet,
+ * in host byte order. Field meanings are those of struct virtio_net_hdr. */
+struct vhu_pkt_offload {
+	uint8_t flags;      /* VIRTIO_NET_HDR_F_* */
+	uint8_t gso_type;   /* VIRTIO_NET_HDR_GSO_* */
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+
+struct vhu_pkt_pool;
+
+struct vhu_pkt {
+	uint8_t *buf;              /* start of the segment's buffer */
+	struct vhu_pkt *next;      /* next segment, NULL on the last */
+	struct vhu_pkt_pool *pool; /* owner */
+	uint32_t buf_len;          /* bytes in buf */
+	uint32_t data_off;         /* data starts at buf + data_off */
+	uint32_t data_len;         /* bytes of data in this segment */
+	uint32_t pkt_len;          /* whole packet; valid in the first segment */
+	uint16_t nb_segs;          /* valid in the first segment */
+	uint16_t port;             /* free for the application (vhu-switch: in-port) */
+	uint32_t user;             /* free for the application */
+	struct vhu_pkt_offload ol; /* valid in the first segment */
+};
+
+/* Headroom left before data in a fresh segment. */
+#define VHU_PKT_HEADROOM 128u
+
+static inline uint8_t *vhu_pkt_data(const struct vhu_pkt *p)
+{
+	return p->buf + p->data_off;
+}
+
+static inline uint32_t vhu_pkt_tailroom(const struct vhu_pkt *p)
+{
+	return p->buf_len - p->data_off - p->data_len;
+}
+
+/* Create a pool of n segments, each with data_room bytes after the
+ * headroom. Returns NULL with errno set on failure. */
+struct vhu_pkt_pool *vhu_pkt_pool_create(const char *name, uint32_t n,
+					 uint32_t data_room);
+/* Frees the pool; every segment must have been returned. */
+void vhu_pkt_pool_destroy(struct vhu_pkt_pool *pool);
+/* Segments currently free in the pool. */
+uint32_t vhu_pkt_pool_avail(const struct vhu_pkt_pool *pool);
+uint32_t vhu_pkt_pool_size(const struct vhu_pkt_pool *pool);
+/* Bytes of data room of each segment (without headroom). */
+uint32_t vhu_pkt_pool_data_room(const struct vhu_pkt_pool *pool);
+
+/* All-or-nothing: returns 0 and fills pkts[0..n), or -1 when fewer than n
+ * are free. Each segment comes back reset (one segment, empty, headroom). */
+int vhu_pkt_alloc_bulk(struct vhu_pkt_pool *pool, struct vhu_pkt **pkts,
+		       unsigned n);
+struct vhu_pkt *vhu_pkt_alloc(struct vhu_pkt_pool *pool);
+/* Frees whole packets (all their segments) to their own pools. */
+void vhu_pkt_free_bulk(struct vhu_pkt **pkts, unsigned n);
+void vhu_pkt_free(struct vhu_pkt *pkt);
+
+/* Appends len bytes of room at the tail of a one-segment packet; returns a
+ * pointer to them or NULL when the segment has no room. */
+uint8_t *vhu_pkt_append(struct vhu_pkt *pkt, uint32_t len);
+
+/* Copies the packet's bytes (all segments) from offset off into dst, at
+ * most len bytes; returns the number copied. */
+uint32_t vhu_pkt_read(const struct vhu_pkt *pkt, uint32_t off, void *dst,
+		      uint32_t len);
+
+/* Returns a one-segment copy of pkt (metadata included) from pool, or NULL
+ * when the pool is empty or the packet does not fit one segment. */
+struct vhu_pkt *vhu_pkt_clone(const struct vhu_pkt *pkt,
+			      struct vhu_pkt_pool *pool);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

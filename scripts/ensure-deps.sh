@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs with apt what a make target needs, only when it is missing.
+# Usage: scripts/ensure-deps.sh build|peers|bench|fuzz ...
+set -u
+need=()
+want() { # want COMMAND-OR-FILE PACKAGE
+	if [[ $1 == /* ]]; then [ -e "$1" ] || need+=("$2")
+	else command -v "$1" >/dev/null 2>&1 || need+=("$2"); fi
+}
+for group in "$@"; do
+	case $group in
+	build)
+		want cc gcc; want clang clang; want meson meson; want ninja ninja-build
+		want pkg-config pkg-config
+		want /usr/include/linux/virtio_ring.h linux-libc-dev ;;
+	peers)
+		want dpdk-testpmd dpdk; want qemu-system-x86_64 qemu-system-x86
+		want /bin/busybox busybox-static; want cpio cpio; want socat socat
+		want ip iproute2; want tshark tshark; want tcpdump tcpdump ;;
+	bench)
+		want gnuplot gnuplot-nox; want perf linux-perf
+		want /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk openvswitch-switch-dpdk ;;
+	fuzz)
+		want clang clang; want /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev ;;
+	sanitizers)
+		want /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.tsan-x86_64.a libclang-rt-14-dev ;;
+	*) echo "ensure-deps: unknown group $group" >&2; exit 2 ;;
+	esac
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+# Only the packages, deduplicated.
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+echo "ensure-deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+$SUDO apt-get update -qq >/dev/null 2>&1 || true
+# tshark asks whether non-root users may capture; answer no, quietly.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/tmp/vhu-apt.log 2>&1 || {
+	echo "ensure-deps: apt-get install failed, see /tmp/vhu-apt.log" >&2; tail -5 /tmp/vhu-apt.log >&2; exit 1; }

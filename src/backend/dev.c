@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "backend/dev.h"
+#include "common/log.h"
+#include "loop/loop.h"
+#include "net/net.h"
+
+pthread_mutex_t vhu_ctl = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static uint64_t next_dev_id = 1;
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void dev_event(void *arg, uint32_t events)
+{
+	struct vhu_dev *dev = arg;
+
+	(void)events;
+	if (!vhu_dev_handle_msg(dev))
+		vhu_dev_destroy(dev);
+}
+
+struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
+{
+	struct vhu_dev *dev = calloc(1, sizeof(*dev));
+
+	if (!dev)
+		return NULL;
+	dev->sock = s;
+	dev->fd = fd;
+	dev->id = next_dev_id++;
+	dev->backend_req_fd = dev->log_fd = -1;
+	snprintf(dev->name, sizeof(dev->name), "%s#%llu", s->path,
+		 (unsigned long long)dev->id);
+	dev->ev = vhu_loop_add(fd, dev_event, dev);
+	if (!dev->ev) {
+		free(dev);
+		return NULL;
+	}
+	dev->next = s->devs;
+	s->devs = dev;
+	VHU_INFO("%s: new connection", dev->name);
+	if (s->ops.new_connection && s->ops.new_connection(dev) != 0) {
+		VHU_WARN("%s: application refused the connection", dev->name);
+		vhu_dev_destroy(dev);
+		return NULL;
+	}
+	return dev;
+}
+
+struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index)
+{
+	if (index >= VHU_MAX_VRINGS)
+		return NULL;
+	if (!dev->vq[index]) {
+		struct vhu_vq *vq = vhu_vq_new(dev, (uint16_t)index);
+		if (!vq)
+			return NULL;
+		vq->features = dev->features;
+		vq->hdr_len = dev->hdr_len;
+		/* Bursts read the pointer without vhu_ctl: publish it whole. */
+		__atomic_store_n(&dev->vq[index], vq, __ATOMIC_RELEASE);
+		if (index + 1 > dev->nr_vring)
+			dev->nr_vring = (uint16_t)(index + 1);
+	}
+	return dev->vq[index];
+}
+
+void vhu_dev_lock_all(struct vhu_dev *dev)
+{
+	for (int i = 0; i < VHU_MAX_VRINGS; i++)
+		if (dev->vq[i])
+			vhu_spin_lock(&dev->vq[i]->lock);
+}
+
+void vhu_dev_unlock_all(struct vhu_dev *dev)
+{
+	for (int i = VHU_MAX_VRINGS - 1; i >= 0; i--)
+		if (dev->vq[i])
+			vhu_spin_unlock(&dev->vq[i]->lock);
+}
+
+void vhu_dev_check_ready(struct vhu_dev *dev)
+{
+	struct vhu_vq *rx = dev->vq[0], *tx = dev->vq[1];
+	bool ready;
+
+	if (dev->running || !dev->mem || !rx || !tx)
+		return;
+	vhu_dev_lock_all(dev);
+	ready = rx->active && tx->active;
+	vhu_dev_unlock_all(dev);
+	if (!ready)
+		return;
+	dev->running = true;
+	VHU_INFO("%s: device ready, features 0x%llx, %u vrings", dev->name,
+		 (unsigned long long)dev->features, dev->nr_vring);
+	if (dev->sock->ops.new_device && dev->sock->ops.new_device(dev) != 0) {
+		VHU_WARN("%s: application refused the device; closing", dev->name);
+		dev->running = false;
+		/* Closed from the loop once this message is done. */
+		shutdown(dev->fd, SHUT_RDWR);
+	}
+}
+
+void vhu_dev_stop(struct vhu_dev *dev)
+{
+	if (!dev->running)
+		return;
+	dev->running = false;
+	VHU_INFO("%s: device stopped", dev->name);
+	if (dev->sock->ops.destroy_device)
+		dev->sock->ops.destroy_device(dev);
+}
+
+static void vq_reset(struct vhu_vq *vq)
+{
+	close_fd(&vq->kickfd);
+	close_fd(&vq->callfd);
+	close_fd(&vq->errfd);
+	vq->started = vq->enabled = vq->addr_set = vq->broken = false;
+	vq->active = false;
+	vq->desc = NULL;
+	vq->avail = NULL;
+	vq->used = NULL;
+	vq->last_avail_idx = vq->last_used_idx = 0;
+	vq->signalled_used_valid = false;
+	vq->size = 0;
+}
+
+static void log_unmap(struct vhu_dev *dev)
+{
+	__atomic_store_n(&dev->log_base, NULL, __ATOMIC_RELEASE);
+	if (dev->log_map)
+		munmap(dev->log_map, dev->log_map_size);
+	dev->log_map = NULL;
+	dev->log_size = 0;
+}
+
+void vhu_dev_reset(struct vhu_dev *dev)
+{
+	vhu_dev_stop(dev);
+	vhu_dev_lock_all(dev);
+	for (int i = 0; i < VHU_MAX_VRINGS; i++)
+		if (dev->vq[i])
+			vq_reset(dev->vq[i]);
+	struct vhu_memmap *old = dev->mem;
+	dev->mem = NULL;
+	log_unmap(dev);
+	dev->features = 0;
+	dev->features_set = false;
+	dev->protocol_features = 0;
+	vhu_dev_unlock_all(dev);
+	vhu_memmap_free(old);
+	close_fd(&dev->log_fd);
+}
+
+void vhu_dev_destroy(struct vhu_dev *dev)
+{
+	struct vhu_socket *s = dev->sock;
+
+	vhu_dev_stop(dev);
+	vhu_loop_del(dev->ev);
+	VHU_INFO("%s: connection closed", dev->name);
+	if (s->ops.destroy_connection)
+		s->ops.destroy_connection(dev);
+	vhu_dev_reset(dev);
+	close_fd(&dev->backend_req_fd);
+	close(dev->fd);
+	for (struct vhu_dev **pp = &s->devs; *pp; pp = &(*pp)->next) {
+		if (*pp == dev) {
+			*pp = dev->next;
+			break;
+		}
+	}
+	for (int i = 0; i < VHU_MAX_VRINGS; i++)
+		vhu_vq_free(dev->vq[i]);
+	free(dev);
+	vhu_socket_dev_closed(s, NULL);
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Handlers for device-wide requests: features, ownership, status, net. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include "backend/msg.h"
+#include "common/log.h"
+#include "net/net.h"
+
+int vhu_h_get_features(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	return vhu_msg_reply_u64(msg, dev->sock->features | (1ULL << VHU_F_PROTOCOL_FEATURES));
+}
+
+int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	uint64_t offered = dev->sock->features | (1ULL << VHU_F_PROTOCOL_FEATURES);
+	uint64_t f = msg->p.u64, old = dev->features;
+
+	if (f & ~offered) {
+		VHU_ERR("%s: SET_FEATURES 0x%llx has bits never offered (0x%llx)", dev->name,
+			(unsigned long long)f, (unsigned long long)(f & ~offered));
+		return -EINVAL;
+	}
+	dev->features = f;
+	dev->features_set = true;
+	dev->hdr_len = vhu_net_hdr_len(f);
+	for (int i = 0; i < VHU_MAX_VRINGS; i++) {
+		struct vhu_vq *vq = dev->vq[i];
+		if (!vq)
+			continue;
+		vq->features = f;
+		vq->hdr_len = dev->hdr_len;
+	}
+	VHU_INFO("%s: features 0x%llx (header %u bytes)", dev->name,
+		 (unsigned long long)f, dev->hdr_len);
+	if (dev->running && old != f && dev->sock->ops.features_changed) {
+		/* Called with the vrings locked would deadlock an application
+		 * that waits for its data path: unlock around it. */
+		vhu_dev_unlock_all(dev);
+		dev->sock->ops.features_changed(dev, f);
+		vhu_dev_lock_all(dev);
+	}
+	return 0;
+}
+
+int vhu_h_get_protocol_features(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	return vhu_msg_reply_u64(msg, dev->sock->protocol_features);
+}
+
+int vhu_h_set_protocol_features(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	uint64_t f = msg->p.u64;
+
+	if (f & ~dev->sock->protocol_features) {
+		VHU_ERR("%s: SET_PROTOCOL_FEATURES 0x%llx has bits never offered", dev->name,
+			(unsigned long long)f);
+		return -EINVAL;
+	}
+	dev->protocol_features = f;
+	return 0;
+}
+
+int vhu_h_set_owner(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	(void)dev;
+	(void)msg;
+	return 0;
+}
+
+int vhu_h_reset_owner(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	VHU_INFO("%s: %s", dev->name, vhu_req_name(msg->hdr.request));
+	vhu_dev_reset(dev);
+	return 0;
+}
+
+int vhu_h_get_queue_num(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	return vhu_msg_reply_u64(msg, dev->sock->max_queue_pairs);
+}
+
+int vhu_h_send_rarp(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	memcpy(dev->mac, &msg->p.u64, 6);
+	VHU_INFO("%s: SEND_RARP for %02x:%02x:%02x:%02x:%02x:%02x", dev->name,
+		 dev->mac[0], dev->mac[1], dev->mac[2], dev->mac[3], dev->mac[4], dev->mac[5]);
+	__atomic_store_n(&dev->rarp_pending, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int vhu_h_net_set_mtu(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	uint64_t mtu = msg->p.u64;
+
+	if (mtu < 68 || mtu > 65535) {
+		VHU_ERR("%s: NET_SET_MTU %llu out of range 68..65535", dev->name,
+			(unsigned long long)mtu);
+		return -EINVAL;
+	}
+	dev->mtu = (uint16_t)mtu;
+	VHU_INFO("%s: MTU %u", dev->name, dev->mtu);
+	return 0;
+}
+
+int vhu_h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	if (dev->backend_req_fd >= 0)
+		close(dev->backend_req_fd);
+	dev->backend_req_fd = vhu_msg_take_fd(msg, 0);
+	return 0;
+}
+
+int vhu_h_set_status(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	if (msg->p.u64 > 0xff) {
+		VHU_ERR("%s: SET_STATUS 0x%llx is not a status byte", dev->name,
+			(unsigned long long)msg->p.u64);
+		return -EINVAL;
+	}
+	dev->status = (uint8_t)msg->p.u64;
+	return 0;
+}
+
+int vhu_h_get_status(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	return vhu_msg_reply_u64(msg, dev->status);
+}

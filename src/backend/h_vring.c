@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Handlers for per-vring requests. The vring index was range-checked by
+ * vhu_msg_check(); each handler changes the vring under its lock so a
+ * burst on another thread sees either the old or the new configuration.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <linux/virtio_config.h>
+#include "backend/msg.h"
+#include "common/log.h"
+
+static struct vhu_vq *msg_vq(struct vhu_dev *dev, uint32_t index)
+{
+	struct vhu_vq *vq = vhu_dev_vq(dev, index);
+	if (!vq)
+		VHU_ERR("%s: vring %u: out of memory", dev->name, index);
+	return vq;
+}
+
+int vhu_h_set_vring_num(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	uint32_t num = msg->p.state.num;
+	struct vhu_vq *vq;
+
+	if (num == 0 || num > VHU_MAX_RING_SIZE || (num & (num - 1))) {
+		VHU_ERR("%s: vring %u: size %u invalid (a power of two up to %u)",
+			dev->name, msg->p.state.index, num, VHU_MAX_RING_SIZE);
+		return -EINVAL;
+	}
+	if (!(vq = msg_vq(dev, msg->p.state.index)))
+		return -ENOMEM;
+	vhu_spin_lock(&vq->lock);
+	vq->size = (uint16_t)num;
+	if (vq->addr_set)
+		vhu_vq_translate(vq);
+	vhu_vq_update_active(vq);
+	vhu_spin_unlock(&vq->lock);
+	return 0;
+}
+
+int vhu_h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	struct vhost_vring_addr *a = &msg->p.addr;
+	struct vhu_vq *vq;
+	int r = 0;
+
+	if ((a->desc_user_addr & 15) || (a->avail_user_addr & 1) || (a->used_user_addr & 3)) {
+		VHU_ERR("%s: vring %u: ring addresses misaligned (desc 0x%llx avail 0x%llx "
+			"used 0x%llx)", dev->name, a->index,
+			(unsigned long long)a->desc_user_addr,
+			(unsigned long long)a->avail_user_addr,
+			(unsigned long long)a->used_user_addr);
+		return -EINVAL;
+	}
+	if (!(vq = msg_vq(dev, a->index)))
+		return -ENOMEM;
+	vhu_spin_lock(&vq->lock);
+	vq->addr = *a;
+	vq->addr_set = true;
+	/* Before the memory table arrives there is nothing to check against;
+	 * it is checked again when the table comes. */
+	if (dev->mem && vq->size && !vhu_vq_translate(vq))
+		r = -EFAULT;
+	vhu_vq_update_active(vq);
+	vhu_spin_unlock(&vq->lock);
+	return r;
+}
+
+int vhu_h_set_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	struct vhu_vq *vq;
+	uint32_t base = msg->p.state.num;
+
+	if (base > 0xffff) {
+		VHU_ERR("%s: vring %u: base %u does not fit 16 bits", dev->name,
+			msg->p.state.index, base);
+		return -EINVAL;
+	}
+	if (!(vq = msg_vq(dev, msg->p.state.index)))
+		return -ENOMEM;
+	vhu_spin_lock(&vq->lock);
+	vq->last_avail_idx = vq->last_used_idx = (uint16_t)base;
+	vq->signalled_used_valid = false;
+	vhu_spin_unlock(&vq->lock);
+	return 0;
+}
+
+int vhu_h_get_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	uint32_t index = msg->p.state.index;
+	struct vhu_vq *vq;
+
+	/* Stopping any vring stops the device for the application: it must
+	 * not run bursts while the frontend takes rings away. */
+	vhu_dev_stop(dev);
+	if (!(vq = msg_vq(dev, index)))
+		return VHU_H_CLOSE;
+	vhu_spin_lock(&vq->lock);
+	msg->p.state.num = vq->last_avail_idx;
+	vq->started = false;
+	vq->broken = false;
+	vq->active = false;
+	if (vq->kickfd >= 0)
+		close(vq->kickfd);
+	vq->kickfd = -1;
+	vhu_spin_unlock(&vq->lock);
+	VHU_DBG("%s: vring %u stopped at %u", dev->name, index, msg->p.state.num);
+	msg->hdr.size = sizeof(msg->p.state);
+	return VHU_H_REPLY;
+}
+
+static int swap_fd(int *slot, int fd)
+{
+	int old = *slot;
+	*slot = fd;
+	return old;
+}
+
+int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	uint32_t index = msg->p.u64 & VHU_VRING_IDX_MASK;
+	int fd = (msg->p.u64 & VHU_VRING_NOFD) ? -1 : vhu_msg_take_fd(msg, 0);
+	struct vhu_vq *vq;
+
+	if (!(vq = msg_vq(dev, index))) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	/* vhu_vring_drain_kick() reads it without waiting. */
+	if (fd >= 0)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	vhu_spin_lock(&vq->lock);
+	int old = swap_fd(&vq->kickfd, fd);
+	vq->started = true;
+	vq->broken = false;
+	/* Without protocol features a vring is enabled as soon as it starts. */
+	if (!(dev->features & (1ULL << VHU_F_PROTOCOL_FEATURES)))
+		vq->enabled = true;
+	if (vq->addr_set && dev->mem)
+		vhu_vq_translate(vq);
+	vhu_vq_update_active(vq);
+	vhu_spin_unlock(&vq->lock);
+	if (old >= 0)
+		close(old);
+	return 0;
+}
+
+static int set_vring_fd(struct vhu_dev *dev, struct vhu_msg *msg, bool call)
+{
+	uint32_t index = msg->p.u64 & VHU_VRING_IDX_MASK;
+	int fd = (msg->p.u64 & VHU_VRING_NOFD) ? -1 : vhu_msg_take_fd(msg, 0);
+	struct vhu_vq *vq;
+
+	if (!(vq = msg_vq(dev, index))) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOMEM;
+	}
+	vhu_spin_lock(&vq->lock);
+	int old = swap_fd(call ? &vq->callfd : &vq->errfd, fd);
+	vhu_spin_unlock(&vq->lock);
+	if (old >= 0)
+		close(old);
+	return 0;
+}
+
+int vhu_h_set_vring_call(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	return set_vring_fd(dev, msg, true);
+}
+
+int vhu_h_set_vring_err(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	return set_vring_fd(dev, msg, false);
+}
+
+int vhu_h_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	uint32_t index = msg->p.state.index, en = msg->p.state.num;
+	struct vhu_vq *vq;
+	bool changed;
+
+	if (en > 1) {
+		VHU_ERR("%s: SET_VRING_ENABLE vring %u: value %u is not 0 or 1", dev->name,
+			index, en);
+		return -EINVAL;
+	}
+	if (!(vq = msg_vq(dev, index)))
+		return -ENOMEM;
+	vhu_spin_lock(&vq->lock);
+	changed = vq->enabled != (en == 1);
+	vq->enabled = en == 1;
+	vhu_vq_update_active(vq);
+	vhu_spin_unlock(&vq->lock);
+	VHU_INFO("%s: vring %u %s", dev->name, index, en ? "enabled" : "disabled");
+	if (changed && dev->running && dev->sock->ops.vring_state_changed)
+		dev->sock->ops.vring_state_changed(dev, (uint16_t)index, (int)en);
+	return 0;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Message handling metadata. Every request the backend accepts has one row
+ * in the table (src/backend/msg_table.c) saying what a well-formed message
+ * looks like; vhu_msg_check() enforces the row before any handler runs, so
+ * handlers see only messages of the right size, fd count and vring index.
+ */
+#ifndef VHU_BACKEND_MSG_H
+#define VHU_BACKEND_MSG_H
+
+#include <stdbool.h>
+#include "backend/dev.h"
+#include "proto/wire.h"
+
+/* Handler results besides 0 (done, no payload to send back). */
+#define VHU_H_REPLY 1          /* msg holds the reply payload */
+#define VHU_H_CLOSE (-10000)   /* drop the connection */
+
+enum vhu_vring_arg {
+	VHU_ARG_NONE,
+	VHU_ARG_STATE,   /* struct vhost_vring_state.index */
+	VHU_ARG_ADDR,    /* struct vhost_vring_addr.index */
+	VHU_ARG_U64FD,   /* u64: index in bits 0-7, NOFD in bit 8 */
+};
+
+typedef int (*vhu_msg_handler)(struct vhu_dev *dev, struct vhu_msg *msg);
+
+struct vhu_msg_meta {
+	vhu_msg_handler handler;
+	uint16_t size_min, size_max;
+	uint8_t fds_min, fds_max;
+	enum vhu_vring_arg vring;
+	bool has_reply;     /* the protocol always answers this request */
+	bool lock_all;      /* run with every vring locked (no burst inside) */
+};
+
+const struct vhu_msg_meta *vhu_msg_meta_get(uint32_t req);
+/* 0 when msg fits its row; negative errno with a log line otherwise. */
+int vhu_msg_check(const struct vhu_dev *dev, const struct vhu_msg *msg,
+		  const struct vhu_msg_meta *m);
+/* Takes fd i out of msg (so dispatch does not close it). */
+static inline int vhu_msg_take_fd(struct vhu_msg *msg, int i)
+{
+	int fd = msg->fds[i];
+	msg->fds[i] = -1;
+	return fd;
+}
+static inline int vhu_msg_reply_u64(struct vhu_msg *msg, uint64_t v)
+{
+	msg->p.u64 = v;
+	msg->hdr.size = sizeof(uint64_t);
+	return VHU_H_REPLY;
+}
+
+/* Handlers, by topic. */
+int vhu_h_get_features(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_features(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_get_protocol_features(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_protocol_features(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_owner(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_reset_owner(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_get_queue_num(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_send_rarp(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_net_set_mtu(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_backend_req_fd(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_status(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_get_status(struct vhu_dev *, struct vhu_msg *);
+
+int vhu_h_set_mem_table(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_log_base(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_log_fd(struct vhu_dev *, struct vhu_msg *);
+
+int vhu_h_set_vring_num(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_vring_addr(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_vring_base(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_get_vring_base(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_vring_kick(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_vring_call(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_vring_err(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_vring_enable(struct vhu_dev *, struct vhu_msg *);
+
+#endif

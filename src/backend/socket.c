@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Registered paths: a server socket accepts any number of frontends, one
+ * device each; a client socket connects and, unless told otherwise,
+ * retries every second while the peer is absent or after it leaves.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "backend/dev.h"
+#include "backend/socket.h"
+#include "common/log.h"
+#include "loop/loop.h"
+
+static struct vhu_socket *sockets; /* guarded by vhu_ctl */
+
+struct vhu_socket *vhu_socket_find(const char *path)
+{
+	for (struct vhu_socket *s = sockets; s; s = s->next)
+		if (!strcmp(s->path, path))
+			return s;
+	return NULL;
+}
+
+static int make_addr(const char *path, struct sockaddr_un *un)
+{
+	memset(un, 0, sizeof(*un));
+	un->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(un->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(un->sun_path, path);
+	return 0;
+}
+
+int vhu_socket_register(const char *path, uint64_t flags)
+{
+	struct sockaddr_un un;
+	struct vhu_socket *s;
+
+	if (!path || !*path)
+		return -EINVAL;
+	if (make_addr(path, &un) < 0) {
+		VHU_ERR("%s: socket path too long (max %zu)", path, sizeof(un.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	if (flags & ~(VHU_CLIENT | VHU_NO_RECONNECT))
+		return -EINVAL;
+	if (vhu_socket_find(path)) {
+		VHU_ERR("%s: already registered", path);
+		return -EEXIST;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(path))) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->flags = flags;
+	s->is_server = !(flags & VHU_CLIENT);
+	s->reconnect = !s->is_server && !(flags & VHU_NO_RECONNECT);
+	s->mode = 0660;
+	s->features = vhu_default_features();
+	s->protocol_features = vhu_default_protocol_features();
+	s->max_queue_pairs = VHU_MAX_QUEUE_PAIRS;
+	s->listen_fd = s->timer_fd = -1;
+	s->next = sockets;
+	sockets = s;
+	return 0;
+}
+
+static void accept_event(void *arg, uint32_t events)
+{
+	struct vhu_socket *s = arg;
+	int fd;
+
+	(void)events;
+	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			VHU_ERR("%s: accept: %s", s->path, strerror(errno));
+		return;
+	}
+	if (!vhu_dev_create(s, fd))
+		close(fd);
+}
+
+/* A socket file that still answers belongs to a live backend: refuse to
+ * steal it. One that refuses connections is stale and can go. */
+static int claim_path(const char *path, const struct sockaddr_un *un)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		VHU_ERR("%s: exists and is not a socket; refusing to replace it", path);
+		return -EEXIST;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int r = connect(fd, (const struct sockaddr *)un, sizeof(*un));
+	close(fd);
+	if (r == 0) {
+		VHU_ERR("%s: in use by a live socket; refusing to take it over", path);
+		return -EADDRINUSE;
+	}
+	VHU_INFO("%s: removing stale socket file", path);
+	unlink(path);
+	return 0;
+}
+
+static int start_server(struct vhu_socket *s)
+{
+	struct sockaddr_un un;
+	int fd, r;
+
+	make_addr(s->path, &un);
+	if ((r = claim_path(s->path, &un)) < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Created with the final mode: no window where others may connect. */
+	mode_t old = umask(0777 & ~s->mode);
+	r = bind(fd, (struct sockaddr *)&un, sizeof(un));
+	umask(old);
+	if (r < 0 || listen(fd, 128) < 0) {
+		r = -errno;
+		VHU_ERR("%s: cannot listen: %s", s->path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	chmod(s->path, s->mode);
+	s->listen_fd = fd;
+	s->listen_ev = vhu_loop_add(fd, accept_event, s);
+	if (!s->listen_ev) {
+		close(fd);
+		unlink(s->path);
+		s->listen_fd = -1;
+		return -ENOMEM;
+	}
+	VHU_INFO("%s: listening", s->path);
+	return 0;
+}
+
+static int try_connect(struct vhu_socket *s)
+{
+	struct sockaddr_un un;
+	int fd;
+
+	make_addr(s->path, &un);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&un, sizeof(un)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (!vhu_dev_create(s, fd)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	VHU_INFO("%s: connected", s->path);
+	return 0;
+}
+
+static void arm_timer(struct vhu_socket *s, bool on)
+{
+	struct itimerspec its = { 0 };
+	if (on) {
+		its.it_value.tv_sec = 1;
+		its.it_interval.tv_sec = 1;
+	}
+	if (s->timer_fd >= 0)
+		timerfd_settime(s->timer_fd, 0, &its, NULL);
+}
+
+static void reconnect_event(void *arg, uint32_t events)
+{
+	struct vhu_socket *s = arg;
+	uint64_t n;
+
+	(void)events;
+	if (read(s->timer_fd, &n, sizeof(n)) < 0) {
+		/* spurious wake-up; the timer fires again */
+	}
+	if (s->devs)
+		return;
+	if (try_connect(s) == 0)
+		arm_timer(s, false);
+}
+
+static int start_client(struct vhu_socket *s)
+{
+	int r = try_connect(s);
+
+	if (r == 0 || !s->reconnect) {
+		if (r < 0)
+			VHU_ERR("%s: cannot connect: %s", s->path, strerror(-r));
+		return r;
+	}
+	VHU_INFO("%s: %s; retrying every second", s->path, strerror(-r));
+	arm_timer(s, true);
+	return 0;
+}
+
+int vhu_socket_start(struct vhu_socket *s)
+{
+	int r;
+
+	if (s->started)
+		return -EALREADY;
+	if ((r = vhu_loop_ensure_running()) < 0)
+		return r;
+	if (s->reconnect) {
+		s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (s->timer_fd < 0)
+			return -errno;
+		s->timer_ev = vhu_loop_add(s->timer_fd, reconnect_event, s);
+		if (!s->timer_ev) {
+			close(s->timer_fd);
+			s->timer_fd = -1;
+			return -ENOMEM;
+		}
+	}
+	r = s->is_server ? start_server(s) : start_client(s);
+	if (r == 0)
+		s->started = true;
+	return r;
+}
+
+void vhu_socket_dev_closed(struct vhu_socket *s, struct vhu_dev *dev)
+{
+	(void)dev;
+	if (s->reconnect && !s->devs && s->started) {
+		VHU_INFO("%s: peer gone; reconnecting every second", s->path);
+		arm_timer(s, true);
+	}
+}
+
+int vhu_socket_unregister(struct vhu_socket *s)
+{
+	s->started = false; /* no reconnect while tearing down */
+	while (s->devs)
+		vhu_dev_destroy(s->devs);
+	if (s->listen_ev) {
+		vhu_loop_del(s->listen_ev);
+		close(s->listen_fd);
+		unlink(s->path);
+	}
+	if (s->timer_ev) {
+		vhu_loop_del(s->timer_ev);
+		close(s->timer_fd);
+	}
+	for (struct vhu_socket **pp = &sockets; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	VHU_INFO("%s: unregistered", s->path);
+	free(s->path);
+	free(s);
+	return 0;
+}

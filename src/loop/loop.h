@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control-path event loop: an epoll set of fds with callbacks. It is
+ * driven either by the library's thread or by the application through
+ * vhu_loop_run(). Entries removed while a batch is being dispatched are
+ * only marked dead and freed after the batch, so a callback may close any
+ * fd, including one whose event is still queued in the same batch.
+ */
+#ifndef VHU_LOOP_LOOP_H
+#define VHU_LOOP_LOOP_H
+
+#include <stdint.h>
+
+typedef void (*vhu_loop_cb)(void *arg, uint32_t events);
+struct vhu_loop_entry;
+
+/* Adds fd for EPOLLIN (plus hang-up/errors). NULL on failure. */
+struct vhu_loop_entry *vhu_loop_add(int fd, vhu_loop_cb cb, void *arg);
+/* Stops watching; the fd itself is the caller's to close. */
+void vhu_loop_del(struct vhu_loop_entry *e);
+/* Lazily creates the epoll set; 0 or negative errno. */
+int vhu_loop_init(void);
+/* Starts the library thread unless the application drives the loop. */
+int vhu_loop_ensure_running(void);
+/* True on the thread currently dispatching events. */
+int vhu_loop_on_loop_thread(void);
+
+#endif

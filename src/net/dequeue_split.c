@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Guest transmit (split ring) into packets: the guest's buffers are read
+ * once, copied into pool segments, and their heads completed in one used
+ * ring write-back per burst.
+ */
+#include <string.h>
+#include "backend/dev.h"
+#include "common/log.h"
+#include "net/net.h"
+
+/* Copies the chain's bytes after the header into pkt, chaining extra
+ * segments from pool when one is not enough. False: pool exhausted. */
+static bool chain_to_pkt(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
+			 uint32_t len, struct vhu_pkt *pkt, struct vhu_pkt_pool *pool)
+{
+	struct vhu_pkt *seg = pkt;
+	uint32_t room = vhu_pkt_tailroom(seg), i = 0;
+
+	pkt->pkt_len = len;
+	while (i < niov && off >= iov[i].len)
+		off -= iov[i++].len;
+	while (len) {
+		if (room == 0) {
+			struct vhu_pkt *n = vhu_pkt_alloc(pool);
+			if (unlikely(!n))
+				return false;
+			seg->next = n;
+			seg = n;
+			pkt->nb_segs++;
+			room = vhu_pkt_tailroom(seg);
+		}
+		uint32_t n = VHU_MIN(VHU_MIN(iov[i].len - off, len), room);
+		memcpy(vhu_pkt_data(seg) + seg->data_len, iov[i].base + off, n);
+		seg->data_len += n;
+		room -= n;
+		len -= n;
+		off += n;
+		if (off == iov[i].len) {
+			off = 0;
+			i++;
+		}
+	}
+	return true;
+}
+
+uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
+			   struct vhu_pkt **pkts, uint16_t n)
+{
+	uint16_t avail = vhu_split_avail_count(vq);
+	uint16_t count = VHU_MIN(VHU_MIN(avail, n), VHU_MAX_BURST);
+	uint16_t used = 0, out = 0;
+	uint64_t bytes = 0;
+
+	if (count == 0)
+		return 0;
+	/* One lock round-trip on the pool for the whole burst; shrink the
+	 * burst when the pool is short rather than fail it outright. */
+	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
+		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
+	if (count == 0) {
+		vq->stats.drops++;
+		return 0;
+	}
+
+	for (uint16_t i = 0; i < count; i++) {
+		struct virtio_net_hdr_mrg_rxbuf h;
+		uint32_t niov, total;
+		uint16_t head;
+
+		if (unlikely(!vhu_split_avail_head(vq, i, &head)))
+			break;
+		if (i + 1 < count) {
+			uint16_t slot = (uint16_t)(vq->last_avail_idx + i + 1) & (vq->size - 1);
+			vhu_prefetch(&vq->desc[VHU_READ_ONCE(vq->avail->ring[slot]) & (vq->size - 1)]);
+		}
+		enum vhu_chain_err e = vhu_split_chain(vq, head, false, vq->iov, &niov,
+						       VHU_MAX_IOV, &total);
+		if (unlikely(e == VHU_CHAIN_BAD))
+			break;
+		vq->shadow[used].id = head;
+		vq->shadow[used].len = 0;
+		used++;
+		if (unlikely(e == VHU_CHAIN_DROP)) {
+			vq->stats.drops++;
+			continue;
+		}
+		if (unlikely(total < vq->hdr_len)) {
+			vhu_vq_break(vq, "transmit chain of %u bytes is shorter than the "
+				     "%u-byte virtio-net header", total, vq->hdr_len);
+			break;
+		}
+		memset(&h, 0, sizeof(h));
+		vhu_iov_to_buf(vq->iov, niov, 0, &h, vq->hdr_len);
+		struct vhu_pkt *p = pkts[out];
+		uint32_t len = total - vq->hdr_len;
+		if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol))) {
+			vq->stats.errors++;
+			vq->stats.drops++;
+			VHU_DBG("%s: vring %u: dropped packet with bad offload header",
+				vq->dev->name, vq->index);
+			continue;
+		}
+		if (unlikely(!chain_to_pkt(vq->iov, niov, vq->hdr_len, len, p, pool))) {
+			/* Give back the extra segments; keep the head for reuse. */
+			vhu_pkt_free(p->next);
+			p->next = NULL;
+			p->nb_segs = 1;
+			p->data_len = p->pkt_len = 0;
+			vq->stats.drops++;
+			continue;
+		}
+		bytes += len;
+		out++;
+	}
+	vq->last_avail_idx += used;
+	vhu_split_flush_used(vq, used);
+	if (vq->guest_notify && (vq->features & (1ULL << VIRTIO_RING_F_EVENT_IDX)))
+		vhu_vq_set_avail_event(vq, vq->last_avail_idx);
+	if (used)
+		vhu_split_notify(vq);
+	if (out < count)
+		vhu_pkt_free_bulk(&pkts[out], count - out);
+	vq->stats.packets += out;
+	vq->stats.bytes += bytes;
+	return out;
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Packets into the guest's receive ring (split). Without MRG_RXBUF each
+ * packet takes one descriptor chain; with it, as many heads as its bytes
+ * need, the count going into the header's num_buffers. Used entries are
+ * written back once per burst.
+ */
+#include <endian.h>
+#include <string.h>
+#include <linux/virtio_config.h>
+#include "backend/dev.h"
+#include "backend/dirty_log.h"
+#include "common/log.h"
+#include "net/net.h"
+
+/* Copies header and packet into the iov pieces; returns bytes written. */
+static uint32_t pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
+			   const struct virtio_net_hdr_mrg_rxbuf *h,
+			   const struct vhu_pkt *pkt, bool csum_fixup)
+{
+	uint32_t off = vhu_buf_to_iov(iov, niov, 0, h, vq->hdr_len);
+
+	for (const struct vhu_pkt *s = pkt; s; s = s->next)
+		off += vhu_buf_to_iov(iov, niov, off, vhu_pkt_data(s), s->data_len);
+	if (csum_fixup) {
+		/* The packet's checksum field holds the pseudo-header sum; the
+		 * sum over [csum_start, end) then gives the final value. */
+		uint16_t c = (uint16_t)~vhu_net_csum(pkt, pkt->ol.csum_start);
+		uint8_t be[2] = { (uint8_t)(c >> 8), (uint8_t)c };
+		if (c == 0 && pkt->ol.csum_offset == 6)
+			be[0] = be[1] = 0xff; /* UDP sends 0 as 0xffff */
+		vhu_buf_to_iov(iov, niov,
+			       vq->hdr_len + pkt->ol.csum_start + pkt->ol.csum_offset, be, 2);
+	}
+	if (unlikely(vhu_dirty_log_on(vq->dev))) {
+		uint32_t left = off;
+		for (uint32_t i = 0; i < niov && left; i++) {
+			uint32_t l = VHU_MIN(left, iov[i].len);
+			vhu_dirty_log(vq->dev, iov[i].gpa, l);
+			left -= l;
+		}
+	}
+	return off;
+}
+
+/* Reserves heads from position `taken` until their buffers hold `need`
+ * bytes. Fills vq->iov from `*niov` on, shadow entries from `*nused` on.
+ * Returns 1 on success, 0 when the ring ran out, -1 when the queue broke. */
+static int reserve_mrg(struct vhu_vq *vq, uint16_t avail, uint16_t *taken,
+		       uint32_t need, uint32_t *niov, uint16_t *nused)
+	VHU_REQUIRES(vq->lock)
+{
+	uint32_t have = 0;
+
+	while (have < need) {
+		uint16_t head;
+		uint32_t n, total;
+		if (*taken == avail || *nused == VHU_MAX_BURST)
+			return 0;
+		if (unlikely(!vhu_split_avail_head(vq, *taken, &head)))
+			return -1;
+		enum vhu_chain_err e = vhu_split_chain(vq, head, true, vq->iov + *niov, &n,
+						       VHU_MAX_IOV - *niov, &total);
+		if (unlikely(e == VHU_CHAIN_BAD))
+			return -1;
+		if (unlikely(e == VHU_CHAIN_DROP))
+			return 0; /* too many pieces for one packet: try next burst */
+		vq->shadow[*nused].id = head;
+		vq->shadow[*nused].len = total; /* trimmed to bytes written below */
+		(*nused)++;
+		(*taken)++;
+		*niov += n;
+		have += total;
+	}
+	return 1;
+}
+
+uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint16_t n)
+{
+	bool mrg = vq->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	uint16_t avail = vhu_split_avail_count(vq);
+	uint16_t taken = 0, nused = 0, i;
+	uint64_t bytes = 0, delivered = 0;
+
+	if (avail == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct vhu_pkt *pkt = pkts[i];
+		struct virtio_net_hdr_mrg_rxbuf h;
+		bool fixup;
+		uint32_t need = vq->hdr_len + pkt->pkt_len, niov = 0;
+		uint16_t first = nused, save_taken = taken;
+
+		if (i + 1 < n)
+			vhu_prefetch(vhu_pkt_data(pkts[i + 1]));
+		if (unlikely(!vhu_net_hdr_build(vq->features, pkt, &h, &fixup))) {
+			vq->stats.drops++; /* GSO this guest cannot take */
+			continue;
+		}
+		if (mrg) {
+			int r = reserve_mrg(vq, avail, &taken, need, &niov, &nused);
+			if (r < 0)
+				break;
+			if (r == 0) {
+				nused = first;
+				taken = save_taken;
+				break;
+			}
+			h.num_buffers = htole16((uint16_t)(nused - first));
+		} else {
+			uint16_t head;
+			uint32_t total;
+			if (taken == avail || nused == VHU_MAX_BURST)
+				break;
+			if (unlikely(!vhu_split_avail_head(vq, taken, &head)))
+				break;
+			enum vhu_chain_err e = vhu_split_chain(vq, head, true, vq->iov, &niov,
+							       VHU_MAX_IOV, &total);
+			if (unlikely(e == VHU_CHAIN_BAD))
+				break;
+			if (unlikely(e == VHU_CHAIN_DROP || total < need)) {
+				/* Buffer can never take this packet: drop the packet,
+				 * leave the buffer for the next one. */
+				vq->stats.drops++;
+				continue;
+			}
+			vq->shadow[nused].id = head;
+			nused++;
+			taken++;
+			h.num_buffers = htole16(1);
+		}
+		uint32_t written = pkt_to_iov(vq, vq->iov, niov, &h, pkt, fixup);
+		/* Each head reports what landed in its own buffers. */
+		for (uint16_t u = first; u < nused; u++) {
+			uint32_t cap = mrg ? vq->shadow[u].len : written;
+			uint32_t l = VHU_MIN(cap, written);
+			vq->shadow[u].len = l;
+			written -= l;
+		}
+		bytes += pkt->pkt_len;
+		delivered++;
+	}
+	vq->last_avail_idx += taken;
+	vhu_split_flush_used(vq, nused);
+	if (nused)
+		vhu_split_notify(vq);
+	vq->stats.packets += delivered;
+	vq->stats.bytes += bytes;
+	return i;
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <endian.h>
+#include <string.h>
+#include <linux/virtio_config.h>
+#include "common/compiler.h"
+#include "net/net.h"
+
+uint32_t vhu_net_hdr_len(uint64_t features)
+{
+	if (features & ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MRG_RXBUF)))
+		return sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	return sizeof(struct virtio_net_hdr);
+}
+
+#define F(x) (1ULL << (x))
+
+bool vhu_net_hdr_build(uint64_t features, const struct vhu_pkt *pkt,
+		       struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup)
+{
+	const struct vhu_pkt_offload *ol = &pkt->ol;
+
+	memset(h, 0, sizeof(*h));
+	*csum_fixup = false;
+	if (ol->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		uint64_t need;
+		switch (ol->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+		case VIRTIO_NET_HDR_GSO_TCPV4: need = F(VIRTIO_NET_F_GUEST_TSO4); break;
+		case VIRTIO_NET_HDR_GSO_TCPV6: need = F(VIRTIO_NET_F_GUEST_TSO6); break;
+		case VIRTIO_NET_HDR_GSO_UDP:   need = F(VIRTIO_NET_F_GUEST_UFO); break;
+		default: return false;
+		}
+		if ((ol->gso_type & VIRTIO_NET_HDR_GSO_ECN))
+			need |= F(VIRTIO_NET_F_GUEST_ECN);
+		if ((features & need) != need)
+			return false;
+		h->hdr.gso_type = ol->gso_type;
+		h->hdr.gso_size = htole16(ol->gso_size);
+		h->hdr.hdr_len = htole16(ol->hdr_len);
+	}
+	if (ol->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (features & F(VIRTIO_NET_F_GUEST_CSUM)) {
+			h->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			h->hdr.csum_start = htole16(ol->csum_start);
+			h->hdr.csum_offset = htole16(ol->csum_offset);
+		} else {
+			*csum_fixup = true;
+		}
+	} else if ((ol->flags & VIRTIO_NET_HDR_F_DATA_VALID) &&
+		   (features & F(VIRTIO_NET_F_GUEST_CSUM))) {
+		h->hdr.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+	}
+	return true;
+}
+
+bool vhu_net_hdr_parse(const struct virtio_net_hdr_mrg_rxbuf *h, uint32_t pkt_len,
+		       struct vhu_pkt_offload *ol)
+{
+	ol->flags = h->hdr.flags;
+	ol->gso_type = h->hdr.gso_type;
+	ol->hdr_len = le16toh(h->hdr.hdr_len);
+	ol->gso_size = le16toh(h->hdr.gso_size);
+	ol->csum_start = le16toh(h->hdr.csum_start);
+	ol->csum_offset = le16toh(h->hdr.csum_offset);
+	if (ol->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if ((uint32_t)ol->csum_start + ol->csum_offset + 2 > pkt_len)
+			return false;
+	}
+	if (ol->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		switch (ol->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+		case VIRTIO_NET_HDR_GSO_TCPV4:
+		case VIRTIO_NET_HDR_GSO_TCPV6:
+		case VIRTIO_NET_HDR_GSO_UDP:
+			break;
+		default:
+			return false;
+		}
+		if (ol->gso_size == 0 || !(ol->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+			return false;
+	}
+	return true;
+}
+
+uint16_t vhu_net_csum(const struct vhu_pkt *pkt, uint32_t off)
+{
+	uint64_t sum = 0;
+	bool odd = false; /* a segment ended on an odd byte */
+
+	for (const struct vhu_pkt *s = pkt; s; s = s->next) {
+		if (off >= s->data_len) {
+			off -= s->data_len;
+			continue;
+		}
+		const uint8_t *p = vhu_pkt_data(s) + off;
+		uint32_t len = s->data_len - off;
+		off = 0;
+		if (odd && len) {
+			sum += *p++;
+			len--;
+			odd = false;
+		}
+		for (; len >= 2; p += 2, len -= 2)
+			sum += (uint32_t)p[0] << 8 | p[1];
+		if (len) {
+			sum += (uint32_t)p[0] << 8;
+			odd = true;
+		}
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+uint32_t vhu_iov_to_buf(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
+			void *dst, uint32_t len)
+{
+	uint32_t done = 0;
+
+	for (uint32_t i = 0; i < niov && done < len; i++) {
+		if (off >= iov[i].len) {
+			off -= iov[i].len;
+			continue;
+		}
+		uint32_t n = VHU_MIN(iov[i].len - off, len - done);
+		memcpy((uint8_t *)dst + done, iov[i].base + off, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}
+
+uint32_t vhu_buf_to_iov(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
+			const void *src, uint32_t len)
+{
+	uint32_t done = 0;
+
+	for (uint32_t i = 0; i < niov && done < len; i++) {
+		if (off >= iov[i].len) {
+			off -= iov[i].len;
+			continue;
+		}
+		uint32_t n = VHU_MIN(iov[i].len - off, len - done);
+		memcpy(iov[i].base + off, (const uint8_t *)src + done, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}
+
+struct vhu_pkt *vhu_net_make_rarp(struct vhu_pkt_pool *pool, const uint8_t mac[6])
+{
+	struct vhu_pkt *p = vhu_pkt_alloc(pool);
+	uint8_t *f;
+
+	if (!p)
+		return NULL;
+	f = vhu_pkt_append(p, 60);
+	if (!f) {
+		vhu_pkt_free(p);
+		return NULL;
+	}
+	memset(f, 0, 60);
+	memset(f, 0xff, 6);             /* broadcast */
+	memcpy(f + 6, mac, 6);
+	f[12] = 0x80; f[13] = 0x35;     /* RARP */
+	f[14] = 0; f[15] = 1;           /* Ethernet */
+	f[16] = 0x08; f[17] = 0x00;     /* IPv4 */
+	f[18] = 6; f[19] = 4;
+	f[20] = 0; f[21] = 3;           /* reverse request */
+	memcpy(f + 22, mac, 6);
+	memcpy(f + 32, mac, 6);
+	return p;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The virtio-net device type: packets in and out of the vrings. */
+#ifndef VHU_NET_NET_H
+#define VHU_NET_NET_H
+
+#include <stdint.h>
+#include <linux/virtio_net.h>
+#include <vhu/pkt.h>
+#include "vq/vq.h"
+
+/* Header bytes for the negotiated features. */
+uint32_t vhu_net_hdr_len(uint64_t features);
+
+/* Fills the guest-bound header from pkt metadata, keeping only what the
+ * guest negotiated. Returns false if the packet cannot be given to this
+ * guest (GSO it cannot take). *csum_fixup is set when the checksum must
+ * be completed in software because the guest did not take NEEDS_CSUM. */
+bool vhu_net_hdr_build(uint64_t features, const struct vhu_pkt *pkt,
+		       struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup);
+/* Checks a guest-sent header against the packet length and copies its
+ * fields into pkt->ol. False: the packet is malformed. */
+bool vhu_net_hdr_parse(const struct virtio_net_hdr_mrg_rxbuf *h, uint32_t pkt_len,
+		       struct vhu_pkt_offload *ol);
+/* Internet checksum (folded, not inverted) of pkt bytes [off, pkt_len). */
+uint16_t vhu_net_csum(const struct vhu_pkt *pkt, uint32_t off);
+
+/* Byte copies between iov pieces and flat memory, starting `off` bytes
+ * into the iov list. Return bytes copied. */
+uint32_t vhu_iov_to_buf(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
+			void *dst, uint32_t len);
+uint32_t vhu_buf_to_iov(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
+			const void *src, uint32_t len);
+
+/* A RARP announcing mac (SEND_RARP after migration), into a fresh packet. */
+struct vhu_pkt *vhu_net_make_rarp(struct vhu_pkt_pool *pool, const uint8_t mac[6]);
+
+uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts,
+			   uint16_t n) VHU_REQUIRES(vq->lock);
+uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
+			   struct vhu_pkt **pkts, uint16_t n) VHU_REQUIRES(vq->lock);
+
+#endif

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The vhost-user wire format (QEMU docs/interop/vhost-user.rst), shared by
+ * the backend (src/backend) and the in-tree frontend (src/frontend) so that
+ * each side tests the other. Where the kernel UAPI already defines the
+ * layout (struct vhost_vring_state, struct vhost_vring_addr) we use it.
+ */
+#ifndef VHU_PROTO_WIRE_H
+#define VHU_PROTO_WIRE_H
+
+#include <stdint.h>
+#include <linux/vhost_types.h>
+
+enum vhu_req {
+	VHU_REQ_NONE = 0,
+	VHU_REQ_GET_FEATURES = 1,
+	VHU_REQ_SET_FEATURES = 2,
+	VHU_REQ_SET_OWNER = 3,
+	VHU_REQ_RESET_OWNER = 4,
+	VHU_REQ_SET_MEM_TABLE = 5,
+	VHU_REQ_SET_LOG_BASE = 6,
+	VHU_REQ_SET_LOG_FD = 7,
+	VHU_REQ_SET_VRING_NUM = 8,
+	VHU_REQ_SET_VRING_ADDR = 9,
+	VHU_REQ_SET_VRING_BASE = 10,
+	VHU_REQ_GET_VRING_BASE = 11,
+	VHU_REQ_SET_VRING_KICK = 12,
+	VHU_REQ_SET_VRING_CALL = 13,
+	VHU_REQ_SET_VRING_ERR = 14,
+	VHU_REQ_GET_PROTOCOL_FEATURES = 15,
+	VHU_REQ_SET_PROTOCOL_FEATURES = 16,
+	VHU_REQ_GET_QUEUE_NUM = 17,
+	VHU_REQ_SET_VRING_ENABLE = 18,
+	VHU_REQ_SEND_RARP = 19,
+	VHU_REQ_NET_SET_MTU = 20,
+	VHU_REQ_SET_BACKEND_REQ_FD = 21,
+	VHU_REQ_IOTLB_MSG = 22,
+	VHU_REQ_SET_VRING_ENDIAN = 23,
+	VHU_REQ_GET_CONFIG = 24,
+	VHU_REQ_SET_CONFIG = 25,
+	VHU_REQ_CREATE_CRYPTO_SESSION = 26,
+	VHU_REQ_CLOSE_CRYPTO_SESSION = 27,
+	VHU_REQ_POSTCOPY_ADVISE = 28,
+	VHU_REQ_POSTCOPY_LISTEN = 29,
+	VHU_REQ_POSTCOPY_END = 30,
+	VHU_REQ_GET_INFLIGHT_FD = 31,
+	VHU_REQ_SET_INFLIGHT_FD = 32,
+	VHU_REQ_GPU_SET_SOCKET = 33,
+	VHU_REQ_RESET_DEVICE = 34,
+	VHU_REQ_VRING_KICK = 35,
+	VHU_REQ_GET_MAX_MEM_SLOTS = 36,
+	VHU_REQ_ADD_MEM_REG = 37,
+	VHU_REQ_REM_MEM_REG = 38,
+	VHU_REQ_SET_STATUS = 39,
+	VHU_REQ_GET_STATUS = 40,
+	VHU_REQ_MAX
+};
+
+/* Header flags */
+#define VHU_MSG_VERSION     0x1u
+#define VHU_MSG_VERSION_MASK 0x3u
+#define VHU_MSG_REPLY       0x4u
+#define VHU_MSG_NEED_REPLY  0x8u
+
+/* Protocol feature bits (GET/SET_PROTOCOL_FEATURES) */
+#define VHU_PROTO_F_MQ                  0
+#define VHU_PROTO_F_LOG_SHMFD           1
+#define VHU_PROTO_F_RARP                2
+#define VHU_PROTO_F_REPLY_ACK           3
+#define VHU_PROTO_F_NET_MTU             4
+#define VHU_PROTO_F_BACKEND_REQ         5
+#define VHU_PROTO_F_CROSS_ENDIAN        6
+#define VHU_PROTO_F_CRYPTO_SESSION      7
+#define VHU_PROTO_F_PAGEFAULT           8
+#define VHU_PROTO_F_CONFIG              9
+#define VHU_PROTO_F_BACKEND_SEND_FD     10
+#define VHU_PROTO_F_HOST_NOTIFIER       11
+#define VHU_PROTO_F_INFLIGHT_SHMFD      12
+#define VHU_PROTO_F_RESET_DEVICE        13
+#define VHU_PROTO_F_INBAND_NOTIFICATIONS 14
+#define VHU_PROTO_F_CONFIGURE_MEM_SLOTS 15
+#define VHU_PROTO_F_STATUS              16
+
+/* Feature bit that says the frontend speaks GET/SET_PROTOCOL_FEATURES. */
+#define VHU_F_PROTOCOL_FEATURES 30
+/* Dirty page logging (live migration). */
+#define VHU_F_LOG_ALL 26
+
+/* SET_VRING_KICK/CALL/ERR u64 payload */
+#define VHU_VRING_IDX_MASK 0xffu
+#define VHU_VRING_NOFD     0x100u
+
+/* Regions in one SET_MEM_TABLE (VHOST_MEMORY_BASELINE_NREGIONS). */
+#define VHU_MAX_MEM_REGIONS 8
+/* Largest payload any request may carry; anything bigger closes the
+ * connection before the payload is read. */
+#define VHU_MAX_PAYLOAD 4096
+/* File descriptors one message may carry. */
+#define VHU_MAX_MSG_FDS VHU_MAX_MEM_REGIONS
+
+struct vhu_msg_hdr {
+	uint32_t request;
+	uint32_t flags;
+	uint32_t size; /* payload bytes that follow */
+} __attribute__((packed));
+
+struct vhu_mem_region_wire {
+	uint64_t guest_phys_addr;
+	uint64_t memory_size;
+	uint64_t userspace_addr;
+	uint64_t mmap_offset;
+};
+
+struct vhu_mem_table_wire {
+	uint32_t nregions;
+	uint32_t padding;
+	struct vhu_mem_region_wire regions[VHU_MAX_MEM_REGIONS];
+};
+
+struct vhu_log_wire {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+};
+
+struct vhu_inflight_wire {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+	uint16_t num_queues;
+	uint16_t queue_size;
+};
+
+union vhu_payload {
+	uint64_t u64;
+	struct vhost_vring_state state;
+	struct vhost_vring_addr addr;
+	struct vhu_mem_table_wire mem;
+	struct vhu_log_wire log;
+	struct vhu_inflight_wire inflight;
+	uint8_t raw[VHU_MAX_PAYLOAD];
+};
+
+/* A message as it travels, with the fds it carried (SCM_RIGHTS). */
+struct vhu_msg {
+	struct vhu_msg_hdr hdr;
+	union vhu_payload p;
+	int fds[VHU_MAX_MSG_FDS];
+	int nfds;
+};
+
+const char *vhu_req_name(uint32_t req);
+
+/* Socket I/O of whole messages (src/proto/msg_io.c).
+ * vhu_msg_recv: 1 on a message, 0 on orderly EOF, negative errno on error
+ * or on a malformed message (payload over VHU_MAX_PAYLOAD, truncated
+ * header or payload, more fds than VHU_MAX_MSG_FDS: extra fds closed).
+ * Blocking socket: waits for the whole message. */
+int vhu_msg_recv(int sock, struct vhu_msg *msg);
+/* Sends header, payload and fds (msg->nfds of msg->fds) in one sendmsg. */
+int vhu_msg_send(int sock, const struct vhu_msg *msg);
+/* Closes every fd still held by msg and sets nfds to 0. */
+void vhu_msg_close_fds(struct vhu_msg *msg);
+
+#endif

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/virtio_config.h>
+#include "backend/dev.h"
+#include "common/log.h"
+#include "vq/vq.h"
+
+struct vhu_vq *vhu_vq_new(struct vhu_dev *dev, uint16_t index)
+{
+	struct vhu_vq *vq = aligned_alloc(VHU_CACHE_LINE,
+		(sizeof(*vq) + VHU_CACHE_LINE - 1) & ~(size_t)(VHU_CACHE_LINE - 1));
+	if (!vq)
+		return NULL;
+	memset(vq, 0, sizeof(*vq));
+	vhu_spin_init(&vq->lock);
+	vq->dev = dev;
+	vq->index = index;
+	vq->kickfd = vq->callfd = vq->errfd = -1;
+	vq->size = 0;
+	return vq;
+}
+
+void vhu_vq_free(struct vhu_vq *vq)
+{
+	free(vq);
+}
+
+bool vhu_vq_translate(struct vhu_vq *vq)
+{
+	const struct vhu_memmap *m = vq->dev->mem;
+	uint64_t n = vq->size;
+	bool evidx = vq->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+
+	vq->desc = NULL;
+	vq->avail = NULL;
+	vq->used = NULL;
+	vq->mem = m;
+	if (!m || !vq->addr_set || n == 0)
+		return false;
+	/* Each whole ring structure must lie in one region: the hot path
+	 * indexes them as plain arrays. */
+	vq->desc = vhu_qva_to_hva(m, vq->addr.desc_user_addr, n * sizeof(struct vring_desc));
+	vq->avail = vhu_qva_to_hva(m, vq->addr.avail_user_addr,
+				   sizeof(struct vring_avail) + (n + evidx) * sizeof(uint16_t));
+	vq->used = vhu_qva_to_hva(m, vq->addr.used_user_addr,
+				  sizeof(struct vring_used) + n * sizeof(struct vring_used_elem) +
+				  evidx * sizeof(uint16_t));
+	if (!vq->desc || !vq->avail || !vq->used) {
+		VHU_ERR("%s: vring %u: ring addresses (desc 0x%llx avail 0x%llx used 0x%llx, "
+			"size %u) are not inside guest memory", vq->dev->name, vq->index,
+			(unsigned long long)vq->addr.desc_user_addr,
+			(unsigned long long)vq->addr.avail_user_addr,
+			(unsigned long long)vq->addr.used_user_addr, vq->size);
+		vq->desc = NULL;
+		vq->avail = NULL;
+		vq->used = NULL;
+		return false;
+	}
+	vq->used_gpa = vhu_qva_to_gpa(m, vq->addr.used_user_addr);
+	if (vq->addr.flags & (1u << VHOST_VRING_F_LOG))
+		vq->used_gpa = vq->addr.log_guest_addr;
+	return true;
+}
+
+void vhu_vq_update_active(struct vhu_vq *vq)
+{
+	bool was = vq->active;
+
+	vq->active = vq->started && vq->enabled && !vq->broken && vq->desc &&
+		     vq->avail && vq->used;
+	if (vq->active && !was)
+		vhu_vq_apply_notify(vq);
+}
+
+void vhu_vq_break(struct vhu_vq *vq, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (!vq->broken)
+		VHU_ERR("%s: vring %u broken: %s", vq->dev->name, vq->index, buf);
+	vq->broken = true;
+	vq->active = false;
+	vq->stats.errors++;
+	if (vq->errfd >= 0) {
+		uint64_t one = 1;
+		/* Tell the frontend (SET_VRING_ERR); nothing to do if it fails. */
+		if (write(vq->errfd, &one, sizeof(one)) < 0) {
+		}
+	}
+}
+
+void vhu_vq_apply_notify(struct vhu_vq *vq)
+{
+	if (!vq->used || !vq->avail)
+		return;
+	if (vq->features & (1ULL << VIRTIO_RING_F_EVENT_IDX)) {
+		/* The guest kicks when it passes avail_event: keep it at our
+		 * position when kicks are wanted, leave it behind otherwise. */
+		if (vq->guest_notify)
+			vhu_vq_set_avail_event(vq, vq->last_avail_idx);
+	} else {
+		VHU_WRITE_ONCE(vq->used->flags,
+			       vq->guest_notify ? 0 : VRING_USED_F_NO_NOTIFY);
+	}
+	vhu_smp_mb();
+}

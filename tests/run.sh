@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The test runner behind `make test`. Runs, in order:
+#   unit, integ  C tests through meson in build/, build-asan/ (ASan+UBSan)
+#                and build-tsan/ (TSan: only tests in the 'threads' suite)
+#   peers        tests/peers/*.sh against real DPDK testpmd and QEMU guests
+# A peer script exits 0 on pass, 77 on skip (it must say why, loudly), and
+# anything else on failure. Output of each goes to build/test-logs/.
+# Select groups with VHU_TEST_GROUPS="unit integ peers" and peer scripts
+# with VHU_PEER_FILTER=regex.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LOGS=$ROOT/build/test-logs
+mkdir -p "$LOGS"
+groups=${VHU_TEST_GROUPS:-"unit integ peers"}
+pass=0 fail=0 skip=0
+failed=()
+
+meson_suite() { # meson_suite BUILDDIR SUITE-ARGS... : add meson's counts
+	local b=$1; shift
+	[ -f "$b/build.ninja" ] || { echo "== $b: not built, skipped"; skip=$((skip+1)); return; }
+	local log="$LOGS/meson-$(basename "$b").log"
+	echo "== meson test in $b $*"
+	meson test -C "$b" --no-rebuild --print-errorlogs "$@" >"$log" 2>&1
+	local ok f sk to
+	ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$log" | tail -1)
+	sk=$(sed -n 's/^Skipped: *\([0-9]*\).*/\1/p' "$log" | tail -1)
+	to=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$log" | tail -1)
+	ok=${ok:-0} f=${f:-0} sk=${sk:-0} to=${to:-0}
+	if [ "$ok" = 0 ] && [ "$f" = 0 ]; then
+		if grep -q "No tests defined\|No suitable tests" "$log"; then
+			echo "   (no tests in this selection)"; return
+		fi
+		f=1
+	fi
+	f=$((f + to))
+	pass=$((pass + ok)); fail=$((fail + f)); skip=$((skip + sk))
+	grep -E '^ *[0-9]+/[0-9]+ ' "$log" | sed 's/^/   /'
+	if [ "$f" != 0 ]; then failed+=("meson:$b"); tail -60 "$log"; fi
+}
+
+for g in $groups; do
+	case $g in
+	unit|integ)
+		meson_suite build --suite "$g"
+		meson_suite build-asan --suite "$g"
+		[ "$g" = integ ] && meson_suite build-tsan --suite threads
+		;;
+	peers)
+		for t in tests/peers/*.sh; do
+			[ -e "$t" ] || continue
+			name=$(basename "$t" .sh)
+			if [ -n "${VHU_PEER_FILTER:-}" ] && ! [[ $name =~ $VHU_PEER_FILTER ]]; then continue; fi
+			log="$LOGS/peer-$name.log"
+			start=$(date +%s)
+			timeout -k 10 900 bash "$t" >"$log" 2>&1
+			rc=$?
+			dur=$(( $(date +%s) - start ))
+			case $rc in
+			0)  pass=$((pass+1)); echo "PASS  $name (${dur}s)"; grep -E '^RESULT' "$log" | sed 's/^/      /' ;;
+			77) skip=$((skip+1)); echo "SKIP  $name: $(grep -E '^SKIP' "$log" | tail -1)" ;;
+			*)  fail=$((fail+1)); failed+=("$name"); echo "FAIL  $name (rc=$rc, ${dur}s), last lines of $log:"; tail -40 "$log" | sed 's/^/      /' ;;
+			esac
+		done
+		;;
+	*) echo "unknown test group $g"; fail=$((fail+1)) ;;
+	esac
+done
+
+[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]
