@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internals of the in-tree vhost-user frontend (include/vhu/frontend.h).
+ *
+ * Everything the backend can write (used rings, receive buffers, even our
+ * own descriptor tables) is read once and checked; what we need to trust
+ * (free descriptor lists, which heads are in flight, buffer addresses)
+ * lives in private memory only.
+ */
+#ifndef VHU_FRONTEND_FE_PRIV_H
+#define VHU_FRONTEND_FE_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/virtio_ring.h>
+#include <vhu/frontend.h>
+#include "proto/wire.h"
+
+/* Virtio 1.0 fields are little endian and legacy ones guest-native; on a
+ * little-endian host both are plain stores. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "the frontend writes ring fields in host byte order");
+
+#define FE_DEFAULT_RING      256u
+#define FE_DEFAULT_MEM       (64ull << 20)
+#define FE_DEFAULT_BUF       2048u
+#define FE_DEFAULT_TIMEOUT   5000
+#define FE_REPLY_TIMEOUT_MS  5000
+/* Guest-physical stride between regions: real VMs have holes too. */
+#define FE_REGION_STRIDE     (1ull << 30)
+/* Largest packet the transmit side accepts (a 64 KiB GSO frame). */
+#define FE_MAX_PKT           65536u
+
+struct fe_region {
+	int fd;
+	uint8_t *va;
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t used; /* bump allocator */
+};
+
+struct fe_buf {
+	uint8_t *va;
+	uint64_t gpa;
+};
+
+struct fe_head {
+	uint16_t ndesc;   /* ring descriptors the chain holds */
+	uint16_t last;    /* its last descriptor, to splice back into the free list */
+	uint16_t nbufs;   /* buffers held, in vq->head_bufs[head * max_bufs ...] */
+	bool inflight;    /* posted, not yet seen in the used ring */
+};
+
+struct fe_vq {
+	uint16_t index;
+	uint16_t num;
+	bool tx;
+	bool split_hdr;
+	bool indirect;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t *used_event;  /* avail->ring[num]: ours (EVENT_IDX) */
+	uint16_t *avail_event; /* used->ring[num]: the backend's (EVENT_IDX) */
+	uint16_t avail_idx;    /* private copy of avail->idx */
+	uint16_t last_used;
+	uint16_t free_head;
+	uint16_t num_free;
+	uint16_t *free_next;   /* private descriptor free list */
+	struct fe_head *heads;
+	uint32_t *head_bufs;
+	uint16_t max_bufs;     /* per head */
+	struct fe_buf *bufs;
+	uint32_t nbufs;
+	uint32_t buf_size;
+	uint32_t *buf_free;    /* stack of free buffer indexes */
+	uint32_t buf_free_n;
+	struct vring_desc *indir; /* per-head tables of indir_n entries */
+	uint64_t indir_gpa;
+	uint16_t indir_n;
+	struct vring_used_elem *scratch; /* rx: used entries being joined */
+	struct vring_desc *sg;  /* tx: the chain being built, before it is placed */
+	int kickfd;
+	int callfd;
+	uint64_t err_logged;
+	struct vhu_fe_vring_stats st;
+};
+
+struct vhu_fe {
+	struct vhu_fe_opts opts;
+	char *path;
+	int sock;
+	bool listening_created; /* server mode: we own the socket file */
+	uint64_t features;
+	uint64_t protocol_features;
+	uint16_t nqp;
+	uint16_t nvq;
+	uint16_t hdr_len;
+	bool mrg_rxbuf;
+	bool event_idx;
+	struct fe_region regions[VHU_MAX_MEM_REGIONS];
+	uint16_t nregions;
+	struct fe_vq *vqs;
+};
+
+/* fe_mem.c */
+int fe_mem_init(struct vhu_fe *fe, uint64_t size, uint16_t nregions);
+void fe_mem_fini(struct vhu_fe *fe);
+/* Carves size bytes aligned to align, from region hint if it has room
+ * (else any); NULL when memory is exhausted. */
+void *fe_mem_alloc(struct vhu_fe *fe, uint64_t size, uint64_t align,
+		   unsigned hint, uint64_t *gpa);
+
+/* fe_conn.c */
+int fe_connect(struct vhu_fe *fe);
+int fe_send_msg(struct vhu_fe *fe, uint32_t request, uint32_t flags,
+		const void *payload, uint32_t size, const int *fds, int nfds);
+int fe_recv_msg(struct vhu_fe *fe, struct vhu_msg *msg, int timeout_ms);
+int fe_negotiate(struct vhu_fe *fe);
+int fe_setup_vrings(struct vhu_fe *fe);
+int fe_get_vring_base(struct vhu_fe *fe, uint16_t vring);
+void fe_stop(struct vhu_fe *fe);
+
+/* fe_ring.c */
+int fe_vq_init(struct vhu_fe *fe, struct fe_vq *vq, uint16_t index);
+void fe_vq_fini(struct fe_vq *vq);
+/* Used entries ready; 0 (and an error counted) if the backend moved
+ * used->idx further than the ring holds. */
+uint16_t fe_vq_used_ready(struct fe_vq *vq);
+/* Takes descriptor chain of n from the free list; returns its head. */
+uint16_t fe_vq_take_descs(struct fe_vq *vq, uint16_t n);
+void fe_vq_put_head(struct fe_vq *vq, uint16_t head);
+/* Publishes avail entries added since old_idx and kicks if the backend
+ * wants it. */
+void fe_vq_publish(struct vhu_fe *fe, struct fe_vq *vq, uint16_t old_idx);
+void fe_vq_after_used(struct vhu_fe *fe, struct fe_vq *vq);
+void fe_vq_kick(struct fe_vq *vq);
+void fe_vq_error(struct fe_vq *vq, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* fe_net.c */
+void fe_rx_post_all(struct vhu_fe *fe, struct fe_vq *vq);
+void fe_tx_reclaim(struct vhu_fe *fe, struct fe_vq *vq);
+
+static inline bool fe_has(uint64_t features, unsigned bit)
+{
+	return (features >> bit) & 1;
+}
+
+#endif

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# testpmd (virtio-user) as the socket server (server=1), vhu-fwd --client.
+# Cases: testpmd txonly -> vhu-fwd rxonly --verify (queues 1 and 2),
+# vhu-fwd txonly -> testpmd rxonly, the macswap round trip with payload
+# checks (queues 1 and 2), and vhu-fwd started before testpmd listens (it
+# must retry until the socket appears). Per case: traffic flows, no bad
+# packet.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/testpmd_common.inc"
+
+run_case() { # run_case NAME ORDER(tp-first|fwd-first) QUEUES TP-MODE FWD-MODE
+	local name=$1 order=$2 q=$3 tpmode=$4 fwdmode=$5 ok=1
+	note "case $name"
+	rm -f "$SOCK"
+	local args=(--port-topology=loop); [ "$q" = 2 ] && args+=(--rxq=2 --txq=2)
+	local fwdargs=(--socket "$SOCK" --client --queues "$q" --mode "$fwdmode" --verify)
+	if [ "$order" = tp-first ]; then
+		tp_bg tp $((TP_SECS + 3)) "queues=$q,server=1" "$tpmode" "${args[@]}"
+		wait_for 10 test -S "$SOCK" || { show_logs "$T/tp.log"; fail "testpmd did not create $SOCK"; }
+		fwd_start fwd "${fwdargs[@]}"
+	else
+		fwd_start fwd "${fwdargs[@]}"
+		sleep 1
+		tp_bg tp $((TP_SECS + 4)) "queues=$q,server=1" "$tpmode" "${args[@]}"
+	fi
+	tp_wait tp
+	sleep 0.5
+	fwd_stop fwd
+	local tprx tptx rx tx bad
+	tprx=$(tp_total "$T/tp.log" RX); tptx=$(tp_total "$T/tp.log" TX)
+	rx=$(fwd_total "$T/fwd.log" rx-pkts); tx=$(fwd_total "$T/fwd.log" tx-pkts)
+	bad=$(fwd_total "$T/fwd.log" bad)
+	result "testpmd_client $name testpmd-rx ${tprx:-?} testpmd-tx ${tptx:-?} vhu-rx ${rx:-?} vhu-tx ${tx:-?} bad ${bad:-?}"
+	if [ -z "$tprx" ] || [ -z "$rx" ]; then case_fail "$name: no counts"; ok=0
+	elif [ "$bad" != 0 ]; then case_fail "$name: $bad bad packets"; ok=0
+	elif [ "$FWD_RC" != 0 ]; then case_fail "$name: vhu-fwd exited $FWD_RC"; ok=0
+	else
+		case $fwdmode in
+		rxonly) [ "$rx" -gt 0 ] && [ "$rx" -le "$tptx" ] || { case_fail "$name: vhu-fwd got $rx of $tptx"; ok=0; } ;;
+		txonly) [ "$tprx" -gt 0 ] && [ "$tprx" -le "$tx" ] || { case_fail "$name: testpmd got $tprx of $tx"; ok=0; }
+			if [ "$tpmode" = macswap ] && { [ "$rx" -eq 0 ] || [ "$rx" -gt "$tx" ]; }; then
+				case_fail "$name: $rx came back of $tx"; ok=0
+			fi ;;
+		esac
+	fi
+	[ $ok = 1 ] || show_logs "$T/tp.log" "$T/fwd.log"
+	cp "$T/fwd.log" "$T/fwd-$name.log"; cp "$T/tp.log" "$T/tp-$name.log"
+}
+
+run_case rx-q1 tp-first 1 txonly rxonly
+run_case rx-q2 tp-first 2 txonly rxonly
+run_case tx-q1 tp-first 1 rxonly txonly
+run_case loop-q1 tp-first 1 macswap txonly
+run_case loop-q2 tp-first 2 macswap txonly
+run_case rx-q1-fwd-first fwd-first 1 txonly rxonly
+finish

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Packed rings with testpmd (virtio-user packed_vq=1) against vhu-fwd.
+# Cases: the payload round trip (vhu-fwd txonly --verify, testpmd macswap)
+# for mrg_rxbuf 0/1 x in_order 0/1, testpmd txonly -> vhu-fwd rxonly,
+# two queues, vectorized=1 (AVX-512 path when the CPU has it) and
+# queue_size=255 (packed rings need not be a power of two).
+# Skips while libvhu does not offer packed rings: virtio-user then falls
+# back to split rings, which the other testpmd_*.sh scripts cover.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/testpmd_common.inc"
+
+run_case() { # run_case NAME DEVARGS QUEUES TP-MODE FWD-MODE PKTSIZE
+	local name=$1 devargs=$2 q=$3 tpmode=$4 fwdmode=$5 size=$6 ok=1 i n
+	note "case $name ($devargs)"
+	rm -f "$SOCK"
+	fwd_start fwd --socket "$SOCK" --queues "$q" --mode "$fwdmode" --verify --pkt-size "$size"
+	wait_for 5 test -S "$SOCK" || { show_logs "$T/fwd.log"; fail "vhu-fwd did not create $SOCK"; }
+	local args=(--port-topology=loop --txpkts="$size"); [ "$q" = 2 ] && args+=(--rxq=2 --txq=2)
+	tp_run "$T/tp.log" "$TP_SECS" "queues=$q,packed_vq=1,$devargs" "$tpmode" "${args[@]}"
+	sleep 0.5
+	fwd_stop fwd
+	local feats; feats=$(fwd_features "$T/fwd.log")
+	if [ -z "$feats" ]; then
+		show_logs "$T/tp.log" "$T/fwd.log"; fail "$name: no device came up"
+	fi
+	if ! [[ " $feats " == *" packed "* ]]; then
+		note "negotiated: $feats"
+		skip "packed rings not offered by libvhu"
+	fi
+	local tprx tptx rx tx bad
+	tprx=$(tp_total "$T/tp.log" RX); tptx=$(tp_total "$T/tp.log" TX)
+	rx=$(fwd_total "$T/fwd.log" rx-pkts); tx=$(fwd_total "$T/fwd.log" tx-pkts)
+	bad=$(fwd_total "$T/fwd.log" bad)
+	result "testpmd_packed $name testpmd-rx ${tprx:-?} testpmd-tx ${tptx:-?} vhu-rx ${rx:-?} vhu-tx ${tx:-?} bad ${bad:-?}"
+	if [ -z "$tprx" ] || [ -z "$rx" ]; then case_fail "$name: no counts"; ok=0
+	elif [ "$bad" != 0 ]; then case_fail "$name: $bad bad packets"; ok=0
+	elif [ "$FWD_RC" != 0 ]; then case_fail "$name: vhu-fwd exited $FWD_RC"; ok=0
+	elif [ "$rx" -eq 0 ]; then case_fail "$name: vhu-fwd received nothing"; ok=0
+	elif [ "$fwdmode" = txonly ] && { [ "$rx" -gt "$tx" ] || [ "$tprx" -gt "$tx" ]; }; then
+		case_fail "$name: more packets back than sent"; ok=0
+	elif [ "$fwdmode" = rxonly ] && [ $((rx * 100)) -lt $((tptx * 95)) ]; then
+		case_fail "$name: received $rx of $tptx"; ok=0
+	fi
+	for ((i = 0; i < q; i++)); do
+		n=$(fwd_vring_pkts "$T/fwd.log" $((2 * i + 1)))
+		[ "$n" -gt 0 ] || { case_fail "$name: nothing on queue $i"; ok=0; }
+	done
+	[ $ok = 1 ] || show_logs "$T/tp.log" "$T/fwd.log"
+	cp "$T/fwd.log" "$T/fwd-$name.log"; cp "$T/tp.log" "$T/tp-$name.log"
+}
+
+for mrg in 0 1; do
+	for ino in 0 1; do
+		run_case "loop-mrg$mrg-inorder$ino" "mrg_rxbuf=$mrg,in_order=$ino" 1 macswap txonly 64
+	done
+done
+run_case rx-mrg1-inorder0 "mrg_rxbuf=1,in_order=0" 1 txonly rxonly 64
+run_case rx-mrg0-inorder1 "mrg_rxbuf=0,in_order=1" 1 txonly rxonly 64
+run_case loop-q2 "mrg_rxbuf=1,in_order=1" 2 macswap txonly 64
+run_case loop-size1500 "mrg_rxbuf=1,in_order=0" 1 macswap txonly 1500
+TP_EAL="--force-max-simd-bitwidth=512"
+run_case loop-vectorized "vectorized=1,mrg_rxbuf=0,in_order=1" 1 macswap txonly 64
+run_case rx-vectorized "vectorized=1,mrg_rxbuf=0,in_order=1" 1 txonly rxonly 64
+TP_EAL=
+run_case loop-qsize255 "queue_size=255,mrg_rxbuf=1,in_order=0" 1 macswap txonly 64
+run_case rx-qsize255 "queue_size=255,mrg_rxbuf=0,in_order=1" 1 txonly rxonly 64
+finish
