@@ -62,7 +62,9 @@ uint16_t vhu_fe_queue_pairs(const struct vhu_fe *fe);
  * behind a virtio-net header built from pkt->ol, posts them on the
  * transmit vring of queue pair qp and kicks the backend unless it asked
  * not to be. Reclaims completed transmit buffers first. Returns how many
- * were posted; the caller keeps ownership of pkts. */
+ * were posted; the caller keeps ownership of pkts. A packet that could
+ * never fit (over 64 KiB) is skipped but counted, with an error in the
+ * vring's stats, so a caller's retry loop cannot stall on it. */
 uint16_t vhu_fe_send_burst(struct vhu_fe *fe, uint16_t qp,
 			   struct vhu_pkt *const *pkts, uint16_t n);
 /* Guest receive: takes up to n used receive buffers (merged buffers

@@ -17,7 +17,7 @@ run_case() { # run_case QUEUES MRG INORDER PKTSIZE MODE
 	fwd_start fwd --socket "$SOCK" --queues "$q" --mode txonly --verify --pkt-size "$size"
 	wait_for 5 test -S "$SOCK" || { show_logs "$T/fwd.log"; fail "vhu-fwd did not create $SOCK"; }
 	local args=(--port-topology=loop); [ "$q" = 2 ] && args+=(--rxq=2 --txq=2)
-	[ "$size" -gt 1500 ] && args+=(--max-pkt-len=$((size + 64)))
+	[ "$size" -gt 1500 ] && args+=(--max-pkt-len=$((size + 64)) --enable-scatter)
 	tp_run "$T/tp.log" "$TP_SECS" "queues=$q,mrg_rxbuf=$mrg,in_order=$ino" "$mode" "${args[@]}"
 	sleep 0.5
 	fwd_stop fwd
