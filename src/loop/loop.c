@@ -25,7 +25,7 @@ static int epfd = -1;
 static int wake_fd = -1;          /* wakes the thread to stop */
 static bool external;             /* the application runs the loop */
 static bool thread_running;
-static volatile bool thread_stop;
+static bool thread_stop; /* atomic */
 static pthread_t loop_tid;
 static __thread bool on_loop_thread;
 static struct vhu_loop_entry *dead_list; /* guarded by vhu_ctl */
@@ -140,7 +140,7 @@ VHU_EXPORT int vhu_loop_run(int timeout_ms)
 static void *loop_thread(void *arg)
 {
 	(void)arg;
-	while (!thread_stop)
+	while (!__atomic_load_n(&thread_stop, __ATOMIC_ACQUIRE))
 		vhu_loop_run(1000);
 	return NULL;
 }
@@ -163,7 +163,7 @@ VHU_EXPORT int vhu_loop_start_thread(void)
 		return ret;
 	pthread_mutex_lock(&loop_init_lock);
 	if (!thread_running) {
-		thread_stop = false;
+		__atomic_store_n(&thread_stop, false, __ATOMIC_RELAXED);
 		ret = -pthread_create(&loop_tid, NULL, loop_thread, NULL);
 		if (ret == 0) {
 			thread_running = true;
@@ -184,7 +184,7 @@ VHU_EXPORT void vhu_loop_stop_thread(void)
 	pthread_mutex_unlock(&loop_init_lock);
 	if (!running)
 		return;
-	thread_stop = true;
+	__atomic_store_n(&thread_stop, true, __ATOMIC_RELEASE);
 	eventfd_write(wake_fd, 1);
 	pthread_join(loop_tid, NULL);
 }
