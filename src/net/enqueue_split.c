@@ -99,9 +99,9 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 		}
 		if (mrg) {
 			int r = reserve_mrg(vq, avail, &taken, need, &niov, &nused);
-			if (r < 0)
-				break;
-			if (r == 0) {
+			if (r <= 0) {
+				/* Out of buffers or broken: this packet's partial
+				 * reservation must not reach the used ring. */
 				nused = first;
 				taken = save_taken;
 				break;

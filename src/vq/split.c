@@ -129,6 +129,9 @@ enum vhu_chain_err vhu_split_chain(struct vhu_vq *vq, uint16_t head, bool writab
 
 uint16_t vhu_split_avail_count(struct vhu_vq *vq)
 {
+	/* Every walk starts here: a broken ring is never read again. */
+	if (unlikely(vq->broken))
+		return 0;
 	uint16_t idx = VHU_LOAD_ACQ(vq->avail->idx);
 	uint16_t n = (uint16_t)(idx - vq->last_avail_idx);
 

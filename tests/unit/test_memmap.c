@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vhu_memmap_build validation and GPA/QVA translation, on memfd regions. */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "mem/memmap.h"
+#include "t.h"
+
+#define KB 1024ull
+
+static int mkfd(uint64_t size)
+{
+	int fd = memfd_create("vhu-test", MFD_CLOEXEC);
+	if (fd < 0) {
+		perror("memfd_create");
+		exit(2);
+	}
+	if (ftruncate(fd, (off_t)size) < 0) {
+		perror("ftruncate");
+		exit(2);
+	}
+	return fd;
+}
+
+static void closefds(const int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static void reg(struct vhu_mem_table_wire *t, uint32_t i, uint64_t gpa, uint64_t size,
+		uint64_t qva, uint64_t off)
+{
+	t->regions[i].guest_phys_addr = gpa;
+	t->regions[i].memory_size = size;
+	t->regions[i].userspace_addr = qva;
+	t->regions[i].mmap_offset = off;
+}
+
+/* Expects vhu_memmap_build to refuse t with -EINVAL and leave out alone. */
+static void expect_reject(const struct vhu_mem_table_wire *t, const int *fds, int nfds,
+			  int line)
+{
+	struct vhu_memmap *m = (struct vhu_memmap *)(uintptr_t)0x1;
+	unsigned logs = t_log_count;
+	int r = vhu_memmap_build(t, fds, nfds, &m);
+	if (r != -EINVAL || m != (struct vhu_memmap *)(uintptr_t)0x1)
+		fprintf(stderr, "  (expect_reject called from line %d: ret %d)\n", line, r);
+	CHECK_EQ(r, -EINVAL);
+	CHECK(m == (struct vhu_memmap *)(uintptr_t)0x1);
+	CHECK(t_log_count > logs); /* says why */
+}
+#define EXPECT_REJECT(t, fds, n) expect_reject(t, fds, n, __LINE__)
+
+static void test_one_region(void)
+{
+	struct vhu_mem_table_wire t;
+	struct vhu_memmap *m = NULL;
+	int fd = mkfd(64 * KB);
+
+	memset(&t, 0, sizeof(t));
+	t.nregions = 1;
+	reg(&t, 0, 0x100000, 60 * KB, 0x7f0000000000ull, 4 * KB);
+	REQUIRE(vhu_memmap_build(&t, &fd, 1, &m) == 0);
+	REQUIRE(m);
+	CHECK_EQ(m->nregions, 1);
+	CHECK_EQ(m->regions[0].gpa, 0x100000);
+	CHECK_EQ(m->regions[0].size, 60 * KB);
+	CHECK_EQ(m->regions[0].qva, 0x7f0000000000ull);
+	CHECK(m->regions[0].hva == (uint8_t *)m->regions[0].mmap_addr + 4 * KB);
+
+	/* the mapping is the file at mmap_offset, shared */
+	uint8_t pat[16] = "0123456789abcdef", got[16];
+	CHECK_EQ(pwrite(fd, pat, 16, 4 * KB + 100), 16);
+	uint8_t *h = vhu_gpa_to_hva(m, 0x100000 + 100, 16);
+	REQUIRE(h);
+	CHECK_MEM(h, pat, 16);
+	memcpy(h + 1000, "XYZ", 3);
+	CHECK_EQ(pread(fd, got, 3, 4 * KB + 100 + 1000), 3);
+	CHECK_MEM(got, "XYZ", 3);
+	/* last byte of the region is mapped and writable */
+	uint8_t *last = vhu_gpa_to_hva(m, 0x100000 + 60 * KB - 1, 1);
+	CHECK(last != NULL);
+	if (last)
+		*last = 0x5a;
+	CHECK(vhu_gpa_to_hva(m, 0x100000 + 60 * KB, 1) == NULL);
+	CHECK(vhu_gpa_to_hva(m, 0x100000 - 1, 1) == NULL);
+	close(fd); /* mapping outlives the fd */
+	CHECK_EQ(*(uint8_t *)vhu_gpa_to_hva(m, 0x100000 + 60 * KB - 1, 1), 0x5a);
+	vhu_memmap_free(m);
+	vhu_memmap_free(NULL);
+}
+
+static void test_eight_regions(void)
+{
+	struct vhu_mem_table_wire t;
+	struct vhu_memmap *m = NULL;
+	int fds[8];
+
+	memset(&t, 0, sizeof(t));
+	t.nregions = 8;
+	for (uint32_t i = 0; i < 8; i++) {
+		fds[i] = mkfd(8 * KB);
+		/* reverse GPA order, holes between them */
+		reg(&t, i, (7 - i) * 0x100000ull, 8 * KB, 0x10000000ull + i * 0x10000ull, 0);
+	}
+	REQUIRE(vhu_memmap_build(&t, fds, 8, &m) == 0);
+	CHECK_EQ(m->nregions, 8);
+	for (uint32_t i = 0; i < 8; i++) {
+		uint64_t gpa = (7 - i) * 0x100000ull;
+		uint8_t *h = vhu_gpa_to_hva(m, gpa + 8, 8);
+		CHECK(h == m->regions[i].hva + 8);
+		if (h)
+			memset(h, (int)i + 1, 8);
+		uint8_t got[8], want[8];
+		memset(want, (int)i + 1, 8);
+		CHECK_EQ(pread(fds[i], got, 8, 8), 8);
+		CHECK_MEM(got, want, 8);
+		/* the hole after each region is unmapped */
+		CHECK(vhu_gpa_to_hva(m, gpa + 8 * KB, 1) == NULL);
+		CHECK(vhu_qva_to_hva(m, 0x10000000ull + i * 0x10000ull + 16, 4) ==
+		      m->regions[i].hva + 16);
+	}
+	closefds(fds, 8);
+	vhu_memmap_free(m);
+}
+
+static void test_rejects(void)
+{
+	struct vhu_mem_table_wire t;
+	int fds[9];
+
+	for (int i = 0; i < 9; i++)
+		fds[i] = mkfd(64 * KB);
+
+	/* 0 regions */
+	memset(&t, 0, sizeof(t));
+	EXPECT_REJECT(&t, fds, 0);
+	/* 9 regions (with 9 fds) */
+	memset(&t, 0, sizeof(t));
+	for (uint32_t i = 0; i < 8; i++)
+		reg(&t, i, i * 0x10000ull, 4 * KB, 0x10000000ull + i * 0x10000ull, 0);
+	t.nregions = 9;
+	EXPECT_REJECT(&t, fds, 9);
+	t.nregions = 0xffffffffu;
+	EXPECT_REJECT(&t, fds, 8);
+	/* fd count mismatch, both ways */
+	t.nregions = 2;
+	EXPECT_REJECT(&t, fds, 1);
+	EXPECT_REJECT(&t, fds, 3);
+	EXPECT_REJECT(&t, fds, -1);
+	t.nregions = 1;
+	EXPECT_REJECT(&t, fds, 0);
+
+	/* size 0 */
+	memset(&t, 0, sizeof(t));
+	t.nregions = 1;
+	reg(&t, 0, 0x1000, 0, 0x1000, 0);
+	EXPECT_REJECT(&t, fds, 1);
+	/* size 0 in the second region */
+	t.nregions = 2;
+	reg(&t, 0, 0x0, 4 * KB, 0x1000, 0);
+	reg(&t, 1, 0x100000, 0, 0x200000, 0);
+	EXPECT_REJECT(&t, fds, 2);
+
+	/* gpa + size overflows */
+	memset(&t, 0, sizeof(t));
+	t.nregions = 1;
+	reg(&t, 0, UINT64_MAX - 100, 4 * KB, 0x1000, 0);
+	EXPECT_REJECT(&t, fds, 1);
+	reg(&t, 0, UINT64_MAX - 4 * KB + 2, 4 * KB, 0x1000, 0);
+	EXPECT_REJECT(&t, fds, 1);
+	/* userspace_addr + size overflows */
+	reg(&t, 0, 0x1000, 4 * KB, UINT64_MAX - 10, 0);
+	EXPECT_REJECT(&t, fds, 1);
+	/* mmap_offset + size overflows */
+	reg(&t, 0, 0x1000, 4 * KB, 0x1000, UINT64_MAX - 10);
+	EXPECT_REJECT(&t, fds, 1);
+	reg(&t, 0, 0x1000, UINT64_MAX, 0x0, 1);
+	EXPECT_REJECT(&t, fds, 1);
+
+	/* overlapping regions: partial, identical, contained, reversed order */
+	memset(&t, 0, sizeof(t));
+	t.nregions = 2;
+	reg(&t, 0, 0x0, 8 * KB, 0x100000, 0);
+	reg(&t, 1, 4 * KB, 8 * KB, 0x200000, 0);
+	EXPECT_REJECT(&t, fds, 2);
+	reg(&t, 1, 0x0, 8 * KB, 0x200000, 0);
+	EXPECT_REJECT(&t, fds, 2);
+	reg(&t, 1, 1 * KB, 1 * KB, 0x200000, 0);
+	EXPECT_REJECT(&t, fds, 2);
+	reg(&t, 0, 0x10000, 4 * KB, 0x100000, 0);
+	reg(&t, 1, 0x0, 0x10001, 0x200000, 0);
+	EXPECT_REJECT(&t, fds, 2);
+	/* overlap between the first and the last of several */
+	t.nregions = 4;
+	reg(&t, 0, 0x0, 4 * KB, 0x100000, 0);
+	reg(&t, 1, 0x10000, 4 * KB, 0x200000, 0);
+	reg(&t, 2, 0x20000, 4 * KB, 0x300000, 0);
+	reg(&t, 3, 0xfff, 2, 0x400000, 0);
+	EXPECT_REJECT(&t, fds, 4);
+
+	/* offset + size past the file's end (file is 64 KiB) */
+	memset(&t, 0, sizeof(t));
+	t.nregions = 1;
+	reg(&t, 0, 0x0, 8 * KB, 0x100000, 60 * KB);
+	EXPECT_REJECT(&t, fds, 1);
+	reg(&t, 0, 0x0, 64 * KB + 1, 0x100000, 0);
+	EXPECT_REJECT(&t, fds, 1);
+	reg(&t, 0, 0x0, 4 * KB, 0x100000, 64 * KB);
+	EXPECT_REJECT(&t, fds, 1);
+	/* second region past its file: first one is unmapped again (ASan: no leak) */
+	t.nregions = 2;
+	reg(&t, 0, 0x0, 64 * KB, 0x100000, 0);
+	reg(&t, 1, 0x100000, 65 * KB, 0x200000, 0);
+	EXPECT_REJECT(&t, fds, 2);
+
+	/* a bad fd */
+	{
+		struct vhu_memmap *m = NULL;
+		int bad = -1;
+		t.nregions = 1;
+		reg(&t, 0, 0x0, 4 * KB, 0x100000, 0);
+		CHECK(vhu_memmap_build(&t, &bad, 1, &m) < 0);
+		CHECK(m == NULL);
+	}
+
+	/* accepted edge cases: exactly the file, GPA-adjacent regions, and
+	 * the same file at two offsets */
+	{
+		struct vhu_memmap *m = NULL;
+		int two[2] = { fds[0], fds[0] };
+		memset(&t, 0, sizeof(t));
+		t.nregions = 2;
+		reg(&t, 0, 0x0, 32 * KB, 0x100000, 0);
+		reg(&t, 1, 32 * KB, 32 * KB, 0x900000, 32 * KB);
+		CHECK_EQ(vhu_memmap_build(&t, two, 2, &m), 0);
+		if (m) {
+			CHECK_EQ(m->nregions, 2);
+			vhu_memmap_free(m);
+		}
+	}
+	closefds(fds, 9);
+}
+
+/* Region A: GPA [0, 8K) from fd a; region B: GPA [8K, 16K) from fd b
+ * (GPA-adjacent, not host-adjacent); region C: GPA [1M, 1M+4K). */
+static void test_translate(void)
+{
+	struct vhu_mem_table_wire t;
+	struct vhu_memmap *m = NULL;
+	int fds[3] = { mkfd(8 * KB), mkfd(16 * KB), mkfd(4 * KB) };
+
+	memset(&t, 0, sizeof(t));
+	t.nregions = 3;
+	reg(&t, 0, 0x0, 8 * KB, 0x7f0000100000ull, 0);
+	reg(&t, 1, 8 * KB, 8 * KB, 0x7f0000000000ull, 8 * KB);
+	reg(&t, 2, 0x100000, 4 * KB, 0x7f0000200000ull, 0);
+	REQUIRE(vhu_memmap_build(&t, fds, 3, &m) == 0);
+	uint8_t *ha = m->regions[0].hva, *hb = m->regions[1].hva, *hc = m->regions[2].hva;
+
+	/* piece cut at the region's end */
+	uint64_t len = 0x200;
+	CHECK(vhu_gpa_piece(m, 0x1f00, &len) == ha + 0x1f00);
+	CHECK_EQ(len, 0x100);
+	len = 0x100;
+	CHECK(vhu_gpa_piece(m, 0x1f00, &len) == ha + 0x1f00);
+	CHECK_EQ(len, 0x100);
+	len = 0x10;
+	CHECK(vhu_gpa_piece(m, 0x100, &len) == ha + 0x100);
+	CHECK_EQ(len, 0x10);
+	len = UINT64_MAX;
+	CHECK(vhu_gpa_piece(m, 0x2000, &len) == hb);
+	CHECK_EQ(len, 8 * KB);
+
+	/* a buffer straddling A|B comes back piecewise and matches the files */
+	{
+		uint8_t pat[0x200], got[0x200];
+		for (int i = 0; i < 0x200; i++)
+			pat[i] = (uint8_t)(i ^ 0x3c);
+		uint64_t gpa = 0x1f00, left = 0x200, done = 0;
+		int pieces = 0;
+		while (left) {
+			uint64_t l = left;
+			uint8_t *p = vhu_gpa_piece(m, gpa, &l);
+			if (!p)
+				break;
+			memcpy(p, pat + done, l);
+			gpa += l;
+			left -= l;
+			done += l;
+			pieces++;
+		}
+		CHECK_EQ(pieces, 2);
+		CHECK_EQ(left, 0);
+		CHECK_EQ(pread(fds[0], got, 0x100, 0x1f00), 0x100);
+		CHECK_EQ(pread(fds[1], got + 0x100, 0x100, 8 * KB), 0x100);
+		CHECK_MEM(got, pat, 0x200);
+	}
+	/* vhu_gpa_to_hva refuses a straddling range, accepts both halves */
+	CHECK(vhu_gpa_to_hva(m, 0x1f00, 0x200) == NULL);
+	CHECK(vhu_gpa_to_hva(m, 0x1fff, 2) == NULL);
+	CHECK(vhu_gpa_to_hva(m, 0x1f00, 0x100) == ha + 0x1f00);
+	CHECK(vhu_gpa_to_hva(m, 0x2000, 0x100) == hb);
+	CHECK(vhu_gpa_to_hva(m, 0x0, 8 * KB) == ha);
+	CHECK(vhu_gpa_to_hva(m, 0x0, 8 * KB + 1) == NULL);
+	CHECK(vhu_gpa_to_hva(m, 0x100000, 4 * KB) == hc);
+	CHECK(vhu_gpa_to_hva(m, 0x100000, UINT64_MAX) == NULL);
+
+	/* unmapped addresses */
+	len = 16;
+	CHECK(vhu_gpa_piece(m, 0x4000, &len) == NULL);
+	CHECK(vhu_gpa_to_hva(m, 0x4000, 1) == NULL);
+	CHECK(vhu_gpa_to_hva(m, 0xfffff, 1) == NULL);
+	CHECK(vhu_gpa_to_hva(m, 0x101000, 1) == NULL);
+	CHECK(vhu_gpa_to_hva(m, UINT64_MAX, 1) == NULL);
+	CHECK(vhu_gpa_to_hva(m, UINT64_MAX - 0x1000, 0x2000) == NULL);
+
+	/* qva translation */
+	CHECK(vhu_qva_to_hva(m, 0x7f0000100000ull, 8 * KB) == ha);
+	CHECK(vhu_qva_to_hva(m, 0x7f0000100010ull, 16) == ha + 0x10);
+	CHECK(vhu_qva_to_hva(m, 0x7f0000000000ull + 100, 8) == hb + 100);
+	CHECK(vhu_qva_to_hva(m, 0x7f0000200000ull + 4 * KB - 4, 4) == hc + 4 * KB - 4);
+	CHECK(vhu_qva_to_hva(m, 0x7f0000200000ull + 4 * KB - 4, 5) == NULL);
+	CHECK(vhu_qva_to_hva(m, 0x7f0000100000ull, 8 * KB + 1) == NULL);
+	CHECK(vhu_qva_to_hva(m, 0x7f0000100000ull - 1, 2) == NULL);
+	CHECK(vhu_qva_to_hva(m, 0x7f0000300000ull, 1) == NULL);
+	CHECK(vhu_qva_to_hva(m, 0x7f0000100010ull, UINT64_MAX) == NULL);
+	/* qva -> gpa */
+	CHECK_EQ(vhu_qva_to_gpa(m, 0x7f0000100005ull), 0x5);
+	CHECK_EQ(vhu_qva_to_gpa(m, 0x7f0000000000ull + 7), 8 * KB + 7);
+	CHECK_EQ(vhu_qva_to_gpa(m, 0x7f0000200000ull), 0x100000);
+	CHECK(vhu_qva_to_gpa(m, 0x7f0000002000ull) == UINT64_MAX);
+	CHECK(vhu_qva_to_gpa(m, 0) == UINT64_MAX);
+
+	closefds(fds, 3);
+	vhu_memmap_free(m);
+}
+
+int main(void)
+{
+	t_init();
+	RUN(test_one_region);
+	RUN(test_eight_regions);
+	RUN(test_rejects);
+	RUN(test_translate);
+	return t_done("test_memmap");
+}

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vhu_msg_check: every request is held to its row of the message table. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "backend/msg.h"
+#include "t.h"
+
+static struct vhu_socket sock;
+static struct vhu_dev dev;
+static struct vhu_msg msg;
+
+#define MEM_HDR offsetof(struct vhu_mem_table_wire, regions)
+#define REG_SZ sizeof(struct vhu_mem_region_wire)
+
+static void reset(void)
+{
+	memset(&sock, 0, sizeof(sock));
+	memset(&dev, 0, sizeof(dev));
+	sock.max_queue_pairs = 16;
+	dev.sock = &sock;
+	dev.fd = -1;
+	snprintf(dev.name, sizeof(dev.name), "unit#0");
+}
+
+/* A message of request req, flags version 1, size bytes, nfds fds
+ * (placeholder numbers: vhu_msg_check never touches them). */
+static void mk(uint32_t req, uint32_t size, int nfds)
+{
+	memset(&msg, 0, sizeof(msg));
+	msg.hdr.request = req;
+	msg.hdr.flags = VHU_MSG_VERSION;
+	msg.hdr.size = size;
+	msg.nfds = nfds;
+	for (int i = 0; i < VHU_MAX_MSG_FDS; i++)
+		msg.fds[i] = i < nfds ? 100 + i : -1;
+}
+
+/* Runs vhu_msg_check on msg; a refusal must come with a log line. */
+static int check_line(int line)
+{
+	const struct vhu_msg_meta *m = vhu_msg_meta_get(msg.hdr.request);
+	if (!m) {
+		fprintf(stderr, "%s:%d: no table row for request %u\n", __FILE__, line,
+			msg.hdr.request);
+		t_fail++;
+		return -9999;
+	}
+	unsigned logs = t_log_count;
+	int r = vhu_msg_check(&dev, &msg, m);
+	if (r < 0 && t_log_count == logs) {
+		fprintf(stderr, "%s:%d: refusal %d without a log line\n", __FILE__, line, r);
+		t_fail++;
+	}
+	return r;
+}
+#define CHK() check_line(__LINE__)
+
+static void test_good(void)
+{
+	reset();
+	mk(VHU_REQ_GET_FEATURES, 0, 0);
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_FEATURES, 8, 0);
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_OWNER, 0, 0);
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_RESET_OWNER, 0, 0);
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_RESET_OWNER, 8, 0);
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_GET_STATUS, 0, 0);
+	CHECK_EQ(CHK(), 0);
+	/* reply / need-reply bits do not disturb the version check */
+	mk(VHU_REQ_SET_FEATURES, 8, 0);
+	msg.hdr.flags = VHU_MSG_VERSION | VHU_MSG_NEED_REPLY;
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_VRING_NUM, sizeof(struct vhost_vring_state), 0);
+	msg.p.state.index = 31;
+	msg.p.state.num = 256;
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_VRING_ADDR, sizeof(struct vhost_vring_addr), 0);
+	msg.p.addr.index = 0;
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_VRING_KICK, 8, 1);
+	msg.p.u64 = 3;
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_VRING_CALL, 8, 0);
+	msg.p.u64 = 31 | VHU_VRING_NOFD;
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_VRING_ERR, 8, 1);
+	msg.p.u64 = 0;
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR + REG_SZ, 1);
+	msg.p.mem.nregions = 1;
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR + 8 * REG_SZ, 8);
+	msg.p.mem.nregions = 8;
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_LOG_BASE, sizeof(struct vhu_log_wire), 1);
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_SET_BACKEND_REQ_FD, 0, 1);
+	CHECK_EQ(CHK(), 0);
+}
+
+static void test_version(void)
+{
+	static const uint32_t bad[] = { 0x0, 0x2, 0x3, VHU_MSG_REPLY, 0x2 | VHU_MSG_NEED_REPLY,
+					0xfffffffe };
+	reset();
+	for (size_t i = 0; i < VHU_ARRAY_SIZE(bad); i++) {
+		mk(VHU_REQ_GET_FEATURES, 0, 0);
+		msg.hdr.flags = bad[i];
+		CHECK_EQ(CHK(), -EPROTO);
+		mk(VHU_REQ_SET_VRING_KICK, 8, 1);
+		msg.hdr.flags = bad[i];
+		CHECK_EQ(CHK(), -EPROTO);
+	}
+}
+
+static void test_sizes(void)
+{
+	reset();
+	/* fixed-size u64 requests */
+	static const uint32_t u64_reqs[] = { VHU_REQ_SET_FEATURES, VHU_REQ_SET_PROTOCOL_FEATURES,
+					     VHU_REQ_SET_VRING_KICK, VHU_REQ_SET_VRING_CALL,
+					     VHU_REQ_SET_VRING_ERR, VHU_REQ_SEND_RARP,
+					     VHU_REQ_NET_SET_MTU, VHU_REQ_SET_STATUS };
+	for (size_t i = 0; i < VHU_ARRAY_SIZE(u64_reqs); i++) {
+		uint32_t sz[] = { 0, 4, 7, 9, 16, VHU_MAX_PAYLOAD };
+		for (size_t j = 0; j < VHU_ARRAY_SIZE(sz); j++) {
+			mk(u64_reqs[i], sz[j], 0);
+			msg.p.u64 = VHU_VRING_NOFD;
+			CHECK_EQ(CHK(), -EMSGSIZE);
+		}
+	}
+	/* no-payload requests */
+	mk(VHU_REQ_GET_FEATURES, 8, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_GET_PROTOCOL_FEATURES, 1, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_GET_QUEUE_NUM, 8, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_OWNER, 4, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_RESET_OWNER, 9, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	/* vring state / addr */
+	mk(VHU_REQ_SET_VRING_NUM, sizeof(struct vhost_vring_state) - 1, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_VRING_BASE, sizeof(struct vhost_vring_state) + 1, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_GET_VRING_BASE, 0, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_VRING_ENABLE, 4, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_VRING_ADDR, sizeof(struct vhost_vring_addr) - 8, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_VRING_ADDR, sizeof(struct vhost_vring_addr) + 8, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_LOG_BASE, sizeof(struct vhu_log_wire) - 1, 1);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+
+	/* SET_MEM_TABLE: size must match nregions */
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR + REG_SZ, 1);
+	msg.p.mem.nregions = 2;
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR + 2 * REG_SZ, 2);
+	msg.p.mem.nregions = 1;
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR + 8 * REG_SZ, 8);
+	msg.p.mem.nregions = 9;
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR + REG_SZ, 1);
+	msg.p.mem.nregions = 0;
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR, 1); /* header only, 0 regions */
+	msg.p.mem.nregions = 0;
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR + REG_SZ, 1);
+	msg.p.mem.nregions = 0x80000001u; /* * 32 wraps to 32 in 32 bits */
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR + REG_SZ + 1, 1);
+	msg.p.mem.nregions = 1;
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR + 9 * REG_SZ, 8);
+	msg.p.mem.nregions = 9;
+	CHECK_EQ(CHK(), -EMSGSIZE);
+}
+
+static void test_fds(void)
+{
+	reset();
+	/* u64 vring requests: one fd unless NOFD, then none */
+	static const uint32_t reqs[] = { VHU_REQ_SET_VRING_KICK, VHU_REQ_SET_VRING_CALL,
+					 VHU_REQ_SET_VRING_ERR };
+	for (size_t i = 0; i < VHU_ARRAY_SIZE(reqs); i++) {
+		mk(reqs[i], 8, 0);
+		msg.p.u64 = 0;
+		CHECK_EQ(CHK(), -EBADF);
+		mk(reqs[i], 8, 2);
+		msg.p.u64 = 0;
+		CHECK_EQ(CHK(), -EBADF);
+		mk(reqs[i], 8, 1);
+		msg.p.u64 = VHU_VRING_NOFD;
+		CHECK_EQ(CHK(), -EBADF);
+		mk(reqs[i], 8, 1);
+		msg.p.u64 = 5 | VHU_VRING_NOFD;
+		CHECK_EQ(CHK(), -EBADF);
+		mk(reqs[i], 8, 0);
+		msg.p.u64 = 5 | VHU_VRING_NOFD;
+		CHECK_EQ(CHK(), 0);
+		mk(reqs[i], 8, 1);
+		msg.p.u64 = 5;
+		CHECK_EQ(CHK(), 0);
+	}
+	/* SET_MEM_TABLE with 0 fds */
+	mk(VHU_REQ_SET_MEM_TABLE, MEM_HDR + REG_SZ, 0);
+	msg.p.mem.nregions = 1;
+	CHECK_EQ(CHK(), -EBADF);
+	/* fds on requests that take none */
+	mk(VHU_REQ_GET_FEATURES, 0, 1);
+	CHECK_EQ(CHK(), -EBADF);
+	mk(VHU_REQ_SET_FEATURES, 8, 1);
+	CHECK_EQ(CHK(), -EBADF);
+	mk(VHU_REQ_SET_VRING_NUM, sizeof(struct vhost_vring_state), 1);
+	CHECK_EQ(CHK(), -EBADF);
+	mk(VHU_REQ_SET_VRING_ADDR, sizeof(struct vhost_vring_addr), 3);
+	CHECK_EQ(CHK(), -EBADF);
+	/* requests that need exactly one */
+	mk(VHU_REQ_SET_LOG_BASE, sizeof(struct vhu_log_wire), 0);
+	CHECK_EQ(CHK(), -EBADF);
+	mk(VHU_REQ_SET_LOG_BASE, sizeof(struct vhu_log_wire), 2);
+	CHECK_EQ(CHK(), -EBADF);
+	mk(VHU_REQ_SET_LOG_FD, 0, 0);
+	CHECK_EQ(CHK(), -EBADF);
+	mk(VHU_REQ_SET_BACKEND_REQ_FD, 0, 0);
+	CHECK_EQ(CHK(), -EBADF);
+	/* negative nfds never passes */
+	mk(VHU_REQ_GET_FEATURES, 0, 0);
+	msg.nfds = -1;
+	CHECK_EQ(CHK(), -EBADF);
+}
+
+static void test_vring_index(void)
+{
+	static const uint32_t bad_idx[] = { 32, 33, 255, 256, 65536, 65536 + 1, 0x80000000u,
+					    0xffffffffu };
+	reset();
+	for (size_t i = 0; i < VHU_ARRAY_SIZE(bad_idx); i++) {
+		static const uint32_t state_reqs[] = { VHU_REQ_SET_VRING_NUM,
+			VHU_REQ_SET_VRING_BASE, VHU_REQ_GET_VRING_BASE, VHU_REQ_SET_VRING_ENABLE };
+		for (size_t j = 0; j < VHU_ARRAY_SIZE(state_reqs); j++) {
+			mk(state_reqs[j], sizeof(struct vhost_vring_state), 0);
+			msg.p.state.index = bad_idx[i];
+			CHECK_EQ(CHK(), -ERANGE);
+		}
+		mk(VHU_REQ_SET_VRING_ADDR, sizeof(struct vhost_vring_addr), 0);
+		msg.p.addr.index = bad_idx[i];
+		CHECK_EQ(CHK(), -ERANGE);
+	}
+	/* u64 payload: index in bits 0-7 */
+	mk(VHU_REQ_SET_VRING_KICK, 8, 1);
+	msg.p.u64 = 32;
+	CHECK_EQ(CHK(), -ERANGE);
+	mk(VHU_REQ_SET_VRING_CALL, 8, 0);
+	msg.p.u64 = 0xff | VHU_VRING_NOFD;
+	CHECK_EQ(CHK(), -ERANGE);
+	mk(VHU_REQ_SET_VRING_ERR, 8, 1);
+	msg.p.u64 = 31;
+	CHECK_EQ(CHK(), 0);
+
+	/* limit follows the socket's max_queue_pairs */
+	sock.max_queue_pairs = 2;
+	mk(VHU_REQ_SET_VRING_NUM, sizeof(struct vhost_vring_state), 0);
+	msg.p.state.index = 3;
+	CHECK_EQ(CHK(), 0);
+	msg.p.state.index = 4;
+	CHECK_EQ(CHK(), -ERANGE);
+	mk(VHU_REQ_SET_VRING_KICK, 8, 0);
+	msg.p.u64 = 4 | VHU_VRING_NOFD;
+	CHECK_EQ(CHK(), -ERANGE);
+	mk(VHU_REQ_SET_VRING_ADDR, sizeof(struct vhost_vring_addr), 0);
+	msg.p.addr.index = 4;
+	CHECK_EQ(CHK(), -ERANGE);
+	msg.p.addr.index = 1;
+	CHECK_EQ(CHK(), 0);
+	sock.max_queue_pairs = 16;
+}
+
+static void test_u64_bits(void)
+{
+	static const uint64_t bad[] = { 0x200, 0x400 | 1, 0x10000, 1ull << 32, 1ull << 63,
+					0xffffffffffffffffull, 0x1ff00 };
+	reset();
+	for (size_t i = 0; i < VHU_ARRAY_SIZE(bad); i++) {
+		mk(VHU_REQ_SET_VRING_KICK, 8, (bad[i] & VHU_VRING_NOFD) ? 0 : 1);
+		msg.p.u64 = bad[i];
+		CHECK_EQ(CHK(), -EINVAL);
+		mk(VHU_REQ_SET_VRING_CALL, 8, (bad[i] & VHU_VRING_NOFD) ? 0 : 1);
+		msg.p.u64 = bad[i];
+		CHECK_EQ(CHK(), -EINVAL);
+	}
+}
+
+static void test_unknown(void)
+{
+	static const uint32_t unknown[] = { VHU_REQ_NONE, VHU_REQ_IOTLB_MSG,
+		VHU_REQ_SET_VRING_ENDIAN, VHU_REQ_GET_CONFIG, VHU_REQ_SET_CONFIG,
+		VHU_REQ_CREATE_CRYPTO_SESSION, VHU_REQ_POSTCOPY_ADVISE,
+		VHU_REQ_GET_INFLIGHT_FD, VHU_REQ_SET_INFLIGHT_FD, VHU_REQ_GPU_SET_SOCKET,
+		VHU_REQ_VRING_KICK, VHU_REQ_GET_MAX_MEM_SLOTS, VHU_REQ_ADD_MEM_REG,
+		VHU_REQ_REM_MEM_REG, VHU_REQ_MAX, VHU_REQ_MAX + 1, 1000, 0x7fffffff,
+		0xffffffffu };
+	for (size_t i = 0; i < VHU_ARRAY_SIZE(unknown); i++)
+		CHECK(vhu_msg_meta_get(unknown[i]) == NULL);
+	/* every known request has a handler and sane limits */
+	static const uint32_t known[] = { VHU_REQ_GET_FEATURES, VHU_REQ_SET_FEATURES,
+		VHU_REQ_SET_OWNER, VHU_REQ_RESET_OWNER, VHU_REQ_SET_MEM_TABLE,
+		VHU_REQ_SET_LOG_BASE, VHU_REQ_SET_LOG_FD, VHU_REQ_SET_VRING_NUM,
+		VHU_REQ_SET_VRING_ADDR, VHU_REQ_SET_VRING_BASE, VHU_REQ_GET_VRING_BASE,
+		VHU_REQ_SET_VRING_KICK, VHU_REQ_SET_VRING_CALL, VHU_REQ_SET_VRING_ERR,
+		VHU_REQ_GET_PROTOCOL_FEATURES, VHU_REQ_SET_PROTOCOL_FEATURES,
+		VHU_REQ_GET_QUEUE_NUM, VHU_REQ_SET_VRING_ENABLE, VHU_REQ_SEND_RARP,
+		VHU_REQ_NET_SET_MTU, VHU_REQ_SET_BACKEND_REQ_FD, VHU_REQ_RESET_DEVICE,
+		VHU_REQ_SET_STATUS, VHU_REQ_GET_STATUS };
+	for (size_t i = 0; i < VHU_ARRAY_SIZE(known); i++) {
+		const struct vhu_msg_meta *m = vhu_msg_meta_get(known[i]);
+		CHECK(m != NULL);
+		if (!m)
+			continue;
+		CHECK(m->handler != NULL);
+		CHECK(m->size_min <= m->size_max);
+		CHECK(m->size_max <= VHU_MAX_PAYLOAD);
+		CHECK(m->fds_min <= m->fds_max);
+		CHECK(m->fds_max <= VHU_MAX_MSG_FDS);
+	}
+	/* requests the protocol always answers */
+	CHECK(vhu_msg_meta_get(VHU_REQ_GET_FEATURES)->has_reply);
+	CHECK(vhu_msg_meta_get(VHU_REQ_GET_PROTOCOL_FEATURES)->has_reply);
+	CHECK(vhu_msg_meta_get(VHU_REQ_GET_VRING_BASE)->has_reply);
+	CHECK(vhu_msg_meta_get(VHU_REQ_GET_QUEUE_NUM)->has_reply);
+	CHECK(!vhu_msg_meta_get(VHU_REQ_SET_VRING_KICK)->has_reply);
+}
+
+static void test_req_name(void)
+{
+	CHECK_STR(vhu_req_name(VHU_REQ_NONE), "NONE");
+	CHECK_STR(vhu_req_name(VHU_REQ_GET_FEATURES), "GET_FEATURES");
+	CHECK_STR(vhu_req_name(VHU_REQ_SET_MEM_TABLE), "SET_MEM_TABLE");
+	CHECK_STR(vhu_req_name(VHU_REQ_SET_VRING_KICK), "SET_VRING_KICK");
+	CHECK_STR(vhu_req_name(VHU_REQ_IOTLB_MSG), "IOTLB_MSG");
+	CHECK_STR(vhu_req_name(VHU_REQ_GET_STATUS), "GET_STATUS");
+	CHECK_STR(vhu_req_name(VHU_REQ_MAX), "UNKNOWN");
+	CHECK_STR(vhu_req_name(1000), "UNKNOWN");
+	CHECK_STR(vhu_req_name(0xffffffffu), "UNKNOWN");
+	/* every code below MAX has a name */
+	for (uint32_t r = 0; r < VHU_REQ_MAX; r++)
+		CHECK(strcmp(vhu_req_name(r), "UNKNOWN") != 0);
+}
+
+int main(void)
+{
+	t_init();
+	RUN(test_good);
+	RUN(test_version);
+	RUN(test_sizes);
+	RUN(test_fds);
+	RUN(test_vring_index);
+	RUN(test_u64_bits);
+	RUN(test_unknown);
+	RUN(test_req_name);
+	return t_done("test_msg_check");
+}
