@@ -397,7 +397,14 @@ guest_ping_test() {
 	local eth; eth=$(guest_marker g0 eth0)
 	for bv in "$@"; do
 		b=${bv%%=*} v=${bv#*=}
-		[ "$(guest_feature g0 "$b")" = "$v" ] || { guest_dump g0; fail "$label: virtio feature bit $b is not $v ($eth)"; }
+		if [ "$(guest_feature g0 "$b")" != "$v" ]; then
+			guest_dump g0
+			# A feature libvhu does not offer yet is a skip, said loudly,
+			# not a pass (GUEST_UNOFFERED_SKIP=BIT, set by the test).
+			[ "${GUEST_UNOFFERED_SKIP:-}" = "$b" ] && [ "$v" = 1 ] && [ "${VHU_PEER_BACKEND:-vhu}" != dpdk ] &&
+				skip "$label: virtio feature bit $b not negotiated: libvhu does not offer it yet"
+			fail "$label: virtio feature bit $b is not $v ($eth)"
+		fi
 	done
 	if [ "$q" -gt 1 ]; then
 		case $eth in *"rxq=$q txq=$q"*) ;; *) guest_dump g0; fail "$label: guest has not $q queue pairs: $eth" ;; esac

@@ -5,4 +5,5 @@
 # VHU_PEER_BACKEND=dpdk runs the same against DPDK's net_vhost instead.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/guest.sh"
+GUEST_UNOFFERED_SKIP=34
 guest_ping_test qemu-ping-packed "" packed=on 1 34=1
