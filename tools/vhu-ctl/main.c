@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vhu-ctl: the command line of vhu-switch's control socket.
+ *
+ *   vhu-ctl [--control PATH] add-port SPEC
+ *   vhu-ctl [--control PATH] del-port NAME
+ *   vhu-ctl [--control PATH] show
+ *   vhu-ctl [--control PATH] stats [NAME] [--json]
+ *   vhu-ctl [--control PATH] fdb
+ *   vhu-ctl [--control PATH] capture NAME FILE [--count N] [--timeout S]
+ *
+ * One request line per connection; the switch answers with text and a last
+ * line "OK" or "ERR why". vhu-ctl prints the text (and the error on
+ * stderr). Exit status: 0 OK, 1 ERR or no switch, 2 bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DEFAULT_CONTROL "/tmp/vhu-switch.ctl"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vhu-ctl [--control PATH] COMMAND\n"
+		"  add-port SPEC          SPEC = vhost-user:NAME[,path=P][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
+		"  del-port NAME\n"
+		"  show                   ports, state, queues, negotiated features\n"
+		"  stats [NAME] [--json]  per port and queue counters\n"
+		"  fdb                    the MAC table\n"
+		"  capture NAME FILE [--count N] [--timeout S]   pcap of packets crossing NAME\n");
+}
+
+static int bad(const char *msg)
+{
+	fprintf(stderr, "vhu-ctl: %s\n", msg);
+	usage(stderr);
+	return 2;
+}
+
+static int has_space(const char *s)
+{
+	return strpbrk(s, " \t\n") != NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *control = DEFAULT_CONTROL;
+	char req[4096], abs_file[PATH_MAX];
+	int i = 1;
+
+	if (i + 1 < argc && strcmp(argv[i], "--control") == 0) {
+		control = argv[i + 1];
+		i += 2;
+	} else if (i < argc && strncmp(argv[i], "--control=", 10) == 0) {
+		control = argv[i] + 10;
+		i++;
+	}
+	if (i >= argc)
+		return bad("no command");
+	if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	const char *cmd = argv[i++];
+	int n;
+	for (int k = i; k < argc; k++)
+		if (has_space(argv[k]))
+			return bad("arguments may not contain spaces");
+	if (strcmp(cmd, "add-port") == 0 || strcmp(cmd, "del-port") == 0) {
+		if (argc - i != 1)
+			return bad("one argument expected");
+		n = snprintf(req, sizeof(req), "%s %s\n", cmd, argv[i]);
+	} else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "fdb") == 0) {
+		if (argc != i)
+			return bad("no argument expected");
+		n = snprintf(req, sizeof(req), "%s\n", cmd);
+	} else if (strcmp(cmd, "stats") == 0) {
+		const char *name = NULL;
+		int json = 0;
+		for (; i < argc; i++) {
+			if (strcmp(argv[i], "--json") == 0)
+				json = 1;
+			else if (!name)
+				name = argv[i];
+			else
+				return bad("stats takes one port name");
+		}
+		n = snprintf(req, sizeof(req), "stats%s%s%s\n", name ? " " : "",
+			     name ? name : "", json ? " --json" : "");
+	} else if (strcmp(cmd, "capture") == 0) {
+		const char *name = NULL, *file = NULL;
+		unsigned long count = 100, tmo = 10;
+		for (; i < argc; i++) {
+			char *end;
+			if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+				count = strtoul(argv[++i], &end, 10);
+				if (*end || !count)
+					return bad("bad --count");
+			} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+				tmo = strtoul(argv[++i], &end, 10);
+				if (*end || !tmo || tmo > 3600)
+					return bad("bad --timeout (1..3600 s)");
+			} else if (!name) {
+				name = argv[i];
+			} else if (!file) {
+				file = argv[i];
+			} else {
+				return bad("capture NAME FILE [--count N] [--timeout S]");
+			}
+		}
+		if (!file)
+			return bad("capture NAME FILE [--count N] [--timeout S]");
+		/* The switch writes the file: give it a path that does not
+		 * depend on its working directory. */
+		if (file[0] != '/') {
+			char cwd[PATH_MAX];
+			if (!getcwd(cwd, sizeof(cwd)) ||
+			    snprintf(abs_file, sizeof(abs_file), "%s/%s", cwd, file) >= (int)sizeof(abs_file))
+				return bad("capture file path too long");
+			file = abs_file;
+		}
+		if (has_space(file))
+			return bad("capture file path may not contain spaces");
+		n = snprintf(req, sizeof(req), "capture %s %s %lu %lu\n", name, file, count, tmo);
+	} else {
+		return bad("unknown command");
+	}
+	if (n < 0 || (size_t)n >= sizeof(req))
+		return bad("request too long");
+
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(control) >= sizeof(sa.sun_path))
+		return bad("control path too long");
+	strcpy(sa.sun_path, control);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "vhu-ctl: cannot reach vhu-switch at %s: %s\n", control,
+			strerror(errno));
+		return 1;
+	}
+	if (write(fd, req, (size_t)n) != n) {
+		fprintf(stderr, "vhu-ctl: cannot send to %s: %s\n", control, strerror(errno));
+		return 1;
+	}
+	/* The reply is printed as it comes, holding back the last line. */
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return 1;
+	for (;;) {
+		if (len + 4096 > cap) {
+			char *b = realloc(buf, cap * 2);
+			if (!b)
+				return 1;
+			buf = b;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	while (len && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	char *last = strrchr(buf, '\n');
+	char *status = last ? last + 1 : buf;
+	if (last)
+		fwrite(buf, 1, (size_t)(last - buf + 1), stdout);
+	if (strcmp(status, "OK") == 0)
+		return 0;
+	if (strncmp(status, "ERR ", 4) == 0)
+		fprintf(stderr, "vhu-ctl: %s\n", status + 4);
+	else
+		fprintf(stderr, "vhu-ctl: no answer from vhu-switch at %s\n", control);
+	return 1;
+}

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * PMD threads: each polls its rx queues, runs the bridge on every burst and
+ * hands per-port batches to the output ports. A burst stays a burst from
+ * dequeue to enqueue: packets are sorted into per-port arrays and every
+ * port gets one call per input burst. vhu_enqueue_burst copies and does not
+ * consume, so a flooded packet is the same pointer in several batches and
+ * is freed once, after all of them.
+ *
+ * Quiescence: a PMD's epoch is even while it may hold pointers from a
+ * snapshot and odd while it holds none (asleep with nothing to do, gone).
+ * It advances at the end of every iteration; sw_synchronize waits for each
+ * even epoch to move.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <vhu/pkt.h>
+#include "sw.h"
+
+/* Idle iterations before a short sleep: an idle switch should not burn a
+ * CPU (two TCG guests on a two-CPU box need it), a busy one never sleeps. */
+#define IDLE_SPINS 2000
+#define IDLE_SLEEP_NS 50000
+#define NORXQ_SLEEP_NS 10000000
+#define POOL_SEGS 4096
+#define POOL_ROOM 2048
+#define QUIESCE_TIMEOUT_NS 2000000000LL
+
+struct pmd {
+	unsigned id;
+	pthread_t thr;
+	bool started;
+	_Atomic uint64_t epoch;
+	struct vhu_pkt_pool *pool;
+	struct vhu_pkt *out[SW_MAX_PORTS][SW_BURST];
+	uint16_t nout[SW_MAX_PORTS];
+	uint16_t touched[SW_MAX_PORTS];
+};
+
+static struct pmd *pmds[SW_MAX_PMDS];
+_Atomic(struct sw_conf *) sw_conf;
+atomic_bool sw_stop;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void sw_synchronize(void)
+{
+	for (unsigned i = 0; i < sw_opts.nb_pmds; i++) {
+		struct pmd *m = pmds[i];
+		if (!m)
+			continue;
+		uint64_t e0 = atomic_load(&m->epoch);
+		if (e0 & 1)
+			continue;
+		int64_t deadline = now_ns() + QUIESCE_TIMEOUT_NS;
+		while (atomic_load(&m->epoch) == e0) {
+			if (now_ns() > deadline) {
+				SW_LOG("pmd %u did not reach a quiescent point in 2 s; going on", i);
+				break;
+			}
+			struct timespec ts = { 0, 10000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+struct sw_conf *sw_conf_copy(void)
+{
+	struct sw_conf *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	memcpy(n->ports, atomic_load(&sw_conf)->ports, sizeof(n->ports));
+	return n;
+}
+
+static void conf_free(struct sw_conf *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < SW_MAX_PMDS; i++)
+		free(c->rxq[i]);
+	free(c);
+}
+
+int sw_conf_assign(struct sw_conf *c)
+{
+	unsigned total = 0, k = 0, np = sw_opts.nb_pmds;
+
+	c->nb_live = 0;
+	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+		if (c->ports[i]) {
+			c->live[c->nb_live++] = (uint16_t)i;
+			total += c->ports[i]->queues;
+		}
+	for (unsigned p = 0; p < np; p++) {
+		free(c->rxq[p]);
+		c->nb_rxq[p] = 0;
+		c->rxq[p] = calloc(total ? total : 1, sizeof(struct sw_rxq));
+		if (!c->rxq[p])
+			return -ENOMEM;
+	}
+	/* Round-robin over every (port, queue) so that the queues of one
+	 * multi-queue port spread over the PMDs. */
+	for (unsigned i = 0; i < c->nb_live; i++) {
+		struct port *pt = c->ports[c->live[i]];
+		for (uint16_t q = 0; q < pt->queues; q++, k++) {
+			unsigned p = k % np;
+			c->rxq[p][c->nb_rxq[p]++] = (struct sw_rxq){ pt, q };
+		}
+	}
+	return 0;
+}
+
+/* Two grace periods: first a snapshot without any rx queue, so that no rx
+ * queue is ever polled by its old PMD and its new one at the same time
+ * (one thread per vring), then the real one. */
+void sw_conf_publish(struct sw_conf *c)
+{
+	struct sw_conf *mid = calloc(1, sizeof(*mid)), *old;
+
+	if (mid) {
+		memcpy(mid->ports, c->ports, sizeof(mid->ports));
+		memcpy(mid->live, c->live, sizeof(mid->live));
+		mid->nb_live = c->nb_live;
+		old = atomic_exchange(&sw_conf, mid);
+		sw_synchronize();
+		conf_free(old);
+		old = NULL;
+	}
+	old = atomic_exchange(&sw_conf, c);
+	sw_synchronize();
+	conf_free(old);
+	for (unsigned p = 0; p < sw_opts.nb_pmds; p++) {
+		unsigned n = c->nb_rxq[p];
+		char line[512];
+		size_t off = 0;
+		line[0] = '\0';
+		for (unsigned i = 0; i < n && off < sizeof(line) - 80; i++)
+			off += (size_t)snprintf(line + off, sizeof(line) - off, " %s:%u",
+						c->rxq[p][i].port->name, c->rxq[p][i].q);
+		SW_LOG("pmd %u polls %u rx queue%s%s", p, n, n == 1 ? "" : "s", line);
+	}
+}
+
+static inline void out_add(struct pmd *m, uint16_t o, struct vhu_pkt *pkt)
+{
+	if (m->nout[o] == 0)
+		m->touched[0]++, m->touched[m->touched[0]] = o;
+	m->out[o][m->nout[o]++] = pkt;
+}
+
+static void send_to(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
+{
+	if (p->type == PORT_VHOST)
+		vhost_tx(p, pmd, pkts, n);
+	else
+		tap_tx(p, pkts, n);
+}
+
+/* The bridge on one input burst. touched[0] counts and touched[1..] lists
+ * the output ports with something queued; the input port is never an
+ * output, so SW_MAX_PORTS slots are enough. */
+static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
+		    uint16_t q, struct vhu_pkt **pkts, uint16_t n)
+{
+	uint32_t now = sw_now_s();
+	uint16_t runts = 0;
+
+	m->touched[0] = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct vhu_pkt *pkt = pkts[i];
+		const uint8_t *d = vhu_pkt_data(pkt);
+		if (pkt->data_len < 14) {
+			runts++;
+			continue;
+		}
+		if (!(d[6] & 1))
+			fdb_learn(d + 6, in->idx, now);
+		int o = (d[0] & 1) ? -1 : fdb_lookup(d);
+		if (o >= 0 && c->ports[o]) {
+			if (o != in->idx) /* hairpin: the destination is behind the input */
+				out_add(m, (uint16_t)o, pkt);
+			continue;
+		}
+		for (unsigned k = 0; k < c->nb_live; k++)
+			if (c->live[k] != in->idx)
+				out_add(m, c->live[k], pkt);
+	}
+	if (runts)
+		atomic_fetch_add_explicit(&in->rx[q].dropped, runts, memory_order_relaxed);
+	for (unsigned t = 1; t <= m->touched[0]; t++) {
+		uint16_t o = m->touched[t];
+		send_to(c->ports[o], m->id, m->out[o], m->nout[o]);
+		m->nout[o] = 0;
+	}
+	vhu_pkt_free_bulk(pkts, n);
+}
+
+static void go_offline(struct pmd *m)
+{
+	atomic_store(&m->epoch, atomic_load(&m->epoch) | 1);
+}
+
+static void go_online(struct pmd *m)
+{
+	atomic_store(&m->epoch, (atomic_load(&m->epoch) | 1) + 1);
+}
+
+static void nap(struct pmd *m, long ns)
+{
+	go_offline(m);
+	struct timespec ts = { 0, ns };
+	nanosleep(&ts, NULL);
+	go_online(m);
+}
+
+static void *pmd_main(void *arg)
+{
+	struct pmd *m = arg;
+	struct vhu_pkt *pkts[SW_BURST];
+	unsigned idle = 0;
+
+	go_online(m);
+	while (!atomic_load_explicit(&sw_stop, memory_order_relaxed)) {
+		const struct sw_conf *c = atomic_load(&sw_conf);
+		unsigned nq = c->nb_rxq[m->id], work = 0;
+
+		for (unsigned i = 0; i < nq; i++) {
+			const struct sw_rxq *r = &c->rxq[m->id][i];
+			uint16_t n = r->port->type == PORT_VHOST ?
+				vhost_rx(r->port, r->q, m->pool, pkts, SW_BURST) :
+				tap_rx(r->port, m->pool, pkts, SW_BURST);
+			if (!n)
+				continue;
+			work += n;
+			stats_count(&r->port->rx[r->q], pkts, n, 0);
+			port_capture(r->port, pkts, n);
+			forward(m, c, r->port, r->q, pkts, n);
+		}
+		if (nq == 0) {
+			nap(m, NORXQ_SLEEP_NS);
+			continue;
+		}
+		/* Quiescent point: nothing from c is held past here. */
+		atomic_store(&m->epoch, atomic_load(&m->epoch) + 2);
+		if (work) {
+			idle = 0;
+		} else if (++idle >= IDLE_SPINS) {
+			idle = 0;
+			nap(m, IDLE_SLEEP_NS);
+		}
+	}
+	go_offline(m);
+	return NULL;
+}
+
+int pmd_start(void)
+{
+	struct sw_conf *c = calloc(1, sizeof(*c));
+	if (!c || sw_conf_assign(c) < 0)
+		return -ENOMEM;
+	atomic_store(&sw_conf, c);
+	for (unsigned i = 0; i < sw_opts.nb_pmds; i++) {
+		struct pmd *m = calloc(1, sizeof(*m));
+		char name[32];
+		if (!m)
+			return -ENOMEM;
+		m->id = i;
+		atomic_init(&m->epoch, 1);
+		snprintf(name, sizeof(name), "vhu-switch-pmd%u", i);
+		m->pool = vhu_pkt_pool_create(name, POOL_SEGS, POOL_ROOM);
+		if (!m->pool) {
+			free(m);
+			return -errno;
+		}
+		pmds[i] = m;
+		int rc = pthread_create(&m->thr, NULL, pmd_main, m);
+		if (rc) {
+			SW_LOG("cannot start pmd %u: %s", i, strerror(rc));
+			return -rc;
+		}
+		m->started = true;
+		pthread_setname_np(m->thr, "sw-pmd");
+		if (sw_opts.pinned) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(sw_opts.pmd_cpus[i], &set);
+			rc = pthread_setaffinity_np(m->thr, sizeof(set), &set);
+			if (rc)
+				SW_LOG("pmd %u: cannot pin to cpu %d: %s", i,
+				       sw_opts.pmd_cpus[i], strerror(rc));
+			else
+				SW_LOG("pmd %u on cpu %d", i, sw_opts.pmd_cpus[i]);
+		}
+	}
+	return 0;
+}
+
+void pmd_stop(void)
+{
+	atomic_store(&sw_stop, true);
+	for (unsigned i = 0; i < SW_MAX_PMDS; i++) {
+		struct pmd *m = pmds[i];
+		if (!m)
+			continue;
+		if (m->started)
+			pthread_join(m->thr, NULL);
+		if (m->pool)
+			vhu_pkt_pool_destroy(m->pool);
+		free(m);
+		pmds[i] = NULL;
+	}
+	conf_free(atomic_exchange(&sw_conf, NULL));
+}

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vhost-user ports: one socket per port (server: DIR/NAME, client: path=),
+ * one device at a time on it, like OVS's dpdkvhostuser(client) ports.
+ *
+ * Device handoff: new_device publishes the device in port->dev; PMDs load
+ * it once per burst. destroy_device withdraws it and waits for a grace
+ * period, after which no PMD can still be bursting on it (the library
+ * frees it once destroy_device returns). Callbacks only touch atomics of
+ * the port: they run on the library's thread, which must never wait for
+ * sw_ctl_lock (see sw.h).
+ *
+ * Transmit to a guest (host -> guest, its rx vrings): PMD n sends on the
+ * (n % k)-th of the k enabled rx queues (the seeds' tx_q[qid % n].map).
+ * When PMDs outnumber those queues several may pick the same one, and only
+ * then is the queue's spinlock taken. A full ring is retried for at most
+ * SW_ENQ_RETRY_NS while the guest makes room (the seeds'
+ * VHOST_ENQ_RETRY_USECS); what is left is dropped and counted. A queue
+ * that timed out is not waited for again until it takes packets, so a
+ * guest that stopped reading costs one failed enqueue per burst, not
+ * 100 us.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+#include <vhu/pkt.h>
+#include "sw.h"
+
+#define F(b) (1ULL << (b))
+/* No offloads in this first cut: a packet from a guest may leave on a
+ * tap or a guest that did not negotiate them, and the switch does not
+ * segment or checksum in software (OVS's default, userspace-tso off). */
+#define SW_NO_OFFLOADS (F(0) /* CSUM */ | F(1) /* GUEST_CSUM */ | F(7) | F(8) | \
+			F(9) | F(10) | F(11) | F(12) | F(13) | F(14))
+
+static void update_masks(struct port *p, struct vhu_dev *dev)
+{
+	unsigned rxm = 0, txm = 0, nv = vhu_dev_get_vring_num(dev);
+
+	for (unsigned q = 0; q < p->queues && 2 * q + 1 < nv; q++) {
+		if (vhu_vring_is_enabled(dev, VHU_VRING_RX(q)))
+			rxm |= 1u << q;
+		if (vhu_vring_is_enabled(dev, VHU_VRING_TX(q)))
+			txm |= 1u << q;
+	}
+	atomic_store(&p->guest_rx_mask, rxm);
+	atomic_store(&p->guest_tx_mask, txm);
+	atomic_store(&p->nr_vring, nv);
+}
+
+static int new_device(struct vhu_dev *dev)
+{
+	struct port *p = vhu_dev_get_ctx(dev);
+	struct vhu_dev *expected = NULL;
+	char names[512];
+
+	if (!atomic_compare_exchange_strong(&p->dev, &expected, dev)) {
+		SW_LOG("port %s: socket %s already has a device; refusing id %" PRIu64,
+		       p->name, p->path, vhu_dev_get_id(dev));
+		return -1;
+	}
+	atomic_store(&p->features, vhu_dev_get_features(dev));
+	atomic_store(&p->dev_id, vhu_dev_get_id(dev));
+	update_masks(p, dev);
+	atomic_store(&p->state, PS_RUNNING);
+	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
+		atomic_store(&p->txq[q].congested, false);
+	feature_names(vhu_dev_get_features(dev), names, sizeof(names));
+	SW_LOG("port %s: device up: socket %s id %" PRIu64 " vrings %u rxq mask 0x%x "
+	       "txq mask 0x%x features [%s]", p->name, p->path, vhu_dev_get_id(dev),
+	       vhu_dev_get_vring_num(dev), atomic_load(&p->guest_rx_mask),
+	       atomic_load(&p->guest_tx_mask), names);
+	return 0;
+}
+
+static void destroy_device(struct vhu_dev *dev)
+{
+	struct port *p = vhu_dev_get_ctx(dev);
+
+	if (atomic_load(&p->dev) != dev)
+		return; /* the one new_device refused */
+	atomic_store(&p->dev, NULL);
+	sw_synchronize();
+	atomic_store(&p->state, PS_CONNECTED);
+	atomic_store(&p->guest_rx_mask, 0);
+	atomic_store(&p->guest_tx_mask, 0);
+	SW_LOG("port %s: device down: socket %s id %" PRIu64, p->name, p->path,
+	       vhu_dev_get_id(dev));
+}
+
+static int vring_state_changed(struct vhu_dev *dev, uint16_t vring, int enable)
+{
+	struct port *p = vhu_dev_get_ctx(dev);
+	unsigned q = vring / 2;
+
+	if (q >= p->queues) {
+		if (enable)
+			SW_LOG("port %s: vring %u enabled but the port polls %u queue "
+			       "pair(s) (queues=); ignored", p->name, vring, p->queues);
+		return 0;
+	}
+	atomic_uint *m = (vring & 1) ? &p->guest_tx_mask : &p->guest_rx_mask;
+	if (enable)
+		atomic_fetch_or(m, 1u << q);
+	else
+		atomic_fetch_and(m, ~(1u << q));
+	if (vring + 1u > atomic_load(&p->nr_vring))
+		atomic_store(&p->nr_vring, vring + 1u);
+	SW_LOG("port %s: vring %u %s", p->name, vring, enable ? "enabled" : "disabled");
+	return 0;
+}
+
+static int features_changed(struct vhu_dev *dev, uint64_t features)
+{
+	struct port *p = vhu_dev_get_ctx(dev);
+	atomic_store(&p->features, features);
+	SW_LOG("port %s: features changed to 0x%016" PRIx64, p->name, features);
+	return 0;
+}
+
+static int new_connection(struct vhu_dev *dev)
+{
+	struct port *p = vhu_dev_get_ctx(dev);
+	if (atomic_load(&p->state) == PS_DOWN)
+		atomic_store(&p->state, PS_CONNECTED);
+	SW_LOG("port %s: frontend connected on %s (id %" PRIu64 ")", p->name, p->path,
+	       vhu_dev_get_id(dev));
+	return 0;
+}
+
+static void destroy_connection(struct vhu_dev *dev)
+{
+	struct port *p = vhu_dev_get_ctx(dev);
+	if (atomic_load(&p->dev) == NULL)
+		atomic_store(&p->state, PS_DOWN);
+	SW_LOG("port %s: frontend disconnected from %s (id %" PRIu64 ")%s", p->name,
+	       p->path, vhu_dev_get_id(dev), p->client ? ", will reconnect" : "");
+}
+
+static const struct vhu_device_ops ops = {
+	.new_device = new_device,
+	.destroy_device = destroy_device,
+	.vring_state_changed = vring_state_changed,
+	.features_changed = features_changed,
+	.new_connection = new_connection,
+	.destroy_connection = destroy_connection,
+};
+
+int vhost_port_open(struct port *p, char *err, size_t errlen)
+{
+	int rc = vhu_driver_register(p->path, p->client ? VHU_CLIENT : 0);
+	const char *what = "register";
+
+	if (rc) {
+		snprintf(err, errlen, "port %s: cannot register socket %s: %s", p->name,
+			 p->path, strerror(-rc));
+		return rc;
+	}
+	if ((rc = vhu_driver_set_max_queue_pairs(p->path, p->queues)))
+		what = "set queue pairs on";
+	else if ((rc = vhu_driver_disable_features(p->path, SW_NO_OFFLOADS)))
+		what = "set features on";
+	else if ((rc = vhu_driver_callback_register(p->path, &ops, p)))
+		what = "register callbacks on";
+	else if ((rc = vhu_driver_start(p->path)))
+		what = "start";
+	if (rc) {
+		snprintf(err, errlen, "port %s: cannot %s socket %s: %s", p->name, what,
+			 p->path, strerror(-rc));
+		vhu_driver_unregister(p->path);
+	}
+	return rc;
+}
+
+/* Destroys the device (destroy_device runs here, on this thread) and
+ * closes the socket; no callback for this port runs after it returns. */
+void vhost_port_close(struct port *p)
+{
+	vhu_driver_unregister(p->path);
+}
+
+uint16_t vhost_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
+		  struct vhu_pkt **pkts, uint16_t n)
+{
+	struct vhu_dev *dev = atomic_load(&p->dev);
+
+	if (!dev || !(atomic_load_explicit(&p->guest_tx_mask, memory_order_relaxed) & (1u << q)))
+		return 0;
+	return vhu_dequeue_burst(dev, VHU_VRING_TX(q), pool, pkts, n);
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+/* The k-th set bit of mask. */
+static unsigned nth_bit(unsigned mask, unsigned k)
+{
+	while (k--)
+		mask &= mask - 1;
+	return (unsigned)__builtin_ctz(mask);
+}
+
+void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
+{
+	struct vhu_dev *dev = atomic_load(&p->dev);
+	unsigned mask = atomic_load_explicit(&p->guest_rx_mask, memory_order_relaxed);
+
+	if (!dev || !mask) {
+		/* A guest that is not running costs nothing but the count. */
+		atomic_fetch_add_explicit(&p->tx[0].dropped, n, memory_order_relaxed);
+		return;
+	}
+	unsigned k = (unsigned)__builtin_popcount(mask);
+	unsigned q = nth_bit(mask, pmd % k);
+	struct sw_txq *t = &p->txq[q];
+	bool shared = sw_opts.nb_pmds > k;
+	uint16_t sent = 0;
+	int64_t start = 0;
+
+	if (shared)
+		while (atomic_flag_test_and_set_explicit(&t->lock, memory_order_acquire))
+			;
+	bool wait = !atomic_load_explicit(&t->congested, memory_order_relaxed);
+	for (;;) {
+		uint16_t m = vhu_enqueue_burst(dev, VHU_VRING_RX(q), pkts + sent, n - sent);
+		sent += m;
+		if (sent == n)
+			break;
+		if (m)
+			continue;
+		if (!wait)
+			break;
+		if (!start)
+			start = mono_ns();
+		else if (mono_ns() - start > SW_ENQ_RETRY_NS)
+			break;
+		/* Room comes when the guest refills its ring. */
+		while (!vhu_vring_avail_entries(dev, VHU_VRING_RX(q)) &&
+		       mono_ns() - start <= SW_ENQ_RETRY_NS)
+			cpu_relax();
+	}
+	bool congested = sent < n && (sent == 0 || wait);
+	if (congested != atomic_load_explicit(&t->congested, memory_order_relaxed))
+		atomic_store_explicit(&t->congested, congested, memory_order_relaxed);
+	port_capture(p, pkts, sent);
+	if (shared)
+		atomic_flag_clear_explicit(&t->lock, memory_order_release);
+	stats_count(&p->tx[q], pkts, sent, (uint16_t)(n - sent));
+}
+
+static const char *const fnames[64] = {
+	[0] = "csum", [1] = "guest_csum", [2] = "ctrl_guest_offloads", [3] = "mtu",
+	[5] = "mac", [7] = "guest_tso4", [8] = "guest_tso6", [9] = "guest_ecn",
+	[10] = "guest_ufo", [11] = "host_tso4", [12] = "host_tso6", [13] = "host_ecn",
+	[14] = "host_ufo", [15] = "mrg_rxbuf", [16] = "status", [17] = "ctrl_vq",
+	[18] = "ctrl_rx", [19] = "ctrl_vlan", [21] = "guest_announce", [22] = "mq",
+	[23] = "ctrl_mac_addr", [24] = "notify_on_empty", [26] = "log_all",
+	[27] = "any_layout", [28] = "indirect", [29] = "event_idx",
+	[30] = "protocol_features", [32] = "version_1", [33] = "iommu_platform",
+	[34] = "packed", [35] = "in_order", [37] = "notification_data",
+};
+
+void feature_names(uint64_t f, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (unsigned b = 0; b < 64 && off < len; b++) {
+		if (!(f & (1ULL << b)))
+			continue;
+		int w = fnames[b] ? snprintf(buf + off, len - off, "%s%s", off ? " " : "", fnames[b])
+				  : snprintf(buf + off, len - off, "%sbit%u", off ? " " : "", b);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}

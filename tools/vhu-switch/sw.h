@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vhu-switch: what the files of the switch share.
+ *
+ * Threads:
+ *  - main: options, signals, fdb ageing once a second;
+ *  - ctl: the control socket, one short-lived thread per client; every
+ *    change of the port set happens under sw_ctl_lock;
+ *  - libvhu's loop thread: device callbacks (port_vhost.c); they never take
+ *    sw_ctl_lock (the ctl thread holds it while calling into the library,
+ *    which takes the library's own lock: the other order would deadlock);
+ *  - PMDs (pmd.c): the data path.
+ *
+ * What the PMDs read is one immutable snapshot, struct sw_conf: the port
+ * slots and each PMD's rx queues. The ctl thread publishes a new snapshot
+ * and waits for every PMD to pass a quiescent point (sw_synchronize) before
+ * freeing anything the old one reached: a small QSBR, as in vhu-fwd's dev.c.
+ */
+#ifndef VHU_SWITCH_SW_H
+#define VHU_SWITCH_SW_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <net/if.h>
+#include <vhu/vhu.h>
+
+#define SW_MAX_PORTS 64
+#define SW_MAX_PMDS 16
+#define SW_BURST 32
+#define SW_NAME_MAX 64
+/* The seeds' VHOST_ENQ_RETRY_USECS: how long a full guest ring is waited for. */
+#define SW_ENQ_RETRY_NS 100000
+
+#define SW_LOG(...) sw_log(__VA_ARGS__)
+void sw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Per queue and direction. Only PMDs write; ctl reads. Several PMDs may
+ * add to one tx queue, so every update is an atomic add, once per burst. */
+struct sw_qstats {
+	_Atomic uint64_t packets, bytes, dropped, errors;
+};
+
+enum port_type { PORT_VHOST, PORT_TAP };
+enum port_state { PS_DOWN, PS_CONNECTED, PS_RUNNING };
+
+struct sw_txq {
+	atomic_flag lock;       /* taken only when PMDs outnumber queues */
+	atomic_bool congested;  /* last burst timed out: do not wait again */
+};
+
+struct capture;
+
+struct port {
+	char name[SW_NAME_MAX];
+	enum port_type type;
+	uint16_t idx;                    /* slot in sw_conf.ports, fdb value */
+	uint16_t queues;                 /* queue pairs offered / polled */
+	/* vhost-user */
+	char path[108];
+	bool client;
+	_Atomic(struct vhu_dev *) dev;   /* published by new_device */
+	atomic_uint guest_rx_mask;       /* enabled vrings 2q: where we send */
+	atomic_uint guest_tx_mask;       /* enabled vrings 2q+1: what we poll */
+	atomic_int state;
+	_Atomic uint64_t features, dev_id;
+	atomic_uint nr_vring;
+	/* tap */
+	int fd;
+	char ifname[IFNAMSIZ];
+
+	struct sw_txq txq[VHU_MAX_QUEUE_PAIRS];
+	struct sw_qstats rx[VHU_MAX_QUEUE_PAIRS], tx[VHU_MAX_QUEUE_PAIRS];
+	_Atomic(struct capture *) cap;
+};
+
+struct sw_rxq {
+	struct port *port;
+	uint16_t q;
+};
+
+/* Immutable once published. */
+struct sw_conf {
+	struct port *ports[SW_MAX_PORTS];
+	uint16_t live[SW_MAX_PORTS];     /* indexes of the non-NULL slots */
+	unsigned nb_live;
+	unsigned nb_rxq[SW_MAX_PMDS];
+	struct sw_rxq *rxq[SW_MAX_PMDS];
+};
+
+struct sw_opts {
+	const char *control;
+	const char *sock_dir;
+	int pmd_cpus[SW_MAX_PMDS];
+	unsigned nb_pmds;
+	bool pinned;
+	unsigned mac_age;        /* seconds */
+};
+
+extern struct sw_opts sw_opts;
+extern pthread_mutex_t sw_ctl_lock;
+extern _Atomic(struct sw_conf *) sw_conf;
+extern atomic_bool sw_stop;
+
+/* pmd.c */
+int pmd_start(void);
+void pmd_stop(void);
+/* Returns once every PMD has left the iteration it was in (or holds no
+ * pointer at all). Safe from any thread but a PMD. */
+void sw_synchronize(void);
+/* Publishes conf and frees the old one after a grace period. ctl only. */
+void sw_conf_publish(struct sw_conf *conf);
+/* Copy of the current snapshot for the ctl thread to modify. */
+struct sw_conf *sw_conf_copy(void);
+/* Rebuilds the round-robin rx queue assignment of conf. */
+int sw_conf_assign(struct sw_conf *conf);
+
+/* port.c: under sw_ctl_lock */
+int port_add(const char *spec, char *err, size_t errlen);
+int port_del(const char *name, char *err, size_t errlen);
+struct port *port_find(const struct sw_conf *c, const char *name);
+void port_del_all(void);
+
+/* port_vhost.c */
+int vhost_port_open(struct port *p, char *err, size_t errlen);
+void vhost_port_close(struct port *p);
+uint16_t vhost_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
+		  struct vhu_pkt **pkts, uint16_t n);
+void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
+/* Feature bits as names, for show. */
+void feature_names(uint64_t f, char *buf, size_t len);
+
+/* port_tap.c */
+int tap_port_open(struct port *p, char *err, size_t errlen);
+void tap_port_close(struct port *p);
+uint16_t tap_rx(struct port *p, struct vhu_pkt_pool *pool,
+		struct vhu_pkt **pkts, uint16_t n);
+void tap_tx(struct port *p, struct vhu_pkt **pkts, uint16_t n);
+
+/* bridge.c: the fdb. Lookup and learn are lock-free, for PMDs. */
+void fdb_init(void);
+void fdb_learn(const uint8_t *mac, uint16_t port, uint32_t now);
+/* Port index, or -1 when unknown. */
+int fdb_lookup(const uint8_t *mac);
+void fdb_flush_port(uint16_t port);
+void fdb_age(uint32_t now, uint32_t max_age);
+/* Calls fn for each entry (ctl). */
+void fdb_walk(void (*fn)(const uint8_t *mac, uint16_t port, uint32_t age, void *arg),
+	      void *arg, uint32_t now);
+uint32_t sw_now_s(void);
+
+/* stats.c */
+struct sw_out;
+void stats_count(struct sw_qstats *s, struct vhu_pkt **pkts, uint16_t n,
+		 uint16_t dropped);
+
+/* pcap.c */
+struct capture *capture_open(const char *file, uint64_t count, char *err,
+			     size_t errlen);
+/* From PMDs: appends packets while the capture wants more. */
+void capture_pkts(struct capture *c, struct vhu_pkt **pkts, uint16_t n);
+bool capture_done(struct capture *c);
+/* The port let go (it was deleted): only the waiter holds it. */
+bool capture_orphaned(struct capture *c);
+uint64_t capture_count(struct capture *c);
+void capture_close(struct capture *c);
+static inline void port_capture(struct port *p, struct vhu_pkt **pkts, uint16_t n)
+{
+	struct capture *c = atomic_load_explicit(&p->cap, memory_order_acquire);
+	if (__builtin_expect(c != NULL, 0) && n)
+		capture_pkts(c, pkts, n);
+}
+
+/* ctl.c */
+int ctl_start(const char *path);
+void ctl_stop(void);
+
+/* Output buffer for control replies. */
+struct sw_out {
+	char *buf;
+	size_t len, cap;
+};
+void out_printf(struct sw_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cmd_show(struct sw_out *o);
+int cmd_stats(struct sw_out *o, const char *name, bool json);
+void cmd_fdb(struct sw_out *o);
+
+#endif
