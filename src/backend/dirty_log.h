@@ -16,8 +16,9 @@
 
 static inline bool vhu_dirty_log_on(const struct vhu_dev *dev)
 {
+	/* Read from data-path threads while SET_FEATURES may change it. */
 	return __atomic_load_n(&dev->log_base, __ATOMIC_RELAXED) != NULL &&
-	       (dev->features & (1ULL << VHU_F_LOG_ALL));
+	       (__atomic_load_n(&dev->features, __ATOMIC_RELAXED) & (1ULL << VHU_F_LOG_ALL));
 }
 
 static inline void vhu_dirty_log(struct vhu_dev *dev, uint64_t gpa, uint64_t len)

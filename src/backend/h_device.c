@@ -22,7 +22,7 @@ int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 			(unsigned long long)f, (unsigned long long)(f & ~offered));
 		return -EINVAL;
 	}
-	dev->features = f;
+	__atomic_store_n(&dev->features, f, __ATOMIC_RELAXED);
 	dev->features_set = true;
 	dev->hdr_len = vhu_net_hdr_len(f);
 	for (int i = 0; i < VHU_MAX_VRINGS; i++) {
@@ -32,8 +32,10 @@ int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 		vq->features = f;
 		vq->hdr_len = dev->hdr_len;
 	}
-	VHU_INFO("%s: features 0x%llx (header %u bytes)", dev->name,
-		 (unsigned long long)f, dev->hdr_len);
+	VHU_INFO("%s: features 0x%llx (header %u bytes)%s", dev->name,
+		 (unsigned long long)f, dev->hdr_len,
+		 ((old ^ f) & (1ULL << VHU_F_LOG_ALL)) ?
+		 (f & (1ULL << VHU_F_LOG_ALL) ? ", dirty logging on" : ", dirty logging off") : "");
 	if (dev->running && old != f && dev->sock->ops.features_changed) {
 		/* Called with the vrings locked would deadlock an application
 		 * that waits for its data path: unlock around it. */

@@ -3,6 +3,7 @@
 #ifndef VHU_FWD_FWD_H
 #define VHU_FWD_FWD_H
 
+#include "feature_names.h"
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,9 +53,6 @@ extern _Atomic uint64_t fwd_gen;
 /* eventfd that wakes the forwarding thread out of epoll. */
 extern int fwd_wakefd;
 
-/* features.c */
-int feature_parse_list(const char *list, uint64_t *bits);
-void feature_format(uint64_t bits, char *buf, size_t len);
 
 /* dev.c */
 int ports_start(void);

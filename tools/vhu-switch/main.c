@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "feature_names.h"
 #include "sw.h"
 
 struct sw_opts sw_opts = {
@@ -56,8 +57,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vhu-switch [--control PATH] [--socket-dir DIR] [--pmd-cpus LIST]\n"
-		"                  [--mac-age SECONDS] [--port SPEC]...\n"
-		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N] | tap:NAME[,ifname=IF]\n");
+		"                  [--mac-age SECONDS] [--disable-features LIST]\n"
+		"                  [--disable-protocol-features LIST] [--port SPEC]...\n"
+		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
+		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"
+		"         protocol: rarp,log_shmfd,inflight_shmfd,...) or bit numbers\n");
 }
 
 static _Noreturn void bad(const char *fmt, const char *arg)
@@ -109,6 +113,8 @@ int main(int argc, char **argv)
 		{ "pmd-cpus", required_argument, NULL, 'p' },
 		{ "mac-age", required_argument, NULL, 'a' },
 		{ "port", required_argument, NULL, 'P' },
+		{ "disable-features", required_argument, NULL, 'F' },
+		{ "disable-protocol-features", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -129,6 +135,14 @@ int main(int argc, char **argv)
 			sw_opts.mac_age = (unsigned)v;
 			break;
 		}
+		case 'F':
+			if (feature_parse_list(optarg, &sw_opts.disable))
+				bad("bad --disable-features '%s'", optarg);
+			break;
+		case 'X':
+			if (protocol_feature_parse_list(optarg, &sw_opts.disable_proto))
+				bad("bad --disable-protocol-features '%s'", optarg);
+			break;
 		case 'P':
 			if (nports == SW_MAX_PORTS)
 				bad("too many --port%s", "");

@@ -147,6 +147,13 @@ static const struct vhu_device_ops ops = {
 	.destroy_connection = destroy_connection,
 };
 
+static int set_protocol_features(const char *path)
+{
+	uint64_t pf;
+	int rc = vhu_driver_get_protocol_features(path, &pf);
+	return rc ? rc : vhu_driver_set_protocol_features(path, pf & ~sw_opts.disable_proto);
+}
+
 int vhost_port_open(struct port *p, char *err, size_t errlen)
 {
 	int rc = vhu_driver_register(p->path, p->client ? VHU_CLIENT : 0);
@@ -159,8 +166,10 @@ int vhost_port_open(struct port *p, char *err, size_t errlen)
 	}
 	if ((rc = vhu_driver_set_max_queue_pairs(p->path, p->queues)))
 		what = "set queue pairs on";
-	else if ((rc = vhu_driver_disable_features(p->path, SW_NO_OFFLOADS)))
+	else if ((rc = vhu_driver_disable_features(p->path, SW_NO_OFFLOADS | sw_opts.disable)))
 		what = "set features on";
+	else if ((rc = set_protocol_features(p->path)))
+		what = "set protocol features on";
 	else if ((rc = vhu_driver_callback_register(p->path, &ops, p)))
 		what = "register callbacks on";
 	else if ((rc = vhu_driver_start(p->path)))

@@ -97,6 +97,8 @@ struct sw_opts {
 	unsigned nb_pmds;
 	bool pinned;
 	unsigned mac_age;        /* seconds */
+	uint64_t disable;        /* virtio features not offered on vhost-user ports */
+	uint64_t disable_proto;  /* vhost-user protocol features not offered */
 };
 
 extern struct sw_opts sw_opts;

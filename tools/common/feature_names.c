@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Feature names for --disable-features and the "device up" log line. The
+/* Feature names for the tools' --disable-features and log lines. The
  * names are the devargs/QEMU spellings people already type. */
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
-#include "fwd.h"
+#include "feature_names.h"
 
 #ifndef VHOST_USER_F_PROTOCOL_FEATURES
 #define VHOST_USER_F_PROTOCOL_FEATURES 30
@@ -18,10 +18,12 @@
 #define VIRTIO_F_NOTIFICATION_DATA 38
 #endif
 
-static const struct {
+struct feature_name {
 	const char *name;
 	unsigned bit;
-} features[] = {
+};
+
+static const struct feature_name features[] = {
 	{ "csum", VIRTIO_NET_F_CSUM },
 	{ "guest_csum", VIRTIO_NET_F_GUEST_CSUM },
 	{ "ctrl_guest_offloads", VIRTIO_NET_F_CTRL_GUEST_OFFLOADS },
@@ -58,9 +60,20 @@ static const struct {
 
 #define NB_FEATURES (sizeof(features) / sizeof(features[0]))
 
+static const struct feature_name protocol_features[] = {
+	{ "mq", 0 }, { "log_shmfd", 1 }, { "rarp", 2 }, { "reply_ack", 3 },
+	{ "net_mtu", 4 }, { "backend_req", 5 }, { "cross_endian", 6 },
+	{ "crypto_session", 7 }, { "pagefault", 8 }, { "config", 9 },
+	{ "backend_send_fd", 10 }, { "host_notifier", 11 },
+	{ "inflight_shmfd", 12 }, { "reset_device", 13 },
+	{ "inband_notifications", 14 }, { "configure_mem_slots", 15 },
+	{ "status", 16 },
+};
+
 /* "a,b,c" -> bits; a plain number is taken as a bit index so features
  * without a name here can still be turned off. */
-int feature_parse_list(const char *list, uint64_t *bits)
+static int parse_list(const struct feature_name *t, size_t n, const char *list,
+		      uint64_t *bits)
 {
 	char buf[512];
 	char *save = NULL;
@@ -72,22 +85,33 @@ int feature_parse_list(const char *list, uint64_t *bits)
 	for (char *tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		size_t i;
-		for (i = 0; i < NB_FEATURES; i++)
-			if (strcmp(tok, features[i].name) == 0)
+		for (i = 0; i < n; i++)
+			if (strcmp(tok, t[i].name) == 0)
 				break;
-		if (i < NB_FEATURES) {
-			*bits |= 1ULL << features[i].bit;
+		if (i < n) {
+			*bits |= 1ULL << t[i].bit;
 			continue;
 		}
 		char *end;
 		unsigned long b = strtoul(tok, &end, 10);
 		if (*tok == '\0' || *end != '\0' || b > 63) {
-			fprintf(stderr, "vhu-fwd: unknown feature '%s'\n", tok);
+			fprintf(stderr, "unknown feature '%s'\n", tok);
 			return -EINVAL;
 		}
 		*bits |= 1ULL << b;
 	}
 	return 0;
+}
+
+int feature_parse_list(const char *list, uint64_t *bits)
+{
+	return parse_list(features, NB_FEATURES, list, bits);
+}
+
+int protocol_feature_parse_list(const char *list, uint64_t *bits)
+{
+	return parse_list(protocol_features,
+			  sizeof(protocol_features) / sizeof(protocol_features[0]), list, bits);
 }
 
 /* Space-separated names, unknown bits as "bitN". */
