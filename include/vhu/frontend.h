@@ -40,6 +40,10 @@ struct vhu_fe_opts {
 	bool tx_indirect;        /* transmit chains through indirect tables (if INDIRECT_DESC) */
 	bool poll_mode;          /* ask the backend not to signal call eventfds */
 	bool no_protocol_features; /* do not accept VHOST_USER_F_PROTOCOL_FEATURES */
+	/* Ask for VIRTIO_F_RING_PACKED and use packed rings when the backend
+	 * offers it; ring_size then need not be a power of two (creation fails
+	 * if it is not one and packed rings were not negotiated). */
+	bool packed;
 };
 
 /* Virtio features the frontend accepts when opts->features is 0:
@@ -92,10 +96,13 @@ int vhu_fe_recv_raw(struct vhu_fe *fe, uint32_t *request, void *payload,
 /* Host pointer and guest-physical address of the guest memory; region i. */
 void *vhu_fe_mem(const struct vhu_fe *fe, uint16_t region, uint64_t *gpa,
 		 uint64_t *size);
-/* Host pointers to a vring's split-ring structures. */
+/* Host pointers to a vring's split-ring structures (NULL on packed rings). */
 struct vring_desc *vhu_fe_vring_desc(const struct vhu_fe *fe, uint16_t vring);
 struct vring_avail *vhu_fe_vring_avail(const struct vhu_fe *fe, uint16_t vring);
 struct vring_used *vhu_fe_vring_used(const struct vhu_fe *fe, uint16_t vring);
+/* Host pointer to a packed vring's descriptor ring (NULL on split rings). */
+struct vring_packed_desc *vhu_fe_vring_packed_desc(const struct vhu_fe *fe,
+						   uint16_t vring);
 /* Kicks the backend on a vring (writes its kick eventfd). */
 void vhu_fe_kick(struct vhu_fe *fe, uint16_t vring);
 

@@ -17,13 +17,15 @@ VHU_EXPORT uint64_t vhu_default_features(void)
 	       F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_RING_F_INDIRECT_DESC) |
 	       F(VIRTIO_F_ANY_LAYOUT) | F(VIRTIO_NET_F_MTU) |
 	       F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |
-	       F(VIRTIO_F_IN_ORDER) | F(VIRTIO_RING_F_EVENT_IDX);
+	       F(VIRTIO_F_IN_ORDER) | F(VIRTIO_RING_F_EVENT_IDX) |
+	       F(VHU_F_LOG_ALL) | F(VIRTIO_NET_F_GUEST_ANNOUNCE) | F(VIRTIO_F_RING_PACKED);
 }
 
 VHU_EXPORT uint64_t vhu_default_protocol_features(void)
 {
 	return F(VHU_PROTO_F_MQ) | F(VHU_PROTO_F_REPLY_ACK) | F(VHU_PROTO_F_NET_MTU) |
-	       F(VHU_PROTO_F_RARP) | F(VHU_PROTO_F_BACKEND_REQ) | F(VHU_PROTO_F_STATUS);
+	       F(VHU_PROTO_F_RARP) | F(VHU_PROTO_F_BACKEND_REQ) | F(VHU_PROTO_F_STATUS) |
+	       F(VHU_PROTO_F_LOG_SHMFD);
 }
 
 /* Runs body with the socket for path found, under vhu_ctl. */
@@ -84,7 +86,16 @@ VHU_EXPORT int vhu_driver_disable_features(const char *path, uint64_t features)
 
 VHU_EXPORT int vhu_driver_set_protocol_features(const char *path, uint64_t features)
 {
-	WITH_SOCKET(path, s, { s->protocol_features = features; ret_ = 0; });
+	WITH_SOCKET(path, s, {
+		if (features & ~vhu_default_protocol_features()) {
+			VHU_ERR("%s: cannot offer protocol features 0x%llx: not supported", path,
+				(unsigned long long)(features & ~vhu_default_protocol_features()));
+			ret_ = -ENOTSUP;
+		} else {
+			s->protocol_features = features;
+			ret_ = 0;
+		}
+	});
 }
 
 VHU_EXPORT int vhu_driver_get_protocol_features(const char *path, uint64_t *features)

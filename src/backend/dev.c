@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include "backend/dev.h"
 #include "common/log.h"
@@ -38,6 +39,14 @@ struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
 		return NULL;
 	dev->sock = s;
 	dev->fd = fd;
+	/* The loop calls us only when a message has begun to arrive, but a
+	 * frontend that stops mid-message, or stops reading our replies,
+	 * would otherwise block the control thread (every device) forever. */
+	struct timeval tv = { .tv_sec = VHU_CONN_IO_TIMEOUT_MS / 1000,
+			      .tv_usec = (VHU_CONN_IO_TIMEOUT_MS % 1000) * 1000 };
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		VHU_WARN("%s: cannot set socket timeouts: %s", s->path, strerror(errno));
 	dev->id = next_dev_id++;
 	dev->backend_req_fd = dev->log_fd = -1;
 	snprintf(dev->name, sizeof(dev->name), "%s#%llu", s->path,
@@ -125,17 +134,22 @@ void vhu_dev_stop(struct vhu_dev *dev)
 
 static void vq_reset(struct vhu_vq *vq)
 {
-	close_fd(&vq->kickfd);
+	int kfd = vq->kickfd;
+	VHU_WRITE_ONCE(vq->kickfd, -1);
+	if (kfd >= 0)
+		close(kfd);
 	close_fd(&vq->callfd);
 	close_fd(&vq->errfd);
-	vq->started = vq->enabled = vq->addr_set = vq->broken = false;
+	vq->started = vq->addr_set = false;
+	VHU_WRITE_ONCE(vq->enabled, false);
+	VHU_WRITE_ONCE(vq->broken, false);
 	vq->active = false;
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
 	vq->last_avail_idx = vq->last_used_idx = 0;
 	vq->signalled_used_valid = false;
-	vq->size = 0;
+	VHU_WRITE_ONCE(vq->size, 0);
 }
 
 static void log_unmap(struct vhu_dev *dev)

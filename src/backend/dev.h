@@ -25,6 +25,10 @@
 struct vhu_socket;
 struct vhu_loop_entry;
 
+/* Longest a connection may stall mid-message (or leave a reply unread
+ * with its socket buffer full) before the backend drops it. */
+#define VHU_CONN_IO_TIMEOUT_MS 3000
+
 struct vhu_dev {
 	struct vhu_socket *sock;
 	struct vhu_dev *next;          /* in sock->devs */

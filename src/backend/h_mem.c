@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "backend/msg.h"
 #include "common/log.h"
@@ -48,6 +49,19 @@ int vhu_h_set_log_base(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (size == 0 || __builtin_add_overflow(size, off, &end) || end > (1ULL << 40)) {
 		VHU_ERR("%s: SET_LOG_BASE size 0x%llx offset 0x%llx invalid", dev->name,
 			(unsigned long long)size, (unsigned long long)off);
+		return -EINVAL;
+	}
+	/* A mapping past the end of a regular file (memfd, hugetlbfs) works,
+	 * but the first bit we set there would SIGBUS the whole process. */
+	struct stat st;
+	if (fstat(msg->fds[0], &st) < 0) {
+		VHU_ERR("%s: SET_LOG_BASE fstat: %s", dev->name, strerror(errno));
+		return -errno;
+	}
+	if (S_ISREG(st.st_mode) && end > (uint64_t)st.st_size) {
+		VHU_ERR("%s: SET_LOG_BASE offset 0x%llx + size 0x%llx is past the end of "
+			"its file (0x%llx)", dev->name, (unsigned long long)off,
+			(unsigned long long)size, (unsigned long long)st.st_size);
 		return -EINVAL;
 	}
 	p = mmap(NULL, end, PROT_READ | PROT_WRITE, MAP_SHARED, msg->fds[0], 0);

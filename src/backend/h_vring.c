@@ -22,17 +22,20 @@ static struct vhu_vq *msg_vq(struct vhu_dev *dev, uint32_t index)
 int vhu_h_set_vring_num(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	uint32_t num = msg->p.state.num;
+	/* Packed rings may have any size up to 2^15 (virtio 1.2, 2.8). */
+	bool packed = dev->features & (1ULL << VIRTIO_F_RING_PACKED);
 	struct vhu_vq *vq;
 
-	if (num == 0 || num > VHU_MAX_RING_SIZE || (num & (num - 1))) {
-		VHU_ERR("%s: vring %u: size %u invalid (a power of two up to %u)",
-			dev->name, msg->p.state.index, num, VHU_MAX_RING_SIZE);
+	if (num == 0 || num > VHU_MAX_RING_SIZE || (!packed && (num & (num - 1)))) {
+		VHU_ERR("%s: vring %u: size %u invalid (%s up to %u)", dev->name,
+			msg->p.state.index, num, packed ? "a size" : "a power of two",
+			VHU_MAX_RING_SIZE);
 		return -EINVAL;
 	}
 	if (!(vq = msg_vq(dev, msg->p.state.index)))
 		return -ENOMEM;
 	vhu_spin_lock(&vq->lock);
-	vq->size = (uint16_t)num;
+	VHU_WRITE_ONCE(vq->size, (uint16_t)num);
 	if (vq->addr_set)
 		vhu_vq_translate(vq);
 	vhu_vq_update_active(vq);
@@ -72,8 +75,14 @@ int vhu_h_set_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	struct vhu_vq *vq;
 	uint32_t base = msg->p.state.num;
+	bool packed = dev->features & (1ULL << VIRTIO_F_RING_PACKED);
 
-	if (base > 0xffff) {
+	/* Packed: QEMU also sends the used position and wrap counter in bits
+	 * 16-31; we keep used equal to avail (nothing is ever in flight
+	 * across a restart), as DPDK does. */
+	if (packed)
+		base &= 0xffff;
+	else if (base > 0xffff) {
 		VHU_ERR("%s: vring %u: base %u does not fit 16 bits", dev->name,
 			msg->p.state.index, base);
 		return -EINVAL;
@@ -81,7 +90,14 @@ int vhu_h_set_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (!(vq = msg_vq(dev, msg->p.state.index)))
 		return -ENOMEM;
 	vhu_spin_lock(&vq->lock);
-	vq->last_avail_idx = vq->last_used_idx = (uint16_t)base;
+	if (packed) {
+		/* Bits 0-14: the next descriptor position; bit 15: its wrap
+		 * counter. Used starts where avail is (nothing in flight). */
+		vq->last_avail_idx = vq->last_used_idx = (uint16_t)(base & 0x7fff);
+		vq->avail_wrap = vq->used_wrap = (base >> 15) & 1;
+	} else {
+		vq->last_avail_idx = vq->last_used_idx = (uint16_t)base;
+	}
 	vq->signalled_used_valid = false;
 	vhu_spin_unlock(&vq->lock);
 	return 0;
@@ -99,23 +115,31 @@ int vhu_h_get_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 		return VHU_H_CLOSE;
 	vhu_spin_lock(&vq->lock);
 	msg->p.state.num = vq->last_avail_idx;
+	if (vhu_vq_packed(vq)) {
+		/* Bits 0-14 position, 15 wrap counter: avail in the low half,
+		 * used (the same: nothing in flight) in the high half, which
+		 * is how QEMU reads it back. */
+		uint32_t v = vq->last_avail_idx | (uint32_t)vq->avail_wrap << 15;
+		uint32_t u = vq->last_used_idx | (uint32_t)vq->used_wrap << 15;
+		msg->p.state.num = v | u << 16;
+	}
 	vq->started = false;
-	vq->broken = false;
+	VHU_WRITE_ONCE(vq->broken, false);
 	vq->active = false;
-	if (vq->kickfd >= 0)
-		close(vq->kickfd);
-	vq->kickfd = -1;
+	int kfd = vq->kickfd;
+	VHU_WRITE_ONCE(vq->kickfd, -1);
+	if (kfd >= 0)
+		close(kfd);
 	vhu_spin_unlock(&vq->lock);
 	VHU_DBG("%s: vring %u stopped at %u", dev->name, index, msg->p.state.num);
 	msg->hdr.size = sizeof(msg->p.state);
 	return VHU_H_REPLY;
 }
 
+/* Kick fds are read lock-free by vhu_vring_get_kickfd(). */
 static int swap_fd(int *slot, int fd)
 {
-	int old = *slot;
-	*slot = fd;
-	return old;
+	return __atomic_exchange_n(slot, fd, __ATOMIC_RELAXED);
 }
 
 int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
@@ -135,10 +159,10 @@ int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
 	vhu_spin_lock(&vq->lock);
 	int old = swap_fd(&vq->kickfd, fd);
 	vq->started = true;
-	vq->broken = false;
+	VHU_WRITE_ONCE(vq->broken, false);
 	/* Without protocol features a vring is enabled as soon as it starts. */
 	if (!(dev->features & (1ULL << VHU_F_PROTOCOL_FEATURES)))
-		vq->enabled = true;
+		VHU_WRITE_ONCE(vq->enabled, true);
 	if (vq->addr_set && dev->mem)
 		vhu_vq_translate(vq);
 	vhu_vq_update_active(vq);
@@ -192,7 +216,7 @@ int vhu_h_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
 		return -ENOMEM;
 	vhu_spin_lock(&vq->lock);
 	changed = vq->enabled != (en == 1);
-	vq->enabled = en == 1;
+	VHU_WRITE_ONCE(vq->enabled, en == 1);
 	vhu_vq_update_active(vq);
 	vhu_spin_unlock(&vq->lock);
 	VHU_INFO("%s: vring %u %s", dev->name, index, en ? "enabled" : "disabled");

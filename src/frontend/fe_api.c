@@ -41,10 +41,12 @@ static int check_opts(struct vhu_fe_opts *o)
 		o->buf_size = FE_DEFAULT_BUF;
 	if (o->connect_timeout_ms <= 0)
 		o->connect_timeout_ms = FE_DEFAULT_TIMEOUT;
-	/* Split rings are powers of two (virtio 1.x 2.7), and a receive
+	/* Split rings are powers of two (virtio 1.x 2.7), packed ones any
+	 * size (checked again once negotiated), and a receive
 	 * buffer must hold a header and some data. */
 	if (o->queue_pairs > VHU_MAX_QUEUE_PAIRS || o->ring_size < 2 ||
-	    o->ring_size > VHU_MAX_RING_SIZE || (o->ring_size & (o->ring_size - 1)) ||
+	    o->ring_size > VHU_MAX_RING_SIZE ||
+	    (!o->packed && (o->ring_size & (o->ring_size - 1))) ||
 	    o->mem_regions > VHU_MAX_MEM_REGIONS || o->buf_size < 128 ||
 	    o->buf_size > (1u << 20))
 		return -EINVAL;
@@ -228,6 +230,12 @@ VHU_EXPORT struct vring_avail *vhu_fe_vring_avail(const struct vhu_fe *fe, uint1
 VHU_EXPORT struct vring_used *vhu_fe_vring_used(const struct vhu_fe *fe, uint16_t vring)
 {
 	return vring < fe->nvq ? fe->vqs[vring].used : NULL;
+}
+
+VHU_EXPORT struct vring_packed_desc *vhu_fe_vring_packed_desc(const struct vhu_fe *fe,
+								uint16_t vring)
+{
+	return vring < fe->nvq ? fe->vqs[vring].pdesc : NULL;
 }
 
 VHU_EXPORT void vhu_fe_kick(struct vhu_fe *fe, uint16_t vring)

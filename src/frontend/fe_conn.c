@@ -253,6 +253,8 @@ static uint64_t want_features(const struct vhu_fe *fe)
 
 	if (!fe->opts.no_protocol_features)
 		want |= 1ull << VHU_F_PROTOCOL_FEATURES;
+	if (fe->opts.packed)
+		want |= 1ull << VIRTIO_F_RING_PACKED;
 	return want;
 }
 
@@ -265,6 +267,12 @@ int fe_negotiate(struct vhu_fe *fe)
 	if (r < 0)
 		return r;
 	fe->features = offered & want_features(fe);
+	fe->packed = fe_has(fe->features, VIRTIO_F_RING_PACKED);
+	if (!fe->packed && (fe->opts.ring_size & (fe->opts.ring_size - 1))) {
+		VHU_ERR("fe %s: ring size %u needs packed rings, which the backend "
+			"does not offer", fe->path, fe->opts.ring_size);
+		return -EOPNOTSUPP;
+	}
 	if (fe_has(fe->features, VHU_F_PROTOCOL_FEATURES)) {
 		r = query_u64(fe, VHU_REQ_GET_PROTOCOL_FEATURES, &pf_offered);
 		if (r < 0)
@@ -332,22 +340,27 @@ static int setup_vring(struct vhu_fe *fe, struct fe_vq *vq)
 	struct vhost_vring_state st = { .index = vq->index, .num = vq->num };
 	struct vhost_vring_addr addr = {
 		.index = vq->index,
-		.desc_user_addr = (uint64_t)(uintptr_t)vq->desc,
-		.avail_user_addr = (uint64_t)(uintptr_t)vq->avail,
-		.used_user_addr = (uint64_t)(uintptr_t)vq->used,
+		.desc_user_addr = (uint64_t)(uintptr_t)(vq->packed ? (void *)vq->pdesc
+								    : (void *)vq->desc),
+		.avail_user_addr = (uint64_t)(uintptr_t)(vq->packed ? (void *)vq->drv_event
+								     : (void *)vq->avail),
+		.used_user_addr = (uint64_t)(uintptr_t)(vq->packed ? (void *)vq->dev_event
+								    : (void *)vq->used),
 	};
+	const uint8_t *used = (const uint8_t *)(uintptr_t)addr.used_user_addr;
 	uint64_t idx = vq->index;
 	int r;
 
 	/* QEMU sends the used ring's guest-physical address for logging. */
 	for (uint16_t i = 0; i < fe->nregions; i++) {
 		const struct fe_region *rg = &fe->regions[i];
-		if ((uint8_t *)vq->used >= rg->va && (uint8_t *)vq->used < rg->va + rg->size)
-			addr.log_guest_addr = rg->gpa + (uint64_t)((uint8_t *)vq->used - rg->va);
+		if (used >= rg->va && used < rg->va + rg->size)
+			addr.log_guest_addr = rg->gpa + (uint64_t)(used - rg->va);
 	}
 	if ((r = request(fe, VHU_REQ_SET_VRING_NUM, &st, sizeof(st), NULL, 0)) < 0)
 		return r;
-	st.num = 0;
+	/* Packed: position 0, wrap counter 1 (bit 15). */
+	st.num = vq->packed ? 0x8000u : 0;
 	if ((r = request(fe, VHU_REQ_SET_VRING_BASE, &st, sizeof(st), NULL, 0)) < 0)
 		return r;
 	if ((r = request(fe, VHU_REQ_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0)) < 0)

@@ -53,6 +53,10 @@ void fe_rx_post_all(struct vhu_fe *fe, struct fe_vq *vq)
 	uint16_t old = vq->avail_idx;
 	uint16_t step = vq->split_hdr ? 2 : 1;
 
+	if (vq->packed) {
+		fe_packed_rx_post_all(fe, vq);
+		return;
+	}
 	/* Receive heads never move: head i*step always owns buffer i. */
 	for (uint32_t i = 0; i < vq->nbufs; i++) {
 		uint16_t head = (uint16_t)(i * step);
@@ -66,7 +70,7 @@ void fe_rx_post_all(struct vhu_fe *fe, struct fe_vq *vq)
 	fe_vq_publish(fe, vq, old);
 }
 
-static void pkt_set_offload(struct vhu_pkt *p, const struct virtio_net_hdr *h)
+void fe_pkt_set_offload(struct vhu_pkt *p, const struct virtio_net_hdr *h)
 {
 	p->ol.flags = h->flags;
 	p->ol.gso_type = h->gso_type;
@@ -77,8 +81,8 @@ static void pkt_set_offload(struct vhu_pkt *p, const struct virtio_net_hdr *h)
 }
 
 /* Copies the nb used entries in vq->scratch into segs. */
-static void rx_copy(struct vhu_fe *fe, struct fe_vq *vq, uint16_t nb,
-		    struct vhu_pkt **segs, uint32_t nseg, uint32_t total)
+void fe_rx_copy(struct vhu_fe *fe, struct fe_vq *vq, uint16_t nb,
+		struct vhu_pkt **segs, uint32_t nseg, uint32_t total)
 {
 	uint32_t s = 0;
 	struct vhu_pkt *seg = segs[0];
@@ -169,6 +173,8 @@ VHU_EXPORT uint16_t vhu_fe_recv_burst(struct vhu_fe *fe, uint16_t qp,
 	if (!fe || qp >= fe->nqp || !pool || !pkts)
 		return 0;
 	vq = &fe->vqs[VHU_VRING_RX(qp)];
+	if (vq->packed)
+		return fe_packed_recv_burst(fe, vq, pool, pkts, n);
 	room = vhu_pkt_pool_data_room(pool);
 	old = vq->avail_idx;
 	ready = fe_vq_used_ready(vq);
@@ -218,8 +224,8 @@ VHU_EXPORT uint16_t vhu_fe_recv_burst(struct vhu_fe *fe, uint16_t qp,
 			rx_ungather(vq, nb); /* retried on the next call */
 			break;
 		}
-		rx_copy(fe, vq, nb, segs, nseg, (uint32_t)total);
-		pkt_set_offload(segs[0], &hdr.hdr);
+		fe_rx_copy(fe, vq, nb, segs, nseg, (uint32_t)total);
+		fe_pkt_set_offload(segs[0], &hdr.hdr);
 		pkts[got++] = segs[0];
 		vq->st.packets++;
 		vq->st.bytes += (uint64_t)total;
@@ -253,8 +259,8 @@ void fe_tx_reclaim(struct vhu_fe *fe, struct fe_vq *vq)
 
 /* Lays the packet out in buffers as [header | data ...] and describes it
  * in vq->sg. Returns the number of sg entries. */
-static uint16_t tx_fill(struct vhu_fe *fe, struct fe_vq *vq, const struct vhu_pkt *p,
-			const uint32_t *bi, uint16_t nb, uint32_t need)
+uint16_t fe_tx_fill(struct vhu_fe *fe, struct fe_vq *vq, const struct vhu_pkt *p,
+		    const uint32_t *bi, uint16_t nb, uint32_t need)
 {
 	struct virtio_net_hdr_mrg_rxbuf h = { 0 };
 	const struct vhu_pkt *s = p;
@@ -336,6 +342,8 @@ VHU_EXPORT uint16_t vhu_fe_send_burst(struct vhu_fe *fe, uint16_t qp,
 	if (!fe || qp >= fe->nqp || !pkts)
 		return 0;
 	vq = &fe->vqs[VHU_VRING_TX(qp)];
+	if (vq->packed)
+		return fe_packed_send_burst(fe, vq, pkts, n);
 	fe_tx_reclaim(fe, vq);
 	old = vq->avail_idx;
 	for (; sent < n; sent++) {
@@ -369,7 +377,7 @@ VHU_EXPORT uint16_t vhu_fe_send_burst(struct vhu_fe *fe, uint16_t qp,
 			bi[j] = vq->buf_free[--vq->buf_free_n];
 		vq->heads[head].nbufs = nb;
 		vq->heads[head].inflight = true;
-		tx_place(vq, head, tx_fill(fe, vq, p, bi, nb, need));
+		tx_place(vq, head, fe_tx_fill(fe, vq, p, bi, nb, need));
 		VHU_WRITE_ONCE(vq->avail->ring[vq->avail_idx & (vq->num - 1)], head);
 		vq->avail_idx++;
 		vq->st.packets++;

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 #include <vhu/frontend.h>
 #include "proto/wire.h"
@@ -80,6 +81,16 @@ struct fe_vq {
 	uint16_t indir_n;
 	struct vring_used_elem *scratch; /* rx: used entries being joined */
 	struct vring_desc *sg;  /* tx: the chain being built, before it is placed */
+	/* Packed rings (fe_packed.c): avail_idx and last_used are then ring
+	 * positions with the wrap counters below; free_next/free_head list
+	 * free buffer ids, num_free counts free ring slots. */
+	bool packed;
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *drv_event; /* ours: call suppression */
+	struct vring_packed_desc_event *dev_event; /* the backend's: kick suppression */
+	bool avail_wrap;
+	bool used_wrap;
+	uint16_t ids_free;
 	int kickfd;
 	int callfd;
 	uint64_t err_logged;
@@ -98,6 +109,7 @@ struct vhu_fe {
 	uint16_t hdr_len;
 	bool mrg_rxbuf;
 	bool event_idx;
+	bool packed;
 	struct fe_region regions[VHU_MAX_MEM_REGIONS];
 	uint16_t nregions;
 	struct fe_vq *vqs;
@@ -141,6 +153,24 @@ void fe_vq_error(struct fe_vq *vq, const char *fmt, ...)
 /* fe_net.c */
 void fe_rx_post_all(struct vhu_fe *fe, struct fe_vq *vq);
 void fe_tx_reclaim(struct vhu_fe *fe, struct fe_vq *vq);
+/* Shared with fe_packed.c: copies the nb entries in vq->scratch (id, len)
+ * into segs; header fields into pkt metadata; lays a packet out in the
+ * buffers bi[] and describes it in vq->sg (returns the entries). */
+void fe_rx_copy(struct vhu_fe *fe, struct fe_vq *vq, uint16_t nb,
+		struct vhu_pkt **segs, uint32_t nseg, uint32_t total);
+void fe_pkt_set_offload(struct vhu_pkt *p, const struct virtio_net_hdr *h);
+uint16_t fe_tx_fill(struct vhu_fe *fe, struct fe_vq *vq, const struct vhu_pkt *p,
+		    const uint32_t *bi, uint16_t nb, uint32_t need);
+
+/* fe_packed.c */
+int fe_packed_ring_alloc(struct vhu_fe *fe, struct fe_vq *vq, unsigned hint);
+void fe_packed_after_used(struct vhu_fe *fe, struct fe_vq *vq);
+void fe_packed_rx_post_all(struct vhu_fe *fe, struct fe_vq *vq);
+uint16_t fe_packed_recv_burst(struct vhu_fe *fe, struct fe_vq *vq,
+			      struct vhu_pkt_pool *pool, struct vhu_pkt **pkts,
+			      uint16_t n);
+uint16_t fe_packed_send_burst(struct vhu_fe *fe, struct fe_vq *vq,
+			      struct vhu_pkt *const *pkts, uint16_t n);
 
 static inline bool fe_has(uint64_t features, unsigned bit)
 {

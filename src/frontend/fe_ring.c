@@ -82,13 +82,18 @@ int fe_vq_init(struct vhu_fe *fe, struct fe_vq *vq, uint16_t index)
 		vq->nbufs = vq->split_hdr ? num / 2u : num;
 	}
 
-	vq->desc = fe_mem_alloc(fe, 16ull * num, 64, hint, &gpa);
-	vq->avail = fe_mem_alloc(fe, 6ull + 2ull * num, 64, hint + 1, &gpa);
-	vq->used = fe_mem_alloc(fe, 6ull + 8ull * num, 64, hint + 2, &gpa);
-	if (!vq->desc || !vq->avail || !vq->used)
-		return -ENOMEM;
-	vq->used_event = &vq->avail->ring[num];
-	vq->avail_event = (uint16_t *)(void *)&vq->used->ring[num];
+	if (fe->packed) {
+		if (fe_packed_ring_alloc(fe, vq, hint) < 0)
+			return -ENOMEM;
+	} else {
+		vq->desc = fe_mem_alloc(fe, 16ull * num, 64, hint, &gpa);
+		vq->avail = fe_mem_alloc(fe, 6ull + 2ull * num, 64, hint + 1, &gpa);
+		vq->used = fe_mem_alloc(fe, 6ull + 8ull * num, 64, hint + 2, &gpa);
+		if (!vq->desc || !vq->avail || !vq->used)
+			return -ENOMEM;
+		vq->used_event = &vq->avail->ring[num];
+		vq->avail_event = (uint16_t *)(void *)&vq->used->ring[num];
+	}
 
 	vq->free_next = calloc(num, sizeof(*vq->free_next));
 	vq->heads = calloc(num, sizeof(*vq->heads));
@@ -116,11 +121,12 @@ int fe_vq_init(struct vhu_fe *fe, struct fe_vq *vq, uint16_t index)
 		vq->free_next[i] = (uint16_t)(i + 1 < num ? i + 1 : 0);
 	vq->free_head = 0;
 	vq->num_free = num;
+	vq->ids_free = num;
 	for (uint32_t i = 0; i < vq->nbufs; i++)
 		vq->buf_free[i] = vq->nbufs - 1 - i;
 	vq->buf_free_n = vq->nbufs;
 
-	if (fe->opts.poll_mode)
+	if (fe->opts.poll_mode && !vq->packed)
 		VHU_WRITE_ONCE(vq->avail->flags, (uint16_t)VRING_AVAIL_F_NO_INTERRUPT);
 	fe_vq_after_used(fe, vq);
 
@@ -229,6 +235,10 @@ void fe_vq_publish(struct vhu_fe *fe, struct fe_vq *vq, uint16_t old_idx)
 
 void fe_vq_after_used(struct vhu_fe *fe, struct fe_vq *vq)
 {
+	if (vq->packed) {
+		fe_packed_after_used(fe, vq);
+		return;
+	}
 	if (!fe->event_idx)
 		return;
 	/* Poll mode puts used_event half the index space ahead, where the

@@ -28,6 +28,19 @@ static int region_check(const struct vhu_mem_region_wire *w, uint32_t i)
 			(unsigned long long)w->memory_size);
 		return -EINVAL;
 	}
+	/* Ring addresses are checked for alignment as the frontend gives them
+	 * (guest-physical or frontend-virtual); our host address is aligned
+	 * only if both agree with the file offset (the mapping starts at a
+	 * page) to 16 bytes, the largest ring alignment. Real frontends use
+	 * page-aligned regions. */
+	if (((w->mmap_offset - w->userspace_addr) | (w->mmap_offset - w->guest_phys_addr)) & 15) {
+		VHU_ERR("SET_MEM_TABLE: region %u: gpa 0x%llx, qva 0x%llx and offset 0x%llx "
+			"are not aligned alike (16 bytes)", i,
+			(unsigned long long)w->guest_phys_addr,
+			(unsigned long long)w->userspace_addr,
+			(unsigned long long)w->mmap_offset);
+		return -EINVAL;
+	}
 	return 0;
 }
 

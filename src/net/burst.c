@@ -27,7 +27,8 @@ VHU_EXPORT uint16_t vhu_enqueue_burst(struct vhu_dev *dev, uint16_t vring,
 	if (unlikely(!vq) || !vhu_spin_trylock(&vq->lock))
 		return 0;
 	if (likely(vq->active))
-		done = vhu_split_enqueue(vq, pkts, n);
+		done = vhu_vq_packed(vq) ? vhu_packed_enqueue(vq, pkts, n)
+					 : vhu_split_enqueue(vq, pkts, n);
 	vhu_spin_unlock(&vq->lock);
 	return done;
 }
@@ -61,7 +62,10 @@ VHU_EXPORT uint16_t vhu_dequeue_burst(struct vhu_dev *dev, uint16_t vring,
 	if (likely(vq->active)) {
 		if (unlikely(__atomic_load_n(&dev->rarp_pending, __ATOMIC_RELAXED)))
 			rarp = inject_rarp(dev, pool, pkts);
-		done = vhu_split_dequeue(vq, pool, pkts + rarp, (uint16_t)(n - rarp));
+		if (vhu_vq_packed(vq))
+			done = vhu_packed_dequeue(vq, pool, pkts + rarp, (uint16_t)(n - rarp));
+		else
+			done = vhu_split_dequeue(vq, pool, pkts + rarp, (uint16_t)(n - rarp));
 	}
 	vhu_spin_unlock(&vq->lock);
 	return (uint16_t)(done + rarp);
@@ -75,7 +79,9 @@ VHU_EXPORT uint16_t vhu_vring_avail_entries(struct vhu_dev *dev, uint16_t vring)
 
 	if (!vq || !vhu_spin_trylock(&vq->lock))
 		return 0;
-	if (vq->active) {
+	if (vq->active && vhu_vq_packed(vq)) {
+		n = vhu_packed_avail_count(vq, VHU_MAX_BURST);
+	} else if (vq->active) {
 		n = (uint16_t)(VHU_LOAD_ACQ(vq->avail->idx) - vq->last_avail_idx);
 		if (n > vq->size)
 			n = 0;

@@ -9,41 +9,6 @@
 #include "common/log.h"
 #include "net/net.h"
 
-/* Copies the chain's bytes after the header into pkt, chaining extra
- * segments from pool when one is not enough. False: pool exhausted. */
-static bool chain_to_pkt(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
-			 uint32_t len, struct vhu_pkt *pkt, struct vhu_pkt_pool *pool)
-{
-	struct vhu_pkt *seg = pkt;
-	uint32_t room = vhu_pkt_tailroom(seg), i = 0;
-
-	pkt->pkt_len = len;
-	while (i < niov && off >= iov[i].len)
-		off -= iov[i++].len;
-	while (len) {
-		if (room == 0) {
-			struct vhu_pkt *n = vhu_pkt_alloc(pool);
-			if (unlikely(!n))
-				return false;
-			seg->next = n;
-			seg = n;
-			pkt->nb_segs++;
-			room = vhu_pkt_tailroom(seg);
-		}
-		uint32_t n = VHU_MIN(VHU_MIN(iov[i].len - off, len), room);
-		memcpy(vhu_pkt_data(seg) + seg->data_len, iov[i].base + off, n);
-		seg->data_len += n;
-		room -= n;
-		len -= n;
-		off += n;
-		if (off == iov[i].len) {
-			off = 0;
-			i++;
-		}
-	}
-	return true;
-}
-
 uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			   struct vhu_pkt **pkts, uint16_t n)
 {
@@ -101,7 +66,7 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 				vq->dev->name, vq->index);
 			continue;
 		}
-		if (unlikely(!chain_to_pkt(vq->iov, niov, vq->hdr_len, len, p, pool))) {
+		if (unlikely(!vhu_net_iov_to_pkt(vq->iov, niov, vq->hdr_len, len, p, pool))) {
 			/* Give back the extra segments; keep the head for reuse. */
 			vhu_pkt_free(p->next);
 			p->next = NULL;

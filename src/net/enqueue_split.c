@@ -13,36 +13,6 @@
 #include "common/log.h"
 #include "net/net.h"
 
-/* Copies header and packet into the iov pieces; returns bytes written. */
-static uint32_t pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
-			   const struct virtio_net_hdr_mrg_rxbuf *h,
-			   const struct vhu_pkt *pkt, bool csum_fixup)
-{
-	uint32_t off = vhu_buf_to_iov(iov, niov, 0, h, vq->hdr_len);
-
-	for (const struct vhu_pkt *s = pkt; s; s = s->next)
-		off += vhu_buf_to_iov(iov, niov, off, vhu_pkt_data(s), s->data_len);
-	if (csum_fixup) {
-		/* The packet's checksum field holds the pseudo-header sum; the
-		 * sum over [csum_start, end) then gives the final value. */
-		uint16_t c = (uint16_t)~vhu_net_csum(pkt, pkt->ol.csum_start);
-		uint8_t be[2] = { (uint8_t)(c >> 8), (uint8_t)c };
-		if (c == 0 && pkt->ol.csum_offset == 6)
-			be[0] = be[1] = 0xff; /* UDP sends 0 as 0xffff */
-		vhu_buf_to_iov(iov, niov,
-			       vq->hdr_len + pkt->ol.csum_start + pkt->ol.csum_offset, be, 2);
-	}
-	if (unlikely(vhu_dirty_log_on(vq->dev))) {
-		uint32_t left = off;
-		for (uint32_t i = 0; i < niov && left; i++) {
-			uint32_t l = VHU_MIN(left, iov[i].len);
-			vhu_dirty_log(vq->dev, iov[i].gpa, l);
-			left -= l;
-		}
-	}
-	return off;
-}
-
 /* Reserves heads from position `taken` until their buffers hold `need`
  * bytes. Fills vq->iov from `*niov` on, shadow entries from `*nused` on.
  * Returns 1 on success, 0 when the ring ran out, -1 when the queue broke. */
@@ -129,7 +99,7 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 			taken++;
 			h.num_buffers = htole16(1);
 		}
-		uint32_t written = pkt_to_iov(vq, vq->iov, niov, &h, pkt, fixup);
+		uint32_t written = vhu_net_pkt_to_iov(vq, vq->iov, niov, &h, pkt, fixup);
 		/* Each head reports what landed in its own buffers. */
 		for (uint16_t u = first; u < nused; u++) {
 			uint32_t cap = mrg ? vq->shadow[u].len : written;

@@ -31,6 +31,16 @@ uint32_t vhu_iov_to_buf(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 uint32_t vhu_buf_to_iov(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 			const void *src, uint32_t len);
 
+/* Header and packet into guest buffers (software checksum when
+ * csum_fixup, dirty-logged); returns bytes written. */
+uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
+			    const struct virtio_net_hdr_mrg_rxbuf *h,
+			    const struct vhu_pkt *pkt, bool csum_fixup);
+/* len bytes of guest buffers from offset off into pkt, chaining extra
+ * segments from pool; false when the pool ran dry. */
+bool vhu_net_iov_to_pkt(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
+			uint32_t len, struct vhu_pkt *pkt, struct vhu_pkt_pool *pool);
+
 /* A RARP announcing mac (SEND_RARP after migration), into a fresh packet. */
 struct vhu_pkt *vhu_net_make_rarp(struct vhu_pkt_pool *pool, const uint8_t mac[6]);
 
@@ -38,5 +48,9 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts,
 			   uint16_t n) VHU_REQUIRES(vq->lock);
 uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			   struct vhu_pkt **pkts, uint16_t n) VHU_REQUIRES(vq->lock);
+uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts,
+			    uint16_t n) VHU_REQUIRES(vq->lock);
+uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
+			    struct vhu_pkt **pkts, uint16_t n) VHU_REQUIRES(vq->lock);
 
 #endif

@@ -25,6 +25,9 @@ static int read_full(int sock, void *buf, size_t len)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			/* SO_RCVTIMEO expired: the peer stalled mid-message. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return -ETIMEDOUT;
 			return -errno;
 		}
 		got += (size_t)r;
@@ -141,7 +144,7 @@ int vhu_msg_send(int sock, const struct vhu_msg *msg)
 		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	} while (r < 0 && errno == EINTR);
 	if (r < 0)
-		return -errno;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 	if ((size_t)r != total) {
 		/* Unix stream sockets only write short when the peer's buffer is
 		 * full; finish the payload without fds. */
@@ -156,7 +159,8 @@ int vhu_msg_send(int sock, const struct vhu_msg *msg)
 			if (r < 0) {
 				if (errno == EINTR)
 					continue;
-				return -errno;
+				return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT
+										: -errno;
 			}
 			done += (size_t)r;
 		}

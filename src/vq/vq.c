@@ -30,6 +30,43 @@ void vhu_vq_free(struct vhu_vq *vq)
 	free(vq);
 }
 
+/* Packed layout: the descriptor ring (16 bytes an entry), then the driver
+ * and device event suppression structures, 4 bytes each. */
+static bool translate_packed(struct vhu_vq *vq, const struct vhu_memmap *m)
+	VHU_REQUIRES(vq->lock)
+{
+	uint64_t n = vq->size;
+
+	if (vq->last_avail_idx >= n || vq->last_used_idx >= n) {
+		VHU_ERR("%s: vring %u: packed ring position %u/%u beyond size %u",
+			vq->dev->name, vq->index, vq->last_avail_idx, vq->last_used_idx,
+			vq->size);
+		return false;
+	}
+	vq->desc_packed = vhu_qva_to_hva(m, vq->addr.desc_user_addr,
+					 n * sizeof(struct vring_packed_desc));
+	vq->driver_event = vhu_qva_to_hva(m, vq->addr.avail_user_addr,
+					  sizeof(struct vring_packed_desc_event));
+	vq->device_event = vhu_qva_to_hva(m, vq->addr.used_user_addr,
+					  sizeof(struct vring_packed_desc_event));
+	if (!vq->desc_packed || !vq->driver_event || !vq->device_event) {
+		VHU_ERR("%s: vring %u: packed ring addresses (desc 0x%llx driver 0x%llx "
+			"device 0x%llx, size %u) are not inside guest memory",
+			vq->dev->name, vq->index,
+			(unsigned long long)vq->addr.desc_user_addr,
+			(unsigned long long)vq->addr.avail_user_addr,
+			(unsigned long long)vq->addr.used_user_addr, vq->size);
+		vq->desc_packed = NULL;
+		vq->driver_event = NULL;
+		vq->device_event = NULL;
+		return false;
+	}
+	/* Used descriptors are written into the descriptor ring. */
+	vq->desc_gpa = vhu_qva_to_gpa(m, vq->addr.desc_user_addr);
+	vq->used_gpa = vhu_qva_to_gpa(m, vq->addr.used_user_addr);
+	return true;
+}
+
 bool vhu_vq_translate(struct vhu_vq *vq)
 {
 	const struct vhu_memmap *m = vq->dev->mem;
@@ -39,9 +76,14 @@ bool vhu_vq_translate(struct vhu_vq *vq)
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
+	vq->desc_packed = NULL;
+	vq->driver_event = NULL;
+	vq->device_event = NULL;
 	vq->mem = m;
 	if (!m || !vq->addr_set || n == 0)
 		return false;
+	if (vhu_vq_packed(vq))
+		return translate_packed(vq, m);
 	/* Each whole ring structure must lie in one region: the hot path
 	 * indexes them as plain arrays. */
 	vq->desc = vhu_qva_to_hva(m, vq->addr.desc_user_addr, n * sizeof(struct vring_desc));
@@ -71,8 +113,11 @@ void vhu_vq_update_active(struct vhu_vq *vq)
 {
 	bool was = vq->active;
 
-	vq->active = vq->started && vq->enabled && !vq->broken && vq->desc &&
-		     vq->avail && vq->used;
+	bool rings = vhu_vq_packed(vq)
+		? vq->desc_packed && vq->driver_event && vq->device_event
+		: vq->desc && vq->avail && vq->used;
+
+	vq->active = vq->started && vq->enabled && !vq->broken && rings;
 	if (vq->active && !was)
 		vhu_vq_apply_notify(vq);
 }
@@ -87,7 +132,7 @@ void vhu_vq_break(struct vhu_vq *vq, const char *fmt, ...)
 	va_end(ap);
 	if (!vq->broken)
 		VHU_ERR("%s: vring %u broken: %s", vq->dev->name, vq->index, buf);
-	vq->broken = true;
+	VHU_WRITE_ONCE(vq->broken, true);
 	vq->active = false;
 	vq->stats.errors++;
 	if (vq->errfd >= 0) {
@@ -100,6 +145,16 @@ void vhu_vq_break(struct vhu_vq *vq, const char *fmt, ...)
 
 void vhu_vq_apply_notify(struct vhu_vq *vq)
 {
+	if (vhu_vq_packed(vq)) {
+		/* The device event structure: whether the guest kicks us. */
+		if (!vq->device_event)
+			return;
+		VHU_WRITE_ONCE(vq->device_event->flags,
+			       (uint16_t)(vq->guest_notify ? VRING_PACKED_EVENT_FLAG_ENABLE
+							   : VRING_PACKED_EVENT_FLAG_DISABLE));
+		vhu_smp_mb();
+		return;
+	}
 	if (!vq->used || !vq->avail)
 		return;
 	if (vq->features & (1ULL << VIRTIO_RING_F_EVENT_IDX)) {

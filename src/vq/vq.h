@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <vhu/vhu.h>
 #include "common/compiler.h"
@@ -27,6 +28,14 @@ struct vhu_iov {
 	uint8_t *base;
 	uint32_t len;
 	uint64_t gpa; /* for dirty logging */
+};
+
+/* One used buffer of a packed ring, before write-back: its id, the bytes
+ * written and how many ring descriptors it took. */
+struct vhu_packed_used {
+	uint16_t id;
+	uint16_t ndesc;
+	uint32_t len;
 };
 
 /* Longest chain a packet may use; longer (legal but absurd) chains are
@@ -55,6 +64,16 @@ struct vhu_vq {
 	uint16_t index;
 	bool guest_notify;         /* guest asked to kick us */
 
+	/* Packed ring (VIRTIO_F_RING_PACKED): desc/avail/used above stay
+	 * NULL. last_avail_idx and last_used_idx are ring positions
+	 * (0..size-1) with their wrap counters beside them. */
+	struct vring_packed_desc *desc_packed;
+	struct vring_packed_desc_event *driver_event; /* written by the guest */
+	struct vring_packed_desc_event *device_event; /* written by us */
+	bool avail_wrap;
+	bool used_wrap;
+	uint64_t desc_gpa;         /* for logging used-descriptor writes */
+
 	/* -- control-path configuration -------------------------------- */
 	bool started;              /* kick fd received (or NOFD) */
 	bool enabled;
@@ -69,6 +88,7 @@ struct vhu_vq {
 
 	/* Shadow used entries written back once per burst. */
 	struct vring_used_elem shadow[VHU_MAX_BURST];
+	struct vhu_packed_used shadow_packed[VHU_MAX_BURST];
 	struct vhu_iov iov[VHU_MAX_IOV];
 } __vhu_cache_aligned;
 
@@ -98,6 +118,7 @@ enum vhu_chain_err {
 	VHU_CHAIN_OK = 0,
 	VHU_CHAIN_DROP = 1,  /* legal but unusable: complete it, drop packet */
 	VHU_CHAIN_BAD = 2,   /* malformed: break the queue */
+	VHU_CHAIN_NONE = 3,  /* packed: no buffer available there (yet) */
 };
 /* Walks the chain at head into vq->iov pieces (each within one memory
  * region). `writable` selects device-writable (enqueue) or readable
@@ -116,5 +137,44 @@ bool vhu_split_avail_head(struct vhu_vq *vq, uint16_t n, uint16_t *head)
 void vhu_split_flush_used(struct vhu_vq *vq, uint16_t n) VHU_REQUIRES(vq->lock);
 /* Signals the guest's call eventfd unless it suppressed notifications. */
 void vhu_split_notify(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
+
+static inline bool vhu_vq_packed(const struct vhu_vq *vq)
+{
+	return vq->features & (1ULL << VIRTIO_F_RING_PACKED);
+}
+
+/* ---- packed ring walkers (src/vq/packed.c) ---------------------------- */
+/* A cursor over the descriptor ring: position and wrap counter. */
+struct vhu_packed_pos {
+	uint16_t idx;
+	bool wrap;
+};
+/* A descriptor is available when its AVAIL bit equals the wrap counter
+ * of its position and its USED bit does not. */
+static inline bool vhu_packed_desc_avail(uint16_t flags, bool wrap)
+{
+	return !!(flags & (1u << VRING_PACKED_DESC_F_AVAIL)) == wrap &&
+	       !!(flags & (1u << VRING_PACKED_DESC_F_USED)) != wrap;
+}
+
+/* Walks the buffer whose first descriptor is at *pos into iov pieces, as
+ * vhu_split_chain does. VHU_CHAIN_NONE when the guest has not made that
+ * descriptor available. Otherwise *pos is moved past the buffer's
+ * descriptors, *id gets its buffer id and *ndesc how many ring
+ * descriptors it took (also for VHU_CHAIN_DROP). */
+enum vhu_chain_err vhu_packed_chain(struct vhu_vq *vq, struct vhu_packed_pos *pos,
+				    bool writable, struct vhu_iov *iov,
+				    uint32_t *niov, uint32_t max_iov, uint32_t *total,
+				    uint16_t *id, uint16_t *ndesc) VHU_REQUIRES(vq->lock);
+/* Buffers the guest made available from last_avail_idx, counted up to
+ * max (descriptor flags only, nothing walked). */
+uint16_t vhu_packed_avail_count(struct vhu_vq *vq, uint16_t max) VHU_REQUIRES(vq->lock);
+/* Writes the n shadow_packed entries as used descriptors, flags last,
+ * the first one's flags last of all, and moves last_used_idx. */
+void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
+	VHU_REQUIRES(vq->lock);
+/* Signals the guest's call eventfd unless its driver event structure
+ * suppresses it (flags, or off_wrap with EVENT_IDX). */
+void vhu_packed_notify(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
 
 #endif

@@ -7,6 +7,9 @@
  *
  * Usage: loopback [--mrg 0|1] [--qp N] [--regions N] [--indirect 0|1]
  *                 [--split-hdr 0|1] [--size BYTES] [--count N] [--churn N]
+ *                 [--packed 0|1] [--ring N]
+ * --packed 1 uses packed rings (and fails unless they are negotiated);
+ * --ring sets the ring size (any size with packed rings).
  * --churn N reconnects the frontend N times while traffic runs (for TSan:
  * control and data path racing over the same rings).
  */
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <vhu/frontend.h>
 #include <vhu/vhu.h>
@@ -168,14 +172,15 @@ static long run_traffic(struct vhu_fe *fe, struct vhu_pkt_pool *pool, uint16_t q
 int main(int argc, char **argv)
 {
 	struct vhu_fe_opts o = { 0 };
-	int mrg = 1, indirect = 0, split_hdr = 0, churn = 0;
+	int mrg = 1, indirect = 0, split_hdr = 0, churn = 0, packed = 0;
 	uint32_t size = 1000;
 	long count = 20000;
 	char path[64];
 	static const struct option lo[] = {
 		{ "mrg", 1, 0, 'm' }, { "qp", 1, 0, 'q' }, { "regions", 1, 0, 'r' },
 		{ "indirect", 1, 0, 'i' }, { "split-hdr", 1, 0, 'h' }, { "size", 1, 0, 's' },
-		{ "count", 1, 0, 'c' }, { "churn", 1, 0, 'C' }, { 0, 0, 0, 0 } };
+		{ "count", 1, 0, 'c' }, { "churn", 1, 0, 'C' }, { "packed", 1, 0, 'p' },
+		{ "ring", 1, 0, 'R' }, { 0, 0, 0, 0 } };
 	int c;
 
 	o.queue_pairs = 1;
@@ -190,6 +195,8 @@ int main(int argc, char **argv)
 		case 's': size = (uint32_t)atoi(optarg); break;
 		case 'c': count = atol(optarg); break;
 		case 'C': churn = atoi(optarg); break;
+		case 'p': packed = atoi(optarg); break;
+		case 'R': o.ring_size = (uint16_t)atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -213,6 +220,7 @@ int main(int argc, char **argv)
 	o.buf_size = 2048;
 	o.tx_indirect = indirect;
 	o.tx_split_hdr = split_hdr;
+	o.packed = packed;
 	int fails = 0;
 	for (int round = 0; round <= churn; round++) {
 		struct vhu_fe *fe = fe_connect(&o);
@@ -225,10 +233,19 @@ int main(int argc, char **argv)
 		double t0 = now();
 		while (!__atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE) && now() - t0 < 5)
 			usleep(1000);
+		bool got_packed = vhu_fe_features(fe) & (1ULL << VIRTIO_F_RING_PACKED);
+		if (got_packed != (packed != 0)) {
+			fprintf(stderr, "packed rings %s but %s\n", packed ? "wanted" : "not wanted",
+				got_packed ? "negotiated" : "not negotiated");
+			fails++;
+			vhu_fe_destroy(fe);
+			break;
+		}
 		long want = churn ? count / (churn + 1) : count;
 		long got = run_traffic(fe, fe_pool, vhu_fe_queue_pairs(fe), size, want);
-		printf("round %d: mrg=%d qp=%u regions=%u indirect=%d split_hdr=%d size=%u: "
-		       "%ld of %ld back intact\n", round, mrg, vhu_fe_queue_pairs(fe),
+		printf("round %d: %s mrg=%d qp=%u regions=%u indirect=%d split_hdr=%d size=%u: "
+		       "%ld of %ld back intact\n", round, packed ? "packed" : "split", mrg,
+		       vhu_fe_queue_pairs(fe),
 		       o.mem_regions ? o.mem_regions : 1, indirect, split_hdr, size, got, want);
 		if (got != want)
 			fails++;

@@ -42,10 +42,18 @@
 #                    (with multiqueue, XPS maps each CPU to its own TX queue)
 #   vhu.time=S       serve: stay up S s (30); pingloop: ping deadline (60)
 #   vhu.limit=S      watchdog: power off after S s whatever happens (150)
+#   vhu.peer1=ADDR   pingloop: also ping this IPv4 address (on eth1's subnet)
+#                    at the same time; its summary is "ping1 R/N"
+#   vhu.memck=KB     at boot write KB KiB of random data to /tmp/memck (RAM
+#                    disk) and print its md5sum ("memck start SUM"); print it
+#                    again when the mode ends ("memck end SUM"). A guest that
+#                    was live-migrated prints the end on the destination's
+#                    console: same SUM = its memory came across intact.
 # Markers on the console (one per line, "VHU-GUEST: "):
 #   modules N/M, eth0 mac=.. mtu=.. rxq=N txq=N features=BITS, cpus N,
-#   warmup ok|failed, ping cpuC R/N, ping R/N, ready, reply lines (pingloop
-#   shows busybox ping's own "64 bytes from ...: seq=K" lines), error ..., done
+#   warmup ok|failed, ping cpuC R/N, ping R/N, ping1 R/N, ready, memck
+#   start|end SUM, reply lines (pingloop shows busybox ping's own "64 bytes
+#   from ...: seq=K" lines), error ..., done
 # "features" is the virtio feature bit string the driver negotiated (bit 0
 # first): bit 15 MRG_RXBUF, 17 CTRL_VQ, 22 MQ, 29 EVENT_IDX, 34 RING_PACKED.
 
@@ -99,6 +107,11 @@ setup() { # setup IF ADDR
 setup eth0 "${P_ip:-}"
 setup eth1 "${P_ip1:-}"
 
+if [ -n "${P_memck:-}" ]; then
+	head -c $((P_memck * 1024)) /dev/urandom >/tmp/memck
+	M "memck start $(md5sum </tmp/memck | cut -d' ' -f1) size=$(wc -c </tmp/memck)"
+fi
+
 peer=${P_peer:-}
 PING=ping; PIF=
 case $peer in *:*) PING=ping6; PIF="-I eth0" ;; esac
@@ -149,18 +162,29 @@ pingloop)
 	c=${P_count:-600} iv=${P_interval:-0.1} dl=${P_time:-60}
 	warmup
 	M "pingloop start"
+	: >/tmp/ping.out; : >/tmp/ping1.out   # exist before tail -f looks
 	timeout $((dl+5)) $PING $PIF -c "$c" -i "$iv" -w "$dl" -s "${P_size:-56}" "$peer" >/tmp/ping.out 2>&1 &
-	pp=$!
+	pp=$! pp1= f1=
+	if [ -n "${P_peer1:-}" ]; then
+		f1=/tmp/ping1.out
+		timeout $((dl+5)) ping -c "$c" -i "$iv" -w "$dl" -s "${P_size:-56}" "$P_peer1" >$f1 2>&1 &
+		pp1=$!
+	fi
 	# Show reply lines as they come (busybox ping buffers when piped);
 	# busybox tail -f polls once a second, so give it time to catch up.
-	tail -f /tmp/ping.out &
+	tail -f /tmp/ping.out $f1 &
 	tp=$!
-	wait $pp
+	wait $pp $pp1
 	sleep 1.5; kill $tp 2>/dev/null
 	tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' /tmp/ping.out)
 	r=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' /tmp/ping.out)
 	M "pingloop sent ${tx:-0}"
 	M "ping ${r:-0}/${tx:-0}"
+	if [ -n "$f1" ]; then
+		tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' $f1)
+		r=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' $f1)
+		M "ping1 ${r:-0}/${tx:-0}"
+	fi
 	;;
 serve)
 	M "ready"
@@ -168,6 +192,7 @@ serve)
 	;;
 *) M "error unknown mode $mode" ;;
 esac
+[ -n "${P_memck:-}" ] && M "memck end $(md5sum </tmp/memck | cut -d' ' -f1)"
 fin
 INIT
 }

@@ -4,7 +4,8 @@
 # vhu-fwd txonly -> testpmd rxonly, the macswap round trip with payload
 # checks (queues 1 and 2), and vhu-fwd started before testpmd listens (it
 # must retry until the socket appears). Per case: traffic flows, no bad
-# packet.
+# packet. Last, one vhu-fwd --client outlives three testpmd servers in a row
+# and must reconnect to each.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/testpmd_common.inc"
 
@@ -53,4 +54,32 @@ run_case tx-q1 tp-first 1 rxonly txonly
 run_case loop-q1 tp-first 1 macswap txonly
 run_case loop-q2 tp-first 2 macswap txonly
 run_case rx-q1-fwd-first fwd-first 1 txonly rxonly
+
+reconnect_case() {
+	local name=reconnect runs=3 i sent=0 n ok=1
+	note "case $name"
+	rm -f "$SOCK"
+	fwd_start fwd --socket "$SOCK" --client --mode rxonly --verify
+	for ((i = 1; i <= runs; i++)); do
+		rm -f "$SOCK"
+		tp_bg tp $((TP_SECS + 3)) "queues=1,server=1" txonly
+		tp_wait tp
+		cp "$T/tp.log" "$T/tp$i.log"
+		n=$(tp_total "$T/tp$i.log" TX); sent=$((sent + ${n:-0}))
+	done
+	sleep 0.5
+	fwd_stop fwd
+	local got bad ups
+	got=$(fwd_total "$T/fwd.log" rx-pkts); bad=$(fwd_total "$T/fwd.log" bad)
+	ups=$(grep -c "device up" "$T/fwd.log")
+	result "testpmd_client $name runs $runs devices $ups testpmd-tx $sent vhu-rx ${got:-?} bad ${bad:-?}"
+	if [ -z "$got" ]; then case_fail "$name: no counts"; ok=0
+	elif [ "$FWD_RC" != 0 ]; then case_fail "$name: vhu-fwd exited $FWD_RC"; ok=0
+	elif [ "$ups" != "$runs" ]; then case_fail "$name: $ups devices came up for $runs runs"; ok=0
+	elif [ "$got" -eq 0 ] || [ "$got" -gt "$sent" ]; then case_fail "$name: received $got of $sent"; ok=0
+	elif [ "$bad" != 0 ]; then case_fail "$name: $bad bad packets"; ok=0
+	fi
+	[ $ok = 1 ] || show_logs "$T/tp$runs.log" "$T/fwd.log"
+}
+reconnect_case
 finish

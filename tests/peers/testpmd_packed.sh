@@ -3,19 +3,22 @@
 # Cases: the payload round trip (vhu-fwd txonly --verify, testpmd macswap)
 # for mrg_rxbuf 0/1 x in_order 0/1, testpmd txonly -> vhu-fwd rxonly,
 # two queues, vectorized=1 (AVX-512 path when the CPU has it) and
-# queue_size=255 (packed rings need not be a power of two).
+# queue_size=255 (packed rings need not be a power of two), and vhu-fwd
+# --interrupt (guest notifications on packed rings).
 # Skips while libvhu does not offer packed rings: virtio-user then falls
 # back to split rings, which the other testpmd_*.sh scripts cover.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/testpmd_common.inc"
 
-run_case() { # run_case NAME DEVARGS QUEUES TP-MODE FWD-MODE PKTSIZE
+run_case() { # run_case NAME DEVARGS QUEUES TP-MODE FWD-MODE PKTSIZE [VHU-FWD-ARGS...]
 	local name=$1 devargs=$2 q=$3 tpmode=$4 fwdmode=$5 size=$6 ok=1 i n
+	shift 6
 	note "case $name ($devargs)"
 	rm -f "$SOCK"
-	fwd_start fwd --socket "$SOCK" --queues "$q" --mode "$fwdmode" --verify --pkt-size "$size"
+	fwd_start fwd --socket "$SOCK" --queues "$q" --mode "$fwdmode" --verify --pkt-size "$size" "$@"
 	wait_for 5 test -S "$SOCK" || { show_logs "$T/fwd.log"; fail "vhu-fwd did not create $SOCK"; }
 	local args=(--port-topology=loop --txpkts="$size"); [ "$q" = 2 ] && args+=(--rxq=2 --txq=2)
+	[ "$tpmode" = io ] && args+=(--tx-first)
 	tp_run "$T/tp.log" "$TP_SECS" "queues=$q,packed_vq=1,$devargs" "$tpmode" "${args[@]}"
 	sleep 0.5
 	fwd_stop fwd
@@ -41,6 +44,9 @@ run_case() { # run_case NAME DEVARGS QUEUES TP-MODE FWD-MODE PKTSIZE
 	elif [ "$fwdmode" = rxonly ] && [ $((rx * 100)) -lt $((tptx * 95)) ]; then
 		case_fail "$name: received $rx of $tptx"; ok=0
 	fi
+	local touts; touts=$(sed -n 's/.*vhu-fwd: interrupt: .* timeouts \([0-9]*\).*/\1/p' "$T/fwd.log")
+	grep "vhu-fwd: interrupt:" "$T/fwd.log" | sed 's/^vhu-fwd: /-- /'
+	if [ "${touts:-0}" -gt 1 ]; then case_fail "$name: $touts sleeps ended by the timeout, not a kick"; ok=0; fi
 	for ((i = 0; i < q; i++)); do
 		n=$(fwd_vring_pkts "$T/fwd.log" $((2 * i + 1)))
 		[ "$n" -gt 0 ] || { case_fail "$name: nothing on queue $i"; ok=0; }
@@ -64,4 +70,7 @@ run_case rx-vectorized "vectorized=1,mrg_rxbuf=0,in_order=1" 1 txonly rxonly 64
 TP_EAL=
 run_case loop-qsize255 "queue_size=255,mrg_rxbuf=1,in_order=0" 1 macswap txonly 64
 run_case rx-qsize255 "queue_size=255,mrg_rxbuf=0,in_order=1" 1 txonly rxonly 64
+run_case loop-interrupt "mrg_rxbuf=1,in_order=0" 1 macswap txonly 64 --interrupt
+run_case rx-interrupt "mrg_rxbuf=0,in_order=1" 1 txonly rxonly 64 --interrupt
+run_case pingpong-interrupt "mrg_rxbuf=1,in_order=1" 1 io macswap 64 --interrupt
 finish

@@ -4,7 +4,9 @@
 # plus 1500-byte frames. Per case: vhu-fwd receives packets, about as many
 # as testpmd says it sent (never more), every queue carries traffic, and
 # --verify finds no bad packet (testpmd's frames are UDP/IPv4: their header
-# checksum and length are checked).
+# checksum and length are checked). Last, one vhu-fwd serves three
+# testpmd runs in a row under traffic (device teardown and handoff between
+# the control and forwarding threads): it must count what all three sent.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/testpmd_common.inc"
 
@@ -44,4 +46,32 @@ for q in 1 2; do
 done
 run_case 1 0 0 1500
 run_case 1 1 1 1500
+
+reconnect_case() {
+	local name=reconnect runs=3 i sent=0 n ok=1
+	note "case $name"
+	rm -f "$SOCK"
+	fwd_start fwd --socket "$SOCK" --queues 2 --mode rxonly --verify
+	wait_for 5 test -S "$SOCK" || { show_logs "$T/fwd.log"; fail "vhu-fwd did not create $SOCK"; }
+	for ((i = 1; i <= runs; i++)); do
+		tp_run "$T/tp$i.log" 3 "queues=$(( (i % 2) + 1 )),mrg_rxbuf=$((i % 2))" txonly \
+			$( [ $((i % 2)) = 0 ] || echo --rxq=2 --txq=2 )
+		n=$(tp_total "$T/tp$i.log" TX); sent=$((sent + ${n:-0}))
+	done
+	sleep 0.5
+	fwd_stop fwd
+	local got bad ups
+	got=$(fwd_total "$T/fwd.log" rx-pkts); bad=$(fwd_total "$T/fwd.log" bad)
+	ups=$(grep -c "device up" "$T/fwd.log")
+	result "testpmd_rx $name runs $runs devices $ups testpmd-tx $sent vhu-rx ${got:-?} bad ${bad:-?}"
+	if [ -z "$got" ]; then case_fail "$name: no counts"; ok=0
+	elif [ "$FWD_RC" != 0 ]; then case_fail "$name: vhu-fwd exited $FWD_RC"; ok=0
+	elif [ "$ups" != "$runs" ]; then case_fail "$name: $ups devices came up for $runs runs"; ok=0
+	elif [ "$got" -gt "$sent" ] || [ $((got * 100)) -lt $((sent * 95)) ]; then
+		case_fail "$name: received $got of $sent"; ok=0
+	elif [ "$bad" != 0 ]; then case_fail "$name: $bad bad packets"; ok=0
+	fi
+	[ $ok = 1 ] || show_logs "$T/tp$runs.log" "$T/fwd.log"
+}
+reconnect_case
 finish

@@ -44,6 +44,7 @@
  *   vhu-fwd: device down: socket PATH id N
  *   vhu-fwd: vring stats: socket PATH id N vring V packets N bytes N drops N
  *            errors N kicks N      (after device down, vrings with traffic)
+ *   vhu-fwd: interrupt: sleeps N kick-wakes N timeouts N   (--interrupt, at exit)
  *
  * Exit status: 0 ok, 1 runtime failure or bad packets, 2 bad options.
  */

@@ -17,6 +17,7 @@
  * from making the wait spin.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #define SLEEP_NOKICK_MS 1
 
 struct fwd_sleeper {
+	uint64_t sleeps, kicked, timeouts; /* reported at exit */
 	int epfd;
 	uint64_t gen;
 	int fd[FWD_MAX_PORTS][VHU_MAX_VRINGS];
@@ -60,6 +62,8 @@ void sleeper_destroy(struct fwd_sleeper *s)
 {
 	if (!s)
 		return;
+	fprintf(stderr, "vhu-fwd: interrupt: sleeps %" PRIu64 " kick-wakes %" PRIu64
+		" timeouts %" PRIu64 "\n", s->sleeps, s->kicked, s->timeouts);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	free(s);
@@ -151,6 +155,10 @@ void sleeper_wait(struct fwd_sleeper *s, struct vhu_dev **devs)
 		else
 			fwd_wait_wakefd(timeout);
 		fwd_go_online();
+		s->sleeps++;
+		if (n == 0)
+			s->timeouts++;
+		bool kicked = false;
 		for (int i = 0; i < n; i++) {
 			uint64_t t = ev[i].data.u64;
 			if (t == TAG_WAKE) {
@@ -158,7 +166,9 @@ void sleeper_wait(struct fwd_sleeper *s, struct vhu_dev **devs)
 				continue;
 			}
 			fired[t / VHU_MAX_VRINGS][t % VHU_MAX_VRINGS] = true;
+			kicked = true;
 		}
+		s->kicked += kicked;
 	}
 	/* Devices may have gone while we slept: only touch the ones still
 	 * published, and only if they are the ones we armed. */

@@ -15,6 +15,7 @@
  * --pmd-cpus  CPUs for the forwarding threads, one PMD each ("1", "0,2",
  *             "2-3"); default one unpinned PMD
  * --mac-age   fdb entries not seen for this long are forgotten (300)
+ * --socket-mode  octal mode of server port sockets (library default 0660)
  * Without --port the bridge starts empty; vhu-ctl add-port adds ports.
  * Runs until SIGINT or SIGTERM. Logs go to stderr.
  * Exit status: 0 ok, 1 runtime failure, 2 bad options.
@@ -57,7 +58,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vhu-switch [--control PATH] [--socket-dir DIR] [--pmd-cpus LIST]\n"
-		"                  [--mac-age SECONDS] [--disable-features LIST]\n"
+		"                  [--mac-age SECONDS] [--socket-mode OCTAL] [--disable-features LIST]\n"
 		"                  [--disable-protocol-features LIST] [--port SPEC]...\n"
 		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
 		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
 		{ "socket-dir", required_argument, NULL, 'd' },
 		{ "pmd-cpus", required_argument, NULL, 'p' },
 		{ "mac-age", required_argument, NULL, 'a' },
+		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "port", required_argument, NULL, 'P' },
 		{ "disable-features", required_argument, NULL, 'F' },
 		{ "disable-protocol-features", required_argument, NULL, 'X' },
@@ -133,6 +135,14 @@ int main(int argc, char **argv)
 			if (*end || end == optarg || v < 1 || v > 86400 * 365)
 				bad("bad --mac-age '%s'", optarg);
 			sw_opts.mac_age = (unsigned)v;
+			break;
+		}
+		case 'm': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 8);
+			if (*end || end == optarg || v > 0777)
+				bad("bad --socket-mode '%s' (octal, e.g. 0660)", optarg);
+			sw_opts.sock_mode = (unsigned)v;
 			break;
 		}
 		case 'F':

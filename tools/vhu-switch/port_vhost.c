@@ -166,6 +166,9 @@ int vhost_port_open(struct port *p, char *err, size_t errlen)
 	}
 	if ((rc = vhu_driver_set_max_queue_pairs(p->path, p->queues)))
 		what = "set queue pairs on";
+	else if (sw_opts.sock_mode && !p->client &&
+		 (rc = vhu_driver_set_socket_mode(p->path, sw_opts.sock_mode)))
+		what = "set the mode of";
 	else if ((rc = vhu_driver_disable_features(p->path, SW_NO_OFFLOADS | sw_opts.disable)))
 		what = "set features on";
 	else if ((rc = set_protocol_features(p->path)))

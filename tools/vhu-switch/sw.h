@@ -93,6 +93,7 @@ struct sw_conf {
 struct sw_opts {
 	const char *control;
 	const char *sock_dir;
+	unsigned sock_mode;        /* server sockets; 0: the library's 0660 */
 	int pmd_cpus[SW_MAX_PMDS];
 	unsigned nb_pmds;
 	bool pinned;

@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# vhu benchmark suite (make bench): libvhu's tools against the real peers on
+# the same frontend, dpdk-testpmd virtio-user, one forwarding core a side.
+#
+#   dequeue        testpmd txonly -> vhu-fwd rxonly   | net_vhost rxonly
+#   enqueue        vhu-fwd txonly | net_vhost txonly  -> testpmd rxonly
+#   loopback       testpmd 2 ports io --tx-first <-> vhu-fwd io (2 sockets)
+#                  | net_vhost io (2 vdevs)
+#   switch-normal  the same loop through vhu-switch (MAC learning)
+#                  | OVS-DPDK, NORMAL action
+#   switch-p2p     vhu-switch (learning) | OVS-DPDK, in_port=1->2, 2->1 flows
+# each at BENCH_SIZES (64 1518) on BENCH_RINGS (split-mrg split-nomrg
+# split-inorder packed). Per row: BENCH_REPS runs a side, alternating
+# ours/peer (the order flips every rep), the receiving side's rate averaged
+# over the steady part of each run, the median over the reps, and ours/peer.
+# Plus CPU per packet of the backend process and VmRSS of vhu-switch vs
+# ovs-vswitchd with 64 idle vhost-user ports.
+#
+# Environment:
+#   BENCH_REPS (3)  BENCH_SECONDS (8: one-second stats periods a run from
+#   the first with traffic)  BENCH_WARMUP (2: of those, dropped at the start)  BENCH_QUICK=1 (1 rep, 3 rows,
+#   output in bench/quick/)  BENCH_SCENARIOS BENCH_SIZES BENCH_RINGS
+#   (subsets)  BENCH_MEM=0 (skip the memory test)  BENCH_NO_HUGE=1
+#   BENCH_KEEP=1 (keep the work dir)  VHU_BUILD (build)
+# Output: docs/benchmarks.md, docs/benchmarks.png, bench/results.csv,
+# bench/raw.csv (every run). Exit status 0 unless the suite itself broke;
+# rows that fail are reported as such.
+set -u
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$BENCH/.." && pwd)
+. "$BENCH/lib.sh"
+
+VHU_BUILD=${VHU_BUILD:-$ROOT/build}
+VHU_FWD=$VHU_BUILD/tools/vhu-fwd/vhu-fwd
+VHU_SWITCH=$VHU_BUILD/tools/vhu-switch/vhu-switch
+VHU_CTL=$VHU_BUILD/tools/vhu-ctl/vhu-ctl
+OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+
+if [ -n "${BENCH_QUICK:-}" ] && [ "$BENCH_QUICK" != 0 ]; then
+	QUICK=1
+	REPS=${BENCH_REPS:-1}; SECS=${BENCH_SECONDS:-4}; WARMUP=${BENCH_WARMUP:-1}
+	OUT=$BENCH/quick; DOC=$OUT/benchmarks.md; CSV=$OUT/results.csv
+	ROWS_DEFAULT="dequeue:64:split-mrg loopback:64:split-mrg switch-normal:64:packed"
+else
+	QUICK=0
+	REPS=${BENCH_REPS:-3}; SECS=${BENCH_SECONDS:-8}; WARMUP=${BENCH_WARMUP:-2}
+	OUT=$BENCH; DOC=$ROOT/docs/benchmarks.md; CSV=$BENCH/results.csv
+	ROWS_DEFAULT=""
+fi
+PNG=${DOC%.md}.png
+RAW=$OUT/raw.csv
+SCENARIOS=${BENCH_SCENARIOS:-dequeue enqueue loopback switch-normal switch-p2p}
+SIZES=${BENCH_SIZES:-64 1518}
+RINGS=${BENCH_RINGS:-split-mrg split-nomrg split-inorder packed}
+ROWS=${BENCH_ROWS:-$ROWS_DEFAULT}
+
+for c in dpdk-testpmd taskset timeout python3; do
+	command -v "$c" >/dev/null || { echo "bench: $c is missing (make bench installs the peers)" >&2; exit 1; }
+done
+for b in "$VHU_FWD" "$VHU_SWITCH" "$VHU_CTL"; do
+	[ -x "$b" ] || { echo "bench: $b is not built; run make build" >&2; exit 1; }
+done
+HAVE_OVS=1; [ -x "$OVS_VSWITCHD" ] && command -v ovs-vsctl >/dev/null || HAVE_OVS=0
+
+W=$(mktemp -d /tmp/vhu-bench.XXXXXX)
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$OUT" "$OUT/cmds" "$(dirname "$DOC")"
+rm -rf "$OUT"/cmds/*.cmd "$OUT/failed"
+HZ=$(getconf CLK_TCK)
+PERF_CYCLES=0
+if command -v perf >/dev/null && perf stat -x, -e cycles true 2>&1 | grep -q '^[0-9]\+,.*cycles'; then PERF_CYCLES=1; fi
+setup_hugepages
+mem_opts
+CPU_BE=0                      # backend (ours, net_vhost's lcore, OVS PMD)
+CPU_FE=$(( $(nproc) - 1 ))    # testpmd frontend's forwarding lcore
+[ "$CPU_FE" -ge 1 ] || CPU_FE=0
+T_START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+log "work dir $W; hugepages $HUGE; perf cycles $PERF_CYCLES; reps $REPS x ${SECS}s (warm-up $WARMUP)"
+
+M0=02:00:00:00:0b:00 M1=02:00:00:00:0b:01
+
+devargs() {
+	case $1 in
+	split-mrg)     echo "packed_vq=0,mrg_rxbuf=1,in_order=0" ;;
+	split-nomrg)   echo "packed_vq=0,mrg_rxbuf=0,in_order=0" ;;
+	split-inorder) echo "packed_vq=0,mrg_rxbuf=1,in_order=1" ;;
+	packed)        echo "packed_vq=1,mrg_rxbuf=1,in_order=0" ;;
+	*) echo "bench: unknown ring $1" >&2; exit 2 ;;
+	esac
+}
+
+# fe NAME SECS MODE SIZE RING SOCK [SOCK2]: the virtio-user frontend.
+fe() {
+	local n=$1 secs=$2 mode=$3 size=$4 ring=$5 s1=$6 s2=${7:-} da; da=$(devargs "$ring")
+	local vdev=(--vdev "net_virtio_user0,path=$s1,queues=1,$da${s2:+,mac=$M0}") app=()
+	if [ -n "$s2" ]; then
+		vdev+=(--vdev "net_virtio_user1,path=$s2,queues=1,$da,mac=$M1")
+		app=(--tx-first --eth-peer=0,$M1 --eth-peer=1,$M0)
+	fi
+	prefix fe
+	bg "$n" "$secs" dpdk-testpmd --lcores "0@$CPU_BE,1@$CPU_FE" --no-pci \
+		--file-prefix="$PFX" --single-file-segments --iova-mode=va "${MEM[@]}" "${vdev[@]}" -- \
+		--nb-cores=1 --forward-mode="$mode" --stats-period 1 --txpkts="$size" "${MBUFS[@]}" "${app[@]}"
+}
+
+# be_vhost NAME SECS MODE SIZE SOCK [SOCK2]: DPDK's net_vhost in testpmd,
+# its forwarding lcore on CPU_BE (PEERS.md: '0@1,1@0').
+be_vhost() {
+	local n=$1 secs=$2 mode=$3 size=$4 s1=$5 s2=${6:-}
+	local vdev=(--vdev "net_vhost0,iface=$s1,queues=1")
+	[ -n "$s2" ] && vdev+=(--vdev "net_vhost1,iface=$s2,queues=1")
+	prefix be
+	bg "$n" "$secs" dpdk-testpmd --lcores "0@$CPU_FE,1@$CPU_BE" --no-pci \
+		--file-prefix="$PFX" "${MEM[@]}" "${vdev[@]}" -- \
+		--nb-cores=1 --forward-mode="$mode" --stats-period 1 --txpkts="$size" "${MBUFS[@]}"
+}
+
+# be_fwd NAME SECS MODE SIZE SOCK [SOCK2]: vhu-fwd pinned to CPU_BE.
+be_fwd() {
+	local n=$1 secs=$2 mode=$3 size=$4 s1=$5 s2=${6:-}
+	bg "$n" "$secs" taskset -c "$CPU_BE" "$VHU_FWD" --socket "$s1" ${s2:+--socket "$s2"} \
+		--mode "$mode" --pkt-size "$size" --stats-period 1 --duration "$secs"
+}
+
+# ovs_start DIR FLOWS NPORTS: ovsdb-server and ovs-vswitchd-dpdk in the
+# foreground of their own timeouts (PEERS.md's recipe, state in DIR),
+# NPORTS dpdkvhostuser ports vhu0.. (ofport 1..), FLOWS=p2p cross-connects
+# ports 1 and 2. Sets OVS_PID (ovs-vswitchd's timeout process).
+ovs_start() {
+	local d=$1 flows=$2 np=$3 bound=$4 i
+	mkdir -p "$d"
+	export OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d
+	ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema || return 1
+	bg ovsdb "$bound" ovsdb-server --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb.pid" \
+		--unixctl="$d/ovsdb.ctl" "$d/conf.db"
+	wait_for 10 test -S "$d/db.sock" || { log "ovsdb-server did not start"; return 1; }
+	V=(ovs-vsctl --timeout=30 --db=unix:"$d/db.sock")
+	prefix ovs
+	local extra="--no-pci --file-prefix=$PFX" mem=(other_config:dpdk-socket-mem=512)
+	[ "$HUGE" = 1 ] || { extra+=" --no-huge -m 1024"; mem=(); }
+	"${V[@]}" --no-wait init
+	"${V[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+		other_config:dpdk-lcore-mask=$((1 << CPU_FE)) other_config:pmd-cpu-mask=$((1 << CPU_BE)) \
+		"${mem[@]}" other_config:dpdk-extra="$extra"
+	bg vswitchd "$bound" "$OVS_VSWITCHD" unix:"$d/db.sock" --pidfile="$d/vswitchd.pid" \
+		--log-file="$d/vswitchd.log" --unixctl="$d/vswitchd.ctl"
+	local add=(-- add-br br0 -- set bridge br0 datapath_type=netdev)
+	for ((i = 0; i < np; i++)); do
+		add+=(-- add-port br0 "vhu$i" -- set Interface "vhu$i" type=dpdkvhostuser ofport_request=$((i + 1)))
+	done
+	"${V[@]}" "${add[@]}" >"$W/vsctl.log" 2>&1 || { log "ovs-vsctl add-br/add-port failed"; cat "$W/vsctl.log" >&2; return 1; }
+	for ((i = 0; i < np && i < 2; i++)); do
+		wait_for 20 test -S "$d/vhu$i" || { log "OVS socket vhu$i did not appear"; return 1; }
+	done
+	if [ "$flows" = p2p ]; then
+		ovs-ofctl add-flow br0 in_port=1,actions=output:2 &&
+		ovs-ofctl add-flow br0 in_port=2,actions=output:1 || return 1
+		ovs-ofctl dump-flows br0 >"$W/flows.txt" 2>&1
+	fi
+	return 0
+}
+
+# Appends to $W/cmds.sh the command lines of a run, for the report.
+save_cmds() { # KEY NAMES...
+	local k=$1 n; shift
+	for n in "$@"; do [ -f "$W/$n.cmd" ] && sed "s#$W#\$W#g" "$W/$n.cmd" >"$OUT/cmds/$k-$n.cmd"; done
+}
+
+# keep_failed NAME: the logs of a failed run, to $OUT/failed/NAME-*.log.
+keep_failed() {
+	local f; mkdir -p "$OUT/failed"
+	for f in be fe ovs-start; do
+		[ -f "$W/$f.log" ] && strip_ansi <"$W/$f.log" | tail -300 >"$OUT/failed/$1-$f.log"
+	done
+	[ -f "$W/be.log.ovs" ] && tail -100 "$W/be.log.ovs" >"$OUT/failed/$1-ovs.log"
+	rm -f "$W/be.log.ovs" "$W/fe.log" "$W/ovs-start.log"
+}
+
+# rates SRC: the receiving side's Mpps per stats period (fwd:be = vhu-fwd
+# stats lines in be.log; tp:LOG:PORTS = testpmd Rx-pps summed over PORTS).
+rates() {
+	case $1 in
+	fwd:be) fwd_rates "$W/be.log" rx ;;
+	tp:*)   local x=${1#tp:}; tp_rates "$W/${x%%:*}.log" "${x#*:}" ;;
+	esac
+}
+
+# measure SRC BE_PID: waits until the receiving side has printed SECS
+# periods since traffic started (the first WARMUP are the warm-up),
+# bounded by SECS + 20 s. Over the periods after
+# the warm-up, the backend's CPU: CPU_UTIL (CPUs busy, /proc/PID/stat) and,
+# with perf counters, CPU_CYC (cycles per second, perf stat -e cycles).
+measure() {
+	local src=$1 pid=$2 end=$(( $(date +%s) + SECS + 20 )) n a="" t0 perf_pid=""
+	CPU_UTIL=- CPU_CYC=-
+	while [ "$(date +%s)" -lt "$end" ] && kill -0 "$PID_fe" 2>/dev/null; do
+		sleep 0.2
+		n=$(rates "$src" | awk '$1 > 0 && !s { s = NR } END { print s ? NR - s + 1 : 0 }')
+		if [ -z "$a" ] && [ "$n" -ge $((WARMUP + 1)) ] && [ -n "$pid" ]; then
+			a=$(cpu_ticks "$pid"); t0=$(date +%s%N)
+			if [ "$PERF_CYCLES" = 1 ]; then
+				timeout -k 2 $((SECS + 20)) perf stat -x, -e cycles -p "$pid" -o "$W/perf.txt" &
+				perf_pid=$!; _pids+=("$perf_pid")
+			fi
+		fi
+		[ "$n" -ge "$SECS" ] && break
+	done
+	if [ -n "$a" ]; then
+		local b t1; b=$(cpu_ticks "$pid"); t1=$(date +%s%N)
+		[ -n "$b" ] && CPU_UTIL=$(awk -v a="$a" -v b="$b" -v t0="$t0" -v t1="$t1" -v hz="$HZ" \
+			'BEGIN { printf "%.3f", (b - a) / hz / ((t1 - t0) / 1e9) }')
+		if [ -n "$perf_pid" ]; then
+			kill -INT "$perf_pid" 2>/dev/null; wait "$perf_pid" 2>/dev/null
+			CPU_CYC=$(awk -F, -v w="$(( (t1 - t0) ))" '$3 ~ /cycles/ && $1 ~ /^[0-9]+$/ { printf "%.0f", $1 / (w / 1e9) }' "$W/perf.txt")
+			[ -n "$CPU_CYC" ] || CPU_CYC=-
+		fi
+	fi
+}
+
+# run_one SIDE SCEN SIZE RING: one run; writes "mpps nsamples util cycps
+# status features" to $W/result (not run in a subshell, so that cleanup
+# knows every PID it started).
+run_one() {
+	local side=$1 sc=$2 size=$3 ring=$4
+	rm -f "$W"/{be,fe,vswitchd,ovsdb,ovs-start}.log
+	local r="$W/r" bound=$((SECS + 40)) rates="" be_pid="" feat="" status=ok
+	rm -rf "$r"; mkdir -p "$r"
+	local s1=$r/s1 s2=$r/s2
+	local rx="fe:0"
+	case $sc/$side in
+	dequeue/ours)
+		be_fwd be "$bound" rxonly "$size" "$s1"; rx="fwd:be" ;;
+	dequeue/peer)
+		be_vhost be "$bound" rxonly "$size" "$s1"; rx="tp:be:0" ;;
+	enqueue/ours)
+		be_fwd be "$bound" txonly "$size" "$s1"; rx="tp:fe:0" ;;
+	enqueue/peer)
+		be_vhost be "$bound" txonly "$size" "$s1"; rx="tp:fe:0" ;;
+	loopback/ours)
+		be_fwd be "$bound" io "$size" "$s1" "$s2"; rx="tp:fe:0,1" ;;
+	loopback/peer)
+		be_vhost be "$bound" io "$size" "$s1" "$s2"; rx="tp:fe:0,1" ;;
+	switch-*/ours)
+		mkdir -p "$r/sw"
+		bg be "$bound" "$VHU_SWITCH" --control "$r/ctl" --socket-dir "$r/sw" --pmd-cpus "$CPU_BE" \
+			--port vhost-user:a --port vhost-user:b
+		s1=$r/sw/a s2=$r/sw/b; rx="tp:fe:0,1" ;;
+	switch-*/peer)
+		if [ "$HAVE_OVS" = 0 ]; then echo "- 0 - - noovs -" >"$W/result"; return; fi
+		ovs_start "$r/ovs" "${sc#switch-}" 2 "$bound" >"$W/ovs-start.log" 2>&1 || {
+			stop vswitchd; stop ovsdb; cp "$W/vswitchd.log" "$W/be.log.ovs" 2>/dev/null
+			keep_failed "$sc-$size-$ring-$side"
+			echo "- 0 - - ovsfail -" >"$W/result"; return; }
+		s1=$r/ovs/vhu0 s2=$r/ovs/vhu1; rx="tp:fe:0,1"
+		PID_be=$PID_vswitchd ;;
+	esac
+	wait_for 20 test -S "$s1" || status=nosock
+	[ -z "${s2:-}" ] || [ "$sc" = dequeue ] || [ "$sc" = enqueue ] || wait_for 10 test -S "$s2" || status=nosock
+	if [ "$status" = ok ]; then
+		local fmode=io
+		case $sc in dequeue) fmode=txonly ;; enqueue) fmode=rxonly ;; esac
+		case $sc in
+		dequeue|enqueue) fe fe "$bound" "$fmode" "$size" "$ring" "$s1" ;;
+		*)               fe fe "$bound" "$fmode" "$size" "$ring" "$s1" "$s2" ;;
+		esac
+		wait_for 3 child "$PID_be" >/dev/null && be_pid=$(child "$PID_be")
+		measure "$rx" "$be_pid"
+		stop fe
+	fi
+	[ "$rep" = 1 ] && [ "$size" = 64 ] && save_cmds "$sc-$side-$ring" be fe ovsdb vswitchd
+	# Features libvhu negotiated (ours), from the backend's log.
+	if [ "$side" = ours ]; then
+		case $sc in
+		switch-*) feat=$(sed -n 's/.*port a: .*features \[\(.*\)\].*/\1/p' "$W/be.log" | head -1) ;;
+		*)        feat=$(sed -n 's/.*vhu-fwd: device up: .*\[\(.*\)\]$/\1/p' "$W/be.log" | head -1) ;;
+		esac
+	fi
+	if [ "$side/$sc" = peer/switch-p2p ] || [ "$side/$sc" = peer/switch-normal ]; then
+		"${V[@]}" list Interface >"$W/ovs-if.txt" 2>&1 || true
+		stop vswitchd; stop ovsdb
+		[ -f "$r/ovs/vswitchd.log" ] && cp "$r/ovs/vswitchd.log" "$W/be.log.ovs"
+	else
+		stop be
+	fi
+	local st; st=$(rates "$rx" | steady)
+	local util=${CPU_UTIL:--} cyc=${CPU_CYC:--}
+	if [ -z "$st" ]; then
+		[ "$status" = ok ] && status=norate
+		st="- 0"
+		keep_failed "$sc-$size-$ring-$side"
+	fi
+	rm -f "$W/be.log.ovs"
+	echo "$st $util $cyc $status ${feat:--}" >"$W/result"
+}
+
+# ---- the matrix ---------------------------------------------------------------
+rows=()
+if [ -n "$ROWS" ]; then
+	for x in $ROWS; do rows+=("${x//:/ }"); done
+else
+	for sc in $SCENARIOS; do for size in $SIZES; do for ring in $RINGS; do rows+=("$sc $size $ring"); done; done; done
+fi
+echo "scenario,size,ring,side,rep,mpps,samples,cpu_util,cycles_per_s,status,features" >"$RAW"
+nrow=0
+for row in "${rows[@]}"; do
+	read -r sc size ring <<<"$row"
+	nrow=$((nrow + 1))
+	unsupported=0
+	for ((rep = 1; rep <= REPS; rep++)); do
+		if [ $((rep % 2)) = 1 ]; then order="ours peer"; else order="peer ours"; fi
+		for side in $order; do
+			[ "$unsupported" = 1 ] && continue
+			run_one "$side" "$sc" "$size" "$ring"
+			read -r mpps ns util cyc status feat <"$W/result"
+			# libvhu must negotiate what the row is about, or the row
+			# measures something else.
+			if [ "$side" = ours ] && [ "$status" = ok ] && [ "$ring" = packed ] &&
+			   [[ " ${feat//,/ } " != *" packed "* ]]; then
+				status=unsupported; unsupported=1
+			fi
+			echo "$sc,$size,$ring,$side,$rep,$mpps,$ns,$util,$cyc,$status,\"${feat}\"" >>"$RAW"
+			log "[$nrow/${#rows[@]}] $sc $size $ring $side rep $rep: $mpps Mpps ($ns samples, cpu $util) $status"
+		done
+	done
+done
+
+# ---- memory: 64 idle vhost-user ports -------------------------------------------
+MEMF=$OUT/memory.csv
+echo "backend,ports,vmrss_kib,vmhwm_kib,note" >"$MEMF"
+if [ "${BENCH_MEM:-1}" != 0 ]; then
+	r=$W/mem; mkdir -p "$r/sw"
+	ports=(); for ((i = 0; i < 64; i++)); do ports+=(--port "vhost-user:p$i"); done
+	bg memsw 60 "$VHU_SWITCH" --control "$r/ctl" --socket-dir "$r/sw" --pmd-cpus "$CPU_BE" "${ports[@]}"
+	if wait_for 20 test -S "$r/sw/p63"; then
+		sleep 3; p=$(child "$PID_memsw")
+		echo "vhu-switch,64,$(awk '/VmRSS/{r=$2} /VmHWM/{h=$2} END{print r","h}' "/proc/$p/status"),heap only" >>"$MEMF"
+	else log "vhu-switch with 64 ports did not come up"; fi
+	save_cmds mem-ours memsw
+	stop memsw
+	if [ "$HAVE_OVS" = 1 ]; then
+		if ovs_start "$r/ovs" normal 64 120 >"$W/ovs-mem.log" 2>&1 && wait_for 30 test -S "$r/ovs/vhu63"; then
+			sleep 3; p=$(child "$PID_vswitchd")
+			hp=""; [ "$HUGE" = 1 ] && hp="plus 512 MiB hugepages (dpdk-socket-mem) not in VmRSS"
+			echo "ovs-vswitchd,64,$(awk '/VmRSS/{r=$2} /VmHWM/{h=$2} END{print r","h}' "/proc/$p/status"),$hp" >>"$MEMF"
+		else log "OVS with 64 ports did not come up"; cat "$W/ovs-mem.log" >&2; fi
+		save_cmds mem-peer ovsdb vswitchd
+		stop vswitchd; stop ovsdb
+	fi
+fi
+
+# ---- report -------------------------------------------------------------------
+T_END=$(date +%s)
+cat >"$OUT/meta.env" <<EOF
+nproc=$(nproc)
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+mhz=$(awk '/^cpu MHz/ {print $4; exit}' /proc/cpuinfo)
+kernel=$(uname -r)
+dpdk=$(dpkg-query -W -f '${Version}' dpdk 2>/dev/null)
+ovs=$(dpkg-query -W -f '${Version}' openvswitch-switch-dpdk 2>/dev/null)
+qemu=$(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null)
+hugepages=$HUGE
+perf_cycles=$PERF_CYCLES
+reps=$REPS
+seconds=$SECS
+warmup=$WARMUP
+quick=$QUICK
+load_start=$LOAD_START
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+duration_s=$((T_END - T_START))
+date=$(date -u +%Y-%m-%dT%H:%MZ)
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src include tools 2>/dev/null || echo "+uncommitted")
+EOF
+python3 "$BENCH/report.py" --raw "$RAW" --mem "$MEMF" --meta "$OUT/meta.env" --cmds "$OUT/cmds" \
+	--csv "$CSV" --md "$DOC" --png "$PNG" --plot "$BENCH/plot.gp" || exit 1
+log "done in $((T_END - T_START)) s: $DOC, $CSV"

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Copies between packets and guest buffers (iov pieces), shared by the
+ * split and packed paths: the ring layouts differ, the bytes do not.
+ */
+#include <string.h>
+#include "backend/dev.h"
+#include "backend/dirty_log.h"
+#include "net/net.h"
+
+/* Copies header and packet into the iov pieces; returns bytes written. */
+uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
+			   const struct virtio_net_hdr_mrg_rxbuf *h,
+			   const struct vhu_pkt *pkt, bool csum_fixup)
+{
+	uint32_t off = vhu_buf_to_iov(iov, niov, 0, h, vq->hdr_len);
+
+	for (const struct vhu_pkt *s = pkt; s; s = s->next)
+		off += vhu_buf_to_iov(iov, niov, off, vhu_pkt_data(s), s->data_len);
+	if (csum_fixup) {
+		/* The packet's checksum field holds the pseudo-header sum; the
+		 * sum over [csum_start, end) then gives the final value. */
+		uint16_t c = (uint16_t)~vhu_net_csum(pkt, pkt->ol.csum_start);
+		uint8_t be[2] = { (uint8_t)(c >> 8), (uint8_t)c };
+		if (c == 0 && pkt->ol.csum_offset == 6)
+			be[0] = be[1] = 0xff; /* UDP sends 0 as 0xffff */
+		vhu_buf_to_iov(iov, niov,
+			       vq->hdr_len + pkt->ol.csum_start + pkt->ol.csum_offset, be, 2);
+	}
+	if (unlikely(vhu_dirty_log_on(vq->dev))) {
+		uint32_t left = off;
+		for (uint32_t i = 0; i < niov && left; i++) {
+			uint32_t l = VHU_MIN(left, iov[i].len);
+			vhu_dirty_log(vq->dev, iov[i].gpa, l);
+			left -= l;
+		}
+	}
+	return off;
+}
+
+/* Copies the chain's bytes after the header into pkt, chaining extra
+ * segments from pool when one is not enough. False: pool exhausted. */
+bool vhu_net_iov_to_pkt(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
+			 uint32_t len, struct vhu_pkt *pkt, struct vhu_pkt_pool *pool)
+{
+	struct vhu_pkt *seg = pkt;
+	uint32_t room = vhu_pkt_tailroom(seg), i = 0;
+
+	pkt->pkt_len = len;
+	while (i < niov && off >= iov[i].len)
+		off -= iov[i++].len;
+	while (len) {
+		if (room == 0) {
+			struct vhu_pkt *n = vhu_pkt_alloc(pool);
+			if (unlikely(!n))
+				return false;
+			seg->next = n;
+			seg = n;
+			pkt->nb_segs++;
+			room = vhu_pkt_tailroom(seg);
+		}
+		uint32_t n = VHU_MIN(VHU_MIN(iov[i].len - off, len), room);
+		memcpy(vhu_pkt_data(seg) + seg->data_len, iov[i].base + off, n);
+		seg->data_len += n;
+		room -= n;
+		len -= n;
+		off += n;
+		if (off == iov[i].len) {
+			off = 0;
+			i++;
+		}
+	}
+	return true;
+}

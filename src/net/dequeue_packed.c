@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Guest transmit (packed ring) into packets, as dequeue_split.c: each
+ * buffer (a chain, or one indirect table) is read once, copied into pool
+ * segments, and handed back in one used write-back per burst.
+ */
+#include <string.h>
+#include "backend/dev.h"
+#include "common/log.h"
+#include "net/net.h"
+
+uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
+			    struct vhu_pkt **pkts, uint16_t n)
+{
+	struct vhu_packed_pos pos = { vq->last_avail_idx, vq->avail_wrap };
+	uint16_t count = VHU_MIN(n, VHU_MAX_BURST);
+	uint16_t used = 0, out = 0;
+	uint64_t bytes = 0;
+
+	/* Cheap look at the first descriptor before allocating anything. */
+	if (count == 0 ||
+	    !vhu_packed_desc_avail(VHU_LOAD_ACQ(vq->desc_packed[pos.idx].flags), pos.wrap))
+		return 0;
+	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
+		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
+	if (count == 0) {
+		vq->stats.drops++;
+		return 0;
+	}
+
+	while (used < count) {
+		struct virtio_net_hdr_mrg_rxbuf h;
+		uint32_t niov, total;
+		uint16_t id, ndesc;
+
+		enum vhu_chain_err e = vhu_packed_chain(vq, &pos, false, vq->iov, &niov,
+							VHU_MAX_IOV, &total, &id, &ndesc);
+		if (e == VHU_CHAIN_NONE || unlikely(e == VHU_CHAIN_BAD))
+			break;
+		vhu_prefetch(&vq->desc_packed[pos.idx]);
+		vq->shadow_packed[used].id = id;
+		vq->shadow_packed[used].ndesc = ndesc;
+		vq->shadow_packed[used].len = 0;
+		used++;
+		if (unlikely(e == VHU_CHAIN_DROP)) {
+			vq->stats.drops++;
+			continue;
+		}
+		if (unlikely(total < vq->hdr_len)) {
+			vhu_vq_break(vq, "transmit chain of %u bytes is shorter than the "
+				     "%u-byte virtio-net header", total, vq->hdr_len);
+			break;
+		}
+		memset(&h, 0, sizeof(h));
+		vhu_iov_to_buf(vq->iov, niov, 0, &h, vq->hdr_len);
+		struct vhu_pkt *p = pkts[out];
+		uint32_t len = total - vq->hdr_len;
+		if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol))) {
+			vq->stats.errors++;
+			vq->stats.drops++;
+			VHU_DBG("%s: vring %u: dropped packet with bad offload header",
+				vq->dev->name, vq->index);
+			continue;
+		}
+		if (unlikely(!vhu_net_iov_to_pkt(vq->iov, niov, vq->hdr_len, len, p, pool))) {
+			vhu_pkt_free(p->next);
+			p->next = NULL;
+			p->nb_segs = 1;
+			p->data_len = p->pkt_len = 0;
+			vq->stats.drops++;
+			continue;
+		}
+		bytes += len;
+		out++;
+	}
+	if (used) {
+		vq->last_avail_idx = pos.idx;
+		vq->avail_wrap = pos.wrap;
+		vhu_packed_flush_used(vq, used, false);
+		vhu_packed_notify(vq);
+	}
+	if (out < count)
+		vhu_pkt_free_bulk(&pkts[out], count - out);
+	vq->stats.packets += out;
+	vq->stats.bytes += bytes;
+	return out;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Packets into the guest's receive ring (packed). As enqueue_split.c:
+ * without MRG_RXBUF each packet takes one buffer, with it as many buffers
+ * as its bytes need (num_buffers in the header). Used descriptors are
+ * written back once per burst, one per buffer, which is also correct when
+ * IN_ORDER is negotiated.
+ */
+#include <endian.h>
+#include <string.h>
+#include "backend/dev.h"
+#include "backend/dirty_log.h"
+#include "common/log.h"
+#include "net/net.h"
+
+/* Reserves buffers from *pos until they hold `need` bytes. Fills vq->iov
+ * from *niov on, shadow entries from *nused on. Returns 1 on success, 0
+ * when the ring ran out, -1 when the queue broke. */
+static int reserve_mrg(struct vhu_vq *vq, struct vhu_packed_pos *pos, uint32_t need,
+		       uint32_t *niov, uint16_t *nused) VHU_REQUIRES(vq->lock)
+{
+	uint32_t have = 0;
+
+	while (have < need) {
+		uint32_t n, total;
+		uint16_t id, ndesc;
+		if (*nused == VHU_MAX_BURST)
+			return 0;
+		enum vhu_chain_err e = vhu_packed_chain(vq, pos, true, vq->iov + *niov, &n,
+							VHU_MAX_IOV - *niov, &total, &id,
+							&ndesc);
+		if (unlikely(e == VHU_CHAIN_BAD))
+			return -1;
+		if (e == VHU_CHAIN_NONE || unlikely(e == VHU_CHAIN_DROP))
+			return 0; /* out of buffers, or too many pieces: next burst */
+		vq->shadow_packed[*nused].id = id;
+		vq->shadow_packed[*nused].ndesc = ndesc;
+		vq->shadow_packed[*nused].len = total; /* trimmed below */
+		(*nused)++;
+		*niov += n;
+		have += total;
+	}
+	return 1;
+}
+
+uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint16_t n)
+{
+	bool mrg = vq->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	struct vhu_packed_pos pos = { vq->last_avail_idx, vq->avail_wrap };
+	uint16_t nused = 0, i;
+	uint64_t bytes = 0, delivered = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct vhu_pkt *pkt = pkts[i];
+		struct virtio_net_hdr_mrg_rxbuf h;
+		struct vhu_packed_pos save = pos;
+		bool fixup;
+		uint32_t need = vq->hdr_len + pkt->pkt_len, niov = 0;
+		uint16_t first = nused;
+
+		if (i + 1 < n)
+			vhu_prefetch(vhu_pkt_data(pkts[i + 1]));
+		if (unlikely(!vhu_net_hdr_build(vq->features, pkt, &h, &fixup))) {
+			vq->stats.drops++; /* GSO this guest cannot take */
+			continue;
+		}
+		if (mrg) {
+			int r = reserve_mrg(vq, &pos, need, &niov, &nused);
+			if (r < 0)
+				break;
+			if (r == 0) {
+				nused = first;
+				pos = save;
+				break;
+			}
+			h.num_buffers = htole16((uint16_t)(nused - first));
+		} else {
+			uint32_t total;
+			uint16_t id, ndesc;
+			if (nused == VHU_MAX_BURST)
+				break;
+			enum vhu_chain_err e = vhu_packed_chain(vq, &pos, true, vq->iov, &niov,
+								VHU_MAX_IOV, &total, &id, &ndesc);
+			if (e == VHU_CHAIN_NONE || unlikely(e == VHU_CHAIN_BAD))
+				break;
+			if (unlikely(e == VHU_CHAIN_DROP || total < need)) {
+				/* The buffer can never take this packet: drop the
+				 * packet, leave the buffer for the next one. */
+				pos = save;
+				vq->stats.drops++;
+				continue;
+			}
+			vq->shadow_packed[nused].id = id;
+			vq->shadow_packed[nused].ndesc = ndesc;
+			nused++;
+			h.num_buffers = htole16(1);
+		}
+		uint32_t written = vhu_net_pkt_to_iov(vq, vq->iov, niov, &h, pkt, fixup);
+		/* Each buffer reports what landed in it. */
+		for (uint16_t u = first; u < nused; u++) {
+			uint32_t cap = mrg ? vq->shadow_packed[u].len : written;
+			uint32_t l = VHU_MIN(cap, written);
+			vq->shadow_packed[u].len = l;
+			written -= l;
+		}
+		bytes += pkt->pkt_len;
+		delivered++;
+	}
+	if (nused) {
+		vq->last_avail_idx = pos.idx;
+		vq->avail_wrap = pos.wrap;
+		vhu_packed_flush_used(vq, nused, true);
+		vhu_packed_notify(vq);
+	}
+	vq->stats.packets += delivered;
+	vq->stats.bytes += bytes;
+	return i;
+}

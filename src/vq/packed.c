@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Packed-ring walking for the device side (virtio 1.2, 2.8). One ring of
+ * descriptors serves both directions: the guest makes a descriptor
+ * available by setting its AVAIL flag bit to its wrap counter and its USED
+ * bit to the inverse; we hand a buffer back by writing a used descriptor
+ * (id, len, AVAIL and USED bits both equal to our used wrap counter) at our
+ * own position, which then skips as many descriptors as the buffer took.
+ *
+ * As in split.c, every descriptor is loaded field by field exactly once into
+ * a local and only the local is checked and used.
+ */
+#include <string.h>
+#include <sys/eventfd.h>
+#include "backend/dev.h"
+#include "backend/dirty_log.h"
+#include "common/log.h"
+#include "vq/vq.h"
+
+/* As split.c: beyond this many bytes a buffer is dropped, not parsed. */
+#define VHU_MAX_CHAIN_BYTES (1u << 20)
+
+#define F_AVAIL ((uint16_t)(1u << VRING_PACKED_DESC_F_AVAIL))
+#define F_USED  ((uint16_t)(1u << VRING_PACKED_DESC_F_USED))
+
+#define desc_avail vhu_packed_desc_avail
+
+static inline void pos_advance(const struct vhu_vq *vq, struct vhu_packed_pos *p)
+{
+	if (++p->idx == vq->size) {
+		p->idx = 0;
+		p->wrap = !p->wrap;
+	}
+}
+
+/* Appends the pieces of one buffer to iov. False: the queue broke. */
+static bool add_buffer(struct vhu_vq *vq, uint64_t addr, uint32_t len,
+		       struct vhu_iov *iov, uint32_t *n, uint32_t max_iov,
+		       bool *too_long) VHU_REQUIRES(vq->lock)
+{
+	uint64_t gpa = addr, left = len, end;
+
+	if (unlikely(__builtin_add_overflow(gpa, left, &end))) {
+		vhu_vq_break(vq, "buffer address 0x%llx + length %u overflows",
+			     (unsigned long long)addr, len);
+		return false;
+	}
+	while (left) {
+		uint64_t l = left;
+		uint8_t *p = vhu_gpa_piece(vq->mem, gpa, &l);
+		if (unlikely(!p)) {
+			vhu_vq_break(vq, "buffer 0x%llx len %u is outside guest memory",
+				     (unsigned long long)addr, len);
+			return false;
+		}
+		if (unlikely(*n == max_iov)) {
+			*too_long = true; /* keep walking: the rest may still be bad */
+		} else {
+			iov[*n].base = p;
+			iov[*n].len = (uint32_t)l;
+			iov[*n].gpa = gpa;
+			(*n)++;
+		}
+		gpa += l;
+		left -= l;
+	}
+	return true;
+}
+
+/* The entries of an indirect table (packed layout, used in order, NEXT
+ * ignored). False: the queue broke. */
+static bool walk_indirect(struct vhu_vq *vq, uint64_t addr, uint32_t len, bool writable,
+			  struct vhu_iov *iov, uint32_t *n, uint32_t max_iov,
+			  uint64_t *bytes, bool *too_long) VHU_REQUIRES(vq->lock)
+{
+	const struct vring_packed_desc *t;
+	uint32_t entries;
+
+	if (unlikely(!(vq->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))) {
+		vhu_vq_break(vq, "indirect descriptor used but not negotiated");
+		return false;
+	}
+	if (unlikely(len == 0 || len % sizeof(struct vring_packed_desc) ||
+		     len / sizeof(struct vring_packed_desc) > VHU_MAX_RING_SIZE)) {
+		vhu_vq_break(vq, "indirect table length %u invalid (a non-zero multiple "
+			     "of 16, at most %u entries)", len, VHU_MAX_RING_SIZE);
+		return false;
+	}
+	t = vhu_gpa_to_hva(vq->mem, addr, len);
+	if (unlikely(!t)) {
+		vhu_vq_break(vq, "indirect table at 0x%llx len %u not inside one guest "
+			     "memory region", (unsigned long long)addr, len);
+		return false;
+	}
+	entries = len / sizeof(struct vring_packed_desc);
+	for (uint32_t i = 0; i < entries; i++) {
+		uint64_t a = VHU_READ_ONCE(t[i].addr);
+		uint32_t l = VHU_READ_ONCE(t[i].len);
+		uint16_t f = VHU_READ_ONCE(t[i].flags);
+		if (unlikely(f & VRING_DESC_F_INDIRECT)) {
+			vhu_vq_break(vq, "indirect descriptor inside an indirect table");
+			return false;
+		}
+		if (unlikely(!!(f & VRING_DESC_F_WRITE) != writable)) {
+			vhu_vq_break(vq, "%s descriptor in a %s indirect table",
+				     writable ? "read-only" : "device-writable",
+				     writable ? "receive" : "transmit");
+			return false;
+		}
+		if (l && !add_buffer(vq, a, l, iov, n, max_iov, too_long))
+			return false;
+		*bytes += l;
+	}
+	return true;
+}
+
+enum vhu_chain_err vhu_packed_chain(struct vhu_vq *vq, struct vhu_packed_pos *pos,
+				    bool writable, struct vhu_iov *iov, uint32_t *niov,
+				    uint32_t max_iov, uint32_t *total, uint16_t *id,
+				    uint16_t *ndesc)
+{
+	const struct vring_packed_desc *ring = vq->desc_packed;
+	struct vhu_packed_pos p = *pos;
+	uint32_t n = 0, hops = 0;
+	uint64_t bytes = 0;
+	bool too_long = false;
+	uint16_t start = p.idx, bid = 0;
+
+	for (;;) {
+		const struct vring_packed_desc *src = &ring[p.idx];
+		uint16_t flags;
+
+		if (hops == 0) {
+			/* Acquire: the rest of the buffer's descriptors were
+			 * written before its first one's flags. */
+			flags = VHU_LOAD_ACQ(src->flags);
+			if (!desc_avail(flags, p.wrap))
+				return VHU_CHAIN_NONE;
+		} else {
+			flags = VHU_READ_ONCE(src->flags);
+			if (unlikely(!desc_avail(flags, p.wrap))) {
+				vhu_vq_break(vq, "descriptor %u continues the chain from %u but "
+					     "is not available (flags 0x%x, wrap %d)", p.idx,
+					     start, flags, p.wrap);
+				return VHU_CHAIN_BAD;
+			}
+		}
+		uint64_t addr = VHU_READ_ONCE(src->addr);
+		uint32_t len = VHU_READ_ONCE(src->len);
+		bid = VHU_READ_ONCE(src->id);
+		if (unlikely(++hops > vq->size)) {
+			vhu_vq_break(vq, "descriptor chain from %u is longer than the ring (%u)",
+				     start, vq->size);
+			return VHU_CHAIN_BAD;
+		}
+		pos_advance(vq, &p);
+		if (flags & VRING_DESC_F_INDIRECT) {
+			if (unlikely(flags & VRING_DESC_F_NEXT)) {
+				vhu_vq_break(vq, "descriptor %u has both INDIRECT and NEXT",
+					     start);
+				return VHU_CHAIN_BAD;
+			}
+			if (!walk_indirect(vq, addr, len, writable, iov, &n, max_iov, &bytes,
+					   &too_long))
+				return VHU_CHAIN_BAD;
+			break;
+		}
+		if (unlikely(!!(flags & VRING_DESC_F_WRITE) != writable)) {
+			vhu_vq_break(vq, "%s descriptor in a %s chain (at %u)",
+				     writable ? "read-only" : "device-writable",
+				     writable ? "receive" : "transmit", start);
+			return VHU_CHAIN_BAD;
+		}
+		if (len && !add_buffer(vq, addr, len, iov, &n, max_iov, &too_long))
+			return VHU_CHAIN_BAD;
+		bytes += len;
+		if (!(flags & VRING_DESC_F_NEXT))
+			break;
+	}
+	/* The buffer id is the last descriptor's. */
+	if (unlikely(bid >= vq->size)) {
+		vhu_vq_break(vq, "buffer id %u out of range (ring size %u)", bid, vq->size);
+		return VHU_CHAIN_BAD;
+	}
+	*pos = p;
+	*id = bid;
+	*ndesc = (uint16_t)hops;
+	*niov = n;
+	*total = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+	if (unlikely(too_long || bytes > VHU_MAX_CHAIN_BYTES))
+		return VHU_CHAIN_DROP;
+	return VHU_CHAIN_OK;
+}
+
+uint16_t vhu_packed_avail_count(struct vhu_vq *vq, uint16_t max)
+{
+	struct vhu_packed_pos p = { vq->last_avail_idx, vq->avail_wrap };
+	uint16_t bufs = 0;
+
+	for (uint32_t k = 0; k < vq->size && bufs < max; k++) {
+		uint16_t f = VHU_LOAD_ACQ(vq->desc_packed[p.idx].flags);
+		if (!desc_avail(f, p.wrap))
+			break;
+		if (!(f & VRING_DESC_F_NEXT))
+			bufs++;
+		pos_advance(vq, &p);
+	}
+	return bufs;
+}
+
+void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
+{
+	struct vring_packed_desc *ring = vq->desc_packed;
+	const struct vhu_packed_used *s = vq->shadow_packed;
+	uint16_t head_idx = vq->last_used_idx, head_flags = 0;
+	uint16_t idx = head_idx;
+	bool wrap = vq->used_wrap, log = vhu_dirty_log_on(vq->dev);
+
+	if (n == 0)
+		return;
+	/* ids and lengths first ... */
+	for (uint16_t i = 0, at = idx; i < n; i++) {
+		VHU_WRITE_ONCE(ring[at].id, s[i].id);
+		VHU_WRITE_ONCE(ring[at].len, s[i].len);
+		at = (uint16_t)(at + s[i].ndesc);
+		if (at >= vq->size)
+			at = (uint16_t)(at - vq->size);
+	}
+	vhu_smp_wmb();
+	/* ... then the flags, the first entry's last of all so the guest
+	 * sees the whole batch at once. */
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t f = wrap ? (uint16_t)(F_AVAIL | F_USED) : 0;
+		if (writable && s[i].len)
+			f |= VRING_DESC_F_WRITE;
+		if (i == 0)
+			head_flags = f;
+		else
+			VHU_WRITE_ONCE(ring[idx].flags, f);
+		if (unlikely(log))
+			vhu_dirty_log(vq->dev, vq->desc_gpa + (uint64_t)idx * sizeof(*ring),
+				      sizeof(*ring));
+		idx = (uint16_t)(idx + s[i].ndesc);
+		if (idx >= vq->size) {
+			idx = (uint16_t)(idx - vq->size);
+			wrap = !wrap;
+		}
+	}
+	VHU_STORE_REL(ring[head_idx].flags, head_flags);
+	vq->last_used_idx = idx;
+	vq->used_wrap = wrap;
+}
+
+/* EVENT_IDX: whether the used position moved past the driver's event
+ * offset since the last notification. Positions are made linear: `old`
+ * one lap back when we wrapped since, `off` one lap back when its wrap
+ * counter is the previous lap's. */
+static bool need_event(const struct vhu_vq *vq, uint16_t off_wrap, uint16_t old_idx,
+		       uint16_t new_idx)
+{
+	int32_t size = vq->size, old = old_idx, new = new_idx;
+	int32_t off = off_wrap & (uint16_t)~(1u << VRING_PACKED_EVENT_F_WRAP_CTR);
+	bool off_wrap_ctr = off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR;
+
+	if (new <= old)
+		old -= size;
+	if (off_wrap_ctr != vq->used_wrap)
+		off -= size;
+	return off >= old && off < new;
+}
+
+void vhu_packed_notify(struct vhu_vq *vq)
+{
+	uint16_t flags, off_wrap, old = vq->signalled_used;
+	bool valid = vq->signalled_used_valid;
+
+	if (vq->callfd < 0)
+		return;
+	/* The used descriptors must be visible before we read the wish. */
+	vhu_smp_mb();
+	vq->signalled_used = vq->last_used_idx;
+	vq->signalled_used_valid = true;
+	flags = VHU_READ_ONCE(vq->driver_event->flags);
+	if (flags == VRING_PACKED_EVENT_FLAG_DISABLE)
+		return;
+	if (flags == VRING_PACKED_EVENT_FLAG_DESC &&
+	    (vq->features & (1ULL << VIRTIO_RING_F_EVENT_IDX)) && valid) {
+		off_wrap = VHU_READ_ONCE(vq->driver_event->off_wrap);
+		if (!need_event(vq, off_wrap, old, vq->last_used_idx))
+			return;
+	}
+	eventfd_write(vq->callfd, 1);
+	vq->stats.kicks++;
+}

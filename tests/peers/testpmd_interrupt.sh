@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# vhu-fwd --interrupt against testpmd (virtio-user): traffic still flows
+# when the forwarder sleeps on kicks (rx, tx, and the verified round
+# trip), and an idle device costs (almost) no CPU: vhu-fwd's CPU time is
+# sampled for 2 s while testpmd is connected but sends nothing. Then a
+# ping-pong: testpmd io --tx-first bounces its first bursts off vhu-fwd
+# macswap --interrupt, so vhu-fwd keeps falling asleep between bursts and
+# must be woken by each kick; a missed kick would stall the loop until the
+# 1 s safety timeout, which is counted ("timeouts").
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/testpmd_common.inc"
+
+IDLE_MAX_PCT=${IDLE_MAX_PCT:-5}
+
+# cpu_ticks PID: user+system clock ticks of the whole process.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+idle_case() {
+	local name=idle ok=1
+	note "case $name"
+	rm -f "$SOCK"
+	fwd_start fwd --socket "$SOCK" --mode rxonly --interrupt
+	wait_for 5 test -S "$SOCK" || { show_logs "$T/fwd.log"; fail "vhu-fwd did not create $SOCK"; }
+	tp_bg tp $((TP_SECS + 3)) "queues=1" rxonly
+	if ! wait_for 10 grep -q "device up" "$T/fwd.log"; then
+		show_logs "$T/tp.log" "$T/fwd.log"; fail "$name: no device came up"
+	fi
+	sleep 1
+	local hz t0 t1 pct
+	hz=$(getconf CLK_TCK)
+	t0=$(cpu_ticks "$PID_fwd"); sleep 2; t1=$(cpu_ticks "$PID_fwd")
+	pct=$(( (t1 - t0) * 100 / (2 * hz) ))
+	tp_wait tp
+	fwd_stop fwd
+	result "testpmd_interrupt $name vhu-fwd-cpu-pct $pct"
+	[ "$pct" -le "$IDLE_MAX_PCT" ] || { case_fail "$name: vhu-fwd used $pct% CPU while idle"; ok=0; }
+	[ "$FWD_RC" = 0 ] || { case_fail "$name: vhu-fwd exited $FWD_RC"; ok=0; }
+	[ $ok = 1 ] || show_logs "$T/tp.log" "$T/fwd.log"
+}
+
+traffic_case() { # traffic_case NAME TP-MODE FWD-MODE
+	local name=$1 tpmode=$2 fwdmode=$3 ok=1
+	note "case $name"
+	rm -f "$SOCK"
+	fwd_start fwd --socket "$SOCK" --mode "$fwdmode" --interrupt --verify
+	wait_for 5 test -S "$SOCK" || { show_logs "$T/fwd.log"; fail "vhu-fwd did not create $SOCK"; }
+	tp_run "$T/tp.log" "$TP_SECS" "queues=1" "$tpmode" --port-topology=loop
+	sleep 0.5
+	fwd_stop fwd
+	local tprx tptx rx tx bad
+	tprx=$(tp_total "$T/tp.log" RX); tptx=$(tp_total "$T/tp.log" TX)
+	rx=$(fwd_total "$T/fwd.log" rx-pkts); tx=$(fwd_total "$T/fwd.log" tx-pkts)
+	bad=$(fwd_total "$T/fwd.log" bad)
+	result "testpmd_interrupt $name testpmd-rx ${tprx:-?} testpmd-tx ${tptx:-?} vhu-rx ${rx:-?} vhu-tx ${tx:-?} bad ${bad:-?}"
+	if [ -z "$tprx" ] || [ -z "$rx" ]; then case_fail "$name: no counts"; ok=0
+	elif [ "$bad" != 0 ]; then case_fail "$name: $bad bad packets"; ok=0
+	elif [ "$FWD_RC" != 0 ]; then case_fail "$name: vhu-fwd exited $FWD_RC"; ok=0
+	else
+		case $name in
+		rx) if [ "$rx" -eq 0 ] || [ $((rx * 100)) -lt $((tptx * 95)) ]; then
+			case_fail "$name: vhu-fwd got $rx of $tptx"; ok=0; fi ;;
+		tx) if [ "$tprx" -eq 0 ] || [ "$tprx" -gt "$tx" ]; then
+			case_fail "$name: testpmd got $tprx of $tx"; ok=0; fi ;;
+		loop) if [ "$rx" -eq 0 ] || [ "$rx" -gt "$tx" ]; then
+			case_fail "$name: $rx came back of $tx"; ok=0; fi ;;
+		esac
+	fi
+	[ $ok = 1 ] || show_logs "$T/tp.log" "$T/fwd.log"
+	cp "$T/fwd.log" "$T/fwd-$name.log"; cp "$T/tp.log" "$T/tp-$name.log"
+}
+
+pingpong_case() {
+	local name=pingpong ok=1
+	note "case $name"
+	rm -f "$SOCK"
+	fwd_start fwd --socket "$SOCK" --mode macswap --interrupt --verify
+	wait_for 5 test -S "$SOCK" || { show_logs "$T/fwd.log"; fail "vhu-fwd did not create $SOCK"; }
+	tp_run "$T/tp.log" "$TP_SECS" "queues=1" io --port-topology=loop --tx-first
+	sleep 0.5
+	fwd_stop fwd
+	local rx bad line sleeps wakes touts
+	rx=$(fwd_total "$T/fwd.log" rx-pkts); bad=$(fwd_total "$T/fwd.log" bad)
+	line=$(grep "vhu-fwd: interrupt:" "$T/fwd.log" | tail -1)
+	sleeps=$(echo "$line" | sed -n 's/.* sleeps \([0-9]*\).*/\1/p')
+	wakes=$(echo "$line" | sed -n 's/.* kick-wakes \([0-9]*\).*/\1/p')
+	touts=$(echo "$line" | sed -n 's/.* timeouts \([0-9]*\).*/\1/p')
+	result "testpmd_interrupt $name vhu-rx ${rx:-?} sleeps ${sleeps:-?} kick-wakes ${wakes:-?} timeouts ${touts:-?} bad ${bad:-?}"
+	if [ -z "$rx" ] || [ -z "$touts" ]; then case_fail "$name: no counts"; ok=0
+	elif [ "$bad" != 0 ]; then case_fail "$name: $bad bad packets"; ok=0
+	elif [ "$FWD_RC" != 0 ]; then case_fail "$name: vhu-fwd exited $FWD_RC"; ok=0
+	elif [ "$rx" -eq 0 ]; then case_fail "$name: nothing bounced"; ok=0
+	elif [ "$touts" -gt 1 ]; then case_fail "$name: $touts sleeps ended by the timeout, not a kick"; ok=0
+	fi
+	[ "${sleeps:-0}" -gt 0 ] || note "$name: vhu-fwd never slept (the peer was always faster)"
+	[ $ok = 1 ] || show_logs "$T/tp.log" "$T/fwd.log"
+}
+
+idle_case
+pingpong_case
+traffic_case rx txonly rxonly
+traffic_case tx rxonly txonly
+traffic_case loop macswap txonly
+finish
