@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "backend/dev.h"
 #include "common/log.h"
+#include "backend/msg.h"
 #include "loop/loop.h"
 #include "net/net.h"
 
@@ -48,7 +49,7 @@ struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 		VHU_WARN("%s: cannot set socket timeouts: %s", s->path, strerror(errno));
 	dev->id = next_dev_id++;
-	dev->backend_req_fd = dev->log_fd = -1;
+	dev->backend_req_fd = dev->log_fd = dev->inflight_fd = dev->reply_fd = -1;
 	snprintf(dev->name, sizeof(dev->name), "%s#%llu", s->path,
 		 (unsigned long long)dev->id);
 	dev->ev = vhu_loop_add(fd, dev_event, dev);
@@ -190,6 +191,7 @@ void vhu_dev_destroy(struct vhu_dev *dev)
 		s->ops.destroy_connection(dev);
 	vhu_dev_reset(dev);
 	close_fd(&dev->backend_req_fd);
+	vhu_dev_inflight_unmap(dev);
 	close(dev->fd);
 	for (struct vhu_dev **pp = &s->devs; *pp; pp = &(*pp)->next) {
 		if (*pp == dev) {

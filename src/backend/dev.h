@@ -58,6 +58,11 @@ struct vhu_dev {
 	void *log_map;
 	uint64_t log_map_size;
 
+	int inflight_fd;               /* INFLIGHT_SHMFD region, ours */
+	void *inflight_map;
+	uint64_t inflight_size;
+	int reply_fd;                  /* sent with the next reply, not closed */
+
 	void *priv;
 };
 

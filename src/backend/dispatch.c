@@ -13,6 +13,12 @@ static bool send_reply(struct vhu_dev *dev, struct vhu_msg *msg)
 {
 	msg->hdr.flags = VHU_MSG_VERSION | VHU_MSG_REPLY;
 	msg->nfds = 0;
+	/* A reply may carry one fd the device keeps (GET_INFLIGHT_FD). */
+	if (dev->reply_fd >= 0) {
+		msg->fds[0] = dev->reply_fd;
+		msg->nfds = 1;
+		dev->reply_fd = -1;
+	}
 	int r = vhu_msg_send(dev->fd, msg);
 	if (r < 0) {
 		VHU_ERR("%s: cannot reply to %s: %s", dev->name,

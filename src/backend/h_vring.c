@@ -10,6 +10,7 @@
 #include <linux/virtio_config.h>
 #include "backend/msg.h"
 #include "common/log.h"
+#include "vq/inflight.h"
 
 static struct vhu_vq *msg_vq(struct vhu_dev *dev, uint32_t index)
 {
@@ -165,6 +166,7 @@ int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
 		VHU_WRITE_ONCE(vq->enabled, true);
 	if (vq->addr_set && dev->mem)
 		vhu_vq_translate(vq);
+	vhu_inflight_recover(vq);
 	vhu_vq_update_active(vq);
 	vhu_spin_unlock(&vq->lock);
 	if (old >= 0)

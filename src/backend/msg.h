@@ -79,4 +79,8 @@ int vhu_h_set_vring_call(struct vhu_dev *, struct vhu_msg *);
 int vhu_h_set_vring_err(struct vhu_dev *, struct vhu_msg *);
 int vhu_h_set_vring_enable(struct vhu_dev *, struct vhu_msg *);
 
+int vhu_h_get_inflight_fd(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_set_inflight_fd(struct vhu_dev *, struct vhu_msg *);
+void vhu_dev_inflight_unmap(struct vhu_dev *dev);
+
 #endif

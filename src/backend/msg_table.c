@@ -7,6 +7,7 @@
 #define U64 sizeof(uint64_t)
 #define STATE sizeof(struct vhost_vring_state)
 #define ADDR sizeof(struct vhost_vring_addr)
+#define INFL sizeof(struct vhu_inflight_wire)
 #define MEM_HDR offsetof(struct vhu_mem_table_wire, regions)
 
 /*                      handler                    size min,max      fds   vring arg      reply  lock_all */
@@ -40,6 +41,8 @@ static const struct vhu_msg_meta table[VHU_REQ_MAX] = {
 	ROW(SET_BACKEND_REQ_FD,    vhu_h_set_backend_req_fd,    0, U64,   1, 1, VHU_ARG_NONE,  false, false),
 	ROW(RESET_DEVICE,          vhu_h_reset_owner,           0, U64,   0, 0, VHU_ARG_NONE,  false, false),
 	ROW(SET_STATUS,            vhu_h_set_status,            U64, U64, 0, 0, VHU_ARG_NONE,  false, false),
+	ROW(GET_INFLIGHT_FD,       vhu_h_get_inflight_fd,       INFL, INFL, 0, 0, VHU_ARG_NONE,  true,  false),
+	ROW(SET_INFLIGHT_FD,       vhu_h_set_inflight_fd,       INFL, INFL, 1, 1, VHU_ARG_NONE,  false, false),
 	ROW(GET_STATUS,            vhu_h_get_status,            0, 0,     0, 0, VHU_ARG_NONE,  true,  false),
 };
 

@@ -12,6 +12,7 @@
 #include "backend/dirty_log.h"
 #include "common/log.h"
 #include "net/net.h"
+#include "vq/inflight.h"
 
 /* Reserves heads from position `taken` until their buffers hold `need`
  * bytes. Fills vq->iov from `*niov` on, shadow entries from `*nused` on.
@@ -72,6 +73,9 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 			if (r <= 0) {
 				/* Out of buffers or broken: this packet's partial
 				 * reservation must not reach the used ring. */
+				if (unlikely(vq->inflight))
+					for (uint16_t u = first; u < nused; u++)
+						vhu_inflight_split_untake(vq, (uint16_t)vq->shadow[u].id);
 				nused = first;
 				taken = save_taken;
 				break;

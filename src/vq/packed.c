@@ -15,6 +15,7 @@
 #include "backend/dev.h"
 #include "backend/dirty_log.h"
 #include "common/log.h"
+#include "vq/inflight.h"
 #include "vq/vq.h"
 
 /* As split.c: beyond this many bytes a buffer is dropped, not parsed. */
@@ -94,9 +95,20 @@ static bool walk_indirect(struct vhu_vq *vq, uint64_t addr, uint32_t len, bool w
 	}
 	entries = len / sizeof(struct vring_packed_desc);
 	for (uint32_t i = 0; i < entries; i++) {
-		uint64_t a = VHU_READ_ONCE(t[i].addr);
-		uint32_t l = VHU_READ_ONCE(t[i].len);
-		uint16_t f = VHU_READ_ONCE(t[i].flags);
+		uint64_t a;
+		uint32_t l;
+		uint16_t f;
+		if (unlikely((uintptr_t)t & 7)) {
+			struct vring_packed_desc d;
+			vhu_copy_once_unaligned(&d, &t[i], sizeof(d));
+			a = d.addr;
+			l = d.len;
+			f = d.flags;
+		} else {
+			a = VHU_READ_ONCE(t[i].addr);
+			l = VHU_READ_ONCE(t[i].len);
+			f = VHU_READ_ONCE(t[i].flags);
+		}
 		if (unlikely(f & VRING_DESC_F_INDIRECT)) {
 			vhu_vq_break(vq, "indirect descriptor inside an indirect table");
 			return false;
@@ -249,6 +261,10 @@ void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
 	VHU_STORE_REL(ring[head_idx].flags, head_flags);
 	vq->last_used_idx = idx;
 	vq->used_wrap = wrap;
+	/* The ring cannot tell a restarted backend where it stopped; the
+	 * inflight region can. */
+	if (unlikely(vq->inflight))
+		vhu_inflight_packed_done(vq);
 }
 
 /* EVENT_IDX: whether the used position moved past the driver's event

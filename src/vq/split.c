@@ -12,6 +12,7 @@
 #include "backend/dev.h"
 #include "backend/dirty_log.h"
 #include "common/log.h"
+#include "vq/inflight.h"
 #include "vq/vq.h"
 
 /* Upper bound on one packet's buffer bytes; beyond it the chain is
@@ -20,6 +21,10 @@
 
 static inline void desc_load(const struct vring_desc *src, struct vring_desc *d)
 {
+	if (unlikely((uintptr_t)src & 7)) {
+		vhu_copy_once_unaligned(d, src, sizeof(*d));
+		return;
+	}
 	d->addr = VHU_READ_ONCE(src->addr);
 	d->len = VHU_READ_ONCE(src->len);
 	d->flags = VHU_READ_ONCE(src->flags);
@@ -154,6 +159,8 @@ bool vhu_split_avail_head(struct vhu_vq *vq, uint16_t n, uint16_t *head)
 		return false;
 	}
 	*head = h;
+	if (unlikely(vq->inflight))
+		vhu_inflight_split_take(vq, h);
 	return true;
 }
 
@@ -165,12 +172,16 @@ void vhu_split_flush_used(struct vhu_vq *vq, uint16_t n)
 
 	if (n == 0)
 		return;
+	if (unlikely(vq->inflight))
+		vhu_inflight_split_batch(vq, n);
 	memcpy(&vq->used->ring[start], vq->shadow, first * sizeof(vq->shadow[0]));
 	if (first < n)
 		memcpy(&vq->used->ring[0], &vq->shadow[first],
 		       (size_t)(n - first) * sizeof(vq->shadow[0]));
 	vq->last_used_idx += n;
 	VHU_STORE_REL(vq->used->idx, vq->last_used_idx);
+	if (unlikely(vq->inflight))
+		vhu_inflight_split_done(vq, n);
 	if (unlikely(vhu_dirty_log_on(vq->dev))) {
 		uint64_t base = vq->used_gpa + offsetof(struct vring_used, ring);
 		vhu_dirty_log(vq->dev, base + start * sizeof(vq->shadow[0]),

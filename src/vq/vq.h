@@ -82,6 +82,8 @@ struct vhu_vq {
 	int errfd;
 	struct vhost_vring_addr addr; /* as the frontend sent it */
 	uint64_t used_gpa;         /* for logging used-ring writes */
+	void *inflight;            /* this vring's INFLIGHT_SHMFD region, or NULL */
+	uint64_t inflight_counter; /* order in which heads were taken */
 
 	/* -- counters, written by the data path only -------------------- */
 	struct vhu_vring_stats stats __vhu_cache_aligned;
@@ -111,6 +113,17 @@ static inline void vhu_vq_set_avail_event(struct vhu_vq *vq, uint16_t v)
 {
 	__atomic_store_n((uint16_t *)(void *)&vq->used->ring[vq->size], v,
 			 __ATOMIC_RELEASE);
+}
+
+/* Copies guest memory byte by byte through volatile, so each byte is read
+ * exactly once even where the source is not aligned for wider loads (an
+ * indirect table may sit at any guest address). Slow; only for that case. */
+static inline void vhu_copy_once_unaligned(void *dst, const void *src, size_t n)
+{
+	const volatile uint8_t *s = src;
+	uint8_t *d = dst;
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
 }
 
 /* ---- split ring walkers (src/vq/split.c) ------------------------------ */
