@@ -3,6 +3,9 @@
 #   unit, integ  C tests through meson in build/, build-asan/ (ASan+UBSan)
 #                and build-tsan/ (TSan: only tests in the 'threads' suite)
 #   peers        tests/peers/*.sh against real DPDK testpmd and QEMU guests
+#   peers-asan   the peer tests that drive our own programs hardest, again,
+#                with those programs built with ASan+UBSan (build-asan/):
+#                any sanitizer report or leak at exit fails them
 # A peer script exits 0 on pass, 77 on skip (it must say why, loudly), and
 # anything else on failure. Output of each goes to build/test-logs/.
 # Select groups with VHU_TEST_GROUPS="unit integ peers" and peer scripts
@@ -12,7 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 LOGS=$ROOT/build/test-logs
 mkdir -p "$LOGS"
-groups=${VHU_TEST_GROUPS:-"unit integ peers"}
+groups=${VHU_TEST_GROUPS:-"unit integ peers peers-asan"}
 pass=0 fail=0 skip=0
 failed=()
 
@@ -47,16 +50,37 @@ for g in $groups; do
 		meson_suite build-asan --suite "$g"
 		[ "$g" = integ ] && meson_suite build-tsan --suite threads
 		;;
-	peers)
-		for t in tests/peers/*.sh; do
+	peers|peers-asan)
+		prefix= list=(tests/peers/*.sh)
+		if [ "$g" = peers-asan ]; then
+			[ -f build-asan/build.ninja ] || { echo "== build-asan: not built, peers-asan skipped"; skip=$((skip+1)); continue; }
+			prefix=asan: list=()
+			for n in ${VHU_ASAN_PEERS:-testpmd_loop testpmd_packed testpmd_client fe_vs_dpdk qemu_ping qemu_ping_packed switch_fe switch_qemu switch_mq switch_reconnect switch_soak switch_tap switch_capture}; do
+				list+=("tests/peers/$n.sh")
+			done
+		fi
+		for t in "${list[@]}"; do
 			[ -e "$t" ] || continue
-			name=$(basename "$t" .sh)
-			if [ -n "${VHU_PEER_FILTER:-}" ] && ! [[ $name =~ $VHU_PEER_FILTER ]]; then continue; fi
-			log="$LOGS/peer-$name.log"
+			name=$prefix$(basename "$t" .sh)
+			if [ -n "${VHU_PEER_FILTER:-}" ] && ! [[ $(basename "$t" .sh) =~ $VHU_PEER_FILTER ]]; then continue; fi
+			log="$LOGS/peer-${name/:/-}.log"
 			start=$(date +%s)
-			timeout -k 10 900 bash "$t" >"$log" 2>&1
+			if [ "$g" = peers-asan ]; then
+				# No quarantine: RSS checks (soak) stay meaningful; leaks are
+				# LeakSanitizer's job at exit.
+				VHU_BUILD=$ROOT/build-asan ASAN_OPTIONS=quarantine_size_mb=0:detect_leaks=1 \
+				UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+					timeout -k 10 900 bash "$t" >"$log" 2>&1
+			else
+				timeout -k 10 900 bash "$t" >"$log" 2>&1
+			fi
 			rc=$?
 			dur=$(( $(date +%s) - start ))
+			# A sanitizer report fails the test even if the script carried on.
+			if [ "$g" = peers-asan ] && [ "$rc" != 77 ] &&
+			   grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$log"; then
+				echo "      sanitizer report in $log"; rc=1
+			fi
 			case $rc in
 			0)  pass=$((pass+1)); echo "PASS  $name (${dur}s)"; grep -E '^RESULT' "$log" | sed 's/^/      /' ;;
 			77) skip=$((skip+1)); echo "SKIP  $name: $(grep -E '^SKIP' "$log" | tail -1)" ;;

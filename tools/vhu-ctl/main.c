@@ -157,8 +157,10 @@ int main(int argc, char **argv)
 	for (;;) {
 		if (len + 4096 > cap) {
 			char *b = realloc(buf, cap * 2);
-			if (!b)
+			if (!b) {
+				free(buf);
 				return 1;
+			}
 			buf = b;
 			cap *= 2;
 		}
@@ -177,11 +179,13 @@ int main(int argc, char **argv)
 	char *status = last ? last + 1 : buf;
 	if (last)
 		fwrite(buf, 1, (size_t)(last - buf + 1), stdout);
+	int rc = 1;
 	if (strcmp(status, "OK") == 0)
-		return 0;
-	if (strncmp(status, "ERR ", 4) == 0)
+		rc = 0;
+	else if (strncmp(status, "ERR ", 4) == 0)
 		fprintf(stderr, "vhu-ctl: %s\n", status + 4);
 	else
 		fprintf(stderr, "vhu-ctl: no answer from vhu-switch at %s\n", control);
-	return 1;
+	free(buf);
+	return rc;
 }
