@@ -6,6 +6,7 @@
 #include <string.h>
 #include "backend/dev.h"
 #include "backend/dirty_log.h"
+#include "common/log.h"
 #include "net/net.h"
 
 /* Copies header and packet into the iov pieces; returns bytes written. */
@@ -71,4 +72,47 @@ bool vhu_net_iov_to_pkt(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 		}
 	}
 	return true;
+}
+
+int vhu_net_chain_to_pkt(struct vhu_vq *vq, uint32_t niov, uint32_t total,
+			 struct vhu_pkt *p, struct vhu_pkt_pool *pool)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	uint32_t len;
+
+	if (unlikely(total < vq->hdr_len)) {
+		vhu_vq_break(vq, "transmit chain of %u bytes is shorter than the "
+			     "%u-byte virtio-net header", total, vq->hdr_len);
+		return -1;
+	}
+	memset(&h, 0, sizeof(h));
+	vhu_iov_to_buf(vq->iov, niov, 0, &h, vq->hdr_len);
+	len = total - vq->hdr_len;
+	if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol))) {
+		vq->stats.errors++;
+		vq->stats.drops++;
+		/* Once per vring at WARN: a guest repeating it must not flood. */
+		if (!vq->hdr_warned) {
+			vq->hdr_warned = true;
+			VHU_WARN("%s: vring %u: dropped packet with bad offload header "
+				 "(flags 0x%x gso %u csum_start %u csum_offset %u gso_size %u, "
+				 "%u bytes); further ones are counted in errors",
+				 vq->dev->name, vq->index, h.hdr.flags, h.hdr.gso_type,
+				 p->ol.csum_start, p->ol.csum_offset, p->ol.gso_size, len);
+		} else {
+			VHU_DBG("%s: vring %u: dropped packet with bad offload header",
+				vq->dev->name, vq->index);
+		}
+		return 0;
+	}
+	if (unlikely(!vhu_net_iov_to_pkt(vq->iov, niov, vq->hdr_len, len, p, pool))) {
+		/* Give back the extra segments; keep the head for reuse. */
+		vhu_pkt_free(p->next);
+		p->next = NULL;
+		p->nb_segs = 1;
+		p->data_len = p->pkt_len = 0;
+		vq->stats.drops++;
+		return 0;
+	}
+	return 1;
 }

@@ -29,7 +29,6 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	}
 
 	while (used < count) {
-		struct virtio_net_hdr_mrg_rxbuf h;
 		uint32_t niov, total;
 		uint16_t id, ndesc;
 
@@ -46,31 +45,12 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			vq->stats.drops++;
 			continue;
 		}
-		if (unlikely(total < vq->hdr_len)) {
-			vhu_vq_break(vq, "transmit chain of %u bytes is shorter than the "
-				     "%u-byte virtio-net header", total, vq->hdr_len);
+		int r = vhu_net_chain_to_pkt(vq, niov, total, pkts[out], pool);
+		if (unlikely(r < 0))
 			break;
-		}
-		memset(&h, 0, sizeof(h));
-		vhu_iov_to_buf(vq->iov, niov, 0, &h, vq->hdr_len);
-		struct vhu_pkt *p = pkts[out];
-		uint32_t len = total - vq->hdr_len;
-		if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol))) {
-			vq->stats.errors++;
-			vq->stats.drops++;
-			VHU_DBG("%s: vring %u: dropped packet with bad offload header",
-				vq->dev->name, vq->index);
+		if (r == 0)
 			continue;
-		}
-		if (unlikely(!vhu_net_iov_to_pkt(vq->iov, niov, vq->hdr_len, len, p, pool))) {
-			vhu_pkt_free(p->next);
-			p->next = NULL;
-			p->nb_segs = 1;
-			p->data_len = p->pkt_len = 0;
-			vq->stats.drops++;
-			continue;
-		}
-		bytes += len;
+		bytes += pkts[out]->pkt_len;
 		out++;
 	}
 	if (used) {

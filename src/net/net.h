@@ -41,6 +41,11 @@ uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov, uint32
 bool vhu_net_iov_to_pkt(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 			uint32_t len, struct vhu_pkt *pkt, struct vhu_pkt_pool *pool);
 
+/* One walked transmit chain (vq->iov) into p: 1 when p holds the packet,
+ * 0 when it was dropped (counted), -1 when the vring broke. */
+int vhu_net_chain_to_pkt(struct vhu_vq *vq, uint32_t niov, uint32_t total,
+			 struct vhu_pkt *p, struct vhu_pkt_pool *pool) VHU_REQUIRES(vq->lock);
+
 /* A RARP announcing mac (SEND_RARP after migration), into a fresh packet. */
 struct vhu_pkt *vhu_net_make_rarp(struct vhu_pkt_pool *pool, const uint8_t mac[6]);
 

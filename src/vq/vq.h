@@ -63,6 +63,7 @@ struct vhu_vq {
 	int callfd;
 	uint16_t index;
 	bool guest_notify;         /* guest asked to kick us */
+	bool hdr_warned;           /* a bad offload header was logged at WARN */
 
 	/* Packed ring (VIRTIO_F_RING_PACKED): desc/avail/used above stay
 	 * NULL. last_avail_idx and last_used_idx are ring positions

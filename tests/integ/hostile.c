@@ -923,7 +923,7 @@ static void case_bad_offload(void)
 		desc_set(&h, 0, h.gpa0 + SCRATCH, HDR + 200, 0, 0);
 		post(&h, 0);
 		CHECK(wait_used(&h, h.aidx, 3000));
-		/* Logged at DEBUG only (per packet, guest-triggered). */
+		/* The first per vring at WARN, later ones at DEBUG. */
 		CHECK(wait_log(h.mark, "dropped packet with bad offload header", 2000));
 		usleep(20000);
 		CHECK(cap_count() == c0);
