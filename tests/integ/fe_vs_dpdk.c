@@ -246,7 +246,11 @@ int main(int argc, char **argv)
 	t0 = last_progress = now_s();
 	while (recvd < cfg.count) {
 		double t = now_s();
-		if (t - t0 > cfg.timeout_s || t - last_progress > 5) {
+		/* A stall is no progress once replies flow; before the first,
+		 * the peer may still be starting (testpmd as vhost client starts
+		 * forwarding only when its link check ends), so only the overall
+		 * limit applies. */
+		if (t - t0 > cfg.timeout_s || (recvd && t - last_progress > 5)) {
 			fprintf(stderr, "timeout: sent %u received %u\n", sent, recvd);
 			goto out;
 		}
