@@ -134,7 +134,7 @@ def main():
         p = os.path.join(o.cmds, name + ".cmd")
         if os.path.exists(p):
             with open(p) as f:
-                return f.read().strip()
+                return f.read().strip().replace("\\,", ",")
         return None
 
     L = []
