@@ -23,9 +23,35 @@
 #define VHU_STORE_REL(x, v)  __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 #define vhu_smp_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define vhu_smp_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+/* Full barrier between publishing the used ring and reading the guest's
+ * notification wish, once per burst. On x86 a locked add to the stack
+ * orders like MFENCE for ordinary memory at a fraction of the cost. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define VHU_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define VHU_TSAN 1
+#endif
+#if defined(__x86_64__) && !defined(VHU_TSAN)
+#define vhu_smp_mb() __asm__ volatile("lock addl $0, -128(%%rsp)" ::: "memory", "cc")
+#else
 #define vhu_smp_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
 
 static inline void vhu_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
-static inline void vhu_prefetch_w(const void *p) { __builtin_prefetch(p, 1, 3); }
+/* Without -mprfchw (Debian's baseline) gcc turns a write prefetch into a
+ * read one, and the store that follows pays a second cache-line transfer
+ * to get ownership. PREFETCHW exists on every AMD64 CPU and on Intel since
+ * Broadwell; older Intel CPUs execute its encoding as a no-op. */
+static inline void vhu_prefetch_w(const void *p)
+{
+#if defined(__x86_64__)
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
 
 #endif

@@ -14,8 +14,17 @@ uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov, uint32
 			   const struct virtio_net_hdr_mrg_rxbuf *h,
 			   const struct vhu_pkt *pkt, bool csum_fixup)
 {
-	uint32_t off = vhu_buf_to_iov(iov, niov, 0, h, vq->hdr_len);
+	uint32_t off;
 
+	if (likely(niov && !pkt->next && !csum_fixup &&
+		   iov[0].len >= vq->hdr_len + pkt->data_len)) {
+		/* The common case: one segment into one guest buffer. */
+		vhu_copy_hdr(iov[0].base, h, vq->hdr_len);
+		vhu_copy(iov[0].base + vq->hdr_len, vhu_pkt_data(pkt), pkt->data_len);
+		off = vq->hdr_len + pkt->data_len;
+		goto log;
+	}
+	off = vhu_buf_to_iov(iov, niov, 0, h, vq->hdr_len);
 	for (const struct vhu_pkt *s = pkt; s; s = s->next)
 		off += vhu_buf_to_iov(iov, niov, off, vhu_pkt_data(s), s->data_len);
 	if (csum_fixup) {
@@ -28,6 +37,7 @@ uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov, uint32
 		vhu_buf_to_iov(iov, niov,
 			       vq->hdr_len + pkt->ol.csum_start + pkt->ol.csum_offset, be, 2);
 	}
+log:
 	if (unlikely(vhu_dirty_log_on(vq->dev))) {
 		uint32_t left = off;
 		for (uint32_t i = 0; i < niov && left; i++) {
@@ -74,6 +84,26 @@ bool vhu_net_iov_to_pkt(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 	return true;
 }
 
+static int bad_hdr(struct vhu_vq *vq, const struct virtio_net_hdr_mrg_rxbuf *h,
+		   const struct vhu_pkt *p, uint32_t len) VHU_REQUIRES(vq->lock)
+{
+	vq->stats.errors++;
+	vq->stats.drops++;
+	/* Once per vring at WARN: a guest repeating it must not flood. */
+	if (!vq->hdr_warned) {
+		vq->hdr_warned = true;
+		VHU_WARN("%s: vring %u: dropped packet with bad offload header "
+			 "(flags 0x%x gso %u csum_start %u csum_offset %u gso_size %u, "
+			 "%u bytes); further ones are counted in errors",
+			 vq->dev->name, vq->index, h->hdr.flags, h->hdr.gso_type,
+			 p->ol.csum_start, p->ol.csum_offset, p->ol.gso_size, len);
+	} else {
+		VHU_DBG("%s: vring %u: dropped packet with bad offload header",
+			vq->dev->name, vq->index);
+	}
+	return 0;
+}
+
 int vhu_net_chain_to_pkt(struct vhu_vq *vq, uint32_t niov, uint32_t total,
 			 struct vhu_pkt *p, struct vhu_pkt_pool *pool)
 {
@@ -86,25 +116,22 @@ int vhu_net_chain_to_pkt(struct vhu_vq *vq, uint32_t niov, uint32_t total,
 		return -1;
 	}
 	memset(&h, 0, sizeof(h));
-	vhu_iov_to_buf(vq->iov, niov, 0, &h, vq->hdr_len);
 	len = total - vq->hdr_len;
-	if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol))) {
-		vq->stats.errors++;
-		vq->stats.drops++;
-		/* Once per vring at WARN: a guest repeating it must not flood. */
-		if (!vq->hdr_warned) {
-			vq->hdr_warned = true;
-			VHU_WARN("%s: vring %u: dropped packet with bad offload header "
-				 "(flags 0x%x gso %u csum_start %u csum_offset %u gso_size %u, "
-				 "%u bytes); further ones are counted in errors",
-				 vq->dev->name, vq->index, h.hdr.flags, h.hdr.gso_type,
-				 p->ol.csum_start, p->ol.csum_offset, p->ol.gso_size, len);
-		} else {
-			VHU_DBG("%s: vring %u: dropped packet with bad offload header",
-				vq->dev->name, vq->index);
-		}
-		return 0;
+	if (likely(niov == 1 && len <= vhu_pkt_tailroom(p))) {
+		/* The common case: header and frame in one guest buffer, the
+		 * frame fits one segment. The header is copied to a local
+		 * first and only the local is parsed. */
+		const uint8_t *b = vq->iov[0].base;
+		vhu_copy_hdr(&h, b, vq->hdr_len);
+		if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol)))
+			return bad_hdr(vq, &h, p, len);
+		vhu_copy(vhu_pkt_data(p), b + vq->hdr_len, len);
+		p->data_len = p->pkt_len = len;
+		return 1;
 	}
+	vhu_iov_to_buf(vq->iov, niov, 0, &h, vq->hdr_len);
+	if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol)))
+		return bad_hdr(vq, &h, p, len);
 	if (unlikely(!vhu_net_iov_to_pkt(vq->iov, niov, vq->hdr_len, len, p, pool))) {
 		/* Give back the extra segments; keep the head for reuse. */
 		vhu_pkt_free(p->next);

@@ -21,6 +21,7 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	if (count == 0 ||
 	    !vhu_packed_desc_avail(VHU_LOAD_ACQ(vq->desc_packed[pos.idx].flags), pos.wrap))
 		return 0;
+	vhu_packed_prefetch_bufs(vq, count, false);
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
 		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
 	if (count == 0) {

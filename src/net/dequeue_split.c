@@ -19,6 +19,7 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 
 	if (count == 0)
 		return 0;
+	vhu_split_prefetch_bufs(vq, count, false);
 	/* One lock round-trip on the pool for the whole burst; shrink the
 	 * burst when the pool is short rather than fail it outright. */
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)

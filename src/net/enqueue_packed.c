@@ -50,6 +50,7 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 	uint16_t nused = 0, i;
 	uint64_t bytes = 0, delivered = 0;
 
+	vhu_packed_prefetch_bufs(vq, VHU_MIN(n, VHU_MAX_BURST), true);
 	for (i = 0; i < n; i++) {
 		const struct vhu_pkt *pkt = pkts[i];
 		struct virtio_net_hdr_mrg_rxbuf h;

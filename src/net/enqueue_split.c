@@ -55,6 +55,7 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 
 	if (avail == 0)
 		return 0;
+	vhu_split_prefetch_bufs(vq, VHU_MIN(VHU_MIN(avail, n), VHU_MAX_BURST), true);
 	for (i = 0; i < n; i++) {
 		const struct vhu_pkt *pkt = pkts[i];
 		struct virtio_net_hdr_mrg_rxbuf h;

@@ -4,6 +4,7 @@
 #define VHU_NET_NET_H
 
 #include <stdint.h>
+#include <string.h>
 #include <linux/virtio_net.h>
 #include <vhu/pkt.h>
 #include "vq/vq.h"
@@ -23,6 +24,58 @@ bool vhu_net_hdr_parse(const struct virtio_net_hdr_mrg_rxbuf *h, uint32_t pkt_le
 		       struct vhu_pkt_offload *ol);
 /* Internet checksum (folded, not inverted) of pkt bytes [off, pkt_len). */
 uint16_t vhu_net_csum(const struct vhu_pkt *pkt, uint32_t off);
+
+/* Short copies inline: for a 64-byte frame, libc's memcpy call and its
+ * size dispatch cost more than the copy itself. Overlapping 16-byte moves
+ * (the last one ends at the last byte), so no byte loop and no branch per
+ * byte; long copies still go to libc. An overlapped byte may be read
+ * twice from guest memory: harmless, the destination gets one value. */
+typedef uint8_t vhu_v16 __attribute__((vector_size(16), aligned(1), may_alias));
+typedef uint64_t vhu_u64u __attribute__((aligned(1), may_alias));
+typedef uint32_t vhu_u32u __attribute__((aligned(1), may_alias));
+typedef uint16_t vhu_u16u __attribute__((aligned(1), may_alias));
+
+static inline void vhu_copy(void *dst, const void *src, uint32_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	if (n >= 16) {
+		if (unlikely(n > 256)) {
+			memcpy(d, s, n);
+			return;
+		}
+		vhu_v16 last = *(const vhu_v16 *)(const void *)(s + n - 16);
+		for (uint32_t i = 0; i + 16 < n; i += 16)
+			*(vhu_v16 *)(void *)(d + i) = *(const vhu_v16 *)(const void *)(s + i);
+		*(vhu_v16 *)(void *)(d + n - 16) = last;
+	} else if (n >= 8) {
+		uint64_t a = *(const vhu_u64u *)(const void *)s;
+		uint64_t b = *(const vhu_u64u *)(const void *)(s + n - 8);
+		*(vhu_u64u *)(void *)d = a;
+		*(vhu_u64u *)(void *)(d + n - 8) = b;
+	} else if (n >= 4) {
+		uint32_t a = *(const vhu_u32u *)(const void *)s;
+		uint32_t b = *(const vhu_u32u *)(const void *)(s + n - 4);
+		*(vhu_u32u *)(void *)d = a;
+		*(vhu_u32u *)(void *)(d + n - 4) = b;
+	} else if (n) {
+		d[0] = s[0];
+		d[n - 1] = s[n - 1];
+		if (n == 3)
+			d[1] = s[1];
+	}
+}
+
+/* The virtio-net header is 12 bytes, or 10 for legacy guests without
+ * MRG_RXBUF: fixed-size copies the compiler inlines. */
+static inline void vhu_copy_hdr(void *dst, const void *src, uint32_t hdr_len)
+{
+	if (likely(hdr_len == sizeof(struct virtio_net_hdr_mrg_rxbuf)))
+		__builtin_memcpy(dst, src, sizeof(struct virtio_net_hdr_mrg_rxbuf));
+	else
+		__builtin_memcpy(dst, src, sizeof(struct virtio_net_hdr));
+}
 
 /* Byte copies between iov pieces and flat memory, starting `off` bytes
  * into the iov list. Return bytes copied. */

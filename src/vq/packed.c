@@ -18,9 +18,6 @@
 #include "vq/inflight.h"
 #include "vq/vq.h"
 
-/* As split.c: beyond this many bytes a buffer is dropped, not parsed. */
-#define VHU_MAX_CHAIN_BYTES (1u << 20)
-
 #define F_AVAIL ((uint16_t)(1u << VRING_PACKED_DESC_F_AVAIL))
 #define F_USED  ((uint16_t)(1u << VRING_PACKED_DESC_F_USED))
 
@@ -126,10 +123,10 @@ static bool walk_indirect(struct vhu_vq *vq, uint64_t addr, uint32_t len, bool w
 	return true;
 }
 
-enum vhu_chain_err vhu_packed_chain(struct vhu_vq *vq, struct vhu_packed_pos *pos,
-				    bool writable, struct vhu_iov *iov, uint32_t *niov,
-				    uint32_t max_iov, uint32_t *total, uint16_t *id,
-				    uint16_t *ndesc)
+enum vhu_chain_err vhu_packed_chain_full(struct vhu_vq *vq, struct vhu_packed_pos *pos,
+					 bool writable, struct vhu_iov *iov, uint32_t *niov,
+					 uint32_t max_iov, uint32_t *total, uint16_t *id,
+					 uint16_t *ndesc)
 {
 	const struct vring_packed_desc *ring = vq->desc_packed;
 	struct vhu_packed_pos p = *pos;
@@ -218,6 +215,26 @@ uint16_t vhu_packed_avail_count(struct vhu_vq *vq, uint16_t max)
 		pos_advance(vq, &p);
 	}
 	return bufs;
+}
+
+void vhu_packed_prefetch_bufs(struct vhu_vq *vq, uint16_t n, bool write)
+{
+	struct vhu_packed_pos p = { vq->last_avail_idx, vq->avail_wrap };
+
+	for (uint16_t i = 0; i < n; i++) {
+		const struct vring_packed_desc *d = &vq->desc_packed[p.idx];
+		uint64_t len = 1;
+		if (!desc_avail(VHU_READ_ONCE(d->flags), p.wrap))
+			break;
+		const void *b = vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len);
+		if (b) {
+			if (write)
+				vhu_prefetch_w(b);
+			else
+				vhu_prefetch(b);
+		}
+		pos_advance(vq, &p);
+	}
 }
 
 void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)

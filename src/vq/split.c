@@ -15,10 +15,6 @@
 #include "vq/inflight.h"
 #include "vq/vq.h"
 
-/* Upper bound on one packet's buffer bytes; beyond it the chain is
- * dropped rather than parsed (no virtio-net packet needs more). */
-#define VHU_MAX_CHAIN_BYTES (1u << 20)
-
 static inline void desc_load(const struct vring_desc *src, struct vring_desc *d)
 {
 	if (unlikely((uintptr_t)src & 7)) {
@@ -31,9 +27,9 @@ static inline void desc_load(const struct vring_desc *src, struct vring_desc *d)
 	d->next = VHU_READ_ONCE(src->next);
 }
 
-enum vhu_chain_err vhu_split_chain(struct vhu_vq *vq, uint16_t head, bool writable,
-				   struct vhu_iov *iov, uint32_t *niov,
-				   uint32_t max_iov, uint32_t *total)
+enum vhu_chain_err vhu_split_chain_full(struct vhu_vq *vq, uint16_t head, bool writable,
+					struct vhu_iov *iov, uint32_t *niov,
+					uint32_t max_iov, uint32_t *total)
 {
 	const struct vring_desc *table = vq->desc;
 	uint32_t table_size = vq->size;
@@ -162,6 +158,24 @@ bool vhu_split_avail_head(struct vhu_vq *vq, uint16_t n, uint16_t *head)
 	if (unlikely(vq->inflight))
 		vhu_inflight_split_take(vq, h);
 	return true;
+}
+
+void vhu_split_prefetch_bufs(struct vhu_vq *vq, uint16_t n, bool write)
+{
+	uint16_t mask = vq->size - 1;
+
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t slot = (uint16_t)(vq->last_avail_idx + i) & mask;
+		const struct vring_desc *d = &vq->desc[VHU_READ_ONCE(vq->avail->ring[slot]) & mask];
+		uint64_t len = 1;
+		const void *p = vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len);
+		if (!p)
+			continue;
+		if (write)
+			vhu_prefetch_w(p);
+		else
+			vhu_prefetch(p);
+	}
 }
 
 void vhu_split_flush_used(struct vhu_vq *vq, uint16_t n)

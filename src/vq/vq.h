@@ -137,15 +137,54 @@ enum vhu_chain_err {
 /* Walks the chain at head into vq->iov pieces (each within one memory
  * region). `writable` selects device-writable (enqueue) or readable
  * (dequeue) buffers; the other kind is malformed. *total gets the bytes. */
-enum vhu_chain_err vhu_split_chain(struct vhu_vq *vq, uint16_t head,
-				   bool writable, struct vhu_iov *iov,
-				   uint32_t *niov, uint32_t max_iov,
-				   uint32_t *total) VHU_REQUIRES(vq->lock);
+enum vhu_chain_err vhu_split_chain_full(struct vhu_vq *vq, uint16_t head,
+					bool writable, struct vhu_iov *iov,
+					uint32_t *niov, uint32_t max_iov,
+					uint32_t *total) VHU_REQUIRES(vq->lock);
+
+/* Upper bound on one packet's buffer bytes; beyond it the chain is
+ * dropped rather than parsed (no virtio-net packet needs more). */
+#define VHU_MAX_CHAIN_BYTES (1u << 20)
+
+/* The common case inline: one direct descriptor whose buffer lies in one
+ * memory region. Anything else, valid or not, goes to the full walk,
+ * which loads the descriptor again and decides on its own values alone. */
+static inline enum vhu_chain_err vhu_split_chain(struct vhu_vq *vq, uint16_t head,
+						 bool writable, struct vhu_iov *iov,
+						 uint32_t *niov, uint32_t max_iov,
+						 uint32_t *total) VHU_REQUIRES(vq->lock)
+{
+	const struct vring_desc *src = &vq->desc[head];
+	uint16_t flags = VHU_READ_ONCE(src->flags);
+
+	if (likely(!(flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) &&
+		   !!(flags & VRING_DESC_F_WRITE) == writable && max_iov)) {
+		uint64_t addr = VHU_READ_ONCE(src->addr);
+		uint32_t len = VHU_READ_ONCE(src->len);
+		uint64_t l = len;
+		uint8_t *p = len && len <= VHU_MAX_CHAIN_BYTES ?
+			vhu_gpa_piece(vq->mem, addr, &l) : NULL;
+		if (likely(p && l == len)) {
+			iov[0].base = p;
+			iov[0].len = len;
+			iov[0].gpa = addr;
+			*niov = 1;
+			*total = len;
+			return VHU_CHAIN_OK;
+		}
+	}
+	return vhu_split_chain_full(vq, head, writable, iov, niov, max_iov, total);
+}
 /* Entries the guest made available; breaks the queue and returns 0 when
  * the avail index ran further than the ring size. */
 uint16_t vhu_split_avail_count(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
 /* Head of the n-th entry from last_avail_idx, checked. */
 bool vhu_split_avail_head(struct vhu_vq *vq, uint16_t n, uint16_t *head)
+	VHU_REQUIRES(vq->lock);
+/* Warms the cache with the buffers of the next n avail entries (the
+ * first bytes of each), so the copies of a burst do not wait for them one
+ * by one. Only a hint: nothing read here is trusted or kept. */
+void vhu_split_prefetch_bufs(struct vhu_vq *vq, uint16_t n, bool write)
 	VHU_REQUIRES(vq->lock);
 /* Writes n shadow used entries and publishes the used index. */
 void vhu_split_flush_used(struct vhu_vq *vq, uint16_t n) VHU_REQUIRES(vq->lock);
@@ -176,13 +215,59 @@ static inline bool vhu_packed_desc_avail(uint16_t flags, bool wrap)
  * descriptor available. Otherwise *pos is moved past the buffer's
  * descriptors, *id gets its buffer id and *ndesc how many ring
  * descriptors it took (also for VHU_CHAIN_DROP). */
-enum vhu_chain_err vhu_packed_chain(struct vhu_vq *vq, struct vhu_packed_pos *pos,
-				    bool writable, struct vhu_iov *iov,
-				    uint32_t *niov, uint32_t max_iov, uint32_t *total,
-				    uint16_t *id, uint16_t *ndesc) VHU_REQUIRES(vq->lock);
+enum vhu_chain_err vhu_packed_chain_full(struct vhu_vq *vq, struct vhu_packed_pos *pos,
+					 bool writable, struct vhu_iov *iov,
+					 uint32_t *niov, uint32_t max_iov, uint32_t *total,
+					 uint16_t *id, uint16_t *ndesc) VHU_REQUIRES(vq->lock);
+
+/* As vhu_split_chain: one direct descriptor in one region inline, the
+ * rest (and every error) through the full walk. */
+static inline enum vhu_chain_err vhu_packed_chain(struct vhu_vq *vq,
+						  struct vhu_packed_pos *pos,
+						  bool writable, struct vhu_iov *iov,
+						  uint32_t *niov, uint32_t max_iov,
+						  uint32_t *total, uint16_t *id,
+						  uint16_t *ndesc) VHU_REQUIRES(vq->lock)
+{
+	const struct vring_packed_desc *src = &vq->desc_packed[pos->idx];
+	/* Acquire: the descriptor's other fields were written before its
+	 * flags made it available. */
+	uint16_t flags = VHU_LOAD_ACQ(src->flags);
+
+	if (!vhu_packed_desc_avail(flags, pos->wrap))
+		return VHU_CHAIN_NONE;
+	if (likely(!(flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) &&
+		   !!(flags & VRING_DESC_F_WRITE) == writable && max_iov)) {
+		uint64_t addr = VHU_READ_ONCE(src->addr);
+		uint32_t len = VHU_READ_ONCE(src->len);
+		uint16_t bid = VHU_READ_ONCE(src->id);
+		uint64_t l = len;
+		uint8_t *p = len && len <= VHU_MAX_CHAIN_BYTES && bid < vq->size ?
+			vhu_gpa_piece(vq->mem, addr, &l) : NULL;
+		if (likely(p && l == len)) {
+			iov[0].base = p;
+			iov[0].len = len;
+			iov[0].gpa = addr;
+			*niov = 1;
+			*total = len;
+			*id = bid;
+			*ndesc = 1;
+			if (unlikely(++pos->idx == vq->size)) {
+				pos->idx = 0;
+				pos->wrap = !pos->wrap;
+			}
+			return VHU_CHAIN_OK;
+		}
+	}
+	return vhu_packed_chain_full(vq, pos, writable, iov, niov, max_iov, total, id,
+				     ndesc);
+}
 /* Buffers the guest made available from last_avail_idx, counted up to
  * max (descriptor flags only, nothing walked). */
 uint16_t vhu_packed_avail_count(struct vhu_vq *vq, uint16_t max) VHU_REQUIRES(vq->lock);
+/* As vhu_split_prefetch_bufs, for up to n available descriptors. */
+void vhu_packed_prefetch_bufs(struct vhu_vq *vq, uint16_t n, bool write)
+	VHU_REQUIRES(vq->lock);
 /* Writes the n shadow_packed entries as used descriptors, flags last,
  * the first one's flags last of all, and moves last_used_idx. */
 void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
