@@ -61,6 +61,7 @@ struct vhu_dev {
 	int inflight_fd;               /* INFLIGHT_SHMFD region, ours */
 	void *inflight_map;
 	uint64_t inflight_size;
+	uint16_t inflight_queue_size;  /* entries each vring's part has room for */
 	int reply_fd;                  /* sent with the next reply, not closed */
 
 	void *priv;

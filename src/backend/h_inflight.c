@@ -14,6 +14,12 @@
 
 static bool geometry_ok(struct vhu_dev *dev, const struct vhu_inflight_wire *w)
 {
+	/* A backend that turned the feature off must not track anyway. */
+	if (!(dev->protocol_features & (1ULL << VHU_PROTO_F_INFLIGHT_SHMFD))) {
+		VHU_ERR("%s: inflight region asked for but INFLIGHT_SHMFD was not "
+			"negotiated", dev->name);
+		return false;
+	}
 	if (w->num_queues == 0 || w->num_queues > VHU_MAX_VRINGS ||
 	    w->queue_size == 0 || w->queue_size > VHU_MAX_RING_SIZE) {
 		VHU_ERR("%s: inflight region for %u queues of %u entries refused (1 to %d "
@@ -41,6 +47,7 @@ void vhu_dev_inflight_unmap(struct vhu_dev *dev)
 	dev->inflight_map = NULL;
 	dev->inflight_fd = -1;
 	dev->inflight_size = 0;
+	dev->inflight_queue_size = 0;
 }
 
 /* Points each vring at its part of the region. */
@@ -84,6 +91,7 @@ int vhu_h_get_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	dev->inflight_fd = fd;
 	dev->inflight_map = p;
 	dev->inflight_size = size;
+	dev->inflight_queue_size = w.queue_size;
 	attach(dev, p, w.num_queues, w.queue_size);
 	VHU_INFO("%s: inflight region of %zu bytes for %u queues of %u", dev->name, size,
 		 w.num_queues, w.queue_size);
@@ -104,10 +112,12 @@ int vhu_h_set_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (!geometry_ok(dev, &w))
 		return -EINVAL;
 	need = (uint64_t)w.num_queues * vhu_inflight_stride(w.queue_size);
-	if (w.mmap_size < need || __builtin_add_overflow(w.mmap_size, w.mmap_offset, &end) ||
+	/* The region's fields are 8-byte words: a misaligned offset would
+	 * make every access to them misaligned. */
+	if (w.mmap_size < need || (w.mmap_offset & 7) || __builtin_add_overflow(w.mmap_size, w.mmap_offset, &end) ||
 	    fstat(msg->fds[0], &st) < 0 || (S_ISREG(st.st_mode) && end > (uint64_t)st.st_size)) {
 		VHU_ERR("%s: SET_INFLIGHT_FD size 0x%llx offset 0x%llx does not hold %u queues "
-			"of %u or is past the end of its file", dev->name,
+			"of %u, is misaligned or is past the end of its file", dev->name,
 			(unsigned long long)w.mmap_size, (unsigned long long)w.mmap_offset,
 			w.num_queues, w.queue_size);
 		return -EINVAL;
@@ -121,6 +131,7 @@ int vhu_h_set_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	dev->inflight_fd = vhu_msg_take_fd(msg, 0);
 	dev->inflight_map = p;
 	dev->inflight_size = end;
+	dev->inflight_queue_size = w.queue_size;
 	attach(dev, (uint8_t *)p + w.mmap_offset, w.num_queues, w.queue_size);
 	VHU_INFO("%s: inflight region set for %u queues of %u", dev->name, w.num_queues,
 		 w.queue_size);

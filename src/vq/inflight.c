@@ -14,9 +14,20 @@ size_t vhu_inflight_stride(uint16_t queue_size)
 	return (s + 63) & ~(size_t)63;
 }
 
+/* Whether descriptor id has a slot in the region: it was made for rings
+ * of dev->inflight_queue_size entries, and a frontend may use bigger ones
+ * (asked for less, or resized a running ring). Such heads go untracked
+ * rather than written past the region. */
+static inline bool in_region(const struct vhu_vq *vq, uint16_t id)
+{
+	return id < vq->dev->inflight_queue_size;
+}
+
 void vhu_inflight_split_take(struct vhu_vq *vq, uint16_t head)
 {
 	struct vhu_inflight_split *r = vq->inflight;
+	if (unlikely(!in_region(vq, head)))
+		return;
 	r->desc[head].counter = ++vq->inflight_counter;
 	r->desc[head].inflight = 1;
 }
@@ -24,7 +35,8 @@ void vhu_inflight_split_take(struct vhu_vq *vq, uint16_t head)
 void vhu_inflight_split_untake(struct vhu_vq *vq, uint16_t head)
 {
 	struct vhu_inflight_split *r = vq->inflight;
-	r->desc[head].inflight = 0;
+	if (likely(in_region(vq, head)))
+		r->desc[head].inflight = 0;
 }
 
 void vhu_inflight_split_batch(struct vhu_vq *vq, uint16_t n)
@@ -32,6 +44,8 @@ void vhu_inflight_split_batch(struct vhu_vq *vq, uint16_t n)
 	struct vhu_inflight_split *r = vq->inflight;
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t id = (uint16_t)vq->shadow[i].id;
+		if (unlikely(!in_region(vq, id)))
+			continue;
 		r->desc[id].next = r->last_batch_head;
 		r->last_batch_head = id;
 	}
@@ -43,7 +57,8 @@ void vhu_inflight_split_done(struct vhu_vq *vq, uint16_t n)
 {
 	struct vhu_inflight_split *r = vq->inflight;
 	for (uint16_t i = 0; i < n; i++)
-		r->desc[(uint16_t)vq->shadow[i].id].inflight = 0;
+		if (likely(in_region(vq, (uint16_t)vq->shadow[i].id)))
+			r->desc[(uint16_t)vq->shadow[i].id].inflight = 0;
 	vhu_smp_wmb();
 	r->used_idx = vq->last_used_idx;
 }
@@ -111,6 +126,16 @@ void vhu_inflight_recover(struct vhu_vq *vq)
 
 	if (!vq->inflight || !(packed ? (void *)vq->desc_packed : (void *)vq->used))
 		return;
+	/* Recovery walks vq->size entries of the region (and desc_num is
+	 * the frontend's to write): a ring bigger than the region was made
+	 * for goes untracked. */
+	if (vq->size > vq->dev->inflight_queue_size) {
+		VHU_WARN("%s: vring %u: %u entries, the inflight region has room for %u; "
+			 "not tracked", vq->dev->name, vq->index, vq->size,
+			 vq->dev->inflight_queue_size);
+		vq->inflight = NULL;
+		return;
+	}
 	/* version 0: a fresh region, nothing to recover; claim it. */
 	if (packed) {
 		struct vhu_inflight_packed *r = vq->inflight;

@@ -1615,6 +1615,7 @@ static void test_inflight_split(void)
 	memset(region, 0, stride);
 	memset(&h, 0, sizeof(h));
 	reset_all();
+	dev.inflight_queue_size = QSZ; /* as GET/SET_INFLIGHT_FD set it */
 	struct vhu_vq *q = mkq(1, F_BASE, QSZ);
 	q->inflight = region;
 	vhu_spin_lock(&q->lock);
@@ -1688,6 +1689,31 @@ static void test_inflight_split(void)
 	q = mkq(1, F_BASE, QSZ);
 	q->last_avail_idx = q->last_used_idx = 6;  /* past heads 4 and 5 */
 	CHECK_EQ(deq(q, pk, 8), 0);                /* lost */
+
+	/* A region made for smaller rings than the frontend then uses: the
+	 * vring goes untracked at start, and heads past the region are never
+	 * written even if it is attached to a running ring. (The region here
+	 * is big enough for QSZ, so a write past QSZ / 2 would show.) */
+	memset(region, 0, stride);
+	dev.inflight_queue_size = QSZ / 2;
+	q = mkq(1, F_BASE, QSZ);
+	q->last_avail_idx = q->last_used_idx = 6;
+	q->inflight = region;
+	vhu_spin_lock(&q->lock);
+	vhu_inflight_recover(q);
+	vhu_spin_unlock(&q->lock);
+	CHECK(q->inflight == NULL);
+	tx_put(q, QSZ / 2 + 1, BUF + 0x600, &h, pay[0], 80);
+	q->inflight = region; /* as if attached while the ring runs */
+	CHECK_EQ(deq(q, pk, 8), 1);
+	vhu_pkt_free_bulk(pk, 1);
+	CHECK_EQ(used_idx(q), 7);
+	CHECK_EQ(r->desc[QSZ / 2 + 1].inflight, 0);
+	CHECK_EQ(r->desc[QSZ / 2 + 1].counter, 0);
+	CHECK_EQ(r->desc[QSZ / 2 + 1].next, 0);
+	CHECK_EQ(r->last_batch_head, 0);
+	q->inflight = NULL;
+	dev.inflight_queue_size = 0;
 	free(region);
 	CHECK_EQ(vhu_pkt_pool_avail(pool), POOL_N);
 }
