@@ -42,6 +42,10 @@ extern "C" {
 /* vhu_driver_register() flags */
 #define VHU_CLIENT        (1ULL << 0) /* connect to path instead of listening */
 #define VHU_NO_RECONNECT  (1ULL << 1) /* client: do not retry when the peer is absent or leaves */
+/* Packed rings: always start where the frontend says, even when the ring
+ * shows the previous backend stopped elsewhere (see vhu_packed_resync in
+ * docs/architecture.md, "Backend restart"). */
+#define VHU_NO_RING_RESYNC (1ULL << 2)
 
 #define VHU_MAX_QUEUE_PAIRS 16
 #define VHU_MAX_VRINGS      (2 * VHU_MAX_QUEUE_PAIRS)

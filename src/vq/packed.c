@@ -325,3 +325,91 @@ void vhu_packed_notify(struct vhu_vq *vq)
 	eventfd_write(vq->callfd, 1);
 	vq->stats.kicks++;
 }
+
+/* ---- finding the device's position after a backend restart ----------
+ *
+ * A packed ring keeps no index in shared memory, so a frontend that lost
+ * its backend cannot tell the new one where the old one stopped: QEMU 7.2
+ * sends the position it had when the ring was last started (0 after boot).
+ * The ring itself tells, when every buffer takes one ring slot (Linux and
+ * DPDK's virtio-net: single descriptors, or one indirect one) and the
+ * device completes in order, as libvhu does: going forward from the device
+ * position P (wrap counter W), the guest's available descriptors come first
+ * (AVAIL bit = the wrap counter of their lap, USED bit the inverse), then
+ * the descriptors used in the previous lap (AVAIL = USED = that lap's
+ * counter) up to P again. Exactly one (P, W) fits such a ring. */
+
+static inline bool slot_avail_bit(const struct vhu_vq *vq, uint16_t i)
+{
+	return VHU_READ_ONCE(vq->desc_packed[i].flags) & F_AVAIL;
+}
+
+static inline bool slot_is_avail(const struct vhu_vq *vq, uint16_t i)
+{
+	uint16_t f = VHU_READ_ONCE(vq->desc_packed[i].flags);
+	return !(f & F_AVAIL) != !(f & F_USED);
+}
+
+/* Whether the ring reads as the pattern above from (p, w). */
+static bool fits(const struct vhu_vq *vq, uint16_t p, bool w)
+{
+	bool in_avail = true;
+
+	for (uint32_t k = 0; k < vq->size; k++) {
+		uint16_t i = (uint16_t)((p + k) % vq->size);
+		bool lap = (p + k < vq->size) ? w : !w;
+		uint16_t f = VHU_READ_ONCE(vq->desc_packed[i].flags);
+		bool a = f & F_AVAIL, u = f & F_USED;
+		if (in_avail && a == lap && u != lap)
+			continue;
+		in_avail = false;
+		if (!(a == !lap && u == !lap))
+			return false;
+	}
+	return true;
+}
+
+bool vhu_packed_resync(struct vhu_vq *vq)
+{
+	uint16_t n = vq->size, p = 0;
+	bool w, found = false;
+
+	if (fits(vq, vq->last_avail_idx, vq->avail_wrap))
+		return false; /* the frontend's position is the ring's */
+	/* Where used turns into available, if anything is available. */
+	for (uint16_t i = 0; i < n && !found; i++) {
+		if (slot_is_avail(vq, i) && !slot_is_avail(vq, (uint16_t)((i + n - 1) % n))) {
+			p = i;
+			found = true;
+		}
+	}
+	if (found) {
+		w = slot_avail_bit(vq, p);
+	} else {
+		/* All available or all used: P is where the AVAIL bit flips. */
+		bool all_avail = slot_is_avail(vq, 0);
+		for (uint16_t i = 1; i < n && !found; i++) {
+			if (slot_avail_bit(vq, i) != slot_avail_bit(vq, (uint16_t)(i - 1))) {
+				p = i;
+				found = true;
+			}
+		}
+		if (all_avail)
+			w = slot_avail_bit(vq, p);
+		else
+			w = found ? slot_avail_bit(vq, (uint16_t)(p - 1)) : !slot_avail_bit(vq, 0);
+	}
+	if (!fits(vq, p, w)) {
+		VHU_WARN("%s: vring %u: starting at %u (wrap %d) as the frontend says, though "
+			 "the ring does not read as stopped there; no other position fits",
+			 vq->dev->name, vq->index, vq->last_avail_idx, vq->avail_wrap);
+		return false;
+	}
+	VHU_WARN("%s: vring %u: the frontend says %u (wrap %d) but the ring stopped at "
+		 "%u (wrap %d): resuming there (backend restart with packed rings)",
+		 vq->dev->name, vq->index, vq->last_avail_idx, vq->avail_wrap, p, w);
+	vq->last_avail_idx = vq->last_used_idx = p;
+	vq->avail_wrap = vq->used_wrap = w;
+	vq->signalled_used_valid = false;
+	return true;
+}

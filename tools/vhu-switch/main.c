@@ -59,7 +59,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vhu-switch [--control PATH] [--socket-dir DIR] [--pmd-cpus LIST]\n"
 		"                  [--mac-age SECONDS] [--socket-mode OCTAL] [--disable-features LIST]\n"
-		"                  [--disable-protocol-features LIST] [--port SPEC]...\n"
+		"                  [--disable-protocol-features LIST] [--no-ring-resync]\n"
+		"                  [--port SPEC]...\n"
 		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
 		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"
 		"         protocol: rarp,log_shmfd,inflight_shmfd,...) or bit numbers\n");
@@ -117,6 +118,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'P' },
 		{ "disable-features", required_argument, NULL, 'F' },
 		{ "disable-protocol-features", required_argument, NULL, 'X' },
+		{ "no-ring-resync", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -153,6 +155,7 @@ int main(int argc, char **argv)
 			if (protocol_feature_parse_list(optarg, &sw_opts.disable_proto))
 				bad("bad --disable-protocol-features '%s'", optarg);
 			break;
+		case 'R': sw_opts.no_ring_resync = true; break;
 		case 'P':
 			if (nports == SW_MAX_PORTS)
 				bad("too many --port%s", "");

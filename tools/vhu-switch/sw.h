@@ -100,6 +100,7 @@ struct sw_opts {
 	unsigned mac_age;        /* seconds */
 	uint64_t disable;        /* virtio features not offered on vhost-user ports */
 	uint64_t disable_proto;  /* vhost-user protocol features not offered */
+	bool no_ring_resync;     /* VHU_NO_RING_RESYNC on vhost-user ports */
 };
 
 extern struct sw_opts sw_opts;
