@@ -2,7 +2,8 @@
 /*
  * The in-tree vhost-user frontend: the driver side, the role DPDK's
  * virtio-user plays. It shares memfd-backed "guest" memory with a backend,
- * negotiates, sets up split rings and sends and receives packets. The
+ * negotiates, sets up split or packed rings and sends and receives packets,
+ * and can reconnect to a restarted backend keeping its rings. The
  * project's tests use it (including to misbehave on purpose: see the raw
  * access functions at the end), and a program without a VM can use it to
  * talk to any vhost-user backend.
@@ -44,6 +45,13 @@ struct vhu_fe_opts {
 	 * offers it; ring_size then need not be a power of two (creation fails
 	 * if it is not one and packed rings were not negotiated). */
 	bool packed;
+	/* Negotiate VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD when the backend
+	 * offers it (also when protocol_features names it): the frontend
+	 * asks for the backend's inflight region (GET_INFLIGHT_FD) before
+	 * the rings start, keeps it, and hands it to the backend again on
+	 * every vhu_fe_reconnect() (SET_INFLIGHT_FD), so a backend that
+	 * crashed with descriptors taken and not completed resumes at them. */
+	bool inflight;
 };
 
 /* Virtio features the frontend accepts when opts->features is 0:
@@ -57,6 +65,18 @@ uint64_t vhu_fe_default_features(uint16_t queue_pairs);
 struct vhu_fe *vhu_fe_create(const struct vhu_fe_opts *opts);
 /* Stops the rings (GET_VRING_BASE), closes the connection, frees all. */
 void vhu_fe_destroy(struct vhu_fe *fe);
+/* After the backend went away (crashed or restarted): drops the old
+ * connection, connects (or accepts) again within connect_timeout_ms and
+ * sets the device up as it is: the same virtio features (the new backend
+ * must offer them), the same guest memory and rings, the driver side
+ * untouched (buffers posted and not yet used stay outstanding). Each
+ * vring's base is where the frontend has seen used buffers up to (split:
+ * its used index; packed: its used position, or the inflight region's
+ * when in use); with an inflight region, SET_INFLIGHT_FD comes first and
+ * the backend resumes where it really stopped. Every vring is kicked at
+ * the end. 0, or a negative errno with the frontend disconnected (it may
+ * be retried). */
+int vhu_fe_reconnect(struct vhu_fe *fe);
 
 uint64_t vhu_fe_features(const struct vhu_fe *fe);          /* negotiated */
 uint64_t vhu_fe_protocol_features(const struct vhu_fe *fe); /* negotiated */

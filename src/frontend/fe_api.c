@@ -60,6 +60,7 @@ static void fe_free(struct vhu_fe *fe)
 	for (uint16_t i = 0; fe->vqs && i < fe->nvq; i++)
 		fe_vq_fini(&fe->vqs[i]);
 	free(fe->vqs);
+	fe_inflight_fini(fe);
 	fe_mem_fini(fe);
 	if (fe->listening_created)
 		unlink(fe->path);
@@ -82,6 +83,7 @@ VHU_EXPORT struct vhu_fe *vhu_fe_create(const struct vhu_fe_opts *opts)
 	fe->sock = -1;
 	for (unsigned i = 0; i < VHU_MAX_MEM_REGIONS; i++)
 		fe->regions[i].fd = -1;
+	fe_inflight_init(fe);
 	fe->opts = *opts;
 	r = check_opts(&fe->opts);
 	if (r < 0) {
@@ -105,7 +107,7 @@ VHU_EXPORT struct vhu_fe *vhu_fe_create(const struct vhu_fe_opts *opts)
 	r = fe_connect(fe);
 	if (r < 0)
 		goto fail;
-	r = fe_negotiate(fe);
+	r = fe_negotiate(fe, false);
 	if (r < 0)
 		goto fail;
 	for (uint16_t i = 0; i < fe->nvq; i++) {
@@ -139,6 +141,39 @@ VHU_EXPORT void vhu_fe_destroy(struct vhu_fe *fe)
 		return;
 	fe_stop(fe);
 	fe_free(fe);
+}
+
+VHU_EXPORT int vhu_fe_reconnect(struct vhu_fe *fe)
+{
+	int r;
+
+	if (!fe)
+		return -EINVAL;
+	/* The old backend is gone (or going): nothing to stop there. Guest
+	 * memory, rings, eventfds and the inflight region all stay. */
+	if (fe->sock >= 0)
+		close(fe->sock);
+	fe->sock = -1;
+	r = fe_connect(fe);
+	if (r < 0)
+		return r;
+	r = fe_negotiate(fe, true);
+	if (r == 0)
+		r = fe_setup_vrings(fe);
+	if (r < 0) {
+		VHU_ERR("fe %s: reconnection failed: %s", fe->path, strerror(-r));
+		close(fe->sock);
+		fe->sock = -1;
+		return r;
+	}
+	/* Whatever is outstanding is news to this backend, and the kicks the
+	 * last one drained from the eventfds are gone. */
+	for (uint16_t i = 0; i < fe->nvq; i++)
+		fe_vq_kick(&fe->vqs[i]);
+	VHU_INFO("fe %s: reconnected, features %#llx protocol %#llx%s", fe->path,
+		 (unsigned long long)fe->features, (unsigned long long)fe->protocol_features,
+		 fe->inflight.fd >= 0 ? ", inflight region handed over" : "");
+	return 0;
 }
 
 VHU_EXPORT uint64_t vhu_fe_features(const struct vhu_fe *fe)
@@ -194,7 +229,7 @@ VHU_EXPORT int vhu_fe_recv_raw(struct vhu_fe *fe, uint32_t *request, void *paylo
 			       uint32_t cap, int timeout_ms)
 {
 	struct vhu_msg msg;
-	int r = fe_recv_msg(fe, &msg, timeout_ms);
+	int r = fe_recv_msg(fe, &msg, timeout_ms, false);
 
 	if (r < 0)
 		return r;

@@ -144,7 +144,7 @@ int fe_send_msg(struct vhu_fe *fe, uint32_t request, uint32_t flags,
 	return vhu_msg_send(fe->sock, &msg);
 }
 
-int fe_recv_msg(struct vhu_fe *fe, struct vhu_msg *msg, int timeout_ms)
+int fe_recv_msg(struct vhu_fe *fe, struct vhu_msg *msg, int timeout_ms, bool keep_fds)
 {
 	struct pollfd pfd = { .fd = fe->sock, .events = POLLIN };
 	int r;
@@ -161,16 +161,16 @@ int fe_recv_msg(struct vhu_fe *fe, struct vhu_msg *msg, int timeout_ms)
 		return -ECONNRESET;
 	if (r < 0)
 		return r;
-	/* No reply the frontend understands carries fds. */
-	vhu_msg_close_fds(msg);
+	/* Only GET_INFLIGHT_FD's reply carries an fd the frontend keeps. */
+	if (!keep_fds)
+		vhu_msg_close_fds(msg);
 	return 0;
 }
 
-/* Waits for the reply to request; checks it is one and of the right size. */
-static int get_reply(struct vhu_fe *fe, uint32_t request, struct vhu_msg *msg,
-		     uint32_t size)
+int fe_get_reply(struct vhu_fe *fe, uint32_t request, struct vhu_msg *msg,
+		 uint32_t size, bool keep_fds)
 {
-	int r = fe_recv_msg(fe, msg, FE_REPLY_TIMEOUT_MS);
+	int r = fe_recv_msg(fe, msg, FE_REPLY_TIMEOUT_MS, keep_fds);
 
 	if (r < 0) {
 		VHU_ERR("fe %s: %s: no reply: %s", fe->path, vhu_req_name(request),
@@ -183,6 +183,7 @@ static int get_reply(struct vhu_fe *fe, uint32_t request, struct vhu_msg *msg,
 		VHU_ERR("fe %s: %s: bad reply (request %u flags %#x size %u)", fe->path,
 			vhu_req_name(request), msg->hdr.request, msg->hdr.flags,
 			msg->hdr.size);
+		vhu_msg_close_fds(msg);
 		return -EPROTO;
 	}
 	return 0;
@@ -190,8 +191,8 @@ static int get_reply(struct vhu_fe *fe, uint32_t request, struct vhu_msg *msg,
 
 /* A request with no reply of its own: with REPLY_ACK we ask for an ack, so
  * a backend that refuses it is caught here, at the message at fault. */
-static int request(struct vhu_fe *fe, uint32_t req, const void *payload,
-		   uint32_t size, const int *fds, int nfds)
+int fe_request(struct vhu_fe *fe, uint32_t req, const void *payload,
+	       uint32_t size, const int *fds, int nfds)
 {
 	bool ack = fe_has(fe->protocol_features, VHU_PROTO_F_REPLY_ACK);
 	struct vhu_msg msg;
@@ -204,7 +205,7 @@ static int request(struct vhu_fe *fe, uint32_t req, const void *payload,
 	}
 	if (!ack)
 		return 0;
-	r = get_reply(fe, req, &msg, sizeof(uint64_t));
+	r = fe_get_reply(fe, req, &msg, sizeof(uint64_t), false);
 	if (r < 0)
 		return r;
 	if (msg.p.u64 != 0) {
@@ -217,7 +218,7 @@ static int request(struct vhu_fe *fe, uint32_t req, const void *payload,
 
 static int request_u64(struct vhu_fe *fe, uint32_t req, uint64_t v)
 {
-	return request(fe, req, &v, sizeof(v), NULL, 0);
+	return fe_request(fe, req, &v, sizeof(v), NULL, 0);
 }
 
 static int query_u64(struct vhu_fe *fe, uint32_t req, uint64_t *v)
@@ -227,7 +228,7 @@ static int query_u64(struct vhu_fe *fe, uint32_t req, uint64_t *v)
 
 	if (r < 0)
 		return r;
-	r = get_reply(fe, req, &msg, sizeof(uint64_t));
+	r = fe_get_reply(fe, req, &msg, sizeof(uint64_t), false);
 	if (r == 0)
 		*v = msg.p.u64;
 	return r;
@@ -258,15 +259,35 @@ static uint64_t want_features(const struct vhu_fe *fe)
 	return want;
 }
 
-int fe_negotiate(struct vhu_fe *fe)
+static uint64_t want_protocol_features(const struct vhu_fe *fe)
+{
+	uint64_t want = fe->opts.protocol_features ? fe->opts.protocol_features
+						   : FE_KNOWN_PROTOCOL_FEATURES;
+
+	if (fe->opts.inflight)
+		want |= 1ull << VHU_PROTO_F_INFLIGHT_SHMFD;
+	return want;
+}
+
+int fe_negotiate(struct vhu_fe *fe, bool again)
 {
 	uint64_t offered, pf_offered, qnum = 1;
 	int r;
 
+	fe->protocol_features = 0; /* nothing is in force on a new connection */
 	r = query_u64(fe, VHU_REQ_GET_FEATURES, &offered);
 	if (r < 0)
 		return r;
-	fe->features = offered & want_features(fe);
+	if (!again) {
+		fe->features = offered & want_features(fe);
+	} else if ((offered & fe->features) != fe->features) {
+		/* The same ones again: the rings and headers in guest memory
+		 * were laid out for them. */
+		VHU_ERR("fe %s: the backend now offers features %#llx, without %#llx the "
+			"rings were set up with", fe->path, (unsigned long long)offered,
+			(unsigned long long)(fe->features & ~offered));
+		return -EOPNOTSUPP;
+	}
 	fe->packed = fe_has(fe->features, VIRTIO_F_RING_PACKED);
 	if (!fe->packed && (fe->opts.ring_size & (fe->opts.ring_size - 1))) {
 		VHU_ERR("fe %s: ring size %u needs packed rings, which the backend "
@@ -277,9 +298,7 @@ int fe_negotiate(struct vhu_fe *fe)
 		r = query_u64(fe, VHU_REQ_GET_PROTOCOL_FEATURES, &pf_offered);
 		if (r < 0)
 			return r;
-		fe->protocol_features = pf_offered &
-			(fe->opts.protocol_features ? fe->opts.protocol_features
-						    : FE_KNOWN_PROTOCOL_FEATURES);
+		fe->protocol_features = pf_offered & want_protocol_features(fe);
 		/* REPLY_ACK is not in force until this message is through. */
 		r = fe_send_msg(fe, VHU_REQ_SET_PROTOCOL_FEATURES, 0,
 				&fe->protocol_features, sizeof(uint64_t), NULL, 0);
@@ -297,7 +316,7 @@ int fe_negotiate(struct vhu_fe *fe)
 			fe_has(fe->features, VIRTIO_NET_F_MQ) ? "" : " (no MQ)");
 		return -EOPNOTSUPP;
 	}
-	r = request(fe, VHU_REQ_SET_OWNER, NULL, 0, NULL, 0);
+	r = fe_request(fe, VHU_REQ_SET_OWNER, NULL, 0, NULL, 0);
 	if (r < 0)
 		return r;
 	r = request_u64(fe, VHU_REQ_SET_FEATURES, fe->features);
@@ -329,10 +348,31 @@ static int send_mem_table(struct vhu_fe *fe)
 		mt.regions[i].mmap_offset = 0;
 		fds[i] = fe->regions[i].fd;
 	}
-	return request(fe, VHU_REQ_SET_MEM_TABLE, &mt,
-		       (uint32_t)(offsetof(struct vhu_mem_table_wire, regions) +
-				  fe->nregions * sizeof(mt.regions[0])),
-		       fds, fe->nregions);
+	return fe_request(fe, VHU_REQ_SET_MEM_TABLE, &mt,
+			  (uint32_t)(offsetof(struct vhu_mem_table_wire, regions) +
+				     fe->nregions * sizeof(mt.regions[0])),
+			  fds, fe->nregions);
+}
+
+/* Where the backend is to start: the frontend's own view, since a backend
+ * that went away could not say (GET_VRING_BASE). Split: the used index it
+ * has seen (what it got back; entries the backend used after that are
+ * taken again unless an inflight region says otherwise). Packed: the used
+ * position and wrap counter, bit 15, or, with an inflight region, the
+ * position the backend recorded there. At creation: 0, and 0 wrap 1. */
+static uint32_t vring_base(const struct vhu_fe *fe, const struct fe_vq *vq)
+{
+	uint16_t pos = vq->last_used;
+	bool wrap = vq->used_wrap;
+
+	if (!vq->packed)
+		return vq->last_used;
+	if (fe_inflight_packed_pos(fe, vq, &pos, &wrap) &&
+	    (pos != vq->last_used || wrap != vq->used_wrap))
+		VHU_INFO("fe %s: vring %u: inflight region says used position %u wrap %u "
+			 "(we have seen %u wrap %u)", fe->path, vq->index, pos, wrap,
+			 vq->last_used, vq->used_wrap);
+	return pos | (uint32_t)wrap << 15;
 }
 
 static int setup_vring(struct vhu_fe *fe, struct fe_vq *vq)
@@ -357,30 +397,31 @@ static int setup_vring(struct vhu_fe *fe, struct fe_vq *vq)
 		if (used >= rg->va && used < rg->va + rg->size)
 			addr.log_guest_addr = rg->gpa + (uint64_t)(used - rg->va);
 	}
-	if ((r = request(fe, VHU_REQ_SET_VRING_NUM, &st, sizeof(st), NULL, 0)) < 0)
+	if ((r = fe_request(fe, VHU_REQ_SET_VRING_NUM, &st, sizeof(st), NULL, 0)) < 0)
 		return r;
-	/* Packed: position 0, wrap counter 1 (bit 15). */
-	st.num = vq->packed ? 0x8000u : 0;
-	if ((r = request(fe, VHU_REQ_SET_VRING_BASE, &st, sizeof(st), NULL, 0)) < 0)
+	st.num = vring_base(fe, vq);
+	if ((r = fe_request(fe, VHU_REQ_SET_VRING_BASE, &st, sizeof(st), NULL, 0)) < 0)
 		return r;
-	if ((r = request(fe, VHU_REQ_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0)) < 0)
+	if ((r = fe_request(fe, VHU_REQ_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0)) < 0)
 		return r;
-	if ((r = request(fe, VHU_REQ_SET_VRING_KICK, &idx, sizeof(idx), &vq->kickfd, 1)) < 0)
+	if ((r = fe_request(fe, VHU_REQ_SET_VRING_KICK, &idx, sizeof(idx), &vq->kickfd, 1)) < 0)
 		return r;
-	return request(fe, VHU_REQ_SET_VRING_CALL, &idx, sizeof(idx), &vq->callfd, 1);
+	return fe_request(fe, VHU_REQ_SET_VRING_CALL, &idx, sizeof(idx), &vq->callfd, 1);
 }
 
 int fe_setup_vrings(struct vhu_fe *fe)
 {
-	int r = send_mem_table(fe);
+	int r = fe_inflight_setup(fe);
 
+	if (r == 0)
+		r = send_mem_table(fe);
 	for (uint16_t i = 0; r == 0 && i < fe->nvq; i++)
 		r = setup_vring(fe, &fe->vqs[i]);
 	/* With protocol features the rings start disabled. */
 	if (fe_has(fe->features, VHU_F_PROTOCOL_FEATURES)) {
 		for (uint16_t i = 0; r == 0 && i < fe->nvq; i++) {
 			struct vhost_vring_state st = { .index = i, .num = 1 };
-			r = request(fe, VHU_REQ_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0);
+			r = fe_request(fe, VHU_REQ_SET_VRING_ENABLE, &st, sizeof(st), NULL, 0);
 		}
 	}
 	if (r == 0)
@@ -398,7 +439,7 @@ int fe_get_vring_base(struct vhu_fe *fe, uint16_t vring)
 	r = fe_send_msg(fe, VHU_REQ_GET_VRING_BASE, 0, &st, sizeof(st), NULL, 0);
 	if (r < 0)
 		return r;
-	r = get_reply(fe, VHU_REQ_GET_VRING_BASE, &msg, sizeof(st));
+	r = fe_get_reply(fe, VHU_REQ_GET_VRING_BASE, &msg, sizeof(st), false);
 	if (r < 0)
 		return r;
 	if (msg.p.state.index != vring) {

@@ -31,6 +31,9 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 #define FE_REGION_STRIDE     (1ull << 30)
 /* Largest packet the transmit side accepts (a 64 KiB GSO frame). */
 #define FE_MAX_PKT           65536u
+/* Largest inflight region (offset included) a backend may hand us: the
+ * spec's layout for 32 packed vrings of 32768 is about 32 MiB. */
+#define FE_INFLIGHT_MAX      (64ull << 20)
 
 struct fe_region {
 	int fd;
@@ -97,6 +100,19 @@ struct fe_vq {
 	struct vhu_fe_vring_stats st;
 };
 
+/* The backend's inflight region (INFLIGHT_SHMFD), kept across backend
+ * restarts. Its sizes are the backend's, checked when it gave them. */
+struct fe_inflight {
+	int fd;                /* -1: no region */
+	uint8_t *map;          /* [0, offset + size) of fd */
+	uint64_t map_len;
+	uint64_t size;         /* mmap_size, as GET_INFLIGHT_FD said */
+	uint64_t offset;       /* mmap_offset */
+	uint64_t stride;       /* bytes per vring: size / num_queues */
+	uint16_t num_queues;
+	uint16_t queue_size;
+};
+
 struct vhu_fe {
 	struct vhu_fe_opts opts;
 	char *path;
@@ -113,6 +129,7 @@ struct vhu_fe {
 	struct fe_region regions[VHU_MAX_MEM_REGIONS];
 	uint16_t nregions;
 	struct fe_vq *vqs;
+	struct fe_inflight inflight;
 };
 
 /* fe_mem.c */
@@ -127,11 +144,33 @@ void *fe_mem_alloc(struct vhu_fe *fe, uint64_t size, uint64_t align,
 int fe_connect(struct vhu_fe *fe);
 int fe_send_msg(struct vhu_fe *fe, uint32_t request, uint32_t flags,
 		const void *payload, uint32_t size, const int *fds, int nfds);
-int fe_recv_msg(struct vhu_fe *fe, struct vhu_msg *msg, int timeout_ms);
-int fe_negotiate(struct vhu_fe *fe);
+/* Closes any fds the message carried unless keep_fds. */
+int fe_recv_msg(struct vhu_fe *fe, struct vhu_msg *msg, int timeout_ms, bool keep_fds);
+/* Waits for the reply to request and checks it is one, of size bytes;
+ * its fds are closed unless keep_fds (and always when it is refused). */
+int fe_get_reply(struct vhu_fe *fe, uint32_t request, struct vhu_msg *msg,
+		 uint32_t size, bool keep_fds);
+/* Sends a request without a reply of its own (acked with REPLY_ACK). */
+int fe_request(struct vhu_fe *fe, uint32_t req, const void *payload,
+	       uint32_t size, const int *fds, int nfds);
+/* again: a reconnection, where the virtio features must not change. */
+int fe_negotiate(struct vhu_fe *fe, bool again);
 int fe_setup_vrings(struct vhu_fe *fe);
 int fe_get_vring_base(struct vhu_fe *fe, uint16_t vring);
 void fe_stop(struct vhu_fe *fe);
+
+/* fe_inflight.c */
+void fe_inflight_init(struct vhu_fe *fe);
+void fe_inflight_fini(struct vhu_fe *fe);
+/* Before the memory table, when INFLIGHT_SHMFD was negotiated: the
+ * region from GET_INFLIGHT_FD the first time, SET_INFLIGHT_FD with it
+ * after. */
+int fe_inflight_setup(struct vhu_fe *fe);
+/* Packed vring: the used position the region says the backend reached;
+ * false (and nothing written) without a region or when it says nothing
+ * usable. */
+bool fe_inflight_packed_pos(const struct vhu_fe *fe, const struct fe_vq *vq,
+			    uint16_t *pos, bool *wrap);
 
 /* fe_ring.c */
 int fe_vq_init(struct vhu_fe *fe, struct fe_vq *vq, uint16_t index);
