@@ -167,7 +167,10 @@ int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (vq->addr_set && dev->mem)
 		vhu_vq_translate(vq);
 	vhu_inflight_recover(vq);
-	if (!vq->inflight && vhu_vq_packed(vq) && vq->desc_packed &&
+	/* Also after the region's recovery: a crash between the ring's
+	 * write-back and the region's update leaves the region one burst
+	 * behind, and the ring then tells the truth. */
+	if (vhu_vq_packed(vq) && vq->desc_packed &&
 	    !(dev->sock->flags & VHU_NO_RING_RESYNC))
 		vhu_packed_resync(vq);
 	vhu_vq_update_active(vq);

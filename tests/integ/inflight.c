@@ -91,9 +91,10 @@ enum { R_PKT = 'P', R_BAD = 'X', R_REGION = 'I', R_RESUME = 'R', R_TAKEN = 'T',
        R_END = 'E' };
 enum mode { M_ON, M_ON_OWN_BASE, M_OFF, M_RESYNC };
 static const char *const mode_name[] = { "on", "on-own-base", "off", "off-resync" };
-/* Backends of "off" also run with VHU_NO_RING_RESYNC: on a packed vring
- * the ring resync alone (mode "off-resync") recovers from these crashes
- * too, as every buffer takes one slot and libvhu completes in order. */
+/* Backends of "on", "on-own-base" and "off" run with VHU_NO_RING_RESYNC:
+ * on a packed vring the ring resync alone (mode "off-resync") recovers
+ * from these crashes too, as every buffer takes one slot and libvhu
+ * completes in order, so it would hide a region that does not work. */
 static uint64_t be_reg_flags;
 struct rec {
 	uint8_t type;
@@ -945,6 +946,7 @@ int main(int argc, char **argv)
 		return failed ? 1 : 0;
 	}
 	bool all = !strcmp(mode, "all");
+	be_reg_flags = VHU_NO_RING_RESYNC;
 	if (all || !strcmp(mode, "on")) {
 		long r = run(packed, M_ON);
 		CHECK(r == 0, "inflight on: %ld packets lost or repeated (-1: run broke)", r);
@@ -956,14 +958,14 @@ int main(int argc, char **argv)
 		      "broke)", r);
 	}
 	if (packed && (all || !strcmp(mode, "off-resync"))) {
+		be_reg_flags = 0;
 		long r = run(packed, M_RESYNC);
+		be_reg_flags = VHU_NO_RING_RESYNC;
 		CHECK(r == 0, "inflight off, ring resync on: %ld packets lost or repeated "
 		      "(-1: run broke)", r);
 	}
 	if (all || !strcmp(mode, "off")) {
-		be_reg_flags = VHU_NO_RING_RESYNC;
 		long r = run(packed, M_OFF);
-		be_reg_flags = 0;
 		/* The same crashes without the region must show: otherwise the
 		 * test above would pass without the mechanism too. */
 		CHECK(r > 0, "inflight off: %ld packets lost or repeated; the test does not "
