@@ -14,7 +14,7 @@ for group in "$@"; do
 		want pkg-config pkg-config
 		want /usr/include/linux/virtio_ring.h linux-libc-dev ;;
 	peers)
-		want dpdk-testpmd dpdk; want qemu-system-x86_64 qemu-system-x86
+		want dpdk-testpmd dpdk-dev; want qemu-system-x86_64 qemu-system-x86
 		want /bin/busybox busybox-static; want cpio cpio; want socat socat
 		want ip iproute2; want tshark tshark; want tcpdump tcpdump ;;
 	bench)

@@ -9,7 +9,9 @@
 # A peer script exits 0 on pass, 77 on skip (it must say why, loudly), and
 # anything else on failure. Output of each goes to build/test-logs/.
 # Select groups with VHU_TEST_GROUPS="unit integ peers" and peer scripts
-# with VHU_PEER_FILTER=regex.
+# with VHU_PEER_FILTER=regex. VHU_TEST_STRICT=1 (CI) fails the run when
+# anything was skipped: make test installs every peer, so a skip there
+# means a peer went missing (as dpdk-testpmd did when it moved package).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -94,4 +96,7 @@ done
 
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"
+if [ "${VHU_TEST_STRICT:-0}" = 1 ] && [ "$skip" != 0 ]; then
+	echo "VHU_TEST_STRICT: $skip skipped; every test must run here"; exit 1
+fi
 [ "$fail" = 0 ]
