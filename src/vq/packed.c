@@ -223,16 +223,12 @@ void vhu_packed_prefetch_bufs(struct vhu_vq *vq, uint16_t n, bool write)
 
 	for (uint16_t i = 0; i < n; i++) {
 		const struct vring_packed_desc *d = &vq->desc_packed[p.idx];
-		uint64_t len = 1;
 		if (!desc_avail(VHU_READ_ONCE(d->flags), p.wrap))
 			break;
-		const void *b = vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len);
-		if (b) {
-			if (write)
-				vhu_prefetch_w(b);
-			else
-				vhu_prefetch(b);
-		}
+		uint64_t len = VHU_READ_ONCE(d->len);
+		const void *b = len ? vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len) : NULL;
+		if (b)
+			vhu_prefetch_span(b, len, write);
 		pos_advance(vq, &p);
 	}
 }

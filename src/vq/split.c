@@ -167,14 +167,10 @@ void vhu_split_prefetch_bufs(struct vhu_vq *vq, uint16_t n, bool write)
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t slot = (uint16_t)(vq->last_avail_idx + i) & mask;
 		const struct vring_desc *d = &vq->desc[VHU_READ_ONCE(vq->avail->ring[slot]) & mask];
-		uint64_t len = 1;
-		const void *p = vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len);
-		if (!p)
-			continue;
-		if (write)
-			vhu_prefetch_w(p);
-		else
-			vhu_prefetch(p);
+		uint64_t len = VHU_READ_ONCE(d->len);
+		const void *p = len ? vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len) : NULL;
+		if (p)
+			vhu_prefetch_span(p, len, write);
 	}
 }
 
