@@ -150,8 +150,9 @@ def main():
     L.append(f"- run {meta.get('date')}, libvhu at {meta.get('commit')}; {meta.get('reps')} reps a side, "
              f"{meta.get('seconds')} s a run, {meta.get('warmup')} s warm-up; whole suite {meta.get('duration_s')} s")
     L.append(f"- load average at start {meta.get('load_start')}, at end {meta.get('load_end')}: the machine "
-             "is shared with other test runs, so absolute numbers are noisy; the ratios compare runs "
-             "interleaved in time (ours, peer, peer, ours, ...).\n")
+             "has 2 vCPUs, so a load of 2 is the benchmark's own two busy pollers; identical runs on "
+             "it differ by up to 2x (min-max columns), so absolute numbers are noisy; the ratios "
+             "compare runs interleaved in time (ours, peer, peer, ours, ...).\n")
 
     L.append("## Method\n")
     L.append("- Frontend: dpdk-testpmd with virtio-user (one forwarding lcore on the last CPU, main "
