@@ -114,7 +114,8 @@ int vhu_h_set_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	need = (uint64_t)w.num_queues * vhu_inflight_stride(w.queue_size);
 	/* The region's fields are 8-byte words: a misaligned offset would
 	 * make every access to them misaligned. */
-	if (w.mmap_size < need || (w.mmap_offset & 7) || __builtin_add_overflow(w.mmap_size, w.mmap_offset, &end) ||
+	if (w.mmap_size < need || (w.mmap_offset & 7) ||
+	    __builtin_add_overflow(w.mmap_size, w.mmap_offset, &end) ||
 	    fstat(msg->fds[0], &st) < 0 || (S_ISREG(st.st_mode) && end > (uint64_t)st.st_size)) {
 		VHU_ERR("%s: SET_INFLIGHT_FD size 0x%llx offset 0x%llx does not hold %u queues "
 			"of %u, is misaligned or is past the end of its file", dev->name,

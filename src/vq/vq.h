@@ -272,10 +272,10 @@ void vhu_packed_prefetch_bufs(struct vhu_vq *vq, uint16_t n, bool write)
  * the first one's flags last of all, and moves last_used_idx. */
 void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
 	VHU_REQUIRES(vq->lock);
-/* At ring start, without an inflight region: when the ring's contents do
- * not fit the position the frontend sent but fit exactly one other (a
- * backend restart under QEMU, which cannot know it), moves there with a
- * log line. True when it moved. */
+/* At ring start (after any inflight recovery): when the ring's contents
+ * do not fit the position the frontend sent, or the region's, but fit
+ * exactly one other (a backend restart under QEMU, which cannot know it),
+ * moves there with a log line. True when it moved. */
 bool vhu_packed_resync(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
 /* Signals the guest's call eventfd unless its driver event structure
  * suppresses it (flags, or off_wrap with EVENT_IDX). */

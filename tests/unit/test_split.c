@@ -1604,6 +1604,19 @@ static void test_dirty_log(void)
  * inflight region brings it back to the first uncompleted head, so those
  * packets are delivered once, neither lost nor completed twice. Without
  * the region the same restart loses them. */
+/* A vring started at base with the region attached, as SET_VRING_KICK
+ * does it: recovery runs before any burst. */
+static struct vhu_vq *start_tracked(uint16_t base, void *region)
+{
+	struct vhu_vq *q = mkq(1, F_BASE, QSZ);
+	q->last_avail_idx = q->last_used_idx = base;
+	q->inflight = region;
+	vhu_spin_lock(&q->lock);
+	vhu_inflight_recover(q);
+	vhu_spin_unlock(&q->lock);
+	return q;
+}
+
 static void test_inflight_split(void)
 {
 	struct virtio_net_hdr_mrg_rxbuf h;
@@ -1616,11 +1629,7 @@ static void test_inflight_split(void)
 	memset(&h, 0, sizeof(h));
 	reset_all();
 	dev.inflight_queue_size = QSZ; /* as GET/SET_INFLIGHT_FD set it */
-	struct vhu_vq *q = mkq(1, F_BASE, QSZ);
-	q->inflight = region;
-	vhu_spin_lock(&q->lock);
-	vhu_inflight_recover(q); /* fresh region: claimed, nothing to do */
-	vhu_spin_unlock(&q->lock);
+	struct vhu_vq *q = start_tracked(0, region); /* fresh region: claimed */
 	struct vhu_inflight_split *r = region;
 	CHECK_EQ(r->version, 1);
 	CHECK_EQ(r->desc_num, QSZ);
@@ -1648,12 +1657,7 @@ static void test_inflight_split(void)
 	CHECK(r->desc[3].counter > r->desc[2].counter);
 
 	/* Restart: a new vring, base 4 (stale), the same region. */
-	q = mkq(1, F_BASE, QSZ);
-	q->last_avail_idx = q->last_used_idx = 4;
-	q->inflight = region;
-	vhu_spin_lock(&q->lock);
-	vhu_inflight_recover(q);
-	vhu_spin_unlock(&q->lock);
+	q = start_tracked(4, region);
 	CHECK_EQ(q->last_avail_idx, 2);
 	CHECK_EQ(deq(q, pk, 8), 2);
 	CHECK(pkt_eq(pk[0], pay[2], 80));
@@ -1669,12 +1673,7 @@ static void test_inflight_split(void)
 	r->used_idx = 2;
 	r->last_batch_head = 3;
 	r->desc[3].next = 2;
-	q = mkq(1, F_BASE, QSZ);
-	q->last_avail_idx = q->last_used_idx = 2; /* stale the other way */
-	q->inflight = region;
-	vhu_spin_lock(&q->lock);
-	vhu_inflight_recover(q);
-	vhu_spin_unlock(&q->lock);
+	q = start_tracked(2, region); /* stale the other way */
 	CHECK_EQ(q->last_avail_idx, 4);
 	CHECK_EQ(r->used_idx, 4);
 	CHECK_EQ(deq(q, pk, 8), 0);
@@ -1696,12 +1695,7 @@ static void test_inflight_split(void)
 	 * is big enough for QSZ, so a write past QSZ / 2 would show.) */
 	memset(region, 0, stride);
 	dev.inflight_queue_size = QSZ / 2;
-	q = mkq(1, F_BASE, QSZ);
-	q->last_avail_idx = q->last_used_idx = 6;
-	q->inflight = region;
-	vhu_spin_lock(&q->lock);
-	vhu_inflight_recover(q);
-	vhu_spin_unlock(&q->lock);
+	q = start_tracked(6, region);
 	CHECK(q->inflight == NULL);
 	tx_put(q, QSZ / 2 + 1, BUF + 0x600, &h, pay[0], 80);
 	q->inflight = region; /* as if attached while the ring runs */
