@@ -16,12 +16,13 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	uint16_t count = VHU_MIN(n, VHU_MAX_BURST);
 	uint16_t used = 0, out = 0;
 	uint64_t bytes = 0;
+	struct vhu_packed_ahead ahead;
 
 	/* Cheap look at the first descriptor before allocating anything. */
 	if (count == 0 ||
 	    !vhu_packed_desc_avail(VHU_LOAD_ACQ(vq->desc_packed[pos.idx].flags), pos.wrap))
 		return 0;
-	vhu_packed_prefetch_bufs(vq, count, false);
+	vhu_packed_ahead_start(vq, &ahead, count, false);
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
 		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
 	if (count == 0) {
@@ -37,7 +38,7 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 							VHU_MAX_IOV, &total, &id, &ndesc);
 		if (e == VHU_CHAIN_NONE || unlikely(e == VHU_CHAIN_BAD))
 			break;
-		vhu_prefetch(&vq->desc_packed[pos.idx]);
+		vhu_packed_ahead_step(vq, &ahead);
 		vq->shadow_packed[used].id = id;
 		vq->shadow_packed[used].ndesc = ndesc;
 		vq->shadow_packed[used].len = 0;

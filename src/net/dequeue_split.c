@@ -16,10 +16,11 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	uint16_t count = VHU_MIN(VHU_MIN(avail, n), VHU_MAX_BURST);
 	uint16_t used = 0, out = 0;
 	uint64_t bytes = 0;
+	struct vhu_split_ahead ahead;
 
 	if (count == 0)
 		return 0;
-	vhu_split_prefetch_bufs(vq, count, false);
+	vhu_split_ahead_start(vq, &ahead, count, false);
 	/* One lock round-trip on the pool for the whole burst; shrink the
 	 * burst when the pool is short rather than fail it outright. */
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
@@ -35,10 +36,7 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 
 		if (unlikely(!vhu_split_avail_head(vq, i, &head)))
 			break;
-		if (i + 1 < count) {
-			uint16_t slot = (uint16_t)(vq->last_avail_idx + i + 1) & (vq->size - 1);
-			vhu_prefetch(&vq->desc[VHU_READ_ONCE(vq->avail->ring[slot]) & (vq->size - 1)]);
-		}
+		vhu_split_ahead_step(vq, &ahead);
 		enum vhu_chain_err e = vhu_split_chain(vq, head, false, vq->iov, &niov,
 						       VHU_MAX_IOV, &total);
 		if (unlikely(e == VHU_CHAIN_BAD))

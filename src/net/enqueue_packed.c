@@ -49,8 +49,9 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 	struct vhu_packed_pos pos = { vq->last_avail_idx, vq->avail_wrap };
 	uint16_t nused = 0, i;
 	uint64_t bytes = 0, delivered = 0;
+	struct vhu_packed_ahead ahead;
 
-	vhu_packed_prefetch_bufs(vq, VHU_MIN(n, VHU_MAX_BURST), true);
+	vhu_packed_ahead_start(vq, &ahead, VHU_MIN(n, VHU_MAX_BURST), true);
 	for (i = 0; i < n; i++) {
 		const struct vhu_pkt *pkt = pkts[i];
 		struct virtio_net_hdr_mrg_rxbuf h;
@@ -59,6 +60,7 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 		uint32_t need = vq->hdr_len + pkt->pkt_len, niov = 0;
 		uint16_t first = nused;
 
+		vhu_packed_ahead_step(vq, &ahead);
 		if (i + 1 < n)
 			vhu_prefetch(vhu_pkt_data(pkts[i + 1]));
 		if (unlikely(!vhu_net_hdr_build(vq->features, pkt, &h, &fixup))) {

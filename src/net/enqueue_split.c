@@ -52,10 +52,11 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 	uint16_t avail = vhu_split_avail_count(vq);
 	uint16_t taken = 0, nused = 0, i;
 	uint64_t bytes = 0, delivered = 0;
+	struct vhu_split_ahead ahead;
 
 	if (avail == 0)
 		return 0;
-	vhu_split_prefetch_bufs(vq, VHU_MIN(VHU_MIN(avail, n), VHU_MAX_BURST), true);
+	vhu_split_ahead_start(vq, &ahead, VHU_MIN(VHU_MIN(avail, n), VHU_MAX_BURST), true);
 	for (i = 0; i < n; i++) {
 		const struct vhu_pkt *pkt = pkts[i];
 		struct virtio_net_hdr_mrg_rxbuf h;
@@ -63,6 +64,7 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 		uint32_t need = vq->hdr_len + pkt->pkt_len, niov = 0;
 		uint16_t first = nused, save_taken = taken;
 
+		vhu_split_ahead_step(vq, &ahead);
 		if (i + 1 < n)
 			vhu_prefetch(vhu_pkt_data(pkts[i + 1]));
 		if (unlikely(!vhu_net_hdr_build(vq->features, pkt, &h, &fixup))) {

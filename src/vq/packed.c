@@ -217,22 +217,6 @@ uint16_t vhu_packed_avail_count(struct vhu_vq *vq, uint16_t max)
 	return bufs;
 }
 
-void vhu_packed_prefetch_bufs(struct vhu_vq *vq, uint16_t n, bool write)
-{
-	struct vhu_packed_pos p = { vq->last_avail_idx, vq->avail_wrap };
-
-	for (uint16_t i = 0; i < n; i++) {
-		const struct vring_packed_desc *d = &vq->desc_packed[p.idx];
-		if (!desc_avail(VHU_READ_ONCE(d->flags), p.wrap))
-			break;
-		uint64_t len = VHU_READ_ONCE(d->len);
-		const void *b = len ? vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len) : NULL;
-		if (b)
-			vhu_prefetch_span(b, len, write);
-		pos_advance(vq, &p);
-	}
-}
-
 void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
 {
 	struct vring_packed_desc *ring = vq->desc_packed;

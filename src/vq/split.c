@@ -160,20 +160,6 @@ bool vhu_split_avail_head(struct vhu_vq *vq, uint16_t n, uint16_t *head)
 	return true;
 }
 
-void vhu_split_prefetch_bufs(struct vhu_vq *vq, uint16_t n, bool write)
-{
-	uint16_t mask = vq->size - 1;
-
-	for (uint16_t i = 0; i < n; i++) {
-		uint16_t slot = (uint16_t)(vq->last_avail_idx + i) & mask;
-		const struct vring_desc *d = &vq->desc[VHU_READ_ONCE(vq->avail->ring[slot]) & mask];
-		uint64_t len = VHU_READ_ONCE(d->len);
-		const void *p = len ? vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len) : NULL;
-		if (p)
-			vhu_prefetch_span(p, len, write);
-	}
-}
-
 void vhu_split_flush_used(struct vhu_vq *vq, uint16_t n)
 {
 	uint16_t mask = vq->size - 1;
