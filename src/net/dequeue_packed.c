@@ -8,6 +8,7 @@
 #include "backend/dev.h"
 #include "common/log.h"
 #include "net/net.h"
+#include "vq/ahead.h"
 
 uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			    struct vhu_pkt **pkts, uint16_t n)

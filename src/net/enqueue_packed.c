@@ -12,6 +12,7 @@
 #include "backend/dirty_log.h"
 #include "common/log.h"
 #include "net/net.h"
+#include "vq/ahead.h"
 
 /* Reserves buffers from *pos until they hold `need` bytes. Fills vq->iov
  * from *niov on, shadow entries from *nused on. Returns 1 on success, 0

@@ -12,6 +12,7 @@
 #include "backend/dirty_log.h"
 #include "common/log.h"
 #include "net/net.h"
+#include "vq/ahead.h"
 #include "vq/inflight.h"
 
 /* Reserves heads from position `taken` until their buffers hold `need`

@@ -181,53 +181,6 @@ uint16_t vhu_split_avail_count(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
 /* Head of the n-th entry from last_avail_idx, checked. */
 bool vhu_split_avail_head(struct vhu_vq *vq, uint16_t n, uint16_t *head)
 	VHU_REQUIRES(vq->lock);
-/* Warming the guest's buffers a few entries ahead of the copies, as
- * vhu_packed_ahead below (which says why not a whole burst at once): a
- * cursor over the avail entries from last_avail_idx. Only a hint: nothing
- * read here is trusted or kept. */
-#define VHU_SPLIT_AHEAD 8
-struct vhu_split_ahead {
-	uint16_t next, end; /* avail entries, counted from last_avail_idx */
-	bool write;
-};
-
-static inline const struct vring_desc *vhu_split_ahead_desc(const struct vhu_vq *vq,
-							     uint16_t n) VHU_REQUIRES(vq->lock)
-{
-	uint16_t mask = vq->size - 1;
-	uint16_t slot = (uint16_t)(vq->last_avail_idx + n) & mask;
-	return &vq->desc[VHU_READ_ONCE(vq->avail->ring[slot]) & mask];
-}
-
-static inline void vhu_split_ahead_step(const struct vhu_vq *vq, struct vhu_split_ahead *a)
-	VHU_REQUIRES(vq->lock)
-{
-	if (a->next >= a->end)
-		return;
-	const struct vring_desc *d = vhu_split_ahead_desc(vq, a->next);
-	uint64_t len = VHU_READ_ONCE(d->len);
-	const void *b = len ? vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len) : NULL;
-	if (b)
-		vhu_prefetch_span(b, len, a->write);
-	/* The descriptor the cursor reads next time round the window. */
-	if (a->next + VHU_SPLIT_AHEAD < a->end)
-		vhu_prefetch(vhu_split_ahead_desc(vq, (uint16_t)(a->next + VHU_SPLIT_AHEAD)));
-	a->next++;
-}
-
-/* Starts the cursor for a burst of n avail entries (all known to be
- * there) and runs it VHU_SPLIT_AHEAD steps ahead. */
-static inline void vhu_split_ahead_start(const struct vhu_vq *vq, struct vhu_split_ahead *a,
-					 uint16_t n, bool write) VHU_REQUIRES(vq->lock)
-{
-	a->next = 0;
-	a->end = n;
-	a->write = write;
-	for (uint16_t k = 0; k < VHU_SPLIT_AHEAD && k < n; k++)
-		vhu_prefetch(vhu_split_ahead_desc(vq, k));
-	for (unsigned k = 0; k < VHU_SPLIT_AHEAD; k++)
-		vhu_split_ahead_step(vq, a);
-}
 /* Writes n shadow used entries and publishes the used index. */
 void vhu_split_flush_used(struct vhu_vq *vq, uint16_t n) VHU_REQUIRES(vq->lock);
 /* Signals the guest's call eventfd unless it suppressed notifications. */
@@ -307,57 +260,6 @@ static inline enum vhu_chain_err vhu_packed_chain(struct vhu_vq *vq,
 /* Buffers the guest made available from last_avail_idx, counted up to
  * max (descriptor flags only, nothing walked). */
 uint16_t vhu_packed_avail_count(struct vhu_vq *vq, uint16_t max) VHU_REQUIRES(vq->lock);
-/* Warming the guest's buffers a few descriptors ahead of the copies: a
- * cursor that runs VHU_PACKED_AHEAD descriptors in front of the walk and
- * moves one step per buffer copied. Prefetching a whole burst at once
- * asks for more lines than the core can have in flight (the prefetches
- * themselves stall, and the early lines cool again before their copy).
- * Only a hint: nothing read here is trusted or kept. */
-#define VHU_PACKED_AHEAD 8
-struct vhu_packed_ahead {
-	struct vhu_packed_pos pos;
-	uint16_t left; /* descriptors still worth looking at */
-	bool write;
-};
-
-static inline void vhu_packed_ahead_step(const struct vhu_vq *vq, struct vhu_packed_ahead *a)
-	VHU_REQUIRES(vq->lock)
-{
-	const struct vring_packed_desc *d = &vq->desc_packed[a->pos.idx];
-
-	if (!a->left)
-		return;
-	if (!vhu_packed_desc_avail(VHU_READ_ONCE(d->flags), a->pos.wrap)) {
-		a->left = 0;
-		return;
-	}
-	uint64_t len = VHU_READ_ONCE(d->len);
-	const void *b = len ? vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len) : NULL;
-	if (b)
-		vhu_prefetch_span(b, len, a->write);
-	/* The descriptor line two lines on, so the cursor's own first
-	 * touch of it does not wait either. */
-	if ((a->pos.idx & 3) == 0 && a->pos.idx + 8u < vq->size)
-		vhu_prefetch(d + 8);
-	a->left--;
-	if (unlikely(++a->pos.idx == vq->size)) {
-		a->pos.idx = 0;
-		a->pos.wrap = !a->pos.wrap;
-	}
-}
-
-/* Starts the cursor at the next available descriptor, for a burst of at
- * most n, and runs it VHU_PACKED_AHEAD steps ahead. */
-static inline void vhu_packed_ahead_start(const struct vhu_vq *vq, struct vhu_packed_ahead *a,
-					  uint16_t n, bool write) VHU_REQUIRES(vq->lock)
-{
-	a->pos.idx = vq->last_avail_idx;
-	a->pos.wrap = vq->avail_wrap;
-	a->left = n;
-	a->write = write;
-	for (unsigned k = 0; k < VHU_PACKED_AHEAD; k++)
-		vhu_packed_ahead_step(vq, a);
-}
 /* Writes the n shadow_packed entries as used descriptors, flags last,
  * the first one's flags last of all, and moves last_used_idx. */
 void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
