@@ -57,6 +57,7 @@ static inline void vhu_split_ahead_start(const struct vhu_vq *vq, struct vhu_spl
 	for (unsigned k = 0; k < VHU_SPLIT_AHEAD; k++)
 		vhu_split_ahead_step(vq, a);
 }
+
 /* Packed rings: the cursor runs VHU_PACKED_AHEAD descriptors in front of
  * the walk. */
 #define VHU_PACKED_AHEAD 8
