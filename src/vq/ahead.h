@@ -13,8 +13,19 @@
 
 #include "vq/vq.h"
 
+/* How many buffers the cursor runs in front of the walk. */
+#define VHU_AHEAD 8
+
+/* The first lines of the buffer a descriptor's addr and len point at. */
+static inline void vhu_ahead_buf(const struct vhu_vq *vq, uint64_t addr, uint64_t len,
+				 bool write) VHU_REQUIRES(vq->lock)
+{
+	const void *b = len ? vhu_gpa_piece(vq->mem, addr, &len) : NULL;
+	if (b)
+		vhu_prefetch_span(b, len, write);
+}
+
 /* Split rings: the cursor counts avail entries from last_avail_idx. */
-#define VHU_SPLIT_AHEAD 8
 struct vhu_split_ahead {
 	uint16_t next, end; /* avail entries, counted from last_avail_idx */
 	bool write;
@@ -34,33 +45,28 @@ static inline void vhu_split_ahead_step(const struct vhu_vq *vq, struct vhu_spli
 	if (a->next >= a->end)
 		return;
 	const struct vring_desc *d = vhu_split_ahead_desc(vq, a->next);
-	uint64_t len = VHU_READ_ONCE(d->len);
-	const void *b = len ? vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len) : NULL;
-	if (b)
-		vhu_prefetch_span(b, len, a->write);
+	vhu_ahead_buf(vq, VHU_READ_ONCE(d->addr), VHU_READ_ONCE(d->len), a->write);
 	/* The descriptor the cursor reads next time round the window. */
-	if (a->next + VHU_SPLIT_AHEAD < a->end)
-		vhu_prefetch(vhu_split_ahead_desc(vq, (uint16_t)(a->next + VHU_SPLIT_AHEAD)));
+	if (a->next + VHU_AHEAD < a->end)
+		vhu_prefetch(vhu_split_ahead_desc(vq, (uint16_t)(a->next + VHU_AHEAD)));
 	a->next++;
 }
 
 /* Starts the cursor for a burst of n avail entries (all known to be
- * there) and runs it VHU_SPLIT_AHEAD steps ahead. */
+ * there) and runs it VHU_AHEAD steps ahead. */
 static inline void vhu_split_ahead_start(const struct vhu_vq *vq, struct vhu_split_ahead *a,
 					 uint16_t n, bool write) VHU_REQUIRES(vq->lock)
 {
 	a->next = 0;
 	a->end = n;
 	a->write = write;
-	for (uint16_t k = 0; k < VHU_SPLIT_AHEAD && k < n; k++)
+	for (uint16_t k = 0; k < VHU_AHEAD && k < n; k++)
 		vhu_prefetch(vhu_split_ahead_desc(vq, k));
-	for (unsigned k = 0; k < VHU_SPLIT_AHEAD; k++)
+	for (unsigned k = 0; k < VHU_AHEAD; k++)
 		vhu_split_ahead_step(vq, a);
 }
 
-/* Packed rings: the cursor runs VHU_PACKED_AHEAD descriptors in front of
- * the walk. */
-#define VHU_PACKED_AHEAD 8
+/* Packed rings: the cursor counts descriptors from last_avail_idx. */
 struct vhu_packed_ahead {
 	struct vhu_packed_pos pos;
 	uint16_t left; /* descriptors still worth looking at */
@@ -78,23 +84,17 @@ static inline void vhu_packed_ahead_step(const struct vhu_vq *vq, struct vhu_pac
 		a->left = 0;
 		return;
 	}
-	uint64_t len = VHU_READ_ONCE(d->len);
-	const void *b = len ? vhu_gpa_piece(vq->mem, VHU_READ_ONCE(d->addr), &len) : NULL;
-	if (b)
-		vhu_prefetch_span(b, len, a->write);
+	vhu_ahead_buf(vq, VHU_READ_ONCE(d->addr), VHU_READ_ONCE(d->len), a->write);
 	/* The descriptor line two lines on, so the cursor's own first
 	 * touch of it does not wait either. */
 	if ((a->pos.idx & 3) == 0 && a->pos.idx + 8u < vq->size)
 		vhu_prefetch(d + 8);
 	a->left--;
-	if (unlikely(++a->pos.idx == vq->size)) {
-		a->pos.idx = 0;
-		a->pos.wrap = !a->pos.wrap;
-	}
+	vhu_packed_pos_advance(vq, &a->pos);
 }
 
 /* Starts the cursor at the next available descriptor, for a burst of at
- * most n, and runs it VHU_PACKED_AHEAD steps ahead. */
+ * most n, and runs it VHU_AHEAD steps ahead. */
 static inline void vhu_packed_ahead_start(const struct vhu_vq *vq, struct vhu_packed_ahead *a,
 					  uint16_t n, bool write) VHU_REQUIRES(vq->lock)
 {
@@ -102,7 +102,7 @@ static inline void vhu_packed_ahead_start(const struct vhu_vq *vq, struct vhu_pa
 	a->pos.wrap = vq->avail_wrap;
 	a->left = n;
 	a->write = write;
-	for (unsigned k = 0; k < VHU_PACKED_AHEAD; k++)
+	for (unsigned k = 0; k < VHU_AHEAD; k++)
 		vhu_packed_ahead_step(vq, a);
 }
 

@@ -23,14 +23,6 @@
 
 #define desc_avail vhu_packed_desc_avail
 
-static inline void pos_advance(const struct vhu_vq *vq, struct vhu_packed_pos *p)
-{
-	if (++p->idx == vq->size) {
-		p->idx = 0;
-		p->wrap = !p->wrap;
-	}
-}
-
 /* Appends the pieces of one buffer to iov. False: the queue broke. */
 static bool add_buffer(struct vhu_vq *vq, uint64_t addr, uint32_t len,
 		       struct vhu_iov *iov, uint32_t *n, uint32_t max_iov,
@@ -162,7 +154,7 @@ enum vhu_chain_err vhu_packed_chain_full(struct vhu_vq *vq, struct vhu_packed_po
 				     start, vq->size);
 			return VHU_CHAIN_BAD;
 		}
-		pos_advance(vq, &p);
+		vhu_packed_pos_advance(vq, &p);
 		if (flags & VRING_DESC_F_INDIRECT) {
 			if (unlikely(flags & VRING_DESC_F_NEXT)) {
 				vhu_vq_break(vq, "descriptor %u has both INDIRECT and NEXT",
@@ -212,7 +204,7 @@ uint16_t vhu_packed_avail_count(struct vhu_vq *vq, uint16_t max)
 			break;
 		if (!(f & VRING_DESC_F_NEXT))
 			bufs++;
-		pos_advance(vq, &p);
+		vhu_packed_pos_advance(vq, &p);
 	}
 	return bufs;
 }

@@ -197,6 +197,14 @@ struct vhu_packed_pos {
 	uint16_t idx;
 	bool wrap;
 };
+/* One descriptor on, flipping the wrap counter at the end of the ring. */
+static inline void vhu_packed_pos_advance(const struct vhu_vq *vq, struct vhu_packed_pos *p)
+{
+	if (unlikely(++p->idx == vq->size)) {
+		p->idx = 0;
+		p->wrap = !p->wrap;
+	}
+}
 /* A descriptor is available when its AVAIL bit equals the wrap counter
  * of its position and its USED bit does not. */
 static inline bool vhu_packed_desc_avail(uint16_t flags, bool wrap)
@@ -247,10 +255,7 @@ static inline enum vhu_chain_err vhu_packed_chain(struct vhu_vq *vq,
 			*total = len;
 			*id = bid;
 			*ndesc = 1;
-			if (unlikely(++pos->idx == vq->size)) {
-				pos->idx = 0;
-				pos->wrap = !pos->wrap;
-			}
+			vhu_packed_pos_advance(vq, pos);
 			return VHU_CHAIN_OK;
 		}
 	}
