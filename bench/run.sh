@@ -8,7 +8,8 @@
 #                  | net_vhost io (2 vdevs)
 #   switch-normal  the same loop through vhu-switch (MAC learning)
 #                  | OVS-DPDK, NORMAL action
-#   switch-p2p     vhu-switch (learning) | OVS-DPDK, in_port=1->2, 2->1 flows
+#   switch-p2p     vhu-switch, port flows in_port=a->b, b->a
+#                  | OVS-DPDK, in_port=1->2, 2->1 flows
 # each at BENCH_SIZES (64 1518) on BENCH_RINGS (split-mrg split-nomrg
 # split-inorder packed). Per row: BENCH_REPS runs a side, alternating
 # ours/peer (the order flips every rep), the receiving side's rate averaged
@@ -244,8 +245,10 @@ run_one() {
 		be_vhost be "$bound" io "$size" "$s1" "$s2"; rx="tp:fe:0,1" ;;
 	switch-*/ours)
 		mkdir -p "$r/sw"
+		local flows=()
+		[ "$sc" = switch-p2p ] && flows=(--flow in_port=a,actions=output:b --flow in_port=b,actions=output:a)
 		bg be "$bound" "$VHU_SWITCH" --control "$r/ctl" --socket-dir "$r/sw" --pmd-cpus "$CPU_BE" \
-			--port vhost-user:a --port vhost-user:b
+			--port vhost-user:a --port vhost-user:b "${flows[@]}"
 		s1=$r/sw/a s2=$r/sw/b; rx="tp:fe:0,1" ;;
 	switch-*/peer)
 		if [ "$HAVE_OVS" = 0 ]; then echo "- 0 - - noovs -" >"$W/result"; return; fi

@@ -57,7 +57,7 @@ for g in $groups; do
 		if [ "$g" = peers-asan ]; then
 			[ -f build-asan/build.ninja ] || { echo "== build-asan: not built, peers-asan skipped"; skip=$((skip+1)); continue; }
 			prefix=asan: list=()
-			for n in ${VHU_ASAN_PEERS:-testpmd_loop testpmd_packed testpmd_client fe_vs_dpdk qemu_ping qemu_ping_packed switch_fe switch_qemu switch_mq switch_reconnect switch_soak switch_tap switch_capture}; do
+			for n in ${VHU_ASAN_PEERS:-testpmd_loop testpmd_packed testpmd_client fe_vs_dpdk qemu_ping qemu_ping_packed switch_fe switch_qemu switch_mq switch_reconnect switch_soak switch_tap switch_capture switch_flow}; do
 				list+=("tests/peers/$n.sh")
 			done
 		fi

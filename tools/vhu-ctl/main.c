@@ -7,6 +7,9 @@
  *   vhu-ctl [--control PATH] show
  *   vhu-ctl [--control PATH] stats [NAME] [--json]
  *   vhu-ctl [--control PATH] fdb
+ *   vhu-ctl [--control PATH] add-flow in_port=NAME,actions=output:NAME|drop|normal
+ *   vhu-ctl [--control PATH] del-flows [in_port=NAME]
+ *   vhu-ctl [--control PATH] dump-flows
  *   vhu-ctl [--control PATH] capture NAME FILE [--count N] [--timeout S]
  *
  * One request line per connection; the switch answers with text and a last
@@ -34,6 +37,9 @@ static void usage(FILE *f)
 		"  show                   ports, state, queues, negotiated features\n"
 		"  stats [NAME] [--json]  per port and queue counters\n"
 		"  fdb                    the MAC table\n"
+		"  add-flow in_port=NAME,actions=output:NAME|drop|normal   port flow, overrides learning\n"
+		"  del-flows [in_port=NAME]\n"
+		"  dump-flows             the flows and their packet counts\n"
 		"  capture NAME FILE [--count N] [--timeout S]   pcap of packets crossing NAME\n");
 }
 
@@ -73,11 +79,18 @@ int main(int argc, char **argv)
 	for (int k = i; k < argc; k++)
 		if (has_space(argv[k]))
 			return bad("arguments may not contain spaces");
-	if (strcmp(cmd, "add-port") == 0 || strcmp(cmd, "del-port") == 0) {
+	if (strcmp(cmd, "add-port") == 0 || strcmp(cmd, "del-port") == 0 ||
+	    strcmp(cmd, "add-flow") == 0) {
 		if (argc - i != 1)
 			return bad("one argument expected");
 		n = snprintf(req, sizeof(req), "%s %s\n", cmd, argv[i]);
-	} else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "fdb") == 0) {
+	} else if (strcmp(cmd, "del-flows") == 0) {
+		if (argc - i > 1)
+			return bad("del-flows [in_port=NAME]");
+		n = snprintf(req, sizeof(req), "del-flows%s%s\n", argc > i ? " " : "",
+			     argc > i ? argv[i] : "");
+	} else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "fdb") == 0 ||
+		   strcmp(cmd, "dump-flows") == 0) {
 		if (argc != i)
 			return bad("no argument expected");
 		n = snprintf(req, sizeof(req), "%s\n", cmd);

@@ -4,11 +4,12 @@
  * connection, answered by text lines and a last line "OK" or "ERR why".
  *
  *   add-port SPEC | del-port NAME | show | stats [NAME] [--json] | fdb |
+ *   add-flow FLOW | del-flows [in_port=NAME] | dump-flows |
  *   capture NAME FILE COUNT TIMEOUT_S
  *
  * Each connection gets its own short thread so that a capture waiting for
  * its packets does not hold up other requests; every request that reads or
- * changes the port set runs under sw_ctl_lock.
+ * changes the port set or the flows runs under sw_ctl_lock.
  */
 #include <errno.h>
 #include <poll.h>
@@ -124,6 +125,21 @@ static int dispatch(struct sw_out *o, char **av, int ac, char *err, size_t errle
 		cmd_show(o);
 	} else if (strcmp(cmd, "fdb") == 0 && ac == 1) {
 		cmd_fdb(o);
+	} else if (strcmp(cmd, "add-flow") == 0 && ac == 2) {
+		rc = flow_add(av[1], err, errlen);
+		if (!rc)
+			out_printf(o, "added flow %s\n", av[1]);
+	} else if (strcmp(cmd, "del-flows") == 0 && ac <= 2) {
+		const char *in = NULL;
+		if (ac == 2 && strncmp(av[1], "in_port=", 8) != 0) {
+			snprintf(err, errlen, "usage: del-flows [in_port=NAME]");
+			rc = -1;
+		} else {
+			in = ac == 2 ? av[1] + 8 : NULL;
+			rc = flow_del(in, err, errlen);
+		}
+	} else if (strcmp(cmd, "dump-flows") == 0 && ac == 1) {
+		cmd_dump_flows(o);
 	} else if (strcmp(cmd, "stats") == 0 && ac <= 3) {
 		const char *name = NULL;
 		bool json = false;

@@ -4,10 +4,11 @@
  * give VMs their NICs (the role of OVS's dpdkvhostuser ports).
  *
  *   vhu-switch [--control PATH] [--socket-dir DIR] [--pmd-cpus LIST]
- *              [--mac-age SECONDS] [--port SPEC]...
+ *              [--mac-age SECONDS] [--port SPEC]... [--flow FLOW]...
  *
  *   SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N]
  *        | tap:NAME[,ifname=IF]
+ *   FLOW = in_port=NAME,actions=output:NAME|drop|normal (flow.c)
  *
  * --control   control socket for vhu-ctl (default /tmp/vhu-switch.ctl)
  * --socket-dir  where server ports create their socket DIR/NAME
@@ -17,6 +18,8 @@
  * --mac-age   fdb entries not seen for this long are forgotten (300)
  * --socket-mode  octal mode of server port sockets (library default 0660)
  * Without --port the bridge starts empty; vhu-ctl add-port adds ports.
+ * Without --flow every port is on the learning bridge; vhu-ctl add-flow
+ * adds flows.
  * Runs until SIGINT or SIGTERM. Logs go to stderr.
  * Exit status: 0 ok, 1 runtime failure, 2 bad options.
  */
@@ -60,8 +63,9 @@ static void usage(FILE *f)
 		"usage: vhu-switch [--control PATH] [--socket-dir DIR] [--pmd-cpus LIST]\n"
 		"                  [--mac-age SECONDS] [--socket-mode OCTAL] [--disable-features LIST]\n"
 		"                  [--disable-protocol-features LIST] [--no-ring-resync]\n"
-		"                  [--port SPEC]...\n"
+		"                  [--port SPEC]... [--flow FLOW]...\n"
 		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
+		"  FLOW = in_port=NAME,actions=output:NAME|drop|normal (overrides learning for that port)\n"
 		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"
 		"         protocol: rarp,log_shmfd,inflight_shmfd,...) or bit numbers\n");
 }
@@ -116,14 +120,15 @@ int main(int argc, char **argv)
 		{ "mac-age", required_argument, NULL, 'a' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "port", required_argument, NULL, 'P' },
+		{ "flow", required_argument, NULL, 'f' },
 		{ "disable-features", required_argument, NULL, 'F' },
 		{ "disable-protocol-features", required_argument, NULL, 'X' },
 		{ "no-ring-resync", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ports[SW_MAX_PORTS];
-	unsigned nports = 0;
+	const char *ports[SW_MAX_PORTS], *flows[SW_MAX_PORTS];
+	unsigned nports = 0, nflows = 0;
 	int c, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -161,6 +166,11 @@ int main(int argc, char **argv)
 				bad("too many --port%s", "");
 			ports[nports++] = optarg;
 			break;
+		case 'f':
+			if (nflows == SW_MAX_PORTS)
+				bad("too many --flow%s", "");
+			flows[nflows++] = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -190,10 +200,11 @@ int main(int argc, char **argv)
 	}
 	SW_LOG("started: %u pmd%s, socket dir %s, mac ageing %u s", sw_opts.nb_pmds,
 	       sw_opts.nb_pmds == 1 ? "" : "s", sw_opts.sock_dir, sw_opts.mac_age);
-	for (unsigned i = 0; i < nports; i++) {
+	for (unsigned i = 0; i < nports + nflows; i++) {
 		char err[512];
 		pthread_mutex_lock(&sw_ctl_lock);
-		int r = port_add(ports[i], err, sizeof(err));
+		int r = i < nports ? port_add(ports[i], err, sizeof(err)) :
+			flow_add(flows[i - nports], err, sizeof(err));
 		pthread_mutex_unlock(&sw_ctl_lock);
 		if (r) {
 			SW_LOG("%s", err);
@@ -216,6 +227,7 @@ out:
 	port_del_all();
 	pthread_mutex_unlock(&sw_ctl_lock);
 	pmd_stop();
+	flow_del_all(); /* after the PMDs: the last snapshot reached them */
 	vhu_loop_stop_thread();
 	return rc;
 }

@@ -116,6 +116,7 @@ int sw_conf_assign(struct sw_conf *c)
 			c->rxq[p][c->nb_rxq[p]++] = (struct sw_rxq){ pt, q };
 		}
 	}
+	flow_resolve(c);
 	return 0;
 }
 
@@ -165,14 +166,54 @@ static void send_to(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_
 		tap_tx(p, pkts, n);
 }
 
+/* A burst that matched a port flow goes out whole, unparsed. */
+static bool forward_flow(struct pmd *m, const struct sw_conf *c, const struct sw_fwd *f,
+			 struct vhu_pkt **pkts, uint16_t n)
+{
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		bytes += pkts[i]->pkt_len;
+	atomic_fetch_add_explicit(&f->flow->packets, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->flow->bytes, bytes, memory_order_relaxed);
+	if (f->out == SW_FWD_NORMAL)
+		return false;
+	if (f->out >= 0)
+		send_to(c->ports[f->out], m->id, pkts, n);
+	vhu_pkt_free_bulk(pkts, n);
+	return true;
+}
+
+/* The first 12 bytes of a frame, its two MACs, as two overlapping loads. */
+struct macs {
+	uint64_t a, b;
+};
+
+static inline struct macs macs_of(const uint8_t *d)
+{
+	struct macs k;
+	memcpy(&k.a, d, 8);
+	memcpy(&k.b, d + 4, 8);
+	return k;
+}
+
 /* The bridge on one input burst. touched[0] counts and touched[1..] lists
  * the output ports with something queued; the input port is never an
- * output, so SW_MAX_PORTS slots are enough. */
+ * output, so SW_MAX_PORTS slots are enough. A frame with the same two MACs
+ * as the one before it (a burst is mostly one flow) takes the same way
+ * without learning or looking up again. */
 static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
 		    uint16_t q, struct vhu_pkt **pkts, uint16_t n)
 {
+	const struct sw_fwd *f = &c->fwd[in->idx];
+	if (f->flow && forward_flow(m, c, f, pkts, n))
+		return;
+
 	uint32_t now = sw_now_s();
 	uint16_t runts = 0;
+	struct macs prev = { 0, 0 };
+	int o = -1;
+	bool have_prev = false;
 
 	m->touched[0] = 0;
 	for (uint16_t i = 0; i < n; i++) {
@@ -182,10 +223,17 @@ static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
 			runts++;
 			continue;
 		}
-		if (!(d[6] & 1))
-			fdb_learn(d + 6, in->idx, now);
-		int o = (d[0] & 1) ? -1 : fdb_lookup(d);
-		if (o >= 0 && c->ports[o]) {
+		struct macs mk = macs_of(d);
+		if (!have_prev || mk.a != prev.a || mk.b != prev.b) {
+			if (!(d[6] & 1))
+				fdb_learn(d + 6, in->idx, now);
+			o = (d[0] & 1) ? -1 : fdb_lookup(d);
+			if (o >= 0 && !c->ports[o])
+				o = -1;
+			prev = mk;
+			have_prev = true;
+		}
+		if (o >= 0) {
 			if (o != in->idx) /* hairpin: the destination is behind the input */
 				out_add(m, (uint16_t)o, pkt);
 			continue;
@@ -197,9 +245,9 @@ static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
 	if (runts)
 		atomic_fetch_add_explicit(&in->rx[q].dropped, runts, memory_order_relaxed);
 	for (unsigned t = 1; t <= m->touched[0]; t++) {
-		uint16_t o = m->touched[t];
-		send_to(c->ports[o], m->id, m->out[o], m->nout[o]);
-		m->nout[o] = 0;
+		uint16_t dst = m->touched[t];
+		send_to(c->ports[dst], m->id, m->out[dst], m->nout[dst]);
+		m->nout[dst] = 0;
 	}
 	vhu_pkt_free_bulk(pkts, n);
 }

@@ -5,14 +5,14 @@
  * Threads:
  *  - main: options, signals, fdb ageing once a second;
  *  - ctl: the control socket, one short-lived thread per client; every
- *    change of the port set happens under sw_ctl_lock;
+ *    change of the port set or the flow table happens under sw_ctl_lock;
  *  - libvhu's loop thread: device callbacks (port_vhost.c); they never take
  *    sw_ctl_lock (the ctl thread holds it while calling into the library,
  *    which takes the library's own lock: the other order would deadlock);
  *  - PMDs (pmd.c): the data path.
  *
  * What the PMDs read is one immutable snapshot, struct sw_conf: the port
- * slots and each PMD's rx queues. The ctl thread publishes a new snapshot
+ * slots, each PMD's rx queues and each input port's flow. The ctl thread publishes a new snapshot
  * and waits for every PMD to pass a quiescent point (sw_synchronize) before
  * freeing anything the old one reached: a small QSBR, as in vhu-fwd's dev.c.
  */
@@ -81,6 +81,26 @@ struct sw_rxq {
 	uint16_t q;
 };
 
+/* A port flow (flow.c): owned by the ctl side, reached by PMDs through a
+ * snapshot's fwd[], freed after a grace period. Counters: PMDs add once per
+ * burst. */
+enum sw_flow_action { FLOW_OUTPUT, FLOW_DROP, FLOW_NORMAL };
+struct sw_flow {
+	char in[SW_NAME_MAX];
+	enum sw_flow_action action;
+	char out[SW_NAME_MAX];
+	_Atomic uint64_t packets, bytes;
+};
+
+/* What happens to a burst from one input slot: no flow (learning bridge),
+ * or the flow and where it sends, resolved to a slot. */
+#define SW_FWD_NORMAL (-1)
+#define SW_FWD_DROP (-2)
+struct sw_fwd {
+	struct sw_flow *flow;
+	int16_t out;
+};
+
 /* Immutable once published. */
 struct sw_conf {
 	struct port *ports[SW_MAX_PORTS];
@@ -88,6 +108,7 @@ struct sw_conf {
 	unsigned nb_live;
 	unsigned nb_rxq[SW_MAX_PMDS];
 	struct sw_rxq *rxq[SW_MAX_PMDS];
+	struct sw_fwd fwd[SW_MAX_PORTS]; /* by input slot */
 };
 
 struct sw_opts {
@@ -118,8 +139,16 @@ void sw_synchronize(void);
 void sw_conf_publish(struct sw_conf *conf);
 /* Copy of the current snapshot for the ctl thread to modify. */
 struct sw_conf *sw_conf_copy(void);
-/* Rebuilds the round-robin rx queue assignment of conf. */
+/* Rebuilds the round-robin rx queue assignment of conf and its fwd[]. */
 int sw_conf_assign(struct sw_conf *conf);
+
+/* flow.c: under sw_ctl_lock */
+int flow_add(const char *spec, char *err, size_t errlen);
+/* in NULL: every flow. */
+int flow_del(const char *in, char *err, size_t errlen);
+void flow_del_all(void);
+/* Fills conf->fwd from the flow table and conf's ports. */
+void flow_resolve(struct sw_conf *conf);
 
 /* port.c: under sw_ctl_lock */
 int port_add(const char *spec, char *err, size_t errlen);
@@ -190,5 +219,6 @@ void out_printf(struct sw_out *o, const char *fmt, ...) __attribute__((format(pr
 void cmd_show(struct sw_out *o);
 int cmd_stats(struct sw_out *o, const char *name, bool json);
 void cmd_fdb(struct sw_out *o);
+void cmd_dump_flows(struct sw_out *o);
 
 #endif
