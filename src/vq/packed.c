@@ -211,42 +211,50 @@ uint16_t vhu_packed_avail_count(struct vhu_vq *vq, uint16_t max)
 
 void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
 {
+	/* Everything the loops need is copied to locals first: the ring stores
+	 * are volatile 16-bit stores the compiler must assume may alias *vq
+	 * and the shadow array, so it would reload each field after each one. */
 	struct vring_packed_desc *ring = vq->desc_packed;
 	const struct vhu_packed_used *s = vq->shadow_packed;
-	uint16_t head_idx = vq->last_used_idx, head_flags = 0;
-	uint16_t idx = head_idx;
-	bool wrap = vq->used_wrap, log = vhu_dirty_log_on(vq->dev);
+	const uint16_t size = vq->size, head_idx = vq->last_used_idx;
+	const uint16_t wflag = writable ? VRING_DESC_F_WRITE : 0;
+	bool wrap = vq->used_wrap;
+	uint16_t used = wrap ? (uint16_t)(F_AVAIL | F_USED) : 0, head_flags, idx;
 
 	if (n == 0)
 		return;
 	/* ids and lengths first ... */
-	for (uint16_t i = 0, at = idx; i < n; i++) {
+	for (uint16_t i = 0, at = head_idx; i < n; i++) {
 		VHU_WRITE_ONCE(ring[at].id, s[i].id);
 		VHU_WRITE_ONCE(ring[at].len, s[i].len);
 		at = (uint16_t)(at + s[i].ndesc);
-		if (at >= vq->size)
-			at = (uint16_t)(at - vq->size);
+		if (at >= size)
+			at = (uint16_t)(at - size);
 	}
 	vhu_smp_wmb();
 	/* ... then the flags, the first entry's last of all so the guest
 	 * sees the whole batch at once. */
-	for (uint16_t i = 0; i < n; i++) {
-		uint16_t f = wrap ? (uint16_t)(F_AVAIL | F_USED) : 0;
-		if (writable && s[i].len)
-			f |= VRING_DESC_F_WRITE;
-		if (i == 0)
-			head_flags = f;
-		else
-			VHU_WRITE_ONCE(ring[idx].flags, f);
-		if (unlikely(log))
-			vhu_dirty_log(vq->dev, vq->desc_gpa + (uint64_t)idx * sizeof(*ring),
-				      sizeof(*ring));
+	head_flags = (uint16_t)(used | (s[0].len ? wflag : 0));
+	idx = head_idx;
+	for (uint16_t i = 0;;) {
 		idx = (uint16_t)(idx + s[i].ndesc);
-		if (idx >= vq->size) {
-			idx = (uint16_t)(idx - vq->size);
+		if (idx >= size) {
+			idx = (uint16_t)(idx - size);
 			wrap = !wrap;
+			used ^= (uint16_t)(F_AVAIL | F_USED);
 		}
+		if (++i == n)
+			break;
+		VHU_WRITE_ONCE(ring[idx].flags, (uint16_t)(used | (s[i].len ? wflag : 0)));
 	}
+	if (unlikely(vhu_dirty_log_on(vq->dev)))
+		for (uint16_t i = 0, at = head_idx; i < n; i++) {
+			vhu_dirty_log(vq->dev, vq->desc_gpa + (uint64_t)at * sizeof(*ring),
+				      sizeof(*ring));
+			at = (uint16_t)(at + s[i].ndesc);
+			if (at >= size)
+				at = (uint16_t)(at - size);
+		}
 	VHU_STORE_REL(ring[head_idx].flags, head_flags);
 	vq->last_used_idx = idx;
 	vq->used_wrap = wrap;
