@@ -138,8 +138,8 @@ int flow_add(const char *spec, char *err, size_t errlen)
 		free(f);
 		return -ENOMEM;
 	}
-	free(old); /* the grace period in publish: no PMD holds it */
 	SW_LOG("flow %s%s", spec, old ? " (replaces the previous rule of that port)" : "");
+	free(old); /* the grace period in publish: no PMD holds it */
 	return 0;
 }
 
