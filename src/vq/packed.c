@@ -218,7 +218,7 @@ void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
 	const struct vhu_packed_used *s = vq->shadow_packed;
 	const uint16_t size = vq->size, head_idx = vq->last_used_idx;
 	const uint16_t wflag = writable ? VRING_DESC_F_WRITE : 0;
-	bool wrap = vq->used_wrap;
+	bool wrap = vq->used_wrap, log = vhu_dirty_log_on(vq->dev);
 	uint16_t used = wrap ? (uint16_t)(F_AVAIL | F_USED) : 0, head_flags, idx;
 
 	if (n == 0)
@@ -227,6 +227,9 @@ void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
 	for (uint16_t i = 0, at = head_idx; i < n; i++) {
 		VHU_WRITE_ONCE(ring[at].id, s[i].id);
 		VHU_WRITE_ONCE(ring[at].len, s[i].len);
+		if (unlikely(log))
+			vhu_dirty_log(vq->dev, vq->desc_gpa + (uint64_t)at * sizeof(*ring),
+				      sizeof(*ring));
 		at = (uint16_t)(at + s[i].ndesc);
 		if (at >= size)
 			at = (uint16_t)(at - size);
@@ -247,14 +250,6 @@ void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
 			break;
 		VHU_WRITE_ONCE(ring[idx].flags, (uint16_t)(used | (s[i].len ? wflag : 0)));
 	}
-	if (unlikely(vhu_dirty_log_on(vq->dev)))
-		for (uint16_t i = 0, at = head_idx; i < n; i++) {
-			vhu_dirty_log(vq->dev, vq->desc_gpa + (uint64_t)at * sizeof(*ring),
-				      sizeof(*ring));
-			at = (uint16_t)(at + s[i].ndesc);
-			if (at >= size)
-				at = (uint16_t)(at - size);
-		}
 	VHU_STORE_REL(ring[head_idx].flags, head_flags);
 	vq->last_used_idx = idx;
 	vq->used_wrap = wrap;

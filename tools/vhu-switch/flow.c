@@ -48,7 +48,7 @@ static int check_name(const char *what, const char *v, size_t len, char *err, si
 {
 	if (len == 0 || len >= SW_NAME_MAX)
 		return ERR("%s: a port name of 1..%d bytes", what, SW_NAME_MAX - 1);
-	if (memchr(v, '/', len) || memchr(v, '\\', len))
+	if (port_name_has_sep(v, len))
 		return ERR("%s: a port name must not include '/' or '\\'", what);
 	return 0;
 }

@@ -168,12 +168,8 @@ static void send_to(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_
 
 /* A burst that matched a port flow goes out whole, unparsed. */
 static bool forward_flow(struct pmd *m, const struct sw_conf *c, const struct sw_fwd *f,
-			 struct vhu_pkt **pkts, uint16_t n)
+			 struct vhu_pkt **pkts, uint16_t n, uint64_t bytes)
 {
-	uint64_t bytes = 0;
-
-	for (uint16_t i = 0; i < n; i++)
-		bytes += pkts[i]->pkt_len;
 	atomic_fetch_add_explicit(&f->flow->packets, n, memory_order_relaxed);
 	atomic_fetch_add_explicit(&f->flow->bytes, bytes, memory_order_relaxed);
 	if (f->out == SW_FWD_NORMAL)
@@ -201,12 +197,13 @@ static inline struct macs macs_of(const uint8_t *d)
  * the output ports with something queued; the input port is never an
  * output, so SW_MAX_PORTS slots are enough. A frame with the same two MACs
  * as the one before it (a burst is mostly one flow) takes the same way
- * without learning or looking up again. */
+ * without learning or looking up again. bytes: of the whole burst, as the
+ * rx counters summed them. */
 static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
-		    uint16_t q, struct vhu_pkt **pkts, uint16_t n)
+		    uint16_t q, struct vhu_pkt **pkts, uint16_t n, uint64_t bytes)
 {
 	const struct sw_fwd *f = &c->fwd[in->idx];
-	if (f->flow && forward_flow(m, c, f, pkts, n))
+	if (f->flow && forward_flow(m, c, f, pkts, n, bytes))
 		return;
 
 	uint32_t now = sw_now_s();
@@ -289,9 +286,9 @@ static void *pmd_main(void *arg)
 			if (!n)
 				continue;
 			work += n;
-			stats_count(&r->port->rx[r->q], pkts, n, 0);
+			uint64_t bytes = stats_count(&r->port->rx[r->q], pkts, n, 0);
 			port_capture(r->port, pkts, n);
-			forward(m, c, r->port, r->q, pkts, n);
+			forward(m, c, r->port, r->q, pkts, n, bytes);
 		}
 		if (nq == 0) {
 			nap(m, NORXQ_SLEEP_NS);

@@ -26,6 +26,11 @@ struct port *port_find(const struct sw_conf *c, const char *name)
 	return NULL;
 }
 
+bool port_name_has_sep(const char *name, size_t len)
+{
+	return memchr(name, '/', len) || memchr(name, '\\', len);
+}
+
 static int parse_spec(struct port *p, const char *spec, char *err, size_t errlen)
 {
 	char buf[512], *save = NULL, *tok;
@@ -47,7 +52,7 @@ static int parse_spec(struct port *p, const char *spec, char *err, size_t errlen
 		return ERR("port spec '%s' has no name", spec);
 	/* The name becomes a file in the socket directory: '/' or '\' would
 	 * reach outside it (the seeds' OVS check). */
-	if (strchr(tok, '/') || strchr(tok, '\\'))
+	if (port_name_has_sep(tok, strlen(tok)))
 		return ERR("\"%s\" is not a valid port name: a name must not include '/' or '\\'", tok);
 	if (strlen(tok) >= sizeof(p->name))
 		return ERR("port name '%s' too long (max %zu)", tok, sizeof(p->name) - 1);

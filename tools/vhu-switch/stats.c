@@ -14,8 +14,8 @@
 #include <vhu/pkt.h>
 #include "sw.h"
 
-void stats_count(struct sw_qstats *s, struct vhu_pkt **pkts, uint16_t n,
-		 uint16_t dropped)
+uint64_t stats_count(struct sw_qstats *s, struct vhu_pkt **pkts, uint16_t n,
+		     uint16_t dropped)
 {
 	uint64_t bytes = 0;
 
@@ -27,6 +27,7 @@ void stats_count(struct sw_qstats *s, struct vhu_pkt **pkts, uint16_t n,
 	}
 	if (dropped)
 		atomic_fetch_add_explicit(&s->dropped, dropped, memory_order_relaxed);
+	return bytes;
 }
 
 void out_printf(struct sw_out *o, const char *fmt, ...)

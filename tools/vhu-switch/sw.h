@@ -154,6 +154,8 @@ void flow_resolve(struct sw_conf *conf);
 int port_add(const char *spec, char *err, size_t errlen);
 int port_del(const char *name, char *err, size_t errlen);
 struct port *port_find(const struct sw_conf *c, const char *name);
+/* A name with '/' or '\' would reach outside the socket directory. */
+bool port_name_has_sep(const char *name, size_t len);
 void port_del_all(void);
 
 /* port_vhost.c */
@@ -186,8 +188,9 @@ uint32_t sw_now_s(void);
 
 /* stats.c */
 struct sw_out;
-void stats_count(struct sw_qstats *s, struct vhu_pkt **pkts, uint16_t n,
-		 uint16_t dropped);
+/* Adds a burst to s; returns the bytes of its n packets. */
+uint64_t stats_count(struct sw_qstats *s, struct vhu_pkt **pkts, uint16_t n,
+		     uint16_t dropped);
 
 /* pcap.c */
 struct capture *capture_open(const char *file, uint64_t count, char *err,
