@@ -61,13 +61,22 @@ static inline void vhu_prefetch_w(const void *p)
  * second-line miss costs as much as the first. Up to 128 bytes of len. */
 static inline void vhu_prefetch_span(const void *p, uint64_t len, int write)
 {
-	uintptr_t a = (uintptr_t)p, last = a + (len < 128 ? len : 128) - 1;
+	const char *a = (const char *)((uintptr_t)p & ~(uintptr_t)63);
+	uint64_t end = ((uintptr_t)p & 63) + (len < 128 ? len : 128);
 
-	for (uintptr_t l = a & ~(uintptr_t)63; l <= last; l += 64) {
-		if (write)
-			vhu_prefetch_w((const void *)l);
-		else
-			vhu_prefetch((const void *)l);
+	/* At most three lines, unrolled: a loop costs more than the prefetches. */
+	if (write) {
+		vhu_prefetch_w(a);
+		if (end > 64)
+			vhu_prefetch_w(a + 64);
+		if (end > 128)
+			vhu_prefetch_w(a + 128);
+	} else {
+		vhu_prefetch(a);
+		if (end > 64)
+			vhu_prefetch(a + 64);
+		if (end > 128)
+			vhu_prefetch(a + 128);
 	}
 }
 

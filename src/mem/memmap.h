@@ -53,6 +53,39 @@ static inline void *vhu_gpa_piece(const struct vhu_memmap *m, uint64_t gpa,
 	return NULL;
 }
 
+/* The region a loop translated into last, in the loop's locals: guest
+ * buffers of one burst almost always share a region, and one compare
+ * beats walking the table. Starts empty (size 0: the first lookup walks). */
+struct vhu_gpa_hint {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+};
+
+/* As vhu_gpa_to_hva (the whole of [gpa, gpa+len) in one region, else
+ * NULL), trying the hint's region first and remembering the one found. */
+static inline void *vhu_gpa_to_hva_hint(const struct vhu_memmap *m, struct vhu_gpa_hint *h,
+					uint64_t gpa, uint64_t len)
+{
+	uint64_t off = gpa - h->gpa;
+
+	if (likely(off < h->size && len <= h->size - off))
+		return h->hva + off;
+	for (uint32_t i = 0; i < m->nregions; i++) {
+		const struct vhu_mem_region *r = &m->regions[i];
+		off = gpa - r->gpa;
+		if (gpa >= r->gpa && off < r->size) {
+			if (len > r->size - off)
+				return NULL;
+			h->gpa = r->gpa;
+			h->size = r->size;
+			h->hva = r->hva;
+			return r->hva + off;
+		}
+	}
+	return NULL;
+}
+
 /* Host pointer for the whole of [gpa, gpa+len) when it lies in one region. */
 static inline void *vhu_gpa_to_hva(const struct vhu_memmap *m, uint64_t gpa,
 				   uint64_t len)

@@ -9,22 +9,11 @@
 #include "common/log.h"
 #include "net/net.h"
 
-/* Copies header and packet into the iov pieces; returns bytes written. */
-uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
-			   const struct virtio_net_hdr_mrg_rxbuf *h,
-			   const struct vhu_pkt *pkt, bool csum_fixup)
+uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
+				const struct virtio_net_hdr_mrg_rxbuf *h,
+				const struct vhu_pkt *pkt, bool csum_fixup)
 {
-	uint32_t off;
-
-	if (likely(niov && !pkt->next && !csum_fixup &&
-		   iov[0].len >= vq->hdr_len + pkt->data_len)) {
-		/* The common case: one segment into one guest buffer. */
-		vhu_copy_hdr(iov[0].base, h, vq->hdr_len);
-		vhu_copy(iov[0].base + vq->hdr_len, vhu_pkt_data(pkt), pkt->data_len);
-		off = vq->hdr_len + pkt->data_len;
-		goto log;
-	}
-	off = vhu_buf_to_iov(iov, niov, 0, h, vq->hdr_len);
+	uint32_t off = vhu_buf_to_iov(iov, niov, 0, h, vq->hdr_len);
 	for (const struct vhu_pkt *s = pkt; s; s = s->next)
 		off += vhu_buf_to_iov(iov, niov, off, vhu_pkt_data(s), s->data_len);
 	if (csum_fixup) {
@@ -37,7 +26,6 @@ uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov, uint32
 		vhu_buf_to_iov(iov, niov,
 			       vq->hdr_len + pkt->ol.csum_start + pkt->ol.csum_offset, be, 2);
 	}
-log:
 	if (unlikely(vhu_dirty_log_on(vq->dev))) {
 		uint32_t left = off;
 		for (uint32_t i = 0; i < niov && left; i++) {
@@ -84,8 +72,8 @@ bool vhu_net_iov_to_pkt(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 	return true;
 }
 
-static int bad_hdr(struct vhu_vq *vq, const struct virtio_net_hdr_mrg_rxbuf *h,
-		   const struct vhu_pkt *p, uint32_t len) VHU_REQUIRES(vq->lock)
+int vhu_net_bad_hdr(struct vhu_vq *vq, const struct virtio_net_hdr_mrg_rxbuf *h,
+		    const struct vhu_pkt *p, uint32_t len)
 {
 	vq->stats.errors++;
 	vq->stats.drops++;
@@ -104,8 +92,8 @@ static int bad_hdr(struct vhu_vq *vq, const struct virtio_net_hdr_mrg_rxbuf *h,
 	return 0;
 }
 
-int vhu_net_chain_to_pkt(struct vhu_vq *vq, uint32_t niov, uint32_t total,
-			 struct vhu_pkt *p, struct vhu_pkt_pool *pool)
+int vhu_net_chain_to_pkt_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
+			     uint32_t total, struct vhu_pkt *p, struct vhu_pkt_pool *pool)
 {
 	struct virtio_net_hdr_mrg_rxbuf h;
 	uint32_t len;
@@ -117,22 +105,11 @@ int vhu_net_chain_to_pkt(struct vhu_vq *vq, uint32_t niov, uint32_t total,
 	}
 	memset(&h, 0, sizeof(h));
 	len = total - vq->hdr_len;
-	if (likely(niov == 1 && len <= vhu_pkt_tailroom(p))) {
-		/* The common case: header and frame in one guest buffer, the
-		 * frame fits one segment. The header is copied to a local
-		 * first and only the local is parsed. */
-		const uint8_t *b = vq->iov[0].base;
-		vhu_copy_hdr(&h, b, vq->hdr_len);
-		if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol)))
-			return bad_hdr(vq, &h, p, len);
-		vhu_copy(vhu_pkt_data(p), b + vq->hdr_len, len);
-		p->data_len = p->pkt_len = len;
-		return 1;
-	}
-	vhu_iov_to_buf(vq->iov, niov, 0, &h, vq->hdr_len);
+	/* The header is copied to a local first and only the local is parsed. */
+	vhu_iov_to_buf(iov, niov, 0, &h, vq->hdr_len);
 	if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol)))
-		return bad_hdr(vq, &h, p, len);
-	if (unlikely(!vhu_net_iov_to_pkt(vq->iov, niov, vq->hdr_len, len, p, pool))) {
+		return vhu_net_bad_hdr(vq, &h, p, len);
+	if (unlikely(!vhu_net_iov_to_pkt(iov, niov, vq->hdr_len, len, p, pool))) {
 		/* Give back the extra segments; keep the head for reuse. */
 		vhu_pkt_free(p->next);
 		p->next = NULL;

@@ -2,28 +2,29 @@
 /*
  * Guest transmit (packed ring) into packets, as dequeue_split.c: each
  * buffer (a chain, or one indirect table) is read once, copied into pool
- * segments, and handed back in one used write-back per burst.
+ * segments, and handed back in one used write-back per burst. The burst's
+ * single-descriptor buffers are read first (vq/packed_gather.h); whatever
+ * follows them goes through the general walk.
  */
 #include <string.h>
 #include "backend/dev.h"
 #include "common/log.h"
 #include "net/net.h"
-#include "vq/ahead.h"
+#include "vq/packed_gather.h"
 
 uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			    struct vhu_pkt **pkts, uint16_t n)
 {
 	struct vhu_packed_pos pos = { vq->last_avail_idx, vq->avail_wrap };
+	struct vhu_iov *iov = vq->iov;
 	uint16_t count = VHU_MIN(n, VHU_MAX_BURST);
-	uint16_t used = 0, out = 0;
+	uint16_t used = 0, out = 0, k;
 	uint64_t bytes = 0;
-	struct vhu_packed_ahead ahead;
 
 	/* Cheap look at the first descriptor before allocating anything. */
 	if (count == 0 ||
 	    !vhu_packed_desc_avail(VHU_LOAD_ACQ(vq->desc_packed[pos.idx].flags), pos.wrap))
 		return 0;
-	vhu_packed_ahead_start(vq, &ahead, count, false);
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
 		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
 	if (count == 0) {
@@ -31,15 +32,32 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 		return 0;
 	}
 
-	while (used < count) {
+	k = vhu_packed_gather(vq, &pos, false, iov, vq->shadow_packed, count);
+	for (; used < k; used++) {
+		vhu_gather_ahead(iov, used, k, false);
+		int r = vhu_net_chain_to_pkt(vq, &iov[used], 1, iov[used].len, pkts[out], pool);
+		if (unlikely(r < 0)) {
+			/* The queue broke: hand back what was read, this one too. */
+			used++;
+			pos = vhu_packed_pos_add(vq, (struct vhu_packed_pos){ vq->last_avail_idx,
+									   vq->avail_wrap }, used);
+			break;
+		}
+		if (r == 0)
+			continue;
+		bytes += pkts[out]->pkt_len;
+		out++;
+	}
+	/* Whatever the run stopped at: a chain, an indirect table, a bad
+	 * descriptor, or nothing more. */
+	while (used < count && !vq->broken) {
 		uint32_t niov, total;
 		uint16_t id, ndesc;
 
-		enum vhu_chain_err e = vhu_packed_chain(vq, &pos, false, vq->iov, &niov,
+		enum vhu_chain_err e = vhu_packed_chain(vq, &pos, false, iov, &niov,
 							VHU_MAX_IOV, &total, &id, &ndesc);
 		if (e == VHU_CHAIN_NONE || unlikely(e == VHU_CHAIN_BAD))
 			break;
-		vhu_packed_ahead_step(vq, &ahead);
 		vq->shadow_packed[used].id = id;
 		vq->shadow_packed[used].ndesc = ndesc;
 		vq->shadow_packed[used].len = 0;
@@ -48,7 +66,7 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			vq->stats.drops++;
 			continue;
 		}
-		int r = vhu_net_chain_to_pkt(vq, niov, total, pkts[out], pool);
+		int r = vhu_net_chain_to_pkt(vq, iov, niov, total, pkts[out], pool);
 		if (unlikely(r < 0))
 			break;
 		if (r == 0)

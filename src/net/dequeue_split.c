@@ -49,7 +49,7 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			vq->stats.drops++;
 			continue;
 		}
-		int r = vhu_net_chain_to_pkt(vq, niov, total, pkts[out], pool);
+		int r = vhu_net_chain_to_pkt(vq, vq->iov, niov, total, pkts[out], pool);
 		if (unlikely(r < 0))
 			break;
 		if (r == 0)

@@ -14,8 +14,8 @@ uint32_t vhu_net_hdr_len(uint64_t features)
 
 #define F(x) (1ULL << (x))
 
-bool vhu_net_hdr_build(uint64_t features, const struct vhu_pkt *pkt,
-		       struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup)
+bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
+			   struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup)
 {
 	const struct vhu_pkt_offload *ol = &pkt->ol;
 
@@ -52,15 +52,8 @@ bool vhu_net_hdr_build(uint64_t features, const struct vhu_pkt *pkt,
 	return true;
 }
 
-bool vhu_net_hdr_parse(const struct virtio_net_hdr_mrg_rxbuf *h, uint32_t pkt_len,
-		       struct vhu_pkt_offload *ol)
+bool vhu_net_ol_check(const struct vhu_pkt_offload *ol, uint32_t pkt_len)
 {
-	ol->flags = h->hdr.flags;
-	ol->gso_type = h->hdr.gso_type;
-	ol->hdr_len = le16toh(h->hdr.hdr_len);
-	ol->gso_size = le16toh(h->hdr.gso_size);
-	ol->csum_start = le16toh(h->hdr.csum_start);
-	ol->csum_offset = le16toh(h->hdr.csum_offset);
 	if (ol->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		if ((uint32_t)ol->csum_start + ol->csum_offset + 2 > pkt_len)
 			return false;

@@ -5,23 +5,58 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <endian.h>
 #include <linux/virtio_net.h>
 #include <vhu/pkt.h>
+#include "backend/dirty_log.h"
 #include "vq/vq.h"
 
 /* Header bytes for the negotiated features. */
 uint32_t vhu_net_hdr_len(uint64_t features);
 
+/* The general case of vhu_net_hdr_build below. */
+bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
+			   struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup);
+/* Whether offload metadata a guest sent is consistent (checksum inside
+ * the packet, a known GSO type with a size and NEEDS_CSUM). */
+bool vhu_net_ol_check(const struct vhu_pkt_offload *ol, uint32_t pkt_len);
+
 /* Fills the guest-bound header from pkt metadata, keeping only what the
  * guest negotiated. Returns false if the packet cannot be given to this
  * guest (GSO it cannot take). *csum_fixup is set when the checksum must
- * be completed in software because the guest did not take NEEDS_CSUM. */
-bool vhu_net_hdr_build(uint64_t features, const struct vhu_pkt *pkt,
-		       struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup);
-/* Checks a guest-sent header against the packet length and copies its
- * fields into pkt->ol. False: the packet is malformed. */
-bool vhu_net_hdr_parse(const struct virtio_net_hdr_mrg_rxbuf *h, uint32_t pkt_len,
-		       struct vhu_pkt_offload *ol);
+ * be completed in software because the guest did not take NEEDS_CSUM.
+ * Inline for a packet without offloads: a call costs more than that. */
+static inline bool vhu_net_hdr_build(uint64_t features, const struct vhu_pkt *pkt,
+				     struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup)
+{
+	if (likely(pkt->ol.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
+		   !(pkt->ol.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)))) {
+		memset(h, 0, sizeof(*h));
+		*csum_fixup = false;
+		return true;
+	}
+	return vhu_net_hdr_build_any(features, pkt, h, csum_fixup);
+}
+
+/* Copies a guest-sent header's fields into pkt->ol and checks them
+ * against the packet length. False: the packet is malformed. The check
+ * is out of line: a header that asks for neither checksum nor
+ * segmentation has nothing to check. */
+static inline bool vhu_net_hdr_parse(const struct virtio_net_hdr_mrg_rxbuf *h,
+				     uint32_t pkt_len, struct vhu_pkt_offload *ol)
+{
+	ol->flags = h->hdr.flags;
+	ol->gso_type = h->hdr.gso_type;
+	ol->hdr_len = le16toh(h->hdr.hdr_len);
+	ol->gso_size = le16toh(h->hdr.gso_size);
+	ol->csum_start = le16toh(h->hdr.csum_start);
+	ol->csum_offset = le16toh(h->hdr.csum_offset);
+	if (likely(!(ol->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		   ol->gso_type == VIRTIO_NET_HDR_GSO_NONE))
+		return true;
+	return vhu_net_ol_check(ol, pkt_len);
+}
+
 /* Internet checksum (folded, not inverted) of pkt bytes [off, pkt_len). */
 uint16_t vhu_net_csum(const struct vhu_pkt *pkt, uint32_t off);
 
@@ -84,20 +119,69 @@ uint32_t vhu_iov_to_buf(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 uint32_t vhu_buf_to_iov(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 			const void *src, uint32_t len);
 
+/* The general cases of vhu_net_pkt_to_iov and vhu_net_chain_to_pkt
+ * below, which handle the common ones inline (a call's register saves
+ * cost about as much as a 64-byte copy). */
+uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
+				const struct virtio_net_hdr_mrg_rxbuf *h,
+				const struct vhu_pkt *pkt, bool csum_fixup);
+int vhu_net_chain_to_pkt_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
+			     uint32_t total, struct vhu_pkt *p, struct vhu_pkt_pool *pool)
+	VHU_REQUIRES(vq->lock);
+/* Counts and logs (once per vring at WARN) a packet dropped for its bad
+ * offload header; returns 0. */
+int vhu_net_bad_hdr(struct vhu_vq *vq, const struct virtio_net_hdr_mrg_rxbuf *h,
+		    const struct vhu_pkt *p, uint32_t len) VHU_REQUIRES(vq->lock);
+
 /* Header and packet into guest buffers (software checksum when
- * csum_fixup, dirty-logged); returns bytes written. */
-uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
-			    const struct virtio_net_hdr_mrg_rxbuf *h,
-			    const struct vhu_pkt *pkt, bool csum_fixup);
+ * csum_fixup, dirty-logged); returns bytes written. Inline: one segment
+ * into the first piece, no logging. */
+static inline uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov,
+					  uint32_t niov,
+					  const struct virtio_net_hdr_mrg_rxbuf *h,
+					  const struct vhu_pkt *pkt, bool csum_fixup)
+{
+	const uint32_t hdr_len = vq->hdr_len;
+
+	if (likely(niov && !pkt->next && !csum_fixup &&
+		   iov[0].len >= hdr_len + pkt->data_len && !vhu_dirty_log_on(vq->dev))) {
+		vhu_copy_hdr(iov[0].base, h, hdr_len);
+		vhu_copy(iov[0].base + hdr_len, vhu_pkt_data(pkt), pkt->data_len);
+		return hdr_len + pkt->data_len;
+	}
+	return vhu_net_pkt_to_iov_any(vq, iov, niov, h, pkt, csum_fixup);
+}
+
 /* len bytes of guest buffers from offset off into pkt, chaining extra
  * segments from pool; false when the pool ran dry. */
 bool vhu_net_iov_to_pkt(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 			uint32_t len, struct vhu_pkt *pkt, struct vhu_pkt_pool *pool);
 
-/* One walked transmit chain (vq->iov) into p: 1 when p holds the packet,
- * 0 when it was dropped (counted), -1 when the vring broke. */
-int vhu_net_chain_to_pkt(struct vhu_vq *vq, uint32_t niov, uint32_t total,
-			 struct vhu_pkt *p, struct vhu_pkt_pool *pool) VHU_REQUIRES(vq->lock);
+/* One walked transmit buffer (niov pieces, total bytes) into p: 1 when p
+ * holds the packet, 0 when it was dropped (counted), -1 when the vring
+ * broke. Inline: header and frame in one piece, the frame fits p. The
+ * header is copied to a local first and only the local is parsed. */
+static inline int vhu_net_chain_to_pkt(struct vhu_vq *vq, const struct vhu_iov *iov,
+				       uint32_t niov, uint32_t total, struct vhu_pkt *p,
+				       struct vhu_pkt_pool *pool) VHU_REQUIRES(vq->lock)
+{
+	const uint32_t hdr_len = vq->hdr_len;
+
+	if (likely(niov == 1 && total >= hdr_len && total - hdr_len <= vhu_pkt_tailroom(p))) {
+		struct virtio_net_hdr_mrg_rxbuf h;
+		uint32_t len = total - hdr_len;
+		const uint8_t *b = iov[0].base;
+
+		h.num_buffers = 0; /* not in a 10-byte header */
+		vhu_copy_hdr(&h, b, hdr_len);
+		if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol)))
+			return vhu_net_bad_hdr(vq, &h, p, len);
+		vhu_copy(vhu_pkt_data(p), b + hdr_len, len);
+		p->data_len = p->pkt_len = len;
+		return 1;
+	}
+	return vhu_net_chain_to_pkt_any(vq, iov, niov, total, p, pool);
+}
 
 /* A RARP announcing mac (SEND_RARP after migration), into a fresh packet. */
 struct vhu_pkt *vhu_net_make_rarp(struct vhu_pkt_pool *pool, const uint8_t mac[6]);

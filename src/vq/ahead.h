@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Warming the guest's buffers a few buffers ahead of the copies, for the
- * burst loops in src/net: a cursor that starts a fixed distance in front
- * of the walk and moves one step per packet. Prefetching a whole burst
- * at once asks for more lines than the core can have in flight (the
- * prefetch instructions themselves stall, and the first lines cool again
- * before their copy). Only a hint: nothing read here is trusted or kept,
+ * split-ring burst loops in src/net: a cursor that starts a fixed distance
+ * in front of the walk and moves one step per packet (packed rings read
+ * the burst's descriptors first instead: vq/packed_gather.h). Prefetching
+ * a whole burst at once asks for more lines than the core can have in
+ * flight (the prefetch instructions themselves stall, and the first lines
+ * cool again before their copy). Only a hint: nothing read here is trusted or kept,
  * the walk reads and checks every descriptor again.
  */
 #ifndef VHU_VQ_AHEAD_H
@@ -64,46 +65,6 @@ static inline void vhu_split_ahead_start(const struct vhu_vq *vq, struct vhu_spl
 		vhu_prefetch(vhu_split_ahead_desc(vq, k));
 	for (unsigned k = 0; k < VHU_AHEAD; k++)
 		vhu_split_ahead_step(vq, a);
-}
-
-/* Packed rings: the cursor counts descriptors from last_avail_idx. */
-struct vhu_packed_ahead {
-	struct vhu_packed_pos pos;
-	uint16_t left; /* descriptors still worth looking at */
-	bool write;
-};
-
-static inline void vhu_packed_ahead_step(const struct vhu_vq *vq, struct vhu_packed_ahead *a)
-	VHU_REQUIRES(vq->lock)
-{
-	const struct vring_packed_desc *d = &vq->desc_packed[a->pos.idx];
-
-	if (!a->left)
-		return;
-	if (!vhu_packed_desc_avail(VHU_READ_ONCE(d->flags), a->pos.wrap)) {
-		a->left = 0;
-		return;
-	}
-	vhu_ahead_buf(vq, VHU_READ_ONCE(d->addr), VHU_READ_ONCE(d->len), a->write);
-	/* The descriptor line two lines on, so the cursor's own first
-	 * touch of it does not wait either. */
-	if ((a->pos.idx & 3) == 0 && a->pos.idx + 8u < vq->size)
-		vhu_prefetch(d + 8);
-	a->left--;
-	vhu_packed_pos_advance(vq, &a->pos);
-}
-
-/* Starts the cursor at the next available descriptor, for a burst of at
- * most n, and runs it VHU_AHEAD steps ahead. */
-static inline void vhu_packed_ahead_start(const struct vhu_vq *vq, struct vhu_packed_ahead *a,
-					  uint16_t n, bool write) VHU_REQUIRES(vq->lock)
-{
-	a->pos.idx = vq->last_avail_idx;
-	a->pos.wrap = vq->avail_wrap;
-	a->left = n;
-	a->write = write;
-	for (unsigned k = 0; k < VHU_AHEAD; k++)
-		vhu_packed_ahead_step(vq, a);
 }
 
 #endif

@@ -209,50 +209,67 @@ uint16_t vhu_packed_avail_count(struct vhu_vq *vq, uint16_t max)
 	return bufs;
 }
 
-void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
+/* The body of vhu_packed_flush_used, inlined once for each value of
+ * writable and log so neither is tested per descriptor. */
+static inline __attribute__((always_inline)) void
+flush_used(struct vhu_vq *vq, uint16_t n, bool writable, bool log) VHU_REQUIRES(vq->lock)
 {
-	/* Everything the loops need is copied to locals first: the ring stores
+	/* Everything the loop needs is copied to locals first: the ring stores
 	 * are volatile 16-bit stores the compiler must assume may alias *vq
 	 * and the shadow array, so it would reload each field after each one. */
 	struct vring_packed_desc *ring = vq->desc_packed;
 	const struct vhu_packed_used *s = vq->shadow_packed;
-	const uint16_t size = vq->size, head_idx = vq->last_used_idx;
-	const uint16_t wflag = writable ? VRING_DESC_F_WRITE : 0;
-	bool wrap = vq->used_wrap, log = vhu_dirty_log_on(vq->dev);
-	uint16_t used = wrap ? (uint16_t)(F_AVAIL | F_USED) : 0, head_flags, idx;
+	const uint32_t size = vq->size, head_idx = vq->last_used_idx;
+	bool wrap = vq->used_wrap;
+	uint16_t used = wrap ? (uint16_t)(F_AVAIL | F_USED) : 0;
+	/* WRITE marks a buffer we wrote into. */
+	const uint16_t head_flags =
+		(uint16_t)(used | (writable && s[0].len ? VRING_DESC_F_WRITE : 0));
+	uint32_t at = head_idx;
 
-	if (n == 0)
-		return;
-	/* ids and lengths first ... */
-	for (uint16_t i = 0, at = head_idx; i < n; i++) {
-		VHU_WRITE_ONCE(ring[at].id, s[i].id);
-		VHU_WRITE_ONCE(ring[at].len, s[i].len);
-		if (unlikely(log))
-			vhu_dirty_log(vq->dev, vq->desc_gpa + (uint64_t)at * sizeof(*ring),
-				      sizeof(*ring));
-		at = (uint16_t)(at + s[i].ndesc);
-		if (at >= size)
-			at = (uint16_t)(at - size);
-	}
-	vhu_smp_wmb();
-	/* ... then the flags, the first entry's last of all so the guest
-	 * sees the whole batch at once. */
-	head_flags = (uint16_t)(used | (s[0].len ? wflag : 0));
-	idx = head_idx;
-	for (uint16_t i = 0;;) {
-		idx = (uint16_t)(idx + s[i].ndesc);
-		if (idx >= size) {
-			idx = (uint16_t)(idx - size);
+	/* Each descriptor's id and len before its flags (the release store);
+	 * the first descriptor's flags last of all, so the guest sees the
+	 * whole batch at once. */
+	for (uint32_t i = 0; i < n; i++) {
+		struct vring_packed_desc *d = &ring[at];
+		VHU_WRITE_ONCE(d->id, s[i].id);
+		VHU_WRITE_ONCE(d->len, s[i].len);
+		if (i)
+			VHU_STORE_REL(d->flags, (uint16_t)(used | (writable && s[i].len
+								   ? VRING_DESC_F_WRITE : 0)));
+		at += s[i].ndesc;
+		if (at >= size) {
+			at -= size;
 			wrap = !wrap;
 			used ^= (uint16_t)(F_AVAIL | F_USED);
 		}
-		if (++i == n)
-			break;
-		VHU_WRITE_ONCE(ring[idx].flags, (uint16_t)(used | (s[i].len ? wflag : 0)));
 	}
 	VHU_STORE_REL(ring[head_idx].flags, head_flags);
-	vq->last_used_idx = idx;
+	vq->last_used_idx = (uint16_t)at;
 	vq->used_wrap = wrap;
+	if (log) {
+		/* After the writes: a page marked before its write could be
+		 * sent, and its bit cleared, before the write lands. */
+		for (uint32_t i = 0, p = head_idx; i < n; i++) {
+			vhu_dirty_log(vq->dev, vq->desc_gpa + (uint64_t)p * sizeof(*ring),
+				      sizeof(*ring));
+			p += s[i].ndesc;
+			if (p >= size)
+				p -= size;
+		}
+	}
+}
+
+void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
+{
+	if (n == 0)
+		return;
+	if (unlikely(vhu_dirty_log_on(vq->dev)))
+		flush_used(vq, n, writable, true);
+	else if (writable)
+		flush_used(vq, n, true, false);
+	else
+		flush_used(vq, n, false, false);
 	/* The ring cannot tell a restarted backend where it stopped; the
 	 * inflight region can. */
 	if (unlikely(vq->inflight))
