@@ -3,19 +3,21 @@
  * Guest transmit (packed ring) into packets, as dequeue_split.c: each
  * buffer (a chain, or one indirect table) is read once, copied into pool
  * segments, and handed back in one used write-back per burst. The burst's
- * single-descriptor buffers are read first (vq/packed_gather.h); whatever
+ * single-descriptor buffers are read first (vq/gather.h); whatever
  * follows them goes through the general walk.
  */
 #include <string.h>
 #include "backend/dev.h"
 #include "common/log.h"
 #include "net/net.h"
-#include "vq/packed_gather.h"
+#include "net/run.h"
+#include "vq/gather.h"
 
 uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			    struct vhu_pkt **pkts, uint16_t n)
 {
-	struct vhu_packed_pos pos = { vq->last_avail_idx, vq->avail_wrap };
+	const struct vhu_packed_pos start = { vq->last_avail_idx, vq->avail_wrap };
+	struct vhu_packed_pos pos = start;
 	struct vhu_iov *iov = vq->iov;
 	uint16_t count = VHU_MIN(n, VHU_MAX_BURST);
 	uint16_t used = 0, out = 0, k;
@@ -33,21 +35,9 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	}
 
 	k = vhu_packed_gather(vq, &pos, false, iov, vq->shadow_packed, count);
-	for (; used < k; used++) {
-		vhu_gather_ahead(iov, used, k, false);
-		int r = vhu_net_chain_to_pkt(vq, &iov[used], 1, iov[used].len, pkts[out], pool);
-		if (unlikely(r < 0)) {
-			/* The queue broke: hand back what was read, this one too. */
-			used++;
-			pos = vhu_packed_pos_add(vq, (struct vhu_packed_pos){ vq->last_avail_idx,
-									   vq->avail_wrap }, used);
-			break;
-		}
-		if (r == 0)
-			continue;
-		bytes += pkts[out]->pkt_len;
-		out++;
-	}
+	vhu_net_drain_run(vq, pool, pkts, k, &used, &out, &bytes);
+	if (used < k) /* the queue broke in the run: the used buffers end there */
+		pos = vhu_packed_pos_add(vq, start, used);
 	/* Whatever the run stopped at: a chain, an indirect table, a bad
 	 * descriptor, or nothing more. */
 	while (used < count && !vq->broken) {

@@ -2,26 +2,28 @@
 /*
  * Guest transmit (split ring) into packets: the guest's buffers are read
  * once, copied into pool segments, and their heads completed in one used
- * ring write-back per burst.
+ * ring write-back per burst. The burst's single-descriptor buffers are
+ * read first (vq/gather.h); whatever follows them goes through the
+ * general walk.
  */
 #include <string.h>
 #include "backend/dev.h"
 #include "common/log.h"
 #include "net/net.h"
-#include "vq/ahead.h"
+#include "net/run.h"
+#include "vq/gather.h"
 
 uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			   struct vhu_pkt **pkts, uint16_t n)
 {
 	uint16_t avail = vhu_split_avail_count(vq);
 	uint16_t count = VHU_MIN(VHU_MIN(avail, n), VHU_MAX_BURST);
-	uint16_t used = 0, out = 0;
+	struct vhu_iov *iov = vq->iov;
+	uint16_t used = 0, out = 0, k;
 	uint64_t bytes = 0;
-	struct vhu_split_ahead ahead;
 
 	if (count == 0)
 		return 0;
-	vhu_split_ahead_start(vq, &ahead, count, false);
 	/* One lock round-trip on the pool for the whole burst; shrink the
 	 * burst when the pool is short rather than fail it outright. */
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
@@ -31,14 +33,19 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 		return 0;
 	}
 
-	for (uint16_t i = 0; i < count; i++) {
+	/* The inflight region records each head as it is taken (in
+	 * vhu_split_avail_head): with one, the general walk does it all. */
+	k = likely(!vq->inflight) ? vhu_split_gather(vq, false, iov, vq->shadow, count) : 0;
+	vhu_net_drain_run(vq, pool, pkts, k, &used, &out, &bytes);
+	/* Whatever the run stopped at: a chain, an indirect table, a bad
+	 * entry, or nothing more. */
+	for (uint16_t i = used; i < count && !vq->broken; i++) {
 		uint32_t niov, total;
 		uint16_t head;
 
 		if (unlikely(!vhu_split_avail_head(vq, i, &head)))
 			break;
-		vhu_split_ahead_step(vq, &ahead);
-		enum vhu_chain_err e = vhu_split_chain(vq, head, false, vq->iov, &niov,
+		enum vhu_chain_err e = vhu_split_chain(vq, head, false, iov, &niov,
 						       VHU_MAX_IOV, &total);
 		if (unlikely(e == VHU_CHAIN_BAD))
 			break;
@@ -49,7 +56,7 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			vq->stats.drops++;
 			continue;
 		}
-		int r = vhu_net_chain_to_pkt(vq, vq->iov, niov, total, pkts[out], pool);
+		int r = vhu_net_chain_to_pkt(vq, iov, niov, total, pkts[out], pool);
 		if (unlikely(r < 0))
 			break;
 		if (r == 0)

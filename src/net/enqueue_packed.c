@@ -5,7 +5,7 @@
  * as its bytes need (num_buffers in the header). Used descriptors are
  * written back once per burst, one per buffer, which is also correct when
  * IN_ORDER is negotiated. The burst's single-descriptor buffers are read
- * first (vq/packed_gather.h) and filled one packet each while packets fit
+ * first (vq/gather.h) and filled one packet each while packets fit
  * them; the general walk takes over from the first packet that does not
  * (several buffers under MRG_RXBUF) or the first buffer the run stopped at.
  */
@@ -15,7 +15,8 @@
 #include "backend/dirty_log.h"
 #include "common/log.h"
 #include "net/net.h"
-#include "vq/packed_gather.h"
+#include "net/run.h"
+#include "vq/gather.h"
 
 /* Reserves buffers from *pos until they hold `need` bytes. Fills vq->iov
  * from *niov on, shadow entries from *nused on. Returns 1 on success, 0
@@ -47,49 +48,6 @@ static int reserve_mrg(struct vhu_vq *vq, struct vhu_packed_pos *pos, uint32_t n
 	return 1;
 }
 
-/* Packets into the gathered single-descriptor buffers iov[0..k), one
- * each, from packet *i and buffer *b on. Stops at the first packet that
- * needs more than its buffer under MRG_RXBUF. */
-static void fill_gathered(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint16_t n,
-			  uint16_t *i, uint16_t *b, uint16_t k, bool mrg, uint64_t *bytes,
-			  uint64_t *delivered) VHU_REQUIRES(vq->lock)
-{
-	const struct vhu_iov *iov = vq->iov;
-	struct vhu_packed_used *sh = vq->shadow_packed;
-	const uint32_t hdr_len = vq->hdr_len;
-	const uint64_t features = vq->features;
-	uint16_t pi = *i, bi = *b;
-
-	for (; pi < n && bi < k; pi++) {
-		const struct vhu_pkt *pkt = pkts[pi];
-		struct virtio_net_hdr_mrg_rxbuf h;
-		bool fixup;
-
-		vhu_gather_ahead(iov, bi, k, true);
-		if (pi + 1 < n)
-			vhu_prefetch(vhu_pkt_data(pkts[pi + 1]));
-		if (unlikely(!vhu_net_hdr_build(features, pkt, &h, &fixup))) {
-			vq->stats.drops++; /* GSO this guest cannot take */
-			continue;
-		}
-		if (unlikely(iov[bi].len < hdr_len + pkt->pkt_len)) {
-			if (mrg)
-				break; /* several buffers: the general walk */
-			/* The buffer can never take this packet: drop the
-			 * packet, leave the buffer for the next one. */
-			vq->stats.drops++;
-			continue;
-		}
-		h.num_buffers = htole16(1);
-		sh[bi].len = vhu_net_pkt_to_iov(vq, &iov[bi], 1, &h, pkt, fixup);
-		bi++;
-		*bytes += pkt->pkt_len;
-		(*delivered)++;
-	}
-	*i = pi;
-	*b = bi;
-}
-
 uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint16_t n)
 {
 	bool mrg = vq->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
@@ -100,7 +58,8 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 
 	k = vhu_packed_gather(vq, &pos, true, vq->iov, vq->shadow_packed,
 			      VHU_MIN(n, VHU_MAX_BURST));
-	fill_gathered(vq, pkts, n, &i, &nused, k, mrg, &bytes, &delivered);
+	vhu_net_fill_run(vq, pkts, n, &i, &nused, k, mrg, &bytes, &delivered,
+			 &vq->shadow_packed[0].len, sizeof(vq->shadow_packed[0]));
 	/* Past the buffers filled: any gathered beyond them stay available. */
 	pos = vhu_packed_pos_add(vq, start, nused);
 	/* The general walk, from the first packet or buffer the run did not

@@ -3,7 +3,9 @@
  * Packets into the guest's receive ring (split). Without MRG_RXBUF each
  * packet takes one descriptor chain; with it, as many heads as its bytes
  * need, the count going into the header's num_buffers. Used entries are
- * written back once per burst.
+ * written back once per burst. As enqueue_packed.c: the single-descriptor
+ * buffers are read first (vq/gather.h) and filled one packet each while
+ * packets fit them; the general walk takes over from there.
  */
 #include <endian.h>
 #include <string.h>
@@ -12,7 +14,8 @@
 #include "backend/dirty_log.h"
 #include "common/log.h"
 #include "net/net.h"
-#include "vq/ahead.h"
+#include "net/run.h"
+#include "vq/gather.h"
 #include "vq/inflight.h"
 
 /* Reserves heads from position `taken` until their buffers hold `need`
@@ -51,23 +54,28 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 {
 	bool mrg = vq->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	uint16_t avail = vhu_split_avail_count(vq);
-	uint16_t taken = 0, nused = 0, i;
+	uint16_t taken = 0, nused = 0, i = 0, k;
 	uint64_t bytes = 0, delivered = 0;
-	struct vhu_split_ahead ahead;
 
 	if (avail == 0)
 		return 0;
-	vhu_split_ahead_start(vq, &ahead, VHU_MIN(VHU_MIN(avail, n), VHU_MAX_BURST), true);
-	for (i = 0; i < n; i++) {
+	/* The inflight region records each head as it is taken (in
+	 * vhu_split_avail_head): with one, the general walk does it all. */
+	k = likely(!vq->inflight) ? vhu_split_gather(vq, true, vq->iov, vq->shadow,
+						     VHU_MIN(VHU_MIN(avail, n), VHU_MAX_BURST))
+				  : 0;
+	vhu_net_fill_run(vq, pkts, n, &i, &nused, k, mrg, &bytes, &delivered,
+			 &vq->shadow[0].len, sizeof(vq->shadow[0]));
+	taken = nused;
+	/* The general walk, from the first packet or buffer the run did not
+	 * take (usually none: nothing more was available). */
+	for (; i < n; i++) {
 		const struct vhu_pkt *pkt = pkts[i];
 		struct virtio_net_hdr_mrg_rxbuf h;
 		bool fixup;
 		uint32_t need = vq->hdr_len + pkt->pkt_len, niov = 0;
 		uint16_t first = nused, save_taken = taken;
 
-		vhu_split_ahead_step(vq, &ahead);
-		if (i + 1 < n)
-			vhu_prefetch(vhu_pkt_data(pkts[i + 1]));
 		if (unlikely(!vhu_net_hdr_build(vq->features, pkt, &h, &fixup))) {
 			vq->stats.drops++; /* GSO this guest cannot take */
 			continue;

@@ -6,7 +6,7 @@
  * descriptors the backend wrote back at the device position.
  *
  * The burst loops read a run of single-descriptor buffers first and hand
- * whatever follows to the general walk (vq/packed_gather.h); these cases
+ * whatever follows to the general walk (vq/gather.h); these cases
  * mix the two in every way that changes where one stops and the other
  * starts: chains, straddling buffers, packets that need several buffers,
  * packets too big for their buffer, bad descriptors, the ring's wrap.

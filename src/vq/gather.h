@@ -1,23 +1,30 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The common case of a packed-ring burst, read in one pass before any byte
- * is copied: the run of available buffers that are each one direct
- * descriptor in one guest memory region (what Linux and DPDK drivers post
- * for every packet that fits a buffer). The copy pass then finds each
- * buffer's host address in an array, so every descriptor is loaded and
- * translated once, and the prefetch for the buffer eight ahead costs one
- * array read instead of a second walk of the ring.
+ * The common case of a burst, read in one pass before any byte is copied:
+ * the run of available buffers that are each one direct descriptor in one
+ * guest memory region (what Linux and DPDK drivers post for every packet
+ * that fits a buffer). The copy pass then finds each buffer's host address
+ * in an array, so every descriptor is loaded and translated once, and the
+ * prefetch for the buffer VHU_AHEAD on costs one array read instead of a
+ * second walk of the ring.
  *
- * The first descriptor that is anything else (not available yet, chained,
- * indirect, the wrong direction, out of memory, a bad id) ends the run and
- * is not consumed: the caller's general walk (vhu_packed_chain) reads it
- * again from the ring and decides on it, breaking the queue if it is bad.
+ * The first buffer that is anything else (not available yet, chained,
+ * indirect, the wrong direction, out of memory, a bad id or head) ends the
+ * run and is not consumed: the caller's general walk (vhu_packed_chain,
+ * vhu_split_avail_head and vhu_split_chain) reads it again from the ring
+ * and decides on it, breaking the queue if it is bad.
  */
-#ifndef VHU_VQ_PACKED_GATHER_H
-#define VHU_VQ_PACKED_GATHER_H
+#ifndef VHU_VQ_GATHER_H
+#define VHU_VQ_GATHER_H
 
-#include "vq/ahead.h"
+#include "vq/inflight.h"
 #include "vq/vq.h"
+
+/* How far the copy pass prefetches in front of itself, in buffers.
+ * Prefetching a whole burst at once asks for more lines than the core can
+ * have in flight (the prefetches themselves stall) and the first lines
+ * cool again before their copy. */
+#define VHU_AHEAD 8
 
 /* Reads up to max buffers from *pos into iov[0..k) and sh[0..k) (id, one
  * descriptor, len 0) and moves *pos past them; returns k. Each descriptor
@@ -74,6 +81,51 @@ static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, struct vhu_packed_po
 	}
 	pos->idx = idx;
 	pos->wrap = wrap;
+	return k;
+}
+
+/* Split rings: up to max buffers named by the avail entries from
+ * last_avail_idx (the caller knows that many are there), into iov[0..k)
+ * and sh[0..k) (head, len 0); returns k. The backend's position does not
+ * move: the caller adds what it consumed. As for packed rings, each
+ * descriptor is loaded once into locals and only the locals are used. */
+static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
+					struct vring_used_elem *sh, uint16_t max)
+	VHU_REQUIRES(vq->lock)
+{
+	const struct vring_desc *table = vq->desc;
+	const uint16_t *ring = vq->avail->ring;
+	const struct vhu_memmap *mem = vq->mem;
+	const uint16_t size = vq->size, mask = (uint16_t)(size - 1), start = vq->last_avail_idx;
+	const uint16_t want = writable ? VRING_DESC_F_WRITE : 0;
+	struct vhu_gpa_hint hint = { 0, 0, NULL };
+	uint16_t k;
+
+	for (k = 0; k < max; k++) {
+		uint16_t head = VHU_READ_ONCE(ring[(uint16_t)(start + k) & mask]);
+		if (unlikely(head >= size))
+			break;
+		const struct vring_desc *src = &table[head];
+		uint16_t flags = VHU_READ_ONCE(src->flags);
+		if ((flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) !=
+		    want)
+			break;
+		uint64_t addr = VHU_READ_ONCE(src->addr);
+		uint32_t len = VHU_READ_ONCE(src->len);
+		uint8_t *p = len - 1u < VHU_MAX_CHAIN_BYTES ?
+			vhu_gpa_to_hva_hint(mem, &hint, addr, len) : NULL;
+		if (unlikely(!p))
+			break;
+		iov[k] = (struct vhu_iov){ .base = p, .len = len, .gpa = addr };
+		sh[k] = (struct vring_used_elem){ .id = head, .len = 0 };
+		if (k < VHU_AHEAD)
+			vhu_prefetch_span(p, len, writable);
+		/* The descriptor the run reaches VHU_AHEAD buffers on (heads
+		 * are any order; only a hint, so the entry is not checked). */
+		if (k + VHU_AHEAD < max)
+			vhu_prefetch(&table[VHU_READ_ONCE(ring[(uint16_t)(start + k + VHU_AHEAD) &
+							      mask]) & mask]);
+	}
 	return k;
 }
 
