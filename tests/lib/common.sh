@@ -24,6 +24,10 @@ cleanup() {
 	sleep 0.2
 	for p in "${_pids[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	# A DPDK process killed before its own cleanup leaves its hugepage
+	# files behind, holding their pages: remove the ones of this test's
+	# --file-prefix (DPDK_FILE_PREFIX, a prefix no other test uses).
+	if [ -n "${DPDK_FILE_PREFIX:-}" ]; then rm -f /dev/hugepages/"$DPDK_FILE_PREFIX"*; fi
 	if [ -n "${KEEP_TEST_DIR:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
