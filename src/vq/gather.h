@@ -17,7 +17,6 @@
 #ifndef VHU_VQ_GATHER_H
 #define VHU_VQ_GATHER_H
 
-#include "vq/inflight.h"
 #include "vq/vq.h"
 
 /* How far the copy pass prefetches in front of itself, in buffers.
