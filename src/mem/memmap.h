@@ -36,21 +36,32 @@ int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 		     int nfds, struct vhu_memmap **out);
 void vhu_memmap_free(struct vhu_memmap *m);
 
+/* The region that holds gpa, or NULL. */
+static inline const struct vhu_mem_region *vhu_gpa_region(const struct vhu_memmap *m,
+							  uint64_t gpa)
+{
+	for (uint32_t i = 0; i < m->nregions; i++) {
+		const struct vhu_mem_region *r = &m->regions[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return r;
+	}
+	return NULL;
+}
+
 /* Host pointer for [gpa, gpa+*len) as far as it stays within one region;
  * *len is cut to that piece. NULL when gpa is not mapped. */
 static inline void *vhu_gpa_piece(const struct vhu_memmap *m, uint64_t gpa,
 				  uint64_t *len)
 {
-	for (uint32_t i = 0; i < m->nregions; i++) {
-		const struct vhu_mem_region *r = &m->regions[i];
-		uint64_t off = gpa - r->gpa;
-		if (gpa >= r->gpa && off < r->size) {
-			if (*len > r->size - off)
-				*len = r->size - off;
-			return r->hva + off;
-		}
-	}
-	return NULL;
+	const struct vhu_mem_region *r = vhu_gpa_region(m, gpa);
+	uint64_t off;
+
+	if (!r)
+		return NULL;
+	off = gpa - r->gpa;
+	if (*len > r->size - off)
+		*len = r->size - off;
+	return r->hva + off;
 }
 
 /* The region a loop translated into last, in the loop's locals: guest
@@ -71,19 +82,11 @@ static inline void *vhu_gpa_to_hva_hint(const struct vhu_memmap *m, struct vhu_g
 
 	if (likely(off < h->size && len <= h->size - off))
 		return h->hva + off;
-	for (uint32_t i = 0; i < m->nregions; i++) {
-		const struct vhu_mem_region *r = &m->regions[i];
-		off = gpa - r->gpa;
-		if (gpa >= r->gpa && off < r->size) {
-			if (len > r->size - off)
-				return NULL;
-			h->gpa = r->gpa;
-			h->size = r->size;
-			h->hva = r->hva;
-			return r->hva + off;
-		}
-	}
-	return NULL;
+	const struct vhu_mem_region *r = vhu_gpa_region(m, gpa);
+	if (!r || len > r->size - (gpa - r->gpa))
+		return NULL;
+	*h = (struct vhu_gpa_hint){ .gpa = r->gpa, .size = r->size, .hva = r->hva };
+	return r->hva + (gpa - r->gpa);
 }
 
 /* Host pointer for the whole of [gpa, gpa+len) when it lies in one region. */

@@ -17,7 +17,7 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			    struct vhu_pkt **pkts, uint16_t n)
 {
 	const struct vhu_packed_pos start = { vq->last_avail_idx, vq->avail_wrap };
-	struct vhu_packed_pos pos = start;
+	struct vhu_packed_pos pos;
 	struct vhu_iov *iov = vq->iov;
 	uint16_t count = VHU_MIN(n, VHU_MAX_BURST);
 	uint16_t used = 0, out = 0, k;
@@ -25,7 +25,7 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 
 	/* Cheap look at the first descriptor before allocating anything. */
 	if (count == 0 ||
-	    !vhu_packed_desc_avail(VHU_LOAD_ACQ(vq->desc_packed[pos.idx].flags), pos.wrap))
+	    !vhu_packed_desc_avail(VHU_LOAD_ACQ(vq->desc_packed[start.idx].flags), start.wrap))
 		return 0;
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
 		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
@@ -34,10 +34,9 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 		return 0;
 	}
 
-	k = vhu_packed_gather(vq, &pos, false, iov, vq->shadow_packed, count);
+	k = vhu_packed_gather(vq, false, iov, vq->shadow_packed, count);
 	vhu_net_drain_run(vq, pool, pkts, k, &used, &out, &bytes);
-	if (used < k) /* the queue broke in the run: the used buffers end there */
-		pos = vhu_packed_pos_add(vq, start, used);
+	pos = vhu_packed_pos_add(vq, start, used);
 	/* Whatever the run stopped at: a chain, an indirect table, a bad
 	 * descriptor, or nothing more. */
 	while (used < count && !vq->broken) {

@@ -52,12 +52,11 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 {
 	bool mrg = vq->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	const struct vhu_packed_pos start = { vq->last_avail_idx, vq->avail_wrap };
-	struct vhu_packed_pos pos = start;
+	struct vhu_packed_pos pos;
 	uint16_t nused = 0, i = 0, k;
 	uint64_t bytes = 0, delivered = 0;
 
-	k = vhu_packed_gather(vq, &pos, true, vq->iov, vq->shadow_packed,
-			      VHU_MIN(n, VHU_MAX_BURST));
+	k = vhu_packed_gather(vq, true, vq->iov, vq->shadow_packed, VHU_MIN(n, VHU_MAX_BURST));
 	vhu_net_fill_run(vq, pkts, n, &i, &nused, k, mrg, &bytes, &delivered,
 			 &vq->shadow_packed[0].len, sizeof(vq->shadow_packed[0]));
 	/* Past the buffers filled: any gathered beyond them stay available. */

@@ -25,12 +25,12 @@
  * cool again before their copy. */
 #define VHU_AHEAD 8
 
-/* Reads up to max buffers from *pos into iov[0..k) and sh[0..k) (id, one
- * descriptor, len 0) and moves *pos past them; returns k. Each descriptor
- * is loaded field by field once into locals and only the locals are
- * checked and used. Prefetches the first VHU_AHEAD buffers. */
-static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, struct vhu_packed_pos *pos,
-					 bool writable, struct vhu_iov *iov,
+/* Reads up to max buffers from the backend's position into iov[0..k) and
+ * sh[0..k) (id, one descriptor, len 0); returns k. The position does not
+ * move: the caller moves it past what it consumed (vhu_packed_pos_add).
+ * Each descriptor is loaded field by field once into locals and only the
+ * locals are checked and used. Prefetches the first VHU_AHEAD buffers. */
+static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
 					 struct vhu_packed_used *sh, uint16_t max)
 	VHU_REQUIRES(vq->lock)
 {
@@ -44,8 +44,8 @@ static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, struct vhu_packed_po
 					 VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE);
 	const uint16_t dir = writable ? VRING_DESC_F_WRITE : 0;
 	struct vhu_gpa_hint hint = { 0, 0, NULL };
-	uint16_t idx = pos->idx, k;
-	bool wrap = pos->wrap;
+	uint16_t idx = vq->last_avail_idx, k;
+	bool wrap = vq->avail_wrap;
 	/* Available in this lap (AVAIL = wrap, USED = !wrap), no NEXT, no
 	 * INDIRECT, the direction asked for: one compare. */
 	uint16_t want = (uint16_t)(dir | (wrap ? 1u << VRING_PACKED_DESC_F_AVAIL
@@ -78,8 +78,6 @@ static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, struct vhu_packed_po
 					   (1u << VRING_PACKED_DESC_F_USED));
 		}
 	}
-	pos->idx = idx;
-	pos->wrap = wrap;
 	return k;
 }
 
