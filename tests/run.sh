@@ -6,8 +6,13 @@
 #   peers-asan   the peer tests that drive our own programs hardest, again,
 #                with those programs built with ASan+UBSan (build-asan/):
 #                any sanitizer report or leak at exit fails them
+#   peers-tsan   vhu-switch tests where vhu-ctl changes ports, flows and
+#                captures under traffic, built with TSan (build-tsan/)
 # A peer script exits 0 on pass, 77 on skip (it must say why, loudly), and
 # anything else on failure. Output of each goes to build/test-logs/.
+# Sanitizers: every test runs with halt_on_error and its sanitizer reports
+# written to files under build/test-logs/san/ (log_path); a report there or
+# in a log fails the test even when the test itself passed.
 # Select groups with VHU_TEST_GROUPS="unit integ peers" and peer scripts
 # with VHU_PEER_FILTER=regex. VHU_TEST_STRICT=1 (CI) fails the run when
 # anything was skipped: make test installs every peer, so a skip there
@@ -17,16 +22,43 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 LOGS=$ROOT/build/test-logs
 mkdir -p "$LOGS"
-groups=${VHU_TEST_GROUPS:-"unit integ peers peers-asan"}
-pass=0 fail=0 skip=0
+groups=${VHU_TEST_GROUPS:-"unit integ peers peers-asan peers-tsan"}
+pass=0 fail=0 skip=0 peer_groups=0 peer_ran=0
 failed=()
+# Ours first: options the caller gives come later and win.
+export ASAN_OPTIONS="halt_on_error=1:print_stacktrace=1:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export TSAN_OPTIONS="halt_on_error=0${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+SAN_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer'
+
+# san_dir NAME: a fresh, empty folder for the sanitizer reports of one test.
+san_dir() { local d=$LOGS/san/$1; rm -rf "$d"; mkdir -p "$d"; echo "$d"; }
+
+# san_check DIR LOG...: 1 (and the reports printed) if DIR holds a report
+# file or a LOG contains a sanitizer report.
+san_check() {
+	local d=$1 f r=0; shift
+	for f in "$d"/*; do
+		[ -s "$f" ] || continue
+		echo "      sanitizer report $f:"; head -40 "$f" | sed 's/^/      /'; r=1
+	done
+	for f in "$@"; do
+		[ -f "$f" ] && grep -qE "$SAN_RE" "$f" || continue
+		echo "      sanitizer report in $f:"; grep -m5 -E "$SAN_RE" "$f" | sed 's/^/      /'; r=1
+	done
+	return $r
+}
 
 meson_suite() { # meson_suite BUILDDIR SUITE-ARGS... : add meson's counts
 	local b=$1; shift
 	[ -f "$b/build.ninja" ] || { echo "== $b: not built, skipped"; skip=$((skip+1)); return; }
-	local log="$LOGS/meson-$(basename "$b").log"
+	local tag; tag=meson-$(basename "$b")-${*: -1}
+	local log="$LOGS/$tag.log" sd; sd=$(san_dir "$tag")
 	echo "== meson test in $b $*"
-	meson test -C "$b" --no-rebuild --print-errorlogs "$@" >"$log" 2>&1
+	# testlog (all output, also of tests that passed) under a name of ours.
+	ASAN_OPTIONS=$ASAN_OPTIONS:log_path=$sd/asan UBSAN_OPTIONS=$UBSAN_OPTIONS:log_path=$sd/ubsan \
+	TSAN_OPTIONS=$TSAN_OPTIONS:log_path=$sd/tsan \
+		meson test -C "$b" --no-rebuild --print-errorlogs --logbase "vhu-$tag" "$@" >"$log" 2>&1
 	local ok f sk to
 	ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$log" | tail -1)
 	f=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$log" | tail -1)
@@ -40,6 +72,11 @@ meson_suite() { # meson_suite BUILDDIR SUITE-ARGS... : add meson's counts
 		f=1
 	fi
 	f=$((f + to))
+	# meson counts a test ok on exit status 0: a report it printed or wrote
+	# (one that did not end the program) fails the run of the suite.
+	if ! san_check "$sd" "$log" "$b/meson-logs/vhu-$tag.txt" && [ "$f" = 0 ]; then
+		f=1; ok=$((ok > 0 ? ok - 1 : 0))
+	fi
 	pass=$((pass + ok)); fail=$((fail + f)); skip=$((skip + sk))
 	grep -E '^ *[0-9]+/[0-9]+ ' "$log" | sed 's/^/   /'
 	if [ "$f" != 0 ]; then failed+=("meson:$b"); tail -60 "$log"; fi
@@ -52,37 +89,45 @@ for g in $groups; do
 		meson_suite build-asan --suite "$g"
 		[ "$g" = integ ] && meson_suite build-tsan --suite threads
 		;;
-	peers|peers-asan)
-		prefix= list=(tests/peers/*.sh)
-		if [ "$g" = peers-asan ]; then
-			[ -f build-asan/build.ninja ] || { echo "== build-asan: not built, peers-asan skipped"; skip=$((skip+1)); continue; }
-			prefix=asan: list=()
-			for n in ${VHU_ASAN_PEERS:-testpmd_loop testpmd_packed testpmd_client fe_vs_dpdk qemu_ping qemu_ping_packed switch_fe switch_qemu switch_mq switch_reconnect switch_soak switch_tap switch_capture switch_flow}; do
-				list+=("tests/peers/$n.sh")
-			done
+	peers|peers-asan|peers-tsan)
+		prefix= list=(tests/peers/*.sh) sanb=
+		case $g in
+		peers-asan)
+			# the peer tests that drive our own programs hardest
+			sanb=build-asan prefix=asan:
+			sel=${VHU_ASAN_PEERS:-testpmd_loop testpmd_packed testpmd_client fe_vs_dpdk qemu_ping qemu_ping_packed switch_fe switch_qemu switch_mq switch_reconnect switch_soak switch_tap switch_capture switch_flow} ;;
+		peers-tsan)
+			# vhu-switch's PMD and control threads while vhu-ctl changes
+			# ports and flows under traffic
+			sanb=build-tsan prefix=tsan:
+			sel=${VHU_TSAN_PEERS:-switch_fe switch_flow switch_capture} ;;
+		esac
+		if [ -n "$sanb" ]; then
+			[ -f $sanb/build.ninja ] || { echo "== $sanb: not built, $g skipped"; skip=$((skip+1)); continue; }
+			list=()
+			for n in $sel; do list+=("tests/peers/$n.sh"); done
 		fi
+		peer_groups=$((peer_groups+1))
 		for t in "${list[@]}"; do
-			[ -e "$t" ] || continue
 			name=$prefix$(basename "$t" .sh)
 			if [ -n "${VHU_PEER_FILTER:-}" ] && ! [[ $(basename "$t" .sh) =~ $VHU_PEER_FILTER ]]; then continue; fi
+			[ -e "$t" ] || { echo "FAIL  $name: no such test $t"; fail=$((fail+1)); failed+=("$name"); continue; }
+			peer_ran=$((peer_ran+1))
 			log="$LOGS/peer-${name/:/-}.log"
+			sd=$(san_dir "peer-${name/:/-}")
 			start=$(date +%s)
-			if [ "$g" = peers-asan ]; then
+			if [ -n "$sanb" ]; then
 				# No quarantine: RSS checks (soak) stay meaningful; leaks are
 				# LeakSanitizer's job at exit.
-				VHU_BUILD=$ROOT/build-asan ASAN_OPTIONS=quarantine_size_mb=0:detect_leaks=1 \
-				UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+				VHU_BUILD=$ROOT/$sanb VHU_SAN_DIR=$sd ASAN_OPTIONS=$ASAN_OPTIONS:quarantine_size_mb=0 \
 					timeout -k 10 900 bash "$t" >"$log" 2>&1
 			else
-				timeout -k 10 900 bash "$t" >"$log" 2>&1
+				VHU_SAN_DIR=$sd timeout -k 10 900 bash "$t" >"$log" 2>&1
 			fi
 			rc=$?
 			dur=$(( $(date +%s) - start ))
 			# A sanitizer report fails the test even if the script carried on.
-			if [ "$g" = peers-asan ] && [ "$rc" != 77 ] &&
-			   grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$log"; then
-				echo "      sanitizer report in $log"; rc=1
-			fi
+			if [ "$rc" != 77 ] && ! san_check "$sd" "$log"; then rc=1; fi
 			case $rc in
 			0)  pass=$((pass+1)); echo "PASS  $name (${dur}s)"; grep -E '^RESULT' "$log" | sed 's/^/      /' ;;
 			77) skip=$((skip+1)); echo "SKIP  $name: $(grep -E '^SKIP' "$log" | tail -1)" ;;
@@ -94,6 +139,10 @@ for g in $groups; do
 	esac
 done
 
+# A peer filter that selects no test in any group is a mistake, not a pass.
+if [ -n "${VHU_PEER_FILTER:-}" ] && [ "$peer_groups" -gt 0 ] && [ "$peer_ran" = 0 ]; then
+	echo "FAIL  VHU_PEER_FILTER='$VHU_PEER_FILTER' selects no peer test"; fail=$((fail+1)); failed+=("peer-filter")
+fi
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"
 if [ "${VHU_TEST_STRICT:-0}" = 1 ] && [ "$skip" != 0 ]; then
