@@ -13,7 +13,9 @@
  * (/proc/self/fd and /proc/self/maps counted around the case; heap by
  * mallinfo2 in plain builds, by LeakSanitizer at exit under ASan).
  *
- * Usage: hostile [--group desc|ring|chain|hdr|race|msg|mem|flood|all] [-v]
+ * Usage: hostile [--group desc|ring|chain|align|hdr|race|msg|mem|flood|all] [-v]
+ * An unknown group or argument is an error, and so is a run in which no
+ * case started, so a typo cannot pass as an empty run.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -41,7 +43,7 @@
 #define BAD_MEM (16ull << 20)
 #define SCRATCH (8ull << 20) /* offset in bad guest memory nobody else uses */
 
-static int passed, failed, verbose;
+static int passed, failed, verbose, cases;
 #define CHECK(c) do { if (c) passed++; else { failed++; \
 	fprintf(stderr, "%s:%d: [%s] CHECK(%s) failed\n", __FILE__, __LINE__, cur_case, #c); } } while (0)
 static const char *cur_case = "";
@@ -389,6 +391,7 @@ static bool hfe_start(struct hfe *h, const char *name)
 	struct vhu_fe_opts o = { .path = bad.path, .mem_size = BAD_MEM, .ring_size = 256 };
 
 	cur_case = name;
+	cases++;
 	printf("case %s\n", name);
 	memset(h, 0, sizeof(*h));
 	h->res = res_now();
@@ -409,6 +412,8 @@ static bool hfe_start(struct hfe *h, const char *name)
 	h->mem = vhu_fe_mem(h->fe, 0, &h->gpa0, &h->size);
 	h->num = 256;
 	h->aidx = h->avail ? __atomic_load_n(&h->avail->idx, __ATOMIC_ACQUIRE) : 0;
+	/* A case that cannot set up fails rather than skipping its checks. */
+	CHECK(h->desc && h->avail && h->used && h->mem);
 	return h->desc && h->avail && h->used && h->mem;
 }
 
@@ -737,7 +742,9 @@ out2:
 }
 
 /* A chain of more descriptors than the ring has (in an indirect table of
- * 1024 entries, ring 256): never delivered; dropped or the ring broken. */
+ * 1024 entries, ring 256), each one in guest memory: more pieces than a
+ * packet may have, so src/vq/split.c drops it (VHU_CHAIN_DROP: completed,
+ * counted, never delivered) and the ring keeps working. */
 static void case_chain_long(void)
 {
 	struct hfe h;
@@ -755,18 +762,17 @@ static void case_chain_long(void)
 					    (uint16_t)(i + 1) };
 	desc_set(&h, 0, tg, 1024 * 16, VRING_DESC_F_INDIRECT, 0);
 	post(&h, 0);
-	CHECK(wait_used(&h, h.aidx, 3000) || wait_broken(100));
+	CHECK(wait_used(&h, h.aidx, 3000));
 	vhu_vring_get_stats(bdev(), 1, &st1);
-	CHECK(st1.drops > st0.drops || vhu_vring_is_broken(bdev(), 1));
+	CHECK(st1.drops == st0.drops + 1);
+	CHECK(!vhu_vring_is_broken(bdev(), 1));
 	usleep(20000);
 	CHECK(cap_count() == c0);
-	/* The ring still works (when only dropped): a normal frame next. */
-	if (!vhu_vring_is_broken(bdev(), 1)) {
-		put_frame(&h, h.gpa0 + SCRATCH + 0x20000, NULL, 80, 9);
-		desc_set(&h, 1, h.gpa0 + SCRATCH + 0x20000, HDR + 80, 0, 0);
-		post(&h, 1);
-		expect_delivered(&h, c0, 80, 9);
-	}
+	/* The ring still works: a normal frame next. */
+	put_frame(&h, h.gpa0 + SCRATCH + 0x20000, NULL, 80, 9);
+	desc_set(&h, 1, h.gpa0 + SCRATCH + 0x20000, HDR + 80, 0, 0);
+	post(&h, 1);
+	expect_delivered(&h, c0, 80, 9);
 out:
 	hfe_end(&h);
 }
@@ -819,10 +825,11 @@ out4:
 }
 
 /* An indirect table at an address that is not a multiple of 16 (found by
- * fuzz_split/fuzz_packed: the walker then reads struct vring_desc through
- * a misaligned pointer, undefined behaviour that UBSan reports). Refused
- * with a broken vring, or read correctly and delivered: either is fine,
- * a sanitizer report is not. */
+ * fuzz_split/fuzz_packed: the walker read struct vring_desc through a
+ * misaligned pointer, undefined behaviour that UBSan reports). The spec
+ * sets no alignment for indirect tables, so src/vq reads such a table byte
+ * by byte: the frame is delivered intact, the vring stays up, and under
+ * UBSan (halt_on_error) a misaligned load would abort the test. */
 static void case_indirect_misaligned(void)
 {
 	struct hfe h;
@@ -835,15 +842,8 @@ static void case_indirect_misaligned(void)
 	memcpy(G(&h, tg), t, sizeof(t));
 	desc_set(&h, 0, tg, 32, VRING_DESC_F_INDIRECT, 0);
 	post(&h, 0);
-	for (double end = now() + 3; now() < end && cap_count() == c0 && !wait_broken(1);)
-		usleep(500);
-	if (cap_count() == c0) {
-		CHECK(wait_broken(1000));
-		CHECK(wait_log(h.mark, "vring 1 broken", 1000));
-	} else {
-		struct cap c = cap_get(c0);
-		CHECK(c.len == 70 && c.uniform && c.first[0] == 0x42);
-	}
+	expect_delivered(&h, c0, 70, 0x42);
+	CHECK(!log_has(h.mark, "broken"));
 out:
 	hfe_end(&h);
 }
@@ -1433,6 +1433,17 @@ out2:
 	hfe_end(&h);
 }
 
+static const char *const groups[] = { "desc", "ring", "chain", "align", "hdr", "race",
+				      "msg", "mem", "flood", "all" };
+
+static bool known_group(const char *g)
+{
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (!strcmp(g, groups[i]))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	const char *group = "all";
@@ -1440,10 +1451,21 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--group") && i + 1 < argc)
+		const char *bad = NULL;
+		if (!strcmp(argv[i], "--group") && i + 1 < argc) {
 			group = argv[++i];
-		else if (!strcmp(argv[i], "-v"))
+			if (!known_group(group))
+				bad = "unknown group";
+		} else if (!strcmp(argv[i], "-v")) {
 			verbose = 1;
+		} else {
+			bad = "unknown argument";
+		}
+		if (bad) {
+			fprintf(stderr, "hostile: %s '%s'\nusage: hostile [--group desc|ring|"
+				"chain|align|hdr|race|msg|mem|flood|all] [-v]\n", bad, argv[i]);
+			return 2;
+		}
 	}
 	vhu_log_set_handler(log_fn, NULL);
 	/* Per-packet drops are logged at DEBUG. */
@@ -1505,6 +1527,8 @@ int main(int argc, char **argv)
 	}
 	if (GROUP("flood"))
 		case_msg_flood();
+	cur_case = "cases run";
+	CHECK(cases > 0);
 
 	cur_case = "teardown";
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
@@ -1514,6 +1538,6 @@ int main(int argc, char **argv)
 	vhu_driver_unregister(bad.path);
 	vhu_loop_stop_thread();
 	vhu_pkt_pool_destroy(be_pool);
-	printf("hostile %s: %d passed, %d failed\n", group, passed, failed);
+	printf("hostile %s: %d cases, %d passed, %d failed\n", group, cases, passed, failed);
 	return failed ? 1 : 0;
 }

@@ -101,7 +101,11 @@ static void client_reconnect(void)
 	snprintf(path, sizeof(path), "/tmp/vhu-sockets-cl-%d.sock", getpid());
 	unlink(path);
 	CHECK(vhu_driver_register(path, VHU_CLIENT | VHU_NO_RECONNECT) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK(vhu_driver_start(path) < 0); /* nobody there, no retry */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* At once: a single retry would take the 1 s retry period. */
+	CHECK((double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 < 0.9);
 	CHECK(vhu_driver_unregister(path) == 0);
 
 	CHECK(vhu_driver_register(path, VHU_CLIENT) == 0);

@@ -1419,22 +1419,19 @@ static struct vhu_vq *start_tracked(uint16_t base, void *region)
 	return q;
 }
 
-static void test_inflight_split(void)
+/* Posts four packets, completes a burst of two, then takes heads 2 and 3
+ * in the next burst and dies before completing them. The vring was
+ * started with the region (NULL: none). */
+static struct vhu_vq *crash_mid_burst(void *region, uint8_t pay[4][80])
 {
 	struct virtio_net_hdr_mrg_rxbuf h;
-	struct vhu_pkt *pk[8];
-	uint8_t pay[4][80];
-	size_t stride = vhu_inflight_stride(QSZ);
-	void *region = aligned_alloc(64, stride);
+	struct vhu_pkt *pk[2];
+	uint16_t hd;
 
-	memset(region, 0, stride);
 	memset(&h, 0, sizeof(h));
 	reset_all();
 	dev.inflight_queue_size = QSZ; /* as GET/SET_INFLIGHT_FD set it */
 	struct vhu_vq *q = start_tracked(0, region); /* fresh region: claimed */
-	struct vhu_inflight_split *r = region;
-	CHECK_EQ(r->version, 1);
-	CHECK_EQ(r->desc_num, QSZ);
 	for (int i = 0; i < 4; i++) {
 		pattern(pay[i], 80, (uint8_t)(10 + i));
 		tx_put(q, (uint16_t)i, BUF + 0x100u * (unsigned)i, &h, pay[i], 80);
@@ -1442,32 +1439,59 @@ static void test_inflight_split(void)
 	CHECK_EQ(deq(q, pk, 2), 2);
 	vhu_pkt_free_bulk(pk, 2);
 	CHECK_EQ(used_idx(q), 2);
+	vhu_spin_lock(&q->lock);
+	CHECK(vhu_split_avail_head(q, 0, &hd) && hd == 2);
+	CHECK(vhu_split_avail_head(q, 1, &hd) && hd == 3);
+	vhu_spin_unlock(&q->lock);
+	return q;
+}
+
+/* After crash_mid_burst, the restart with the stale base 4: the two
+ * packets in flight, delivered (once, intact) or lost. Returns how many
+ * came out; the used index must say the same. */
+static uint16_t restart_delivers(void *region, uint8_t pay[4][80])
+{
+	struct vhu_pkt *pk[8];
+
+	struct vhu_vq *q = start_tracked(4, region);
+	uint16_t n = deq(q, pk, 8);
+	CHECK(n <= 2);
+	for (uint16_t i = 0; i < n && i < 2; i++)
+		CHECK(pkt_eq(pk[i], pay[2 + i], 80));
+	vhu_pkt_free_bulk(pk, n);
+	CHECK_EQ(used_idx(q), 2 + n);
+	CHECK_EQ(deq(q, pk, 8), 0);
+	return n;
+}
+
+static void test_inflight_split(void)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	struct vhu_pkt *pk[8];
+	uint8_t pay[4][80];
+	size_t stride = vhu_inflight_stride(QSZ);
+	void *region = aligned_alloc(64, stride);
+	struct vhu_inflight_split *r = region;
+
+	memset(region, 0, stride);
+	memset(&h, 0, sizeof(h));
+	struct vhu_vq *q = crash_mid_burst(region, pay);
+	CHECK_EQ(r->version, 1);
+	CHECK_EQ(r->desc_num, QSZ);
 	CHECK_EQ(r->used_idx, 2);
 	CHECK_EQ(r->desc[0].inflight, 0);
 	CHECK_EQ(r->desc[1].inflight, 0);
 	CHECK_EQ(r->last_batch_head, 1);
 	CHECK_EQ(r->desc[1].next, 0);
-
-	/* The next burst takes heads 2 and 3, then the process dies. */
-	uint16_t hd;
-	vhu_spin_lock(&q->lock);
-	CHECK(vhu_split_avail_head(q, 0, &hd) && hd == 2);
-	CHECK(vhu_split_avail_head(q, 1, &hd) && hd == 3);
-	vhu_spin_unlock(&q->lock);
 	CHECK_EQ(r->desc[2].inflight, 1);
 	CHECK_EQ(r->desc[3].inflight, 1);
 	CHECK(r->desc[3].counter > r->desc[2].counter);
 
 	/* Restart: a new vring, base 4 (stale), the same region. */
-	q = start_tracked(4, region);
-	CHECK_EQ(q->last_avail_idx, 2);
-	CHECK_EQ(deq(q, pk, 8), 2);
-	CHECK(pkt_eq(pk[0], pay[2], 80));
-	CHECK(pkt_eq(pk[1], pay[3], 80));
-	vhu_pkt_free_bulk(pk, 2);
-	CHECK_EQ(used_idx(q), 4);
+	CHECK_EQ(restart_delivers(region, pay), 2);
+	q = dev.vq[1];
+	CHECK_EQ(q->last_avail_idx, 4);
 	CHECK_EQ(r->used_idx, 4);
-	CHECK_EQ(deq(q, pk, 8), 0);
 
 	/* A crash between publishing the used index and clearing the batch:
 	 * the batch is recognised as done and not taken again. */
@@ -1481,29 +1505,26 @@ static void test_inflight_split(void)
 	CHECK_EQ(deq(q, pk, 8), 0);
 	CHECK_EQ(used_idx(q), 4);
 
-	/* Mechanism off: the same stale base after the same crash loses the
-	 * two packets that were in flight. */
-	pattern(pay[0], 80, 20);
-	pattern(pay[1], 80, 21);
-	tx_put(q, 4, BUF + 0x400, &h, pay[0], 80);
-	tx_put(q, 5, BUF + 0x500, &h, pay[1], 80);
-	q = mkq(1, F_BASE, QSZ);
-	q->last_avail_idx = q->last_used_idx = 6;  /* past heads 4 and 5 */
-	CHECK_EQ(deq(q, pk, 8), 0);                /* lost */
+	/* Mechanism off: the same crash and the same stale base without a
+	 * region lose both packets, so the delivery checked above is the
+	 * region's doing (restart_delivers asserts the used index agrees). */
+	crash_mid_burst(NULL, pay);
+	CHECK_EQ(restart_delivers(NULL, pay), 0);
 
 	/* A region made for smaller rings than the frontend then uses: the
 	 * vring goes untracked at start, and heads past the region are never
 	 * written even if it is attached to a running ring. (The region here
 	 * is big enough for QSZ, so a write past QSZ / 2 would show.) */
 	memset(region, 0, stride);
+	reset_all();
 	dev.inflight_queue_size = QSZ / 2;
-	q = start_tracked(6, region);
+	q = start_tracked(0, region);
 	CHECK(q->inflight == NULL);
 	tx_put(q, QSZ / 2 + 1, BUF + 0x600, &h, pay[0], 80);
 	q->inflight = region; /* as if attached while the ring runs */
 	CHECK_EQ(deq(q, pk, 8), 1);
 	vhu_pkt_free_bulk(pk, 1);
-	CHECK_EQ(used_idx(q), 7);
+	CHECK_EQ(used_idx(q), 1);
 	CHECK_EQ(r->desc[QSZ / 2 + 1].inflight, 0);
 	CHECK_EQ(r->desc[QSZ / 2 + 1].counter, 0);
 	CHECK_EQ(r->desc[QSZ / 2 + 1].next, 0);
