@@ -2,16 +2,30 @@
 /*
  * The in-tree frontend against libvhu in one process. The library's own
  * control thread serves the socket; a data-path thread bounces every
- * packet it dequeues back into the guest; the frontend sends numbered,
- * checksummed payloads and checks each that comes back.
+ * packet it dequeues back into the guest on the queue pair it came from;
+ * the frontend sends numbered, patterned payloads and accounts for each
+ * sequence number: a packet missing, seen twice, out of range, corrupted
+ * or back on another queue pair fails the round (a count alone would let
+ * one loss and one duplicate cancel out).
  *
  * Usage: loopback [--mrg 0|1] [--qp N] [--regions N] [--indirect 0|1]
  *                 [--split-hdr 0|1] [--size BYTES] [--count N] [--churn N]
- *                 [--packed 0|1] [--ring N]
+ *                 [--packed 0|1] [--ring N] [--want-merged 1]
  * --packed 1 uses packed rings (and fails unless they are negotiated);
  * --ring sets the ring size (any size with packed rings).
  * --churn N reconnects the frontend N times while traffic runs (for TSan:
  * control and data path racing over the same rings).
+ *
+ * Features are checked as negotiated by both sides and as used:
+ * --mrg 1|0: MRG_RXBUF negotiated or not. --want-merged 1: every packet
+ * needs several receive buffers (the frontend posts one buffer per
+ * descriptor), and on split rings the receive buffers the backend used
+ * are counted from the used index: at least that many per packet.
+ * --indirect 1|0: INDIRECT_DESC negotiated and every transmit chain the
+ * frontend posted is an indirect table (0: none is), so packets that came
+ * back whole were read through them. --qp N > 1: MQ negotiated, and every
+ * queue pair carried exactly the packets sent on it, as the frontend and
+ * the backend's per-vring counters both count them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,13 +37,18 @@
 #include <unistd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
 #include <vhu/frontend.h>
 #include <vhu/vhu.h>
+
+/* virtio-net header with VERSION_1 or MRG_RXBUF (both always here). */
+#define RX_HDR 12u
 
 static struct vhu_pkt_pool *be_pool;
 static struct vhu_dev *cur_dev;  /* published to the data thread */
 static int data_busy;            /* data thread is inside a burst */
 static int stop;
+static int hold;                 /* data thread leaves the rings alone */
 
 static int new_device(struct vhu_dev *dev)
 {
@@ -46,13 +65,24 @@ static void destroy_device(struct vhu_dev *dev)
 		usleep(10);
 }
 
+/* Stops (1) or restarts (0) the data thread between bursts. Also what
+ * makes the main thread's reads of the backend's vring counters ordered
+ * after the data thread's writes (the library updates them unsynchronized). */
+static void hold_data(int on)
+{
+	__atomic_store_n(&hold, on, __ATOMIC_SEQ_CST);
+	while (on && __atomic_load_n(&data_busy, __ATOMIC_SEQ_CST))
+		usleep(10);
+}
+
 static void *data_thread(void *arg)
 {
 	struct vhu_pkt *pkts[32];
 	(void)arg;
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		__atomic_store_n(&data_busy, 1, __ATOMIC_SEQ_CST);
-		struct vhu_dev *dev = __atomic_load_n(&cur_dev, __ATOMIC_SEQ_CST);
+		struct vhu_dev *dev = __atomic_load_n(&hold, __ATOMIC_SEQ_CST) ? NULL :
+				      __atomic_load_n(&cur_dev, __ATOMIC_SEQ_CST);
 		int idle = 1;
 		if (dev) {
 			for (uint16_t q = 0; q < VHU_MAX_QUEUE_PAIRS; q++) {
@@ -98,11 +128,13 @@ static void fill(uint8_t *p, uint32_t len, uint32_t seq)
 		p[i] = (uint8_t)(seq * 31 + i * 7);
 }
 
-static int check(const struct vhu_pkt *pkt, uint32_t *seq_out)
+/* 0 and the sequence number when pkt is a whole, uncorrupted payload of
+ * size bytes; -1 otherwise. */
+static int check(const struct vhu_pkt *pkt, uint32_t size, uint32_t *seq_out)
 {
 	static uint8_t buf[65536], want[65536];
 	uint32_t len = pkt->pkt_len, seq, l;
-	if (len < 22 || len > sizeof(buf))
+	if (len != size || len < 22 || len > sizeof(buf))
 		return -1;
 	vhu_pkt_read(pkt, 0, buf, len);
 	memcpy(&seq, buf + 14, 4);
@@ -132,47 +164,283 @@ static struct vhu_fe *fe_connect(struct vhu_fe_opts *o)
 	return NULL;
 }
 
-/* Sends count packets round-robin over the queue pairs; returns how many
- * came back intact, or -1 on a corrupted one. */
-static long run_traffic(struct vhu_fe *fe, struct vhu_pkt_pool *pool, uint16_t qps,
-			uint32_t size, long count)
+/* What one round of traffic did, per queue pair. */
+struct acct {
+	long sent, got;
+	long sent_q[VHU_MAX_QUEUE_PAIRS], got_q[VHU_MAX_QUEUE_PAIRS];
+	uint64_t rx_bufs; /* used receive entries (split rings only) */
+	uint8_t *seen, *sent_on;
+	long count;
+	int bad;
+};
+
+static void take(struct acct *a, uint16_t q, struct vhu_pkt **rx, uint16_t r, uint32_t size)
 {
-	long sent = 0, got = 0;
+	for (uint16_t i = 0; i < r && !a->bad; i++) {
+		uint32_t sq;
+		if (check(rx[i], size, &sq) < 0) {
+			fprintf(stderr, "corrupted packet (len %u) on qp %u\n", rx[i]->pkt_len, q);
+			a->bad = 1;
+		} else if (sq >= a->count) {
+			fprintf(stderr, "seq %u out of range (count %ld)\n", sq, a->count);
+			a->bad = 1;
+		} else if (a->seen[sq]) {
+			fprintf(stderr, "seq %u received twice\n", sq);
+			a->bad = 1;
+		} else if (sq >= a->sent || a->sent_on[sq] != q) {
+			fprintf(stderr, "seq %u sent on qp %d came back on qp %u\n", sq,
+				sq < a->sent ? a->sent_on[sq] : -1, q);
+			a->bad = 1;
+		} else {
+			a->seen[sq] = 1;
+			a->got++;
+			a->got_q[q]++;
+		}
+	}
+	vhu_pkt_free_bulk(rx, r);
+}
+
+/* Split rings: the backend's used index counts the receive buffers it
+ * filled (one per used entry), merged or not. */
+static void count_bufs(struct vhu_fe *fe, uint16_t q, uint16_t *last, struct acct *a)
+{
+	struct vring_used *u = vhu_fe_vring_used(fe, VHU_VRING_RX(q));
+	if (!u)
+		return;
+	uint16_t idx = __atomic_load_n(&u->idx, __ATOMIC_ACQUIRE);
+	a->rx_bufs += (uint16_t)(idx - *last);
+	*last = idx;
+}
+
+/* Sends count packets round-robin over the queue pairs and accounts for
+ * every sequence number; 0 when each came back once, intact, on its own
+ * queue pair. */
+static int run_traffic(struct vhu_fe *fe, struct vhu_pkt_pool *pool, uint16_t qps,
+		       uint32_t size, long count, struct acct *a)
+{
 	uint32_t seq = 0;
+	uint16_t last[VHU_MAX_QUEUE_PAIRS] = { 0 };
 	double deadline = now() + 20;
 
-	while ((sent < count || got < sent) && now() < deadline) {
+	memset(a, 0, sizeof(*a));
+	a->count = count;
+	a->seen = calloc((size_t)count + 1, 1);
+	a->sent_on = calloc((size_t)count + 1, 1);
+	if (!a->seen || !a->sent_on)
+		return -1;
+	while ((a->sent < count || a->got < a->sent) && now() < deadline && !a->bad) {
 		for (uint16_t q = 0; q < qps; q++) {
 			struct vhu_pkt *tx[16], *rx[32];
-			unsigned n = (unsigned)(count - sent < 16 ? count - sent : 16);
+			unsigned n = (unsigned)(count - a->sent < 16 ? count - a->sent : 16);
 			if (n && vhu_pkt_alloc_bulk(pool, tx, n) == 0) {
 				for (unsigned i = 0; i < n; i++)
 					fill(vhu_pkt_append(tx[i], size), size, seq + i);
 				uint16_t s = vhu_fe_send_burst(fe, q, tx, (uint16_t)n);
+				for (uint16_t i = 0; i < s; i++)
+					a->sent_on[seq + i] = (uint8_t)q;
 				seq += s;
-				sent += s;
+				a->sent += s;
+				a->sent_q[q] += s;
 				vhu_pkt_free_bulk(tx, n);
 			}
-			uint16_t r = vhu_fe_recv_burst(fe, q, pool, rx, 32);
-			for (uint16_t i = 0; i < r; i++) {
-				uint32_t sq;
-				if (check(rx[i], &sq) < 0) {
-					fprintf(stderr, "corrupted packet (len %u)\n", rx[i]->pkt_len);
-					vhu_pkt_free_bulk(rx, r);
-					return -1;
-				}
-			}
-			got += r;
-			vhu_pkt_free_bulk(rx, r);
+			take(a, q, rx, vhu_fe_recv_burst(fe, q, pool, rx, 32), size);
+			count_bufs(fe, q, &last[q], a);
 		}
 	}
-	return got;
+	/* Anything arriving after every packet is back is a duplicate (or
+	 * garbage): keep receiving a while to see it. */
+	for (double end = now() + 0.1; now() < end && !a->bad; usleep(1000))
+		for (uint16_t q = 0; q < qps; q++) {
+			struct vhu_pkt *rx[32];
+			take(a, q, rx, vhu_fe_recv_burst(fe, q, pool, rx, 32), size);
+			count_bufs(fe, q, &last[q], a);
+		}
+	long missing = 0;
+	for (long s = 0; s < a->sent; s++)
+		if (!a->seen[s] && missing++ < 5)
+			fprintf(stderr, "seq %ld (sent on qp %u) never came back\n", s, a->sent_on[s]);
+	if (missing)
+		fprintf(stderr, "%ld of %ld sent never came back\n", missing, a->sent);
+	if (a->sent != count)
+		fprintf(stderr, "sent only %ld of %ld\n", a->sent, count);
+	free(a->seen);
+	free(a->sent_on);
+	return a->bad || missing || a->sent != count ? -1 : 0;
+}
+
+static int want_bit(const char *what, uint64_t fe_f, uint64_t be_f, unsigned bit, int want)
+{
+	int f = (int)(fe_f >> bit & 1), b = (int)(be_f >> bit & 1);
+	if (f == want && b == want)
+		return 0;
+	fprintf(stderr, "%s (bit %u): want %d, frontend has %d, backend %d\n", what, bit, want, f, b);
+	return -1;
+}
+
+/* Of the descriptors now available (posted, not yet used) on vring, how
+ * many are indirect tables; how many are available in *n. Only meaningful
+ * while the data thread is held: the device overwrites used descriptors. */
+static unsigned indirect_posted(const struct vhu_fe *fe, uint16_t vring, uint16_t num,
+				uint16_t posted, unsigned *n)
+{
+	struct vring_packed_desc *pd = vhu_fe_vring_packed_desc(fe, vring);
+	struct vring_desc *d = vhu_fe_vring_desc(fe, vring);
+	struct vring_avail *av = vhu_fe_vring_avail(fe, vring);
+	unsigned ind = 0;
+
+	*n = 0;
+	if (pd) {
+		for (uint16_t i = 0; i < num; i++) {
+			uint16_t fl = pd[i].flags;
+			if (!(fl >> VRING_PACKED_DESC_F_AVAIL & 1) == !(fl >> VRING_PACKED_DESC_F_USED & 1))
+				continue;
+			(*n)++;
+			ind += !!(fl & VRING_DESC_F_INDIRECT);
+		}
+		return ind;
+	}
+	if (!d || !av)
+		return 0;
+	uint16_t idx = av->idx;
+	for (uint16_t i = 0; i < posted; i++) {
+		uint16_t head = av->ring[(uint16_t)(idx - 1 - i) & (num - 1)];
+		(*n)++;
+		ind += !!(d[head].flags & VRING_DESC_F_INDIRECT);
+	}
+	return ind;
+}
+
+/* Per queue pair: frontend and backend counted what the frontend sent. */
+static int check_queues(const struct vhu_fe *fe, struct vhu_dev *dev, uint16_t qps,
+			const struct acct *a, const struct vhu_vring_stats *be0)
+{
+	int bad = 0;
+	for (uint16_t q = 0; q < qps; q++) {
+		struct vhu_fe_vring_stats ft, fr;
+		struct vhu_vring_stats bt = { 0 }, br = { 0 };
+		vhu_fe_vring_stats(fe, VHU_VRING_TX(q), &ft);
+		vhu_fe_vring_stats(fe, VHU_VRING_RX(q), &fr);
+		if (dev) {
+			hold_data(1);
+			vhu_vring_get_stats(dev, VHU_VRING_TX(q), &bt);
+			vhu_vring_get_stats(dev, VHU_VRING_RX(q), &br);
+			hold_data(0);
+		}
+		uint64_t btp = bt.packets - be0[VHU_VRING_TX(q)].packets;
+		uint64_t brp = br.packets - be0[VHU_VRING_RX(q)].packets;
+		printf("  qp %u: sent %ld back %ld; frontend tx %llu rx %llu errors %llu; "
+		       "backend dequeued %llu enqueued %llu\n", q, a->sent_q[q], a->got_q[q],
+		       (unsigned long long)ft.packets, (unsigned long long)fr.packets,
+		       (unsigned long long)(ft.errors + fr.errors), (unsigned long long)btp,
+		       (unsigned long long)brp);
+		if (a->sent_q[q] == 0 || a->got_q[q] != a->sent_q[q] ||
+		    ft.packets != (uint64_t)a->sent_q[q] || fr.packets != (uint64_t)a->got_q[q] ||
+		    ft.errors || fr.errors || !dev || btp != (uint64_t)a->sent_q[q] ||
+		    brp != (uint64_t)a->got_q[q]) {
+			fprintf(stderr, "qp %u: counts disagree or the queue carried nothing\n", q);
+			bad = 1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+/* Before traffic: what both sides negotiated. */
+static int round_checks(const struct vhu_fe *fe, struct vhu_dev *dev, const struct vhu_fe_opts *o,
+			int packed, int mrg, int indirect, int want_merged, uint32_t size)
+{
+	uint64_t ff = vhu_fe_features(fe), bf = dev ? vhu_dev_get_features(dev) : 0;
+	int bad = 0;
+
+	if (!dev) {
+		fprintf(stderr, "the backend has no running device\n");
+		return -1;
+	}
+	bad |= want_bit("packed rings", ff, bf, VIRTIO_F_RING_PACKED, packed != 0);
+	bad |= want_bit("MRG_RXBUF", ff, bf, VIRTIO_NET_F_MRG_RXBUF, mrg != 0);
+	if (indirect)
+		bad |= want_bit("INDIRECT_DESC", ff, bf, VIRTIO_RING_F_INDIRECT_DESC, 1);
+	if (o->queue_pairs > 1) {
+		bad |= want_bit("MQ", ff, bf, VIRTIO_NET_F_MQ, 1);
+		if (vhu_fe_queue_pairs(fe) != o->queue_pairs ||
+		    vhu_dev_get_vring_num(dev) != 2 * o->queue_pairs) {
+			fprintf(stderr, "%u queue pairs wanted, frontend has %u, backend %u vrings\n",
+				o->queue_pairs, vhu_fe_queue_pairs(fe), vhu_dev_get_vring_num(dev));
+			bad = -1;
+		}
+	}
+	/* One receive buffer per descriptor: a packet bigger than one needs
+	 * num_buffers > 1. */
+	if (want_merged && size + RX_HDR <= o->buf_size) {
+		fprintf(stderr, "--want-merged with %u-byte packets that fit one %u-byte buffer\n",
+			size, o->buf_size);
+		bad = -1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* After traffic: the rings show the features were used. */
+static int check_used(struct vhu_fe *fe, struct vhu_dev *dev, struct vhu_pkt_pool *pool,
+		      uint16_t qps, const struct acct *a, int indirect, int want_merged, uint32_t size)
+{
+	int bad = 0;
+	uint16_t num = vhu_vring_get_size(dev, VHU_VRING_TX(0));
+	/* Hold the backend, post a few chains, look at them before it does. */
+	hold_data(1);
+	long probes = 0;
+	for (uint16_t q = 0; q < qps; q++) {
+		struct vhu_pkt *tx[8];
+		uint16_t s = 0;
+		if (vhu_pkt_alloc_bulk(pool, tx, 8) == 0) {
+			for (unsigned i = 0; i < 8; i++)
+				fill(vhu_pkt_append(tx[i], size), size, i);
+			s = vhu_fe_send_burst(fe, q, tx, 8);
+			vhu_pkt_free_bulk(tx, 8);
+		}
+		probes += s;
+		unsigned n, ind = indirect_posted(fe, VHU_VRING_TX(q), num, s, &n);
+		if (s == 0 || n < s || ind != (indirect ? n : 0)) {
+			fprintf(stderr, "qp %u: %u of %u chains posted are indirect (%u available), want %s\n",
+				q, ind, s, n, indirect ? "all" : "none");
+			bad = 1;
+		} else if (indirect) {
+			printf("  qp %u: all %u chains posted are indirect tables\n", q, s);
+		}
+	}
+	hold_data(0);
+	long back = 0;
+	for (double end = now() + 2; back < probes && now() < end; usleep(100))
+		for (uint16_t q = 0; q < qps; q++) {
+			struct vhu_pkt *rx[32];
+			uint16_t r = vhu_fe_recv_burst(fe, q, pool, rx, 32);
+			back += r;
+			vhu_pkt_free_bulk(rx, r);
+		}
+	if (back != probes) {
+		fprintf(stderr, "%ld of %ld probe packets came back\n", back, probes);
+		bad = 1;
+	}
+	if (want_merged) {
+		uint64_t per = (size + RX_HDR + 2047) / 2048;
+		if (vhu_fe_vring_used(fe, VHU_VRING_RX(0))) {
+			printf("  %llu receive buffers for %ld packets (at least %llu each)\n",
+			       (unsigned long long)a->rx_bufs, a->got, (unsigned long long)per);
+			if (a->rx_bufs < per * (uint64_t)a->got) {
+				fprintf(stderr, "%llu receive buffers used for %ld packets of %u bytes\n",
+					(unsigned long long)a->rx_bufs, a->got, size);
+				bad = 1;
+			}
+		} else {
+			printf("  packed: every packet whole in %llu+ buffers (%u bytes each)\n",
+			       (unsigned long long)per, 2048u);
+		}
+	}
+	return bad ? -1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct vhu_fe_opts o = { 0 };
-	int mrg = 1, indirect = 0, split_hdr = 0, churn = 0, packed = 0;
+	int mrg = 1, indirect = 0, split_hdr = 0, churn = 0, packed = 0, want_merged = 0;
 	uint32_t size = 1000;
 	long count = 20000;
 	char path[64];
@@ -180,7 +448,7 @@ int main(int argc, char **argv)
 		{ "mrg", 1, 0, 'm' }, { "qp", 1, 0, 'q' }, { "regions", 1, 0, 'r' },
 		{ "indirect", 1, 0, 'i' }, { "split-hdr", 1, 0, 'h' }, { "size", 1, 0, 's' },
 		{ "count", 1, 0, 'c' }, { "churn", 1, 0, 'C' }, { "packed", 1, 0, 'p' },
-		{ "ring", 1, 0, 'R' }, { 0, 0, 0, 0 } };
+		{ "ring", 1, 0, 'R' }, { "want-merged", 1, 0, 'M' }, { 0, 0, 0, 0 } };
 	int c;
 
 	o.queue_pairs = 1;
@@ -197,6 +465,7 @@ int main(int argc, char **argv)
 		case 'C': churn = atoi(optarg); break;
 		case 'p': packed = atoi(optarg); break;
 		case 'R': o.ring_size = (uint16_t)atoi(optarg); break;
+		case 'M': want_merged = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -233,23 +502,35 @@ int main(int argc, char **argv)
 		double t0 = now();
 		while (!__atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE) && now() - t0 < 5)
 			usleep(1000);
-		bool got_packed = vhu_fe_features(fe) & (1ULL << VIRTIO_F_RING_PACKED);
-		if (got_packed != (packed != 0)) {
-			fprintf(stderr, "packed rings %s but %s\n", packed ? "wanted" : "not wanted",
-				got_packed ? "negotiated" : "not negotiated");
+		struct vhu_dev *dev = __atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE);
+		if (round_checks(fe, dev, &o, packed, mrg, indirect, want_merged, size) < 0) {
 			fails++;
 			vhu_fe_destroy(fe);
 			break;
 		}
+		uint16_t qps = vhu_fe_queue_pairs(fe);
+		struct vhu_vring_stats be0[2 * VHU_MAX_QUEUE_PAIRS] = { 0 };
+		hold_data(1);
+		for (uint16_t v = 0; dev && v < 2 * qps; v++)
+			vhu_vring_get_stats(dev, v, &be0[v]);
+		hold_data(0);
 		long want = churn ? count / (churn + 1) : count;
-		long got = run_traffic(fe, fe_pool, vhu_fe_queue_pairs(fe), size, want);
+		struct acct a;
+		int rc = run_traffic(fe, fe_pool, qps, size, want, &a);
 		printf("round %d: %s mrg=%d qp=%u regions=%u indirect=%d split_hdr=%d size=%u: "
-		       "%ld of %ld back intact\n", round, packed ? "packed" : "split", mrg,
-		       vhu_fe_queue_pairs(fe),
-		       o.mem_regions ? o.mem_regions : 1, indirect, split_hdr, size, got, want);
-		if (got != want)
+		       "%ld of %ld back intact, each once\n", round, packed ? "packed" : "split", mrg,
+		       qps, o.mem_regions ? o.mem_regions : 1, indirect, split_hdr, size, a.got, want);
+		if (rc < 0 || check_queues(fe, dev, qps, &a, be0) < 0 ||
+		    check_used(fe, dev, fe_pool, qps, &a, indirect, want_merged, size) < 0)
 			fails++;
 		vhu_fe_destroy(fe);
+		/* The next round's checks read the next device: wait until the
+		 * backend has let this one go. */
+		t0 = now();
+		while (__atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE) && now() - t0 < 5)
+			usleep(1000);
+		if (fails)
+			break;
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(dt, NULL);

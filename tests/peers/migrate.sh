@@ -9,7 +9,8 @@
 # the migration, the destination's after it: A's /init carries on there,
 # with no new boot, and prints the checksum again when it ends.
 # Fails when: QEMU refuses or does not complete the migration, lost pings >
-# MIG_MAX_LOST (2), A's checksum differs, or A's console shows a reboot.
+# MIG_MAX_LOST (2), A's checksum differs, A's console shows a reboot, or
+# no RARP or gratuitous ARP from A crossed its new port a2.
 # RESULT: lost pings, migration total time / downtime / setup from `info
 # migrate`.
 #
@@ -21,24 +22,25 @@
 #   MIG_SWITCH=ovs: Open vSwitch with DPDK (dpdkvhostuser ports) instead of
 #   vhu-switch, to check this test itself against a switch that migrates.
 #
-# Negative checks (each must make this test FAIL; switch_features.inc says
-# how the features are withheld, through vhu-switch --disable-features when
-# it has it, an LD_PRELOAD shim otherwise):
-#   VHU_DISABLE_FEATURES=log_all tests/peers/migrate.sh
-#       QEMU refuses: "Migration disabled: vhost lacks VHOST_F_LOG_ALL
-#       feature."
-#   VHU_DISABLE_FEATURES=proto:log_shmfd tests/peers/migrate.sh
-#       QEMU refuses: "Migration disabled: vhost-user backend lacks
-#       VHOST_USER_PROTOCOL_F_LOG_SHMFD feature."
-#   VHU_DISABLE_FEATURES=proto:rarp,guest_announce tests/peers/migrate.sh
+# Mechanisms off (run by this test every time, after its own run passed,
+# unless MIG_MUSTFAIL=0; each must make this test fail, with the FAIL line
+# named; switch_features.inc says how the features are withheld, through
+# vhu-switch --disable-features when it has it, an LD_PRELOAD shim
+# otherwise), with MIG_TIME=12:
+#   VHU_DISABLE_FEATURES=proto:rarp,guest_announce
 #       nothing announces A on its new port (QEMU logs "Vhost user backend
 #       fails to broadcast fake RARP"): the capture of port a2 has no RARP
 #       and no gratuitous ARP from A. (Pings alone would not show it: B's
-#       neighbour probes are flooded and A's answer relearns it too.)
-#   VHU_DISABLE_FEATURES=guest_announce: still passes, by SEND_RARP's RARP.
-#   (dirty logging that is offered but does not mark pages is not caught by
-#   the checksum, which QEMU itself migrates; it shows as lost or stuck
-#   traffic after the switch-over, the guest's used rings being stale.)
+#       neighbour probes are flooded and A's answer relearns it too; those
+#       answers are not announcements and do not count.)
+#   VHU_DISABLE_FEATURES=log_all
+#       QEMU refuses: "Migration disabled: vhost lacks VHOST_F_LOG_ALL
+#       feature."
+# By hand: VHU_DISABLE_FEATURES=proto:log_shmfd fails the same way ("lacks
+# VHOST_USER_PROTOCOL_F_LOG_SHMFD"); VHU_DISABLE_FEATURES=guest_announce
+# still passes, by SEND_RARP's RARP. Dirty logging that is offered but
+# does not mark pages is not caught here (the checksum is of memory QEMU
+# itself migrates): tests/integ/dirty_log.c checks the marks page by page.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/guest.sh"
 . "$(dirname "$0")/switch_common.inc"
@@ -124,6 +126,7 @@ if [ "${MIG_SWITCH:-vhu}" != ovs ]; then
 	bg cap "$VHU_CTL" --control "$CTL" capture a2 "$T/a2.pcap" --count 100000 --timeout $((DL + 40))
 fi
 con() { tr -d '\r' <"$T/$1.console"; }
+announce_filter() { echo "eth.src == $1 && (eth.type == 0x8035 || (arp && arp.src.proto_ipv4 == arp.dst.proto_ipv4))"; }
 
 # The pinger's loop is running (A's or B's console) and A has its checksum.
 start_con=gb; [ "$PINGER" = a ] && start_con=ga
@@ -176,9 +179,12 @@ sum1=$(guest_marker gd "memck end" | cut -d' ' -f1)
 if [ "${MIG_SWITCH:-vhu}" != ovs ]; then
 	kill -INT "$PID_cap" 2>/dev/null; wait "$PID_cap" 2>/dev/null
 	amac=$(GUEST_MAC_BASE=$AMAC guest_mac gd 0 | tr "A-F" "a-f")
-	ann=$(tshark -r "$T/a2.pcap" -Y "eth.src == $amac && (eth.type == 0x8035 || arp)" \
-		-T fields -e eth.type 2>/dev/null | sort | uniq -c | tr '\n' ' ')
-	result "migrate: announcements from A ($amac) on port a2: ${ann:-none} (0x8035 RARP, 0x0806 ARP)"
+	# Only an announcement counts: a RARP (0x8035) or a gratuitous ARP
+	# (sender IP = target IP). A's answers to B's ARP requests would not
+	# tell a switch anything before the migration is over.
+	ann=$(tshark -r "$T/a2.pcap" -Y "$(announce_filter "$amac")" -T fields -e eth.type 2>/dev/null |
+		sort | uniq -c | tr '\n' ' ')
+	result "migrate: announcements from A ($amac) on port a2: ${ann:-none} (0x8035 RARP, 0x0806 gratuitous ARP)"
 	[ -n "$ann" ] || { dump_all; fail "A was not announced on its new port (no RARP, no gratuitous ARP)"; }
 fi
 
@@ -195,4 +201,24 @@ result "migrate pinger $PINGER: lost $lost of $tx pings (interval $IV s), last s
 [ $((tx * 2)) -ge "$N" ] || { dump_all; fail "only $tx of $N pings were sent: the guest was starved of CPU; rerun"; }
 [ "$tx" -gt 0 ] && [ -n "$last" ] && [ "$last" -ge $((tx - 4)) ] || { dump_all; fail "traffic did not resume after the migration (last answered seq ${last:-none} of $tx)"; }
 [ "$lost" -le "$MAXLOST" ] || { dump_all; fail "lost $lost pings, want at most $MAXLOST"; }
+
+# must_fail WHAT WANT ENV...: this test again with a mechanism off; it has
+# to fail, with the FAIL line WANT (a grep -E pattern).
+must_fail() {
+	local what=$1 want=$2 out rc; shift 2
+	note "mechanism off ($what): this test again, must fail"
+	out=$(env MIG_MUSTFAIL=0 MIG_TIME=12 "$@" bash "$0" 2>&1); rc=$?
+	if [ $rc = 1 ] && echo "$out" | grep -qE "^FAIL: $want"; then
+		result "migrate, $what (must fail): $(echo "$out" | grep -m1 '^FAIL: ')"
+		return 0
+	fi
+	echo "$out" | tail -30
+	fail "with $what the test did not fail as predicted (rc $rc, want FAIL: $want)"
+}
+if [ "${MIG_MUSTFAIL:-1}" = 1 ] && [ "${MIG_SWITCH:-vhu}" != ovs ]; then
+	must_fail "RARP and GUEST_ANNOUNCE off" "A was not announced on its new port" \
+		VHU_DISABLE_FEATURES=proto:rarp,guest_announce
+	must_fail "dirty logging off" "QEMU refused the migration: .*lacks VHOST_F_LOG_ALL" \
+		VHU_DISABLE_FEATURES=log_all
+fi
 echo PASS
