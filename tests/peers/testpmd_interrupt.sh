@@ -6,7 +6,19 @@
 # ping-pong: testpmd io --tx-first bounces its first bursts off vhu-fwd
 # macswap --interrupt, so vhu-fwd keeps falling asleep between bursts and
 # must be woken by each kick; a missed kick would stall the loop until the
-# 1 s safety timeout, which is counted ("timeouts").
+# 1 s safety timeout, which is counted ("timeouts": a timeout with work
+# waiting; a timeout on a quiet device is an "idle-timeout").
+# Every traffic case requires vhu-fwd's exit line with sleeps > 0,
+# kick-wakes > 0 and timeouts 0 (irq_check: a polling fallback never
+# sleeps, a timer sleeper is never woken by a kick), and bounds the loss on
+# each leg by what the receiving rings held plus one burst (to_tp_bound,
+# to_fwd_bound); the ping-pong circulates one burst, which no ring can
+# overflow: what is missing on both legs plus what vhu-fwd dropped at the
+# end (received = sent + dropped) is at most that burst. Payloads: verified
+# byte by byte in the round trip, testpmd's frames header-checked.
+# The idle case: slept, no timeout with work waiting, and no more idle
+# timeouts than seconds it ran (each lasts the 1 s safety timeout; a
+# short timer would make thousands).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/testpmd_common.inc"
 
@@ -38,6 +50,16 @@ idle_case() {
 	result "testpmd_interrupt $name vhu-fwd-cpu-pct $pct"
 	[ "$pct" -lt "$IDLE_MAX_PCT" ] || { case_fail "$name: vhu-fwd used $pct% CPU while idle"; ok=0; }
 	[ "$FWD_RC" = 0 ] || { case_fail "$name: vhu-fwd exited $FWD_RC"; ok=0; }
+	local line s t i
+	line=$(grep "vhu-fwd: interrupt:" "$T/fwd.log" | tail -1)
+	s=$(sed -n 's/.* sleeps \([0-9]*\).*/\1/p' <<<"$line")
+	t=$(sed -n 's/.* timeouts \([0-9]*\).*/\1/p' <<<"$line")
+	i=$(sed -n 's/.* idle-timeouts \([0-9]*\).*/\1/p' <<<"$line")
+	result "testpmd_interrupt $name sleeps ${s:-?} timeouts ${t:-?} idle-timeouts ${i:-?}"
+	if [ -z "$s" ] || [ -z "$t" ] || [ -z "$i" ]; then case_fail "$name: no interrupt line"; ok=0
+	elif [ "$s" -eq 0 ] || [ "$t" -ne 0 ] || [ "$i" -gt $((TP_SECS + IDLE_SECS + 5)) ]; then
+		case_fail "$name: sleeps $s timeouts $t idle-timeouts $i"; ok=0
+	fi
 	[ $ok = 1 ] || show_logs "$T/tp.log" "$T/fwd.log"
 }
 
@@ -60,14 +82,18 @@ traffic_case() { # traffic_case NAME TP-MODE FWD-MODE
 	elif [ "$FWD_RC" != 0 ]; then case_fail "$name: vhu-fwd exited $FWD_RC"; ok=0
 	else
 		case $name in
-		rx) if [ "$rx" -eq 0 ] || [ $((rx * 100)) -lt $((tptx * 95)) ]; then
-			case_fail "$name: vhu-fwd got $rx of $tptx"; ok=0; fi ;;
-		tx) if [ "$tprx" -eq 0 ] || [ "$tprx" -gt "$tx" ]; then
-			case_fail "$name: testpmd got $tprx of $tx"; ok=0; fi ;;
-		loop) if [ "$rx" -eq 0 ] || [ "$rx" -gt "$tx" ]; then
-			case_fail "$name: $rx came back of $tx"; ok=0; fi ;;
+		rx) [ "$rx" -gt 0 ] || { case_fail "$name: vhu-fwd got nothing"; ok=0; }
+			loss_check "$name" testpmd-to-vhu "$tptx" "$rx" "$(to_fwd_bound 1 "$TP_RING")" || ok=0
+			verify_check "$name" "$T/fwd.log" peer || ok=0 ;;
+		tx) [ "$tprx" -gt 0 ] || { case_fail "$name: testpmd got nothing"; ok=0; }
+			loss_check "$name" vhu-to-testpmd "$tx" "$tprx" "$(to_tp_bound 1 "$TP_RING")" || ok=0 ;;
+		loop) [ "$rx" -gt 0 ] || { case_fail "$name: nothing came back"; ok=0; }
+			loss_check "$name" vhu-to-testpmd "$tx" "$tprx" "$(to_tp_bound 1 "$TP_RING")" || ok=0
+			loss_check "$name" testpmd-to-vhu "$tptx" "$rx" "$(to_fwd_bound 1 "$TP_RING")" || ok=0
+			verify_check "$name" "$T/fwd.log" own || ok=0 ;;
 		esac
 	fi
+	irq_check "$name" "$T/fwd.log" || ok=0
 	[ $ok = 1 ] || show_logs "$T/tp.log" "$T/fwd.log"
 	cp "$T/fwd.log" "$T/fwd-$name.log"; cp "$T/tp.log" "$T/tp-$name.log"
 }
@@ -81,20 +107,23 @@ pingpong_case() {
 	tp_run "$T/tp.log" "$TP_SECS" "queues=1" io --port-topology=loop --tx-first
 	sleep 0.5
 	fwd_stop fwd
-	local rx bad line sleeps wakes touts
-	rx=$(fwd_total "$T/fwd.log" rx-pkts); bad=$(fwd_total "$T/fwd.log" bad)
-	line=$(grep "vhu-fwd: interrupt:" "$T/fwd.log" | tail -1)
-	sleeps=$(echo "$line" | sed -n 's/.* sleeps \([0-9]*\).*/\1/p')
-	wakes=$(echo "$line" | sed -n 's/.* kick-wakes \([0-9]*\).*/\1/p')
-	touts=$(echo "$line" | sed -n 's/.* timeouts \([0-9]*\).*/\1/p')
-	result "testpmd_interrupt $name vhu-rx ${rx:-?} sleeps ${sleeps:-?} kick-wakes ${wakes:-?} timeouts ${touts:-?} bad ${bad:-?}"
-	if [ -z "$rx" ] || [ -z "$touts" ]; then case_fail "$name: no counts"; ok=0
+	local rx tx bad drops tprx tptx circ=$TP_BURST
+	rx=$(fwd_total "$T/fwd.log" rx-pkts); tx=$(fwd_total "$T/fwd.log" tx-pkts)
+	bad=$(fwd_total "$T/fwd.log" bad); drops=$(fwd_total "$T/fwd.log" drops)
+	tprx=$(tp_total "$T/tp.log" RX); tptx=$(tp_total "$T/tp.log" TX)
+	result "testpmd_interrupt $name testpmd-rx ${tprx:-?} testpmd-tx ${tptx:-?} vhu-rx ${rx:-?} vhu-tx ${tx:-?} drops ${drops:-?} bad ${bad:-?}"
+	if [ -z "$rx" ] || [ -z "$tprx" ]; then case_fail "$name: no counts"; ok=0
 	elif [ "$bad" != 0 ]; then case_fail "$name: $bad bad packets"; ok=0
 	elif [ "$FWD_RC" != 0 ]; then case_fail "$name: vhu-fwd exited $FWD_RC"; ok=0
 	elif [ "$rx" -eq 0 ]; then case_fail "$name: nothing bounced"; ok=0
-	elif [ "$touts" -gt 1 ]; then case_fail "$name: $touts sleeps ended by the timeout, not a kick"; ok=0
+	elif [ "$rx" != $((tx + drops)) ] || [ $((tptx - rx + drops + tx - tprx)) -gt "$circ" ]; then
+		case_fail "$name: $rx received, $tx sent, $drops dropped, testpmd $tptx/$tprx, $circ circulating"; ok=0
+	else
+		loss_check "$name" testpmd-to-vhu "$tptx" "$rx" "$circ" || ok=0
+		loss_check "$name" vhu-to-testpmd "$tx" "$tprx" "$circ" || ok=0
+		verify_check "$name" "$T/fwd.log" peer || ok=0
 	fi
-	[ "${sleeps:-0}" -gt 0 ] || note "$name: vhu-fwd never slept (the peer was always faster)"
+	irq_check "$name" "$T/fwd.log" || ok=0
 	[ $ok = 1 ] || show_logs "$T/tp.log" "$T/fwd.log"
 }
 

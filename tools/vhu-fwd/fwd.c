@@ -10,7 +10,8 @@
  *
  * Counters: rx = packets dequeued from the frontends, tx = packets
  * enqueued to them, drops = packets a frontend had no room for (or whose
- * destination device/queue is absent), bad = --verify failures.
+ * destination device/queue is absent); with --verify each received packet
+ * is also counted once as verified, hdr_checked, unchecked or bad.
  */
 #include <stdio.h>
 #include <vhu/pkt.h>
@@ -24,7 +25,7 @@
 
 struct fwd_ctx {
 	struct vhu_pkt_pool *pool;
-	uint64_t rx, tx, drops, bad;
+	uint64_t rx, tx, drops, checks[4]; /* checks[enum gen_check + 1] */
 	uint16_t burst;
 };
 
@@ -72,8 +73,7 @@ static unsigned rx_burst(struct fwd_ctx *c, struct vhu_dev *dev, uint16_t q,
 	c->rx += n;
 	if (fwd_opts.verify)
 		for (unsigned i = 0; i < n; i++)
-			if (gen_verify(pkts[i]) < 0)
-				c->bad++;
+			c->checks[gen_verify(pkts[i]) + 1]++;
 	return n;
 }
 
@@ -181,7 +181,13 @@ static void publish(const struct fwd_ctx *c)
 	atomic_store_explicit(&fwd_stats.rx, c->rx, memory_order_relaxed);
 	atomic_store_explicit(&fwd_stats.tx, c->tx, memory_order_relaxed);
 	atomic_store_explicit(&fwd_stats.drops, c->drops, memory_order_relaxed);
-	atomic_store_explicit(&fwd_stats.bad, c->bad, memory_order_relaxed);
+	atomic_store_explicit(&fwd_stats.bad, c->checks[GEN_BAD + 1], memory_order_relaxed);
+	atomic_store_explicit(&fwd_stats.unchecked, c->checks[GEN_UNCHECKED + 1],
+			      memory_order_relaxed);
+	atomic_store_explicit(&fwd_stats.hdr_checked, c->checks[GEN_HDR_CHECKED + 1],
+			      memory_order_relaxed);
+	atomic_store_explicit(&fwd_stats.verified, c->checks[GEN_VERIFIED + 1],
+			      memory_order_relaxed);
 }
 
 void *fwd_thread(void *arg)

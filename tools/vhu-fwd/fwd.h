@@ -28,9 +28,11 @@ struct fwd_opts {
 	bool interrupt;
 };
 
-/* Written by the forwarding thread only; read by main for the stats lines. */
+/* Written by the forwarding thread only; read by main for the stats lines.
+ * With --verify every received packet lands in exactly one of verified,
+ * hdr_checked, unchecked and bad (enum gen_check). */
 struct fwd_stats {
-	_Atomic uint64_t rx, tx, drops, bad;
+	_Atomic uint64_t rx, tx, drops, bad, verified, hdr_checked, unchecked;
 };
 
 /* One registered socket. The forwarding thread reads dev; the control
@@ -78,8 +80,14 @@ void fwd_go_online(void);
 struct vhu_pkt;
 int gen_init(uint32_t pkt_size, bool verify);
 void gen_fill(struct vhu_pkt **pkts, unsigned n);
-/* 0: good, 1: nothing to check, -1: bad. */
-int gen_verify(const struct vhu_pkt *pkt);
+/* What --verify could say about one received packet. */
+enum gen_check {
+	GEN_BAD = -1,     /* a header or the payload checksum is wrong */
+	GEN_UNCHECKED,    /* not IPv4, GSO, or too big to check: nothing known */
+	GEN_HDR_CHECKED,  /* IPv4 header and lengths right; payload not ours */
+	GEN_VERIFIED,     /* our payload, every byte checked */
+};
+enum gen_check gen_verify(const struct vhu_pkt *pkt);
 
 /* icmp.c */
 /* Turns an ARP request, ICMP/ICMPv6 echo request or IPv6 neighbour

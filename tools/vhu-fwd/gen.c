@@ -140,38 +140,41 @@ void gen_fill(struct vhu_pkt **pkts, unsigned n)
 	}
 }
 
-static int check_payload(const uint8_t *udp, uint32_t udp_len)
+static enum gen_check check_payload(const uint8_t *udp, uint32_t udp_len)
 {
 	const uint8_t *pl = udp + UDP_LEN;
 	uint32_t len = udp_len - UDP_LEN;
 
 	if (get16(udp + 4) != udp_len || get16(pl + 8) != len)
-		return -1;
+		return GEN_BAD;
 	return payload_hash(get32(pl + 4), (uint16_t)len, pl + VHDR_LEN,
-			    len - VHDR_LEN) == get32(pl + 12) ? 0 : -1;
+			    len - VHDR_LEN) == get32(pl + 12) ? GEN_VERIFIED : GEN_BAD;
 }
 
-int gen_verify(const struct vhu_pkt *pkt)
+/* Anything this cannot check is said so (GEN_UNCHECKED), never passed as
+ * good: a frame shifted by a few bytes loses its ethertype and must show
+ * up in the counts rather than vanish from them. */
+enum gen_check gen_verify(const struct vhu_pkt *pkt)
 {
 	const uint8_t *d;
 	uint32_t len;
 
 	/* The frontend asked for segmentation: headers are templates. */
 	if (pkt->ol.gso_type != 0)
-		return 1;
+		return GEN_UNCHECKED;
 	if (pkt->nb_segs == 1) {
 		d = vhu_pkt_data(pkt);
 		len = pkt->data_len;
 	} else {
 		if (pkt->pkt_len > sizeof(scratch))
-			return 1;
+			return GEN_UNCHECKED;
 		len = vhu_pkt_read(pkt, 0, scratch, pkt->pkt_len);
 		if (len != pkt->pkt_len)
-			return -1;
+			return GEN_BAD;
 		d = scratch;
 	}
 	if (len < ETH_LEN)
-		return -1;
+		return GEN_BAD;
 	uint32_t l2 = ETH_LEN;
 	uint16_t type = get16(d + 12);
 	if (type == 0x8100 && len >= ETH_LEN + 4) {
@@ -179,23 +182,23 @@ int gen_verify(const struct vhu_pkt *pkt)
 		l2 += 4;
 	}
 	if (type != 0x0800)
-		return 1;
+		return GEN_UNCHECKED;
 	const uint8_t *ip = d + l2;
 	uint32_t room = len - l2;
 	if (room < IP_LEN || (ip[0] >> 4) != 4)
-		return -1;
+		return GEN_BAD;
 	uint32_t ihl = (ip[0] & 0xfu) * 4;
 	uint32_t tot = get16(ip + 2);
 	if (ihl < IP_LEN || ihl > room || ip_csum(ip, ihl) != 0)
-		return -1;
+		return GEN_BAD;
 	if (tot < ihl || tot > room)
-		return -1;
+		return GEN_BAD;
 	/* Only unfragmented UDP can carry our header whole. */
 	if (ip[9] != 17 || (get16(ip + 6) & 0x3fff) != 0 ||
 	    tot < ihl + UDP_LEN + VHDR_LEN)
-		return 0;
+		return GEN_HDR_CHECKED;
 	const uint8_t *udp = ip + ihl;
 	if (get32(udp + UDP_LEN) != MAGIC)
-		return 0;
+		return GEN_HDR_CHECKED;
 	return check_payload(udp, tot - ihl);
 }

@@ -23,9 +23,11 @@
  *             for any address (MAC 02:76:68:75:00:01); ignore the rest.
  *
  * --verify: txonly payloads carry a magic, a sequence number and a
- * checksum (gen.c). Every received packet with the magic is checked whole;
- * any other IPv4 packet gets its header checksum and total length checked.
- * Failures are counted as "bad"; the exit status is 1 if any was seen.
+ * checksum (gen.c). Every received packet with the magic is checked whole
+ * ("verified"); any other IPv4 packet gets its header checksum and total
+ * length checked ("hdr-checked"); anything else (not IPv4, GSO, over
+ * 64 KiB) is "unchecked". Failures are counted as "bad"; the exit status
+ * is 1 if any was seen. The four add up to rx-pkts.
  * --interrupt: sleep on the frontends' kicks when idle (notify.c).
  * --disable-features: comma-separated names (mrg_rxbuf, indirect,
  * event_idx, in_order, packed, mq, csum, guest_csum, version_1, log_all,
@@ -37,6 +39,7 @@
  *     stats: rx-pkts N tx-pkts N rx-mpps X.XXX tx-mpps X.XXX drops N
  *   once at the end:
  *     total: rx-pkts N tx-pkts N drops N bad N
+ *            verified N hdr-checked N unchecked N     (the same line)
  * rx = dequeued from the frontends, tx = enqueued to them, drops = packets
  * a frontend had no room for (or with no device/queue to go to).
  * On stderr, per device (features negotiated, names as above):
@@ -44,7 +47,8 @@
  *   vhu-fwd: device down: socket PATH id N
  *   vhu-fwd: vring stats: socket PATH id N vring V packets N bytes N drops N
  *            errors N kicks N      (after device down, vrings with traffic)
- *   vhu-fwd: interrupt: sleeps N kick-wakes N timeouts N   (--interrupt, at exit)
+ *   vhu-fwd: interrupt: sleeps N kick-wakes N timeouts N idle-timeouts N
+ *            (--interrupt, at exit; see notify.c)
  *
  * Exit status: 0 ok, 1 runtime failure or bad packets, 2 bad options.
  */
@@ -285,8 +289,10 @@ int main(int argc, char **argv)
 
 	uint64_t bad = ld(&fwd_stats.bad);
 	printf("total: rx-pkts %" PRIu64 " tx-pkts %" PRIu64 " drops %" PRIu64
-	       " bad %" PRIu64 "\n", ld(&fwd_stats.rx), ld(&fwd_stats.tx),
-	       ld(&fwd_stats.drops), bad);
+	       " bad %" PRIu64 " verified %" PRIu64 " hdr-checked %" PRIu64
+	       " unchecked %" PRIu64 "\n", ld(&fwd_stats.rx), ld(&fwd_stats.tx),
+	       ld(&fwd_stats.drops), bad, ld(&fwd_stats.verified),
+	       ld(&fwd_stats.hdr_checked), ld(&fwd_stats.unchecked));
 	if (bad) {
 		fprintf(stderr, "vhu-fwd: %" PRIu64 " bad packets\n", bad);
 		rc = 1;

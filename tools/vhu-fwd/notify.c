@@ -15,6 +15,12 @@
  * epoll registration cannot be removed through a number that now names
  * another file. Edge-triggered registrations keep any such stale entry
  * from making the wait spin.
+ *
+ * Counts, printed at exit: sleeps; kick-wakes, sleeps ended by a kick;
+ * timeouts, sleeps ended by the safety timeout with work already waiting
+ * on a vring we armed (a kick that should have come and did not: each one
+ * stalled the device for up to SLEEP_MAX_MS); idle-timeouts, sleeps that
+ * ran out on a quiet device, which is no fault.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,7 +40,7 @@
 #define SLEEP_NOKICK_MS 1
 
 struct fwd_sleeper {
-	uint64_t sleeps, kicked, timeouts; /* reported at exit */
+	uint64_t sleeps, kicked, timeouts, idle_timeouts; /* reported at exit */
 	int epfd;
 	uint64_t gen;
 	int fd[FWD_MAX_PORTS][VHU_MAX_VRINGS];
@@ -63,7 +69,8 @@ void sleeper_destroy(struct fwd_sleeper *s)
 	if (!s)
 		return;
 	fprintf(stderr, "vhu-fwd: interrupt: sleeps %" PRIu64 " kick-wakes %" PRIu64
-		" timeouts %" PRIu64 "\n", s->sleeps, s->kicked, s->timeouts);
+		" timeouts %" PRIu64 " idle-timeouts %" PRIu64 "\n", s->sleeps, s->kicked,
+		s->timeouts, s->idle_timeouts);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	free(s);
@@ -117,7 +124,7 @@ void sleeper_wait(struct fwd_sleeper *s, struct vhu_dev **devs)
 	int want[FWD_MAX_PORTS][VHU_MAX_VRINGS];
 	bool armed[FWD_MAX_PORTS][VHU_MAX_VRINGS] = { { false } };
 	bool fired[FWD_MAX_PORTS][VHU_MAX_VRINGS] = { { false } };
-	bool nokick = false, ready = false, differ = false;
+	bool nokick = false, ready = false, differ = false, timedout = false, waiting = false;
 	uint64_t gen = atomic_load(&fwd_gen);
 
 	for (unsigned p = 0; p < FWD_MAX_PORTS; p++) {
@@ -156,8 +163,7 @@ void sleeper_wait(struct fwd_sleeper *s, struct vhu_dev **devs)
 			fwd_wait_wakefd(timeout);
 		fwd_go_online();
 		s->sleeps++;
-		if (n == 0)
-			s->timeouts++;
+		timedout = n == 0;
 		bool kicked = false;
 		for (int i = 0; i < n; i++) {
 			uint64_t t = ev[i].data.u64;
@@ -182,6 +188,12 @@ void sleeper_wait(struct fwd_sleeper *s, struct vhu_dev **devs)
 			vhu_vring_enable_guest_notification(now, v, 0);
 			if (fired[p][v])
 				vhu_vring_drain_kick(now, v);
+			if (timedout && vhu_vring_avail_entries(now, v) > 0)
+				waiting = true;
 		}
 	}
+	if (timedout && waiting)
+		s->timeouts++;
+	else if (timedout)
+		s->idle_timeouts++;
 }
