@@ -405,7 +405,8 @@ guest_feature() {
 # The whole single-guest ping test: echo backend on one socket, one guest
 # pings it 5 times (with QUEUES>1: -smp QUEUES, 5 pings pinned to each CPU,
 # and the guest must show QUEUES rx/tx queues). Each BIT=V must hold in the
-# negotiated virtio features (e.g. 15=0: no MRG_RXBUF). Exits.
+# negotiated virtio features (e.g. 15=0: no MRG_RXBUF). GUEST_PING_CHECK
+# names a function for further checks (see below). Exits.
 guest_ping_test() {
 	local label=$1 nx=$2 dx=$3 q=$4 c=5 got want bv b v
 	shift 4
@@ -446,6 +447,9 @@ guest_ping_test() {
 		done
 	fi
 	[ "$got" = "$want/$want" ] || { guest_dump g0; echo "---- backend log"; strip_ansi <"$T/be.log" | tail -20; fail "$label: ping ${got:-none}, want $want/$want"; }
+	# GUEST_PING_CHECK=FUNC: the test's own checks, called as FUNC LABEL
+	# QUEUES after the guest has finished (it fails the test itself).
+	[ -z "${GUEST_PING_CHECK:-}" ] || "$GUEST_PING_CHECK" "$label" "$q"
 	if [ "$q" -gt 1 ]; then
 		result "$label $c/$c on each of $q queue pairs (${ECHO_BACKEND}, guest ran ${secs} s)"
 	else

@@ -5,10 +5,12 @@
 # A and B keep going. Checked: no bad or misdelivered frame, every frame A
 # sent is either received by B or counted as a drop on port b (and the
 # same for B -> A), the switch's rx counts equal what the frontends sent,
-# fdb lists the MACs, show/stats/json answer, and a port name with '/' is
+# fdb lists the MACs, show/stats answer and stats --json parses (python3)
+# with the same counters, no frame is "other", and a port name with '/' is
 # refused. Two PMDs when there are two CPUs (shared tx queues).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/switch_common.inc"
+need_cmd python3
 
 MA=02:00:00:00:00:0a MB=02:00:00:00:00:0b MC=02:00:00:00:00:0c
 PMDS=0; [ "$(nproc)" -ge 2 ] && PMDS=0,1
@@ -38,8 +40,12 @@ wait "$PID_fea"; rc_a=$?
 wait "$PID_feb"; rc_b=$?
 cat "$T/fea.log" "$T/feb.log" "$T/fec.log" | grep '^fe:'
 vctl stats; vctl stats --json >"$T/stats.json"
-python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d['ports'])==2" "$T/stats.json" 2>/dev/null ||
-	{ command -v python3 >/dev/null && fail "stats --json is not valid JSON with 2 ports"; }
+# The JSON must parse and say what the text says (a, b; the same counters).
+python3 -c "import json,sys; d=json.load(open(sys.argv[1]))
+for p in d['ports']: print(p['name'], p['rx_packets'], p['tx_packets'], p['tx_dropped'])" \
+	"$T/stats.json" >"$T/stats.jtxt" || fail "stats --json is not valid JSON (see above)"
+want=$(for p in a b; do echo "$p $(sw_stat $p rx_packets) $(sw_stat $p tx_packets) $(sw_stat $p tx_dropped)"; done)
+[ "$(cat "$T/stats.jtxt")" = "$want" ] || fail "stats --json says $(cat "$T/stats.jtxt" | tr '\n' ';') but stats says $(echo "$want" | tr '\n' ';')"
 
 [ $rc_a = 0 ] && [ $rc_b = 0 ] && [ $rc_c = 0 ] || { sw_dump; fail "a frontend failed (rc $rc_a $rc_b $rc_c)"; }
 sa=$(fe_total "$T/fea.log" sent) sb=$(fe_total "$T/feb.log" sent) sc=$(fe_total "$T/fec.log" sent)
@@ -61,7 +67,10 @@ result "switch_fe A->B sent $sa, B got $pb, port b drops $bdr; B->A sent $sb, A 
 [ "$atx" = "$ra" ] || fail "switch port a tx $atx != A received $ra"
 [ $((pb + bdr)) = "$sa" ] || fail "A sent $sa != B got $pb + drops $bdr"
 [ $((ra + adr)) = $((sb + sc)) ] || fail "B+C sent $((sb + sc)) != A got $ra + drops $adr"
-[ $((ra - pa)) = "$sc" ] || fail "A got $((ra - pa)) frames from C, C sent $sc"
+# Port a's drops are B's and C's frames together: C's frames that reached A
+# are at most what C sent and at least that less all of port a's drops.
+[ $((ra - pa)) -le "$sc" ] && [ $((ra - pa + adr)) -ge "$sc" ] ||
+	fail "A got $((ra - pa)) frames from C, C sent $sc, port a dropped $adr"
 # Drops only while the other side was not up yet: a few ms of traffic.
 [ "$bdr" -lt $((sa / 10)) ] && [ "$adr" -lt $((sb / 10)) ] || fail "too many drops ($adr, $bdr)"
 grep -q "port c: deleted" "$T/sw.log" || fail "no log of the deletion"

@@ -4,21 +4,24 @@
 # whole test. Meanwhile:
 #  1. a frontend on port c connects, sends and is killed (SIGKILL, a crash)
 #     three times;
-#  2. with QEMU: guest g1 sits on a client port (QEMU's chardev is the
+#  2. guest g1 (QEMU) sits on a client port (QEMU's chardev is the
 #     server), g0 on a server port pings it 5/5; g1's QEMU is killed and
 #     started again on the same socket, the switch reconnects by itself,
 #     and a new g0 pings 5/5 again.
 # Checked: A and B see no bad or misdelivered frame, lose under 1% after
 # both are up (drops on a/b: see below), each crash
-# and reconnect is logged with the port name.
+# and reconnect is logged with the port name. Without a guest kernel the
+# test skips (the QEMU half is half of what it claims).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/guest.sh"
 . "$(dirname "$0")/switch_common.inc"
 
 MA=02:00:00:00:00:0a MB=02:00:00:00:00:0b MC=02:00:00:00:00:0c
-have_guest=1
-guest_prepare || { have_guest=0; note "no guest: QEMU part skipped"; }
-DUR=30; [ $have_guest = 1 ] || DUR=8
+# Without a guest the VMM-restart half could not run: the test skips
+# rather than pass on the other half alone.
+guest_prepare || skip "no guest kernel/initramfs (see above): the QEMU half cannot run"
+need_cmd pkill
+DUR=30
 
 sw_start --port vhost-user:a --port vhost-user:b --port vhost-user:c --port vhost-user:vm0
 bg fea timeout $((DUR + 30)) "$VHU_FE" --socket "$T/a" --mac $MA --dst-mac $MB --pps 5000 --duration $DUR --linger 1
@@ -37,30 +40,29 @@ ups=$(grep -c "port c: device up" "$T/sw.log")
 [ "$ups" = 3 ] || { sw_dump; fail "port c came up $ups times, want 3"; }
 result "switch_reconnect frontend on c crashed and came back 3 times"
 
-if [ $have_guest = 1 ]; then
-	G1="vhu.mode=serve vhu.ip=169.254.30.2/16 vhu.time=60"
-	G0="vhu.mode=ping vhu.ip=169.254.30.1/16 vhu.peer=169.254.30.2 vhu.count=5 vhu.wait=30"
-	guest_boot g1 "$T/q1,server=on,wait=off" "" "" "$G1" || fail "guest_boot g1"
-	wait_for 20 test -S "$T/q1" || fail "QEMU did not listen on $T/q1"
-	vctl add-port "vhost-user:vm1,path=$T/q1,client" >/dev/null || fail "add-port vm1"
-	guest_boot g0 "$T/vm0" "" "" "$G0" || fail "guest_boot g0"
-	guest_wait g0 60 || { guest_dump g0; guest_dump g1; sw_dump; fail "g0 did not finish (1)"; }
-	got1=$(guest_ping_count g0)
-	[ "$got1" = 5/5 ] || { guest_dump g0; guest_dump g1; sw_dump; fail "first ping ${got1:-none}"; }
-	note "killing g1's QEMU (VMM crash) and starting it again"
-	# guest_boot runs QEMU under timeout(1): kill QEMU itself, its child.
-	pkill -9 -P "$PID_g1"; wait "$PID_g1" 2>/dev/null
-	wait_for 10 sh -c "grep -q 'port vm1: device down' '$T/sw.log'" || { sw_dump; fail "no device down for vm1"; }
-	rm -f "$T/q1"
-	guest_boot g1 "$T/q1,server=on,wait=off" "" "" "$G1" || fail "guest_boot g1 again"
-	guest_boot g0 "$T/vm0" "" "" "$G0" || fail "guest_boot g0 again"
-	guest_wait g0 60 || { guest_dump g0; guest_dump g1; sw_dump; fail "g0 did not finish (2)"; }
-	got2=$(guest_ping_count g0)
-	[ "$got2" = 5/5 ] || { guest_dump g0; guest_dump g1; sw_dump; fail "ping after VMM restart ${got2:-none}"; }
-	n=$(grep -c "port vm1: device up" "$T/sw.log")
-	[ "$n" -ge 2 ] || fail "vm1 came up $n times"
-	result "switch_reconnect guest ping $got1 before and $got2 after g1's VMM restart (client port reconnected)"
-fi
+# The guest half.
+G1="vhu.mode=serve vhu.ip=169.254.30.2/16 vhu.time=60"
+G0="vhu.mode=ping vhu.ip=169.254.30.1/16 vhu.peer=169.254.30.2 vhu.count=5 vhu.wait=30"
+guest_boot g1 "$T/q1,server=on,wait=off" "" "" "$G1" || fail "guest_boot g1"
+wait_for 20 test -S "$T/q1" || fail "QEMU did not listen on $T/q1"
+vctl add-port "vhost-user:vm1,path=$T/q1,client" >/dev/null || fail "add-port vm1"
+guest_boot g0 "$T/vm0" "" "" "$G0" || fail "guest_boot g0"
+guest_wait g0 60 || { guest_dump g0; guest_dump g1; sw_dump; fail "g0 did not finish (1)"; }
+got1=$(guest_ping_count g0)
+[ "$got1" = 5/5 ] || { guest_dump g0; guest_dump g1; sw_dump; fail "first ping ${got1:-none}"; }
+note "killing g1's QEMU (VMM crash) and starting it again"
+# guest_boot runs QEMU under timeout(1): kill QEMU itself, its child.
+pkill -9 -P "$PID_g1"; wait "$PID_g1" 2>/dev/null
+wait_for 10 sh -c "grep -q 'port vm1: device down' '$T/sw.log'" || { sw_dump; fail "no device down for vm1"; }
+rm -f "$T/q1"
+guest_boot g1 "$T/q1,server=on,wait=off" "" "" "$G1" || fail "guest_boot g1 again"
+guest_boot g0 "$T/vm0" "" "" "$G0" || fail "guest_boot g0 again"
+guest_wait g0 60 || { guest_dump g0; guest_dump g1; sw_dump; fail "g0 did not finish (2)"; }
+got2=$(guest_ping_count g0)
+[ "$got2" = 5/5 ] || { guest_dump g0; guest_dump g1; sw_dump; fail "ping after VMM restart ${got2:-none}"; }
+n=$(grep -c "port vm1: device up" "$T/sw.log")
+[ "$n" -ge 2 ] || fail "vm1 came up $n times"
+result "switch_reconnect guest ping $got1 before and $got2 after g1's VMM restart (client port reconnected)"
 
 wait "$PID_fea"; rc_a=$?; wait "$PID_feb"; rc_b=$?
 grep '^fe: total' "$T/fea.log" "$T/feb.log"
