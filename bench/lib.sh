@@ -108,6 +108,41 @@ mem_opts() {
 _n=0
 prefix() { PFX="vhub$$$1$_n"; _n=$((_n + 1)); _prefixes+=("$PFX"); }
 
+# ---- the frontend (shared with bench/cost.sh) ------------------------------
+# Needs CPU_BE, CPU_FE, MEM, MBUFS.
+M0=02:00:00:00:0b:00 M1=02:00:00:00:0b:01
+# The frontend's ring size (set explicitly) and burst (testpmd's default):
+# the bounds of the loss check.
+RING=256 BURST=32
+
+devargs() {
+	case $1 in
+	split-mrg)     echo "queue_size=$RING,packed_vq=0,mrg_rxbuf=1,in_order=0" ;;
+	split-nomrg)   echo "queue_size=$RING,packed_vq=0,mrg_rxbuf=0,in_order=0" ;;
+	split-inorder) echo "queue_size=$RING,packed_vq=0,mrg_rxbuf=1,in_order=1" ;;
+	packed)        echo "queue_size=$RING,packed_vq=1,mrg_rxbuf=1,in_order=0" ;;
+	*) echo "bench: unknown ring $1" >&2; exit 2 ;;
+	esac
+}
+
+# fe NAME SECS MODE SIZE RING SOCK [SOCK2]: the virtio-user frontend.
+# --no-flush-rx: testpmd would otherwise drop what a txonly backend sent
+# before forwarding started without counting it (the loss check).
+fe() {
+	local n=$1 secs=$2 mode=$3 size=$4 ring=$5 s1=$6 s2=${7:-} da; da=$(devargs "$ring")
+	local vdev=(--vdev "net_virtio_user0,path=$s1,queues=1,$da${s2:+,mac=$M0}") app=()
+	if [ -n "$s2" ]; then
+		vdev+=(--vdev "net_virtio_user1,path=$s2,queues=1,$da,mac=$M1")
+		app=(--tx-first --eth-peer=0,$M1 --eth-peer=1,$M0)
+	fi
+	prefix fe
+	bg "$n" "$secs" dpdk-testpmd --lcores "0@$CPU_BE,1@$CPU_FE" --no-pci \
+		--file-prefix="$PFX" --single-file-segments --iova-mode=va "${MEM[@]}" "${vdev[@]}" \
+		--log-level=pmd.net.virtio.init:debug -- \
+		--nb-cores=1 --forward-mode="$mode" --stats-period 1 --txpkts="$size" "${MBUFS[@]}" "${app[@]}" \
+		--no-flush-rx
+}
+
 # ---- CPU cost -------------------------------------------------------------
 # cpu_ticks PID: utime+stime of the whole process (all threads), in ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
@@ -143,4 +178,46 @@ steady() {
 			t = 0; for (i = b; i <= e; i++) t += r[i]
 			printf "%.4f %d\n", t / (e - b + 1), e - b + 1
 		}'
+}
+
+# ---- counts and features for the checks of each run ---------------------------
+# tp_rates_dir LOG PORTS rx|tx: as tp_rates, Rx-pps or Tx-pps.
+tp_rates_dir() {
+	strip_ansi <"$1" | awk -v ports="$2" -v key="$3" '
+		BEGIN { n = split(ports, a, ","); for (i = 1; i <= n; i++) want[a[i]] = 1
+			pat = key == "tx" ? "Tx-pps:" : "Rx-pps:" }
+		/NIC statistics for port/ { port = $(NF-1); seen[port]++; k = seen[port] }
+		index($0, pat) && (port in want) { sum[k] += $2; if (k > max) max = k }
+		END { for (i = 1; i <= max; i++) printf "%.6f\n", sum[i] / 1e6 }'
+}
+# tp_totals LOG: "rx tx" summed over the ports of testpmd's final "Forward
+# statistics for port N" blocks (printed when it is stopped), or nothing.
+tp_totals() {
+	strip_ansi <"$1" | awk '
+		/Forward statistics for port/ { inb = 1; n++; next }
+		/Accumulated forward statistics/ { inb = 0 }
+		inb && /RX-packets:/ { rx += $2 }
+		inb && /TX-packets:/ { tx += $2 }
+		END { if (n) print rx + 0, tx + 0 }'
+}
+# fwd_totals LOG: "rx tx" from vhu-fwd's "total:" line, or nothing.
+fwd_totals() { sed -n 's/^total: rx-pkts \([0-9]*\) tx-pkts \([0-9]*\) .*/\1 \2/p' "$1" | tail -1; }
+# sw_totals FILE: "rx tx" summed over the ports of `vhu-ctl stats`.
+sw_totals() {
+	awk '/^port / { for (i = 3; i < NF; i++) { if ($i == "rx_packets") rx += $(i+1); if ($i == "tx_packets") tx += $(i+1) }; n++ }
+		END { if (n) print rx + 0, tx + 0 }' "$1"
+}
+# fe_features LOG: the feature words the virtio-user frontend negotiated,
+# one per device (DPDK's "features after negotiate = HEX" debug line of
+# pmd.net.virtio.init, enabled in fe()): the same words either backend got.
+fe_features() { strip_ansi <"$1" | sed -n 's/.*features after negotiate = \([0-9a-fA-F]*\).*/\1/p'; }
+# ovs_pmd_totals FILE: "rx rx" from `ovs-appctl dpif-netdev/pmd-stats-show`
+# ("packets received", summed over its threads). OVS 3.1 reads a vhost
+# port's own counters from the live device, so they read 0 once the
+# frontend has gone; the PMD's count stays. It has no transmit count: the
+# received count stands in for it, so that downstream of OVS the frontend
+# may not receive more than OVS took (duplicates), while OVS's own drops
+# are not told apart from what the loop held.
+ovs_pmd_totals() {
+	awk '/packets received:/ { rx += $NF; n++ } END { if (n) print rx + 0, rx + 0 }' "$1"
 }

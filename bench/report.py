@@ -22,6 +22,17 @@ RINGS = {
     "packed": "packed_vq=1, mrg_rxbuf=1, in_order=0",
 }
 SHORT = 0.90  # rows below this ratio get a note
+# Where the frontend, not the backend, sets the pace (testpmd txonly feeds
+# both backends alike): the rate says little about the backend; the
+# instruction counts of bench/cost.sh do.
+FE_BOUND = {"dequeue": "frontend-bound: testpmd txonly paces both backends"}
+CHECKS = {
+    "short": "fewer steady samples than asked",
+    "features": "negotiated features do not match the row's ring",
+    "count": "loss or duplicates (per-hop counts)",
+    "nocount": "a side's packet counts were missing",
+    "sender": "backend rate above its sender's",
+}
 
 
 def fnum(s):
@@ -44,6 +55,7 @@ def main():
     ap = argparse.ArgumentParser()
     for a in ("raw", "mem", "meta", "cmds", "csv", "md", "png", "plot"):
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--cost", help="bench/cost.sh output (optional)")
     o = ap.parse_args()
 
     meta = {}
@@ -56,8 +68,12 @@ def main():
     perf = meta.get("perf_cycles") == "1"
 
     rows, order = {}, []
+    reps_asked = int(meta.get("reps") or 0)
+    checked = True
     with open(o.raw) as f:
-        for r in csv.DictReader(f):
+        rd = csv.DictReader(f)
+        checked = "fe_rx_tx" in (rd.fieldnames or [])
+        for r in rd:
             key = (r["scenario"], r["size"], r["ring"])
             if key not in rows:
                 rows[key] = {"ours": [], "peer": [], "features": ""}
@@ -80,38 +96,56 @@ def main():
         bad = sorted({r["status"] for r in runs if r["status"] != "ok"})
         return {"med": med(mpps), "min": min(mpps) if mpps else None,
                 "max": max(mpps) if mpps else None, "n": len(mpps),
-                "cyc": med(cyc), "util": util, "bad": bad}
+                "cyc": med(cyc), "util": util, "bad": bad,
+                "by_rep": {r["rep"]: fnum(r["mpps"]) for r in ok}}
 
     results = []
     for key in order:
         sc, size, ring = key
         ours, peer = side_stats(rows[key]["ours"]), side_stats(rows[key]["peer"])
+        # A row is used only if every rep of both sides passed its checks:
+        # a side that lost a rep would be compared on its luckier runs.
+        why = ",".join(["ours " + b for b in ours["bad"]] + ["peer " + b for b in peer["bad"]])
         status = "ok"
-        if "unsupported" in ours["bad"]:
-            status = "not supported"
-        elif ours["med"] is None or peer["med"] is None:
-            status = "failed: " + ",".join((["ours " + b for b in ours["bad"]] +
-                                           ["peer " + b for b in peer["bad"]]) or ["no rate"])
-        ratio = ours["med"] / peer["med"] if status == "ok" else None
+        if ours["med"] is None or peer["med"] is None:
+            status = "failed: " + (why or "no rate")
+        elif ours["bad"] or peer["bad"] or (reps_asked and min(ours["n"], peer["n"]) < reps_asked):
+            status = f"partial ({ours['n']}+{peer['n']} of {2 * reps_asked} runs used" + \
+                (f"; {why}" if why else "") + ")"
+        ratio = ours["med"] / peer["med"] if ours["med"] and peer["med"] else None
+        pr = [ours["by_rep"][k] / peer["by_rep"][k] for k in ours["by_rep"]
+              if k in peer["by_rep"] and peer["by_rep"][k]]
+        if len(pr) < 2:
+            verdict = "one paired rep" if pr else "-"
+        elif min(pr) > 1:
+            verdict = "ahead in every rep"
+        elif max(pr) < 1:
+            verdict = "behind in every rep"
+        else:
+            verdict = "unsettled"
         results.append({"sc": sc, "size": size, "ring": ring, "ours": ours, "peer": peer,
-                        "ratio": ratio, "status": status, "features": rows[key]["features"]})
+                        "ratio": ratio, "status": status, "features": rows[key]["features"],
+                        "rmin": min(pr) if pr else None, "rmax": max(pr) if pr else None,
+                        "verdict": verdict, "fe_bound": FE_BOUND.get(sc, "")})
 
     with open(o.csv, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["scenario", "size", "ring", "ours_mpps", "peer_mpps", "ratio",
                     "ours_min", "ours_max", "peer_min", "peer_max", "ours_runs", "peer_runs",
                     "ours_cycles_per_pkt", "peer_cycles_per_pkt", "ours_cpu_util", "peer_cpu_util",
-                    "status", "ours_features"])
+                    "status", "ours_features", "rep_ratio_min", "rep_ratio_max", "verdict",
+                    "frontend_bound"])
         for r in results:
             u, p = r["ours"], r["peer"]
             w.writerow([r["sc"], r["size"], r["ring"], fmt(u["med"], 3), fmt(p["med"], 3),
                         fmt(r["ratio"], 3), fmt(u["min"], 3), fmt(u["max"], 3), fmt(p["min"], 3),
                         fmt(p["max"], 3), u["n"], p["n"], fmt(u["cyc"], 0), fmt(p["cyc"], 0),
-                        fmt(u["util"], 3), fmt(p["util"], 3), r["status"], r["features"]])
+                        fmt(u["util"], 3), fmt(p["util"], 3), r["status"], r["features"],
+                        fmt(r["rmin"], 3), fmt(r["rmax"], 3), r["verdict"], 1 if r["fe_bound"] else 0])
 
     # Chart: ratio per row.
     png_ok = False
-    plotted = [r for r in results if r["ratio"] is not None]
+    plotted = [r for r in results if r["ratio"] is not None and r["status"] == "ok"]
     if plotted:
         with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as d:
             for i, r in enumerate(plotted):
@@ -162,10 +196,22 @@ def main():
     L.append("- Rate: the receiving side's counters, one value per second (testpmd "
              "`--stats-period 1` Rx-pps with ANSI escapes stripped, or vhu-fwd's `stats:` rx-mpps); "
              f"of the {meta.get('seconds')} periods from the first non-zero one, the warm-up ones are dropped "
-             "and the rest averaged (the frontend is stopped once they are printed). Table: median over the reps; ratio = ours/peer.")
+             "and the rest averaged (the frontend is stopped once they are printed). Table: min/median/max "
+             "over the reps of each side; ratio = median ours / median peer; per-rep = ours/peer of "
+             "the runs of one rep (run back to back), their min-max; verdict: ahead or behind in "
+             "every rep, else unsettled.")
     L.append("  - dequeue: backend rx (vhu-fwd stats / net_vhost testpmd Rx-pps). enqueue: frontend "
              "testpmd rxonly Rx-pps. loopback and switch: frontend Rx-pps of both ports summed "
              "(the packets that made the whole loop).")
+    L.append("- Checks of every run (bench/run.sh's header has the bounds); a run that fails one is "
+             "not used, and its row is marked partial and left out of the geometric mean: "
+             + "; ".join(f"`{k}`: {v}" for k, v in CHECKS.items()) + ". Features are read from the "
+             "frontend's own log (DPDK virtio `features after negotiate`, the word both backends "
+             "got) and, for ours, from the backend's log too. Counts: frontend tx -> backend rx and "
+             "backend tx -> frontend rx from each side's final counters; dequeue may fall short by "
+             "one ring + one burst, enqueue by two rings + one burst, a loop by the 64 packets "
+             "`--tx-first` put in it, and no hop may deliver more than it was given."
+             + ("" if checked else " **This run predates these checks: none was made.**"))
     L.append("- Sizes: testpmd `--txpkts` / vhu-fwd `--pkt-size` (frame bytes without FCS).")
     L.append("- Rings (virtio-user devargs): " + "; ".join(f"{k}: `{v}`" for k, v in RINGS.items()) + ".")
     L.append("- CPU cost: " + ("`perf stat -e cycles -p PID` on the backend process over the steady window, "
@@ -183,29 +229,73 @@ def main():
     L.append("## Results\n")
     if png_ok:
         L.append(f"![ours/peer per row]({os.path.basename(o.png)})\n")
-    L.append("| scenario | size | ring | ours Mpps | peer Mpps | ratio | ours cyc/pkt | peer cyc/pkt | util ours/peer | ours min-max | peer min-max | note |")
-    L.append("|---|---:|---|---:|---:|---:|---:|---:|---|---|---|---|")
+    L.append("| scenario | size | ring | ours Mpps min/med/max | peer Mpps min/med/max | ratio | "
+             "per-rep | verdict | ours cyc/pkt | peer cyc/pkt | util ours/peer | note |")
+    L.append("|---|---:|---|---|---|---:|---|---|---:|---:|---|---|")
+
+    def mmm(x):
+        return f"{fmt(x['min'])} / **{fmt(x['med'])}** / {fmt(x['max'])}" if x["med"] else "-"
     for r in results:
         u, p = r["ours"], r["peer"]
-        note = "" if r["status"] == "ok" else r["status"]
-        if r["ratio"] is not None and r["ratio"] < SHORT:
-            note = (note + " " if note else "") + "short"
-        if r["status"] == "not supported":
-            L.append(f"| {r['sc']} | {r['size']} | {r['ring']} | not supported | - | - | - | - | - | - | - | libvhu did not negotiate packed |")
-            continue
-        L.append(f"| {r['sc']} | {r['size']} | {r['ring']} | {fmt(u['med'])} | {fmt(p['med'])} | "
-                 f"{fmt(r['ratio'])} | {fmt(u['cyc'], 0)} | {fmt(p['cyc'], 0)} | {fmt(u['util'])}/{fmt(p['util'])} | "
-                 f"{fmt(u['min'])}-{fmt(u['max'])} | {fmt(p['min'])}-{fmt(p['max'])} | {note} |")
+        note = [] if r["status"] == "ok" else [r["status"]]
+        if r["fe_bound"]:
+            note.append(r["fe_bound"])
+        per = f"{fmt(r['rmin'])}-{fmt(r['rmax'])}" if r["rmin"] is not None else "-"
+        L.append(f"| {r['sc']} | {r['size']} | {r['ring']} | {mmm(u)} | {mmm(p)} | "
+                 f"{fmt(r['ratio'])} | {per} | {r['verdict']} | {fmt(u['cyc'], 0)} | "
+                 f"{fmt(p['cyc'], 0)} | {fmt(u['util'])}/{fmt(p['util'])} | {'; '.join(note)} |")
     L.append("")
-    ok = [r for r in results if r["ratio"] is not None]
+    ok = [r for r in results if r["ratio"] is not None and r["status"] == "ok"]
+    left = len([r for r in results if r["ratio"] is not None]) - len(ok)
     if ok:
         gm = statistics.geometric_mean([r["ratio"] for r in ok])
-        L.append(f"Geometric mean of the Mpps ratios over {len(ok)} rows: {gm:.2f}.")
+        L.append(f"Geometric mean of the Mpps ratios over the {len(ok)} complete rows: {gm:.2f}"
+                 + (f" ({left} partial rows left out)." if left else "."))
+        nfb = [r for r in ok if not r["fe_bound"]]
+        if nfb and len(nfb) < len(ok):
+            L.append(f"Without the frontend-bound rows ({len(nfb)} rows): "
+                     f"{statistics.geometric_mean([r['ratio'] for r in nfb]):.2f}.")
         cy = [r["peer"]["cyc"] / r["ours"]["cyc"] for r in ok if r["ours"]["cyc"] and r["peer"]["cyc"]]
         if cy:
             L.append(f"Geometric mean of peer cycles/packet over ours (above 1: we spend fewer cycles "
                      f"a packet) over {len(cy)} rows: {statistics.geometric_mean(cy):.2f}.")
         L.append("")
+    elif results:
+        L.append("No complete row: no geometric mean.\n")
+
+    cost = []
+    if o.cost and os.path.exists(o.cost):
+        with open(o.cost) as f:
+            cost = list(csv.DictReader(f))
+    if cost:
+        L.append("## Instructions a packet (callgrind)\n")
+        L.append("bench/cost.sh: the backend runs under `valgrind --tool=callgrind` (net_vhost's "
+                 "testpmd with `--no-huge`), the same native testpmd frontend feeds it (txonly for "
+                 "dequeue, io `--tx-first` for loopback); under valgrind the backend is the slow "
+                 "side, so the frontend does not bound it. Counters are zeroed right after one of "
+                 "the backend's stats prints and dumped right after a later one: instructions of "
+                 "the whole process (all threads) over the packets it dequeued in between. "
+                 "Deterministic up to the burst sizes the timing gives.\n")
+        L.append("| scenario | size | ring | ours instr/pkt | peer instr/pkt | peer/ours | runs a side |")
+        L.append("|---|---:|---|---:|---:|---:|---|")
+        ck = {}
+        for c in cost:
+            d = ck.setdefault((c["scenario"], c["size"], c["ring"]), {"ours": [], "peer": []})
+            d[c["side"]].append(c)
+
+        def side_cost(runs):
+            v = sorted(fnum(c["ir_per_pkt"]) for c in runs if c["status"] == "ok" and fnum(c["ir_per_pkt"]))
+            bad = sorted({c["status"] for c in runs if c["status"] != "ok"})
+            cell = "-" if not v else (f"**{v[0]:.0f}**" + (f" (max {v[-1]:.0f})" if len(v) > 1 else ""))
+            return (v[0] if v else None), cell, f"{len(v)} of {len(runs)}" + (f" ({','.join(bad)})" if bad else "")
+        for (sc, size, ring), d in ck.items():
+            ui, uc, un = side_cost(d["ours"])
+            pi, pc, pn = side_cost(d["peer"])
+            L.append(f"| {sc} | {size} | {ring} | {uc} | {pc} | {fmt(pi / ui) if ui and pi else '-'} | "
+                     f"ours {un}, peer {pn} |")
+        L.append("")
+        L.append("Minimum over the runs (bold): anything else callgrind counts (empty polls while the "
+                 "frontend was descheduled, the stats thread) only adds; the maximum shows how much.\n")
 
     if mem:
         L.append("## Memory: 64 idle vhost-user ports\n")

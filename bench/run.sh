@@ -15,16 +15,43 @@
 # ours/peer (the order flips every rep), the receiving side's rate averaged
 # over the steady part of each run, the median over the reps, and ours/peer.
 # Plus CPU per packet of the backend process and VmRSS of vhu-switch vs
-# ovs-vswitchd with 64 idle vhost-user ports.
+# ovs-vswitchd with 64 idle vhost-user ports, and (bench/cost.sh)
+# instructions a packet of each backend under callgrind.
+#
+# Every run is checked, and a run that fails a check is not used (its row
+# is then "partial" and left out of the geometric mean):
+#   short     fewer steady samples than asked (SECS - WARMUP)
+#   features  the frontend's negotiated features (and, for ours, the
+#             backend's own log) do not match the row's ring (mrg_rxbuf,
+#             in_order, packed)
+#   count     loss or duplicates: per hop (frontend tx -> backend rx,
+#             backend tx -> frontend rx) the downstream count may not
+#             exceed the upstream one, nor the backend forward more than it
+#             took; dequeue may fall short by RING + BURST (the ring when
+#             the frontend stopped, one burst), enqueue by one ring more
+#             (virtio's dev_start flush), a loop by the 2 x BURST packets
+#             --tx-first put in it. Backend totals: vhu-fwd's total: line,
+#             testpmd's final port statistics, vhu-ctl stats, OVS's
+#             pmd-stats-show (received only); the frontend's: its final
+#             port statistics. This is also the check of the dequeue rate
+#             against the sender's tx count.
+#   sender    dequeue: the backend's steady rate above 1.10 x the
+#             sender's peak Tx-pps print (a receiver cannot outrun it)
 #
 # Environment:
-#   BENCH_REPS (3)  BENCH_SECONDS (8: one-second stats periods a run from
-#   the first with traffic)  BENCH_WARMUP (2: of those, dropped at the start)  BENCH_QUICK=1 (1 rep, 3 rows,
-#   output in bench/quick/)  BENCH_SCENARIOS BENCH_SIZES BENCH_RINGS
-#   (subsets)  BENCH_MEM=0 (skip the memory test)  BENCH_NO_HUGE=1
+#   BENCH_REPS (5)  BENCH_SECONDS (6: one-second stats periods a run from
+#   the first with traffic)  BENCH_WARMUP (1: of those, dropped at the start)
+#   BENCH_QUICK=1 (1 rep, 3 rows, output in bench/quick/)
+#   BENCH_OUT=DIR (all output there instead, docs/ untouched: tiny runs)
+#   BENCH_ROWS="scenario:size:ring ..."  BENCH_SCENARIOS BENCH_SIZES
+#   BENCH_RINGS (subsets)  BENCH_MEM=0 (skip the memory test)
+#   BENCH_COST=0 (skip bench/cost.sh)  BENCH_NO_HUGE=1
 #   BENCH_KEEP=1 (keep the work dir)  VHU_BUILD (build)
+#   BENCH_FWD_EXTRA (vhu-fwd options, for runs that must fail a check)
+# The full matrix at the defaults: 40 rows x 10 runs of about 11 s, some 75
+# minutes, plus cost.sh's few minutes.
 # Output: docs/benchmarks.md, docs/benchmarks.png, bench/results.csv,
-# bench/raw.csv (every run). Exit status 0 unless the suite itself broke;
+# bench/raw.csv (every run), bench/cost.csv. Exit status 0 unless the suite itself broke;
 # rows that fail are reported as such.
 set -u
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -44,9 +71,12 @@ if [ -n "${BENCH_QUICK:-}" ] && [ "$BENCH_QUICK" != 0 ]; then
 	ROWS_DEFAULT="dequeue:64:split-mrg loopback:64:split-mrg switch-normal:64:packed"
 else
 	QUICK=0
-	REPS=${BENCH_REPS:-3}; SECS=${BENCH_SECONDS:-8}; WARMUP=${BENCH_WARMUP:-2}
+	REPS=${BENCH_REPS:-5}; SECS=${BENCH_SECONDS:-6}; WARMUP=${BENCH_WARMUP:-1}
 	OUT=$BENCH; DOC=$ROOT/docs/benchmarks.md; CSV=$BENCH/results.csv
 	ROWS_DEFAULT=""
+fi
+if [ -n "${BENCH_OUT:-}" ]; then
+	OUT=$BENCH_OUT; DOC=$OUT/benchmarks.md; CSV=$OUT/results.csv
 fi
 PNG=${DOC%.md}.png
 RAW=$OUT/raw.csv
@@ -80,32 +110,6 @@ T_START=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "work dir $W; hugepages $HUGE; perf cycles $PERF_CYCLES; reps $REPS x ${SECS}s (warm-up $WARMUP)"
 
-M0=02:00:00:00:0b:00 M1=02:00:00:00:0b:01
-
-devargs() {
-	case $1 in
-	split-mrg)     echo "packed_vq=0,mrg_rxbuf=1,in_order=0" ;;
-	split-nomrg)   echo "packed_vq=0,mrg_rxbuf=0,in_order=0" ;;
-	split-inorder) echo "packed_vq=0,mrg_rxbuf=1,in_order=1" ;;
-	packed)        echo "packed_vq=1,mrg_rxbuf=1,in_order=0" ;;
-	*) echo "bench: unknown ring $1" >&2; exit 2 ;;
-	esac
-}
-
-# fe NAME SECS MODE SIZE RING SOCK [SOCK2]: the virtio-user frontend.
-fe() {
-	local n=$1 secs=$2 mode=$3 size=$4 ring=$5 s1=$6 s2=${7:-} da; da=$(devargs "$ring")
-	local vdev=(--vdev "net_virtio_user0,path=$s1,queues=1,$da${s2:+,mac=$M0}") app=()
-	if [ -n "$s2" ]; then
-		vdev+=(--vdev "net_virtio_user1,path=$s2,queues=1,$da,mac=$M1")
-		app=(--tx-first --eth-peer=0,$M1 --eth-peer=1,$M0)
-	fi
-	prefix fe
-	bg "$n" "$secs" dpdk-testpmd --lcores "0@$CPU_BE,1@$CPU_FE" --no-pci \
-		--file-prefix="$PFX" --single-file-segments --iova-mode=va "${MEM[@]}" "${vdev[@]}" -- \
-		--nb-cores=1 --forward-mode="$mode" --stats-period 1 --txpkts="$size" "${MBUFS[@]}" "${app[@]}"
-}
-
 # be_vhost NAME SECS MODE SIZE SOCK [SOCK2]: DPDK's net_vhost in testpmd,
 # its forwarding lcore on CPU_BE (PEERS.md: '0@1,1@0').
 be_vhost() {
@@ -121,8 +125,10 @@ be_vhost() {
 # be_fwd NAME SECS MODE SIZE SOCK [SOCK2]: vhu-fwd pinned to CPU_BE.
 be_fwd() {
 	local n=$1 secs=$2 mode=$3 size=$4 s1=$5 s2=${6:-}
+	# BENCH_FWD_EXTRA: options appended for the must-fail runs of the
+	# checks (e.g. --disable-features mrg_rxbuf, --duration 2).
 	bg "$n" "$secs" taskset -c "$CPU_BE" "$VHU_FWD" --socket "$s1" ${s2:+--socket "$s2"} \
-		--mode "$mode" --pkt-size "$size" --stats-period 1 --duration "$secs"
+		--mode "$mode" --pkt-size "$size" --stats-period 1 --duration "$secs" ${BENCH_FWD_EXTRA:-}
 }
 
 # ovs_start DIR FLOWS NPORTS: ovsdb-server and ovs-vswitchd-dpdk in the
@@ -172,8 +178,8 @@ save_cmds() { # KEY NAMES...
 # keep_failed NAME: the logs of a failed run, to $OUT/failed/NAME-*.log.
 keep_failed() {
 	local f; mkdir -p "$OUT/failed"
-	for f in be fe ovs-start; do
-		[ -f "$W/$f.log" ] && strip_ansi <"$W/$f.log" | tail -300 >"$OUT/failed/$1-$f.log"
+	for f in be fe ovs-start be-stats; do
+		[ -f "$W/$f.log" ] && strip_ansi <"$W/$f.log" | tail -1000 >"$OUT/failed/$1-$f.log"
 	done
 	[ -f "$W/be.log.ovs" ] && tail -100 "$W/be.log.ovs" >"$OUT/failed/$1-ovs.log"
 	rm -f "$W/be.log.ovs" "$W/fe.log" "$W/ovs-start.log"
@@ -225,7 +231,8 @@ measure() {
 # knows every PID it started).
 run_one() {
 	local side=$1 sc=$2 size=$3 ring=$4
-	rm -f "$W"/{be,fe,vswitchd,ovsdb,ovs-start}.log
+	rm -f "$W"/{be,fe,vswitchd,ovsdb,ovs-start}.log "$W/be-stats.log"
+	CHK="- - - -"
 	local r="$W/r" bound=$((SECS + 40)) rates="" be_pid="" feat="" status=ok
 	rm -rf "$r"; mkdir -p "$r"
 	local s1=$r/s1 s2=$r/s2
@@ -271,6 +278,12 @@ run_one() {
 		wait_for 3 child "$PID_be" >/dev/null && be_pid=$(child "$PID_be")
 		measure "$rx" "$be_pid"
 		stop fe
+		# The backend's counters once the frontend is gone (the
+		# switches are asked before they are stopped).
+		case $sc/$side in
+		switch-*/ours) "$VHU_CTL" --control "$r/ctl" stats >"$W/be-stats.log" 2>&1 ;;
+		switch-*/peer) ovs-appctl -t "$r/ovs/vswitchd.ctl" dpif-netdev/pmd-stats-show >"$W/be-stats.log" 2>&1 ;;
+		esac
 	fi
 	[ "$rep" = 1 ] && [ "$size" = 64 ] && save_cmds "$sc-$side-$ring" be fe ovsdb vswitchd
 	# Features libvhu negotiated (ours), from the backend's log.
@@ -292,10 +305,101 @@ run_one() {
 	if [ -z "$st" ]; then
 		[ "$status" = ok ] && status=norate
 		st="- 0"
-		keep_failed "$sc-$size-$ring-$side"
 	fi
+	checks "$side" "$sc" "$ring" "$rx" "$st"
+	[ "$status" = ok ] && status=$CHK_STATUS
+	[ "$status" = ok ] || keep_failed "$sc-$size-$ring-$side-$rep"
 	rm -f "$W/be.log.ovs"
 	echo "$st $util $cyc $status ${feat:--}" >"$W/result"
+}
+
+# ring_bits_ok RING HEX: the feature word has the row's mrg_rxbuf (15),
+# packed (34) and in_order (35) bits, and none it should not.
+ring_bits_ok() {
+	local f=$((16#$2)) want
+	case $1 in
+	split-mrg)     want="1 0 0" ;;
+	split-nomrg)   want="0 0 0" ;;
+	split-inorder) want="1 0 1" ;;
+	packed)        want="1 1 0" ;;
+	esac
+	[ "$(( f >> 15 & 1 )) $(( f >> 34 & 1 )) $(( f >> 35 & 1 ))" = "$want" ]
+}
+
+# ring_names_ok RING NAMES: the same on vhu-fwd's/vhu-switch's names.
+ring_names_ok() {
+	local n=" ${2//,/ } " m=0 p=0 o=0
+	[[ $n == *" mrg_rxbuf "* ]] && m=1
+	[[ $n == *" packed "* ]] && p=1
+	[[ $n == *" in_order "* ]] && o=1
+	ring_bits_ok "$1" "$(printf '%x' $(( m << 15 | p << 34 | o << 35 )))"
+}
+
+# checks SIDE SCEN RING RXSRC "MPPS N": the checks of a run (header).
+# Sets CHK_STATUS (ok or the first failed check) and CHK (the values, for
+# raw.csv: sender Mpps, frontend rx/tx, backend rx/tx, frontend features).
+checks() {
+	local side=$1 sc=$2 ring=$3 src=$4 mpps=${5% *} ns=${5#* } f fw
+	local fe_c be_c snd=-
+	CHK_STATUS=ok
+	[ "$ns" -ge $((SECS - WARMUP)) ] || CHK_STATUS=short
+	fw=$(fe_features "$W/fe.log" | tr '\n' ' ')
+	local ndev=2; case $sc in dequeue|enqueue) ndev=1 ;; esac
+	[ "$(wc -w <<<"$fw")" -ge "$ndev" ] || { [ "$CHK_STATUS" = ok ] && CHK_STATUS=features; }
+	for f in $fw; do
+		ring_bits_ok "$ring" "$f" || { [ "$CHK_STATUS" = ok ] && CHK_STATUS=features; }
+	done
+	if [ "$side" = ours ] && ! ring_names_ok "$ring" "${feat:-}"; then
+		[ "$CHK_STATUS" = ok ] && CHK_STATUS=features
+	fi
+	fe_c=$(tp_totals "$W/fe.log")
+	case $sc/$side in
+	*/ours) case $sc in switch-*) be_c=$(sw_totals "$W/be-stats.log") ;;
+		*) be_c=$(fwd_totals "$W/be.log") ;; esac ;;
+	switch-*/peer) be_c=$(ovs_pmd_totals "$W/be-stats.log") ;;
+	*/peer) be_c=$(tp_totals "$W/be.log") ;;
+	esac
+	if [ -z "$fe_c" ] || [ -z "$be_c" ]; then
+		[ "$CHK_STATUS" = ok ] && CHK_STATUS=nocount
+		fe_c=${fe_c:-"- -"} be_c=${be_c:-"- -"}
+	elif ! count_ok "$sc" $fe_c $be_c; then
+		[ "$CHK_STATUS" = ok ] && CHK_STATUS=count
+	fi
+	if [ "$sc" = dequeue ] && [ "$mpps" != - ]; then
+		# The receiver cannot outrun its only sender. testpmd prints
+		# every 1 or 2 s (its period check races its 1 s sleep), so its
+		# Tx-pps is an average over up to two of the receiver's periods:
+		# 10% on its peak print for that. The totals are checked exactly
+		# (count). snd: the sender's mean print after its first non-zero.
+		local sr; sr=$(tp_rates_dir "$W/fe.log" 0 tx | awk '$1 > 0 || s { s = 1; print }')
+		snd=$(awk '{ t += $1; n++ } END { if (n) printf "%.4f", t / n }' <<<"$sr")
+		local pk; pk=$(sort -g <<<"$sr" | tail -1)
+		if [ -z "$snd" ] || ! awk -v r="$mpps" -v pk="$pk" 'BEGIN { exit !(r <= pk * 1.10) }'; then
+			[ "$CHK_STATUS" = ok ] && CHK_STATUS=sender
+		fi
+		snd=${snd:--}
+	fi
+	CHK="$snd ${fe_c// /,} ${be_c// /,} ${fw// /;}"
+	CHK=${CHK%;}
+	[ -n "$fw" ] || CHK="$CHK-"
+}
+
+# count_ok SCEN FE_RX FE_TX BE_RX BE_TX (header: "count").
+count_ok() {
+	local sc=$1 frx=$2 ftx=$3 brx=$4 btx=$5
+	local d1=$((ftx - brx)) d2=$((btx - frx)) dbe=$((brx - btx))
+	case $sc in
+	dequeue)
+		# What sat in the ring when the frontend stopped, one burst.
+		[ "$d1" -ge 0 ] && [ "$d2" -eq 0 ] && [ "$d1" -le $((RING + BURST)) ] ;;
+	enqueue)
+		# And one ring more: virtio's dev_start drops, uncounted, what
+		# the backend enqueued between queue setup and start.
+		[ "$d1" -eq 0 ] && [ "$d2" -ge 0 ] && [ "$d2" -le $((2 * RING + BURST)) ] ;;
+	*)	# A loop holds the two bursts of --tx-first and nothing more.
+		[ "$d1" -ge 0 ] && [ "$d2" -ge 0 ] && [ "$dbe" -ge 0 ] &&
+		[ $((d1 + d2 + dbe)) -le $((2 * BURST)) ] ;;
+	esac
 }
 
 # ---- the matrix ---------------------------------------------------------------
@@ -305,7 +409,7 @@ if [ -n "$ROWS" ]; then
 else
 	for sc in $SCENARIOS; do for size in $SIZES; do for ring in $RINGS; do rows+=("$sc $size $ring"); done; done; done
 fi
-echo "scenario,size,ring,side,rep,mpps,samples,cpu_util,cycles_per_s,status,features" >"$RAW"
+echo "scenario,size,ring,side,rep,mpps,samples,cpu_util,cycles_per_s,status,features,sender_mpps,fe_rx_tx,be_rx_tx,fe_features" >"$RAW"
 nrow=0
 for row in "${rows[@]}"; do
 	read -r sc size ring <<<"$row"
@@ -317,14 +421,12 @@ for row in "${rows[@]}"; do
 			[ "$unsupported" = 1 ] && continue
 			run_one "$side" "$sc" "$size" "$ring"
 			read -r mpps ns util cyc status feat <"$W/result"
-			# libvhu must negotiate what the row is about, or the row
-			# measures something else.
-			if [ "$side" = ours ] && [ "$status" = ok ] && [ "$ring" = packed ] &&
-			   [[ " ${feat//,/ } " != *" packed "* ]]; then
-				status=unsupported; unsupported=1
-			fi
-			echo "$sc,$size,$ring,$side,$rep,$mpps,$ns,$util,$cyc,$status,\"${feat}\"" >>"$RAW"
-			log "[$nrow/${#rows[@]}] $sc $size $ring $side rep $rep: $mpps Mpps ($ns samples, cpu $util) $status"
+			# A side that did not negotiate the row's ring will not on
+			# the next rep either (the row is partial as it is).
+			[ "$status" = features ] && unsupported=1
+			read -r snd fec bec few <<<"$CHK"
+			echo "$sc,$size,$ring,$side,$rep,$mpps,$ns,$util,$cyc,$status,\"${feat}\",$snd,$fec,$bec,$few" >>"$RAW"
+			log "[$nrow/${#rows[@]}] $sc $size $ring $side rep $rep: $mpps Mpps ($ns samples, cpu $util) $status (sender $snd, fe rx,tx $fec, be rx,tx $bec, features $few)"
 		done
 	done
 done
@@ -353,6 +455,15 @@ if [ "${BENCH_MEM:-1}" != 0 ]; then
 	fi
 fi
 
+# ---- instructions a packet (callgrind) -----------------------------------------
+COSTF=$OUT/cost.csv
+if [ "${BENCH_COST:-1}" != 0 ]; then
+	[ "$QUICK" = 1 ] && export BENCH_COST_ROWS=${BENCH_COST_ROWS:-dequeue:64:split-mrg}
+	VHU_BUILD=$VHU_BUILD bash "$BENCH/cost.sh" "$COSTF" || log "cost.sh failed"
+else
+	rm -f "$COSTF"
+fi
+
 # ---- report -------------------------------------------------------------------
 T_END=$(date +%s)
 cat >"$OUT/meta.env" <<EOF
@@ -376,5 +487,5 @@ date=$(date -u +%Y-%m-%dT%H:%MZ)
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src include tools 2>/dev/null || echo "+uncommitted")
 EOF
 python3 "$BENCH/report.py" --raw "$RAW" --mem "$MEMF" --meta "$OUT/meta.env" --cmds "$OUT/cmds" \
-	--csv "$CSV" --md "$DOC" --png "$PNG" --plot "$BENCH/plot.gp" || exit 1
+	--csv "$CSV" --md "$DOC" --png "$PNG" --plot "$BENCH/plot.gp" --cost "$COSTF" || exit 1
 log "done in $((T_END - T_START)) s: $DOC, $CSV"

@@ -19,7 +19,8 @@ for group in "$@"; do
 		want ip iproute2; want tshark tshark; want tcpdump tcpdump ;;
 	bench)
 		want gnuplot gnuplot-nox; want perf linux-perf
-		want /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk openvswitch-switch-dpdk ;;
+		want /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk openvswitch-switch-dpdk
+		want valgrind valgrind ;;
 	fuzz)
 		want clang clang; want /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev ;;
 	sanitizers)
