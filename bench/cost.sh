@@ -28,9 +28,6 @@ set -u
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
 . "$BENCH/lib.sh"
-
-VHU_BUILD=${VHU_BUILD:-$ROOT/build}
-VHU_FWD=$VHU_BUILD/tools/vhu-fwd/vhu-fwd
 CSV=${1:-$BENCH/cost.csv}
 SECS=${BENCH_COST_SECONDS:-10}
 REPS=${BENCH_COST_REPS:-2}

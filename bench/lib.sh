@@ -2,6 +2,10 @@
 # each scenario, and the parsers for their rate output.
 # (Not executable: bench/run.sh is the entry point.)
 
+# Ours, from the build the caller names (ROOT is set by the sourcing script).
+VHU_BUILD=${VHU_BUILD:-$ROOT/build}
+VHU_FWD=$VHU_BUILD/tools/vhu-fwd/vhu-fwd
+
 # ---- processes ---------------------------------------------------------
 # Every process is started by bg(), bounded by `timeout`, and remembered by
 # PID; cleanup() ends them by PID (TERM, then KILL) and removes the DPDK

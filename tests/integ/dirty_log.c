@@ -39,6 +39,7 @@
 #include <vhu/vhu.h>
 #include "frontend/fe_priv.h"
 #include "proto/wire.h"
+#include "check.h"
 
 #define PAGE      4096u
 #define RING      256u
@@ -49,18 +50,6 @@
 static struct vhu_pkt_pool *be_pool;
 static struct vhu_dev *cur_dev;
 static int data_busy, paused, stop, verbose;
-static int passed, failed;
-
-#define CHECK(c, ...) do { if (c) passed++; else { failed++; \
-	fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #c); \
-	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int new_device(struct vhu_dev *dev)
 {

@@ -75,6 +75,7 @@
 #include "proto/wire.h"
 #include "vq/inflight.h"
 #include "vq/vq.h"
+#include "check.h"
 
 #define RING      256u
 #define PKT_LEN   200u
@@ -102,17 +103,6 @@ struct rec {
 } __attribute__((packed));
 
 static int verbose;
-static int passed, failed;
-#define CHECK(c, ...) do { if (c) passed++; else { failed++; \
-	fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #c); \
-	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static const char *who = "fe";
 static int be_rep = -1; /* in a backend child: its report pipe */
