@@ -2,10 +2,11 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_TSAN ?= build-tsan
+BUILD_CROSS ?= build-aarch64
 CC         ?= cc
 MESON_OPTS ?=
 
-.PHONY: all deps sandeps gcc build asan tsan clang test test-quick demo demo-vm bench fuzz install clean
+.PHONY: all deps sandeps crossdeps cross gcc build asan tsan clang test test-quick demo demo-vm bench fuzz install abi-check clean
 
 all: build
 
@@ -47,9 +48,18 @@ clang: deps
 	[ -f build-clang/build.ninja ] || CC=clang meson setup build-clang
 	ninja -C build-clang
 
+# aarch64 with Debian's cross gcc, the whole tree; tests/run.sh's cross
+# group runs its unit tests under qemu-user (the cross file's exe_wrapper).
+crossdeps:
+	@scripts/ensure-deps.sh build cross
+$(BUILD_CROSS)/build.ninja: | crossdeps
+	meson setup $(BUILD_CROSS) --cross-file scripts/cross/aarch64-linux-gnu.ini $(MESON_OPTS)
+cross: crossdeps $(BUILD_CROSS)/build.ninja
+	ninja -C $(BUILD_CROSS)
+
 # Every test: unit and integration (plain, ASan+UBSan, TSan), then the real
 # peers (DPDK testpmd, QEMU guests). Prints "N passed, N failed, N skipped".
-test: build asan tsan clang
+test: build asan tsan clang cross
 	@scripts/ensure-deps.sh peers
 	tests/run.sh
 
@@ -72,8 +82,16 @@ fuzz:
 	@scripts/ensure-deps.sh build fuzz
 	scripts/fuzz.sh
 
+# Libraries, headers under vhu/, libvhu.pc and libvhu-frontend.pc and the
+# programs, under the build's prefix (default /usr/local); DESTDIR=DIR
+# stages them below DIR instead (tests/peers/install_consumer.sh).
 install: build
-	meson install -C $(BUILD)
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
+
+# The exported symbols, their versions and the sonames against the public
+# headers (also run on the installed copies by install_consumer.sh).
+abi-check: build
+	tests/install/abi_check.sh $(BUILD) include/vhu $(BUILD)/include/vhu
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-clang
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) build-clang $(BUILD_CROSS)

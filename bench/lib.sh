@@ -5,6 +5,8 @@
 # Ours, from the build the caller names (ROOT is set by the sourcing script).
 VHU_BUILD=${VHU_BUILD:-$ROOT/build}
 VHU_FWD=$VHU_BUILD/tools/vhu-fwd/vhu-fwd
+VHU_SWITCH=$VHU_BUILD/switch/vhu-switch/vhu-switch
+VHU_CTL=$VHU_BUILD/switch/vhu-ctl/vhu-ctl
 
 # ---- processes ---------------------------------------------------------
 # Every process is started by bg(), bounded by `timeout`, and remembered by

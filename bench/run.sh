@@ -58,8 +58,6 @@ BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
 . "$BENCH/lib.sh"
 
-VHU_SWITCH=$VHU_BUILD/tools/vhu-switch/vhu-switch
-VHU_CTL=$VHU_BUILD/tools/vhu-ctl/vhu-ctl
 OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 
 if [ -n "${BENCH_QUICK:-}" ] && [ "$BENCH_QUICK" != 0 ]; then

@@ -5,8 +5,8 @@
 # table and a summary. Runs unattended; everything it starts is stopped.
 set -u
 cd "$(dirname "$0")/.."
-B=${BUILD:-build}/tools
-SW=$B/vhu-switch/vhu-switch CTL=$B/vhu-ctl/vhu-ctl FE=$B/vhu-fe/vhu-fe
+B=${BUILD:-build}
+SW=$B/switch/vhu-switch/vhu-switch CTL=$B/switch/vhu-ctl/vhu-ctl FE=$B/tools/vhu-fe/vhu-fe
 for x in "$SW" "$CTL" "$FE"; do [ -x "$x" ] || { echo "demo: $x is not built (make build)"; exit 1; }; done
 D=$(mktemp -d /tmp/vhu-demo.XXXXXX)
 pids=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs with apt what a make target needs, only when it is missing.
-# Usage: scripts/ensure-deps.sh build|peers|bench|fuzz ...
+# Usage: scripts/ensure-deps.sh build|peers|bench|fuzz|sanitizers|cross ...
 set -u
 need=()
 want() { # want COMMAND-OR-FILE PACKAGE
@@ -25,6 +25,12 @@ for group in "$@"; do
 		want clang clang; want /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev ;;
 	sanitizers)
 		want /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.tsan-x86_64.a libclang-rt-14-dev ;;
+	cross)
+		# aarch64: the cross compiler and its C library; the unit tests run
+		# under qemu-user (scripts/cross/aarch64-linux-gnu.ini), no binfmt.
+		want aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+		want /usr/aarch64-linux-gnu/include/stdio.h libc6-dev-arm64-cross
+		want qemu-aarch64 qemu-user ;;
 	*) echo "ensure-deps: unknown group $group" >&2; exit 2 ;;
 	esac
 done

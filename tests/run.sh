@@ -2,6 +2,7 @@
 # The test runner behind `make test`. Runs, in order:
 #   unit, integ  C tests through meson in build/, build-asan/ (ASan+UBSan)
 #                and build-tsan/ (TSan: only tests in the 'threads' suite)
+#   cross        the unit tests of build-aarch64/ (make cross) under qemu-user
 #   peers        tests/peers/*.sh against real DPDK testpmd and QEMU guests
 #   peers-asan   the peer tests that drive our own programs hardest, again,
 #                with those programs built with ASan+UBSan (build-asan/):
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 LOGS=$ROOT/build/test-logs
 mkdir -p "$LOGS"
-groups=${VHU_TEST_GROUPS:-"unit integ peers peers-asan peers-tsan"}
+groups=${VHU_TEST_GROUPS:-"unit integ cross peers peers-asan peers-tsan"}
 pass=0 fail=0 skip=0 peer_groups=0 peer_ran=0
 failed=()
 # Ours first: options the caller gives come later and win.
@@ -89,13 +90,21 @@ for g in $groups; do
 		meson_suite build-asan --suite "$g"
 		[ "$g" = integ ] && meson_suite build-tsan --suite threads
 		;;
+	cross)
+		# Run by meson through the cross file's exe_wrapper (qemu-user).
+		if [ -f build-aarch64/build.ninja ] && ! command -v qemu-aarch64 >/dev/null; then
+			echo "== build-aarch64: no qemu-aarch64 (scripts/ensure-deps.sh cross), skipped"
+			skip=$((skip+1)); continue
+		fi
+		meson_suite build-aarch64 --suite unit
+		;;
 	peers|peers-asan|peers-tsan)
 		prefix= list=(tests/peers/*.sh) sanb=
 		case $g in
 		peers-asan)
 			# the peer tests that drive our own programs hardest
 			sanb=build-asan prefix=asan:
-			sel=${VHU_ASAN_PEERS:-testpmd_loop testpmd_packed testpmd_client fe_vs_dpdk qemu_ping qemu_ping_packed switch_fe switch_qemu switch_mq switch_reconnect switch_soak switch_tap switch_capture switch_flow} ;;
+			sel=${VHU_ASAN_PEERS:-testpmd_loop testpmd_packed testpmd_client fe_vs_dpdk qemu_ping qemu_ping_packed switch_fe switch_qemu switch_mq switch_reconnect switch_soak switch_tap switch_capture switch_flow switch_quiesce} ;;
 		peers-tsan)
 			# vhu-switch's PMD and control threads while vhu-ctl changes
 			# ports and flows under traffic

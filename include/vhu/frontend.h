@@ -8,7 +8,19 @@
  * access functions at the end), and a program without a VM can use it to
  * talk to any vhost-user backend.
  *
- * One vhu_fe is driven by one thread at a time; it starts no thread.
+ * Library: libvhu-frontend (pkg-config libvhu-frontend), which links
+ * libvhu for packets, pools and logging (vhu_log_set_handler() and
+ * vhu_log_set_level() apply to its lines too).
+ *
+ * Threads: one vhu_fe is driven by one thread at a time, any thread; it
+ * starts no thread. Different vhu_fe are independent.
+ *
+ * Returns: functions returning int give 0 (or the count or value they
+ * describe) on success and a negative errno on failure.
+ *
+ * ABI: struct vhu_fe_opts and struct vhu_fe_vring_stats have reserved
+ * room that later fields are carved out of, so their size stays the
+ * same within a soname major; struct vhu_fe is opaque.
  */
 #ifndef VHU_FRONTEND_H
 #define VHU_FRONTEND_H
@@ -23,6 +35,11 @@ extern "C" {
 
 struct vhu_fe;
 
+/* Options of vhu_fe_create(), copied there. Fill with a designated
+ * initializer (or zero it first): reserved must be all zero, and zero in
+ * any field means its default, so options of later releases (carved out
+ * of reserved) keep today's behaviour for programs built today, and a
+ * program that sets one is refused (EINVAL) by an older library. */
 struct vhu_fe_opts {
 	const char *path;        /* backend socket */
 	bool server;             /* listen on path and accept one backend */
@@ -52,18 +69,24 @@ struct vhu_fe_opts {
 	 * every vhu_fe_reconnect() (SET_INFLIGHT_FD), so a backend that
 	 * crashed with descriptors taken and not completed resumes at them. */
 	bool inflight;
+	uint64_t reserved[8];    /* room for later options; must be 0 */
 };
 
 /* Virtio features the frontend accepts when opts->features is 0:
  * VERSION_1, MRG_RXBUF, INDIRECT_DESC, EVENT_IDX, MQ when queue_pairs > 1.
- * (VHOST_USER_F_PROTOCOL_FEATURES is accepted apart from these.) */
+ * (VHOST_USER_F_PROTOCOL_FEATURES is accepted apart from these.) Any
+ * thread. */
 uint64_t vhu_fe_default_features(uint16_t queue_pairs);
 
 /* Connects (or accepts), negotiates features and protocol features,
  * sends SET_OWNER, the memory table and every vring of every queue pair,
- * enables them and posts receive buffers. NULL with errno on failure. */
+ * enables them and posts receive buffers; blocks until done (at most
+ * about connect_timeout_ms plus the backend's replies). NULL with errno
+ * on failure (EINVAL for bad options, ENOMEM, or the connection's
+ * errno). Any thread. */
 struct vhu_fe *vhu_fe_create(const struct vhu_fe_opts *opts);
-/* Stops the rings (GET_VRING_BASE), closes the connection, frees all. */
+/* Stops the rings (GET_VRING_BASE), closes the connection, frees all
+ * (NULL: nothing). */
 void vhu_fe_destroy(struct vhu_fe *fe);
 /* After the backend went away (crashed or restarted): drops the old
  * connection, connects (or accepts) again within connect_timeout_ms and
@@ -78,8 +101,9 @@ void vhu_fe_destroy(struct vhu_fe *fe);
  * be retried). */
 int vhu_fe_reconnect(struct vhu_fe *fe);
 
-uint64_t vhu_fe_features(const struct vhu_fe *fe);          /* negotiated */
-uint64_t vhu_fe_protocol_features(const struct vhu_fe *fe); /* negotiated */
+/* Negotiated virtio and protocol features; queue pairs in use. */
+uint64_t vhu_fe_features(const struct vhu_fe *fe);
+uint64_t vhu_fe_protocol_features(const struct vhu_fe *fe);
 uint16_t vhu_fe_queue_pairs(const struct vhu_fe *fe);
 
 /* Guest transmit: copies each packet (all segments) into guest buffers
@@ -93,16 +117,18 @@ uint16_t vhu_fe_send_burst(struct vhu_fe *fe, uint16_t qp,
 			   struct vhu_pkt *const *pkts, uint16_t n);
 /* Guest receive: takes up to n used receive buffers (merged buffers
  * joined), copies them into packets from pool (header fields into ->ol),
- * and re-posts the buffers. */
+ * and re-posts the buffers. Returns how many are in pkts[0..); the
+ * caller owns them. */
 uint16_t vhu_fe_recv_burst(struct vhu_fe *fe, uint16_t qp,
 			   struct vhu_pkt_pool *pool, struct vhu_pkt **pkts,
 			   uint16_t n);
 /* Waits up to timeout_ms for the backend's call eventfd of the vring;
- * 1 when signalled, 0 on timeout. */
+ * 1 when signalled, 0 on timeout, or a negative errno (-EINVAL: no such
+ * vring). */
 int vhu_fe_wait_call(struct vhu_fe *fe, uint16_t vring, int timeout_ms);
 
 /* ---- raw access, for fault injection ---------------------------------- */
-/* The control socket fd. */
+/* The control socket fd (the frontend's; -1 while disconnected). */
 int vhu_fe_sock(const struct vhu_fe *fe);
 /* Sends one message: request, flags (VHU_MSG_VERSION is added), payload
  * of size bytes, fds. Returns 0 or negative errno. */
@@ -113,27 +139,37 @@ int vhu_fe_send_raw(struct vhu_fe *fe, uint32_t request, uint32_t flags,
  * request code in *request when not NULL. */
 int vhu_fe_recv_raw(struct vhu_fe *fe, uint32_t *request, void *payload,
 		    uint32_t cap, int timeout_ms);
-/* Host pointer and guest-physical address of the guest memory; region i. */
+/* Host pointer to guest memory region `region`, its guest-physical
+ * address in *gpa and length in *size (either may be NULL); NULL when
+ * there is no such region. */
 void *vhu_fe_mem(const struct vhu_fe *fe, uint16_t region, uint64_t *gpa,
 		 uint64_t *size);
-/* Host pointers to a vring's split-ring structures (NULL on packed rings). */
+/* Host pointers to a vring's split-ring structures (NULL on packed rings
+ * or for a vring that does not exist). */
 struct vring_desc *vhu_fe_vring_desc(const struct vhu_fe *fe, uint16_t vring);
 struct vring_avail *vhu_fe_vring_avail(const struct vhu_fe *fe, uint16_t vring);
 struct vring_used *vhu_fe_vring_used(const struct vhu_fe *fe, uint16_t vring);
-/* Host pointer to a packed vring's descriptor ring (NULL on split rings). */
+/* Host pointer to a packed vring's descriptor ring (NULL on split rings
+ * or for a vring that does not exist). */
 struct vring_packed_desc *vhu_fe_vring_packed_desc(const struct vhu_fe *fe,
 						   uint16_t vring);
-/* Kicks the backend on a vring (writes its kick eventfd). */
+/* Kicks the backend on a vring (writes its kick eventfd); nothing for a
+ * vring that does not exist. */
 void vhu_fe_kick(struct vhu_fe *fe, uint16_t vring);
 
-/* Per-vring counters, for tests to check what the backend did. */
+/* Per-vring counters, for tests to check what the backend did. Filled
+ * by the library: later counters are carved out of reserved (0 until
+ * then), so the size stays. */
 struct vhu_fe_vring_stats {
 	uint64_t packets;   /* sent (tx) or received (rx) */
 	uint64_t bytes;     /* packet bytes, without virtio-net headers */
 	uint64_t kicks;     /* kick eventfd writes */
 	uint64_t kicks_suppressed; /* kicks the backend asked us to skip */
 	uint64_t errors;    /* bad used entries from the backend, dropped packets */
+	uint64_t reserved[3];
 };
+/* Copies vring's counters into *st: 0, or -EINVAL (no such vring, or st
+ * NULL). */
 int vhu_fe_vring_stats(const struct vhu_fe *fe, uint16_t vring,
 		       struct vhu_fe_vring_stats *st);
 /* Sends GET_VRING_BASE now (the backend stops the vring) and returns the

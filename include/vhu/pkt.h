@@ -6,6 +6,16 @@
  * segment comes from a fixed-size pool created up front, so the data path
  * never allocates: vhu_pkt_alloc_bulk() and vhu_pkt_free_bulk() move whole
  * bursts in and out of a pool with one lock round-trip per burst.
+ *
+ * Threads: pools are shared, and allocating from and freeing to one are
+ * [any] (a spinlock inside). A packet belongs to whoever holds the
+ * pointer; the functions that take one are called by that thread.
+ *
+ * ABI: struct vhu_pkt and struct vhu_pkt_offload are fixed layout for a
+ * soname major. Programs read and write their fields directly, and the
+ * inline helpers below are compiled into them, so a field cannot be
+ * added or moved without raising the major (include/vhu/version.h).
+ * The segments themselves are only ever allocated by the library.
  */
 #ifndef VHU_PKT_H
 #define VHU_PKT_H
@@ -18,7 +28,8 @@ extern "C" {
 #endif
 
 /* Offload metadata carried between the virtio-net header and the packet,
- * in host byte order. Field meanings are those of struct virtio_net_hdr. */
+ * in host byte order. Field meanings are those of struct virtio_net_hdr.
+ * Fixed layout (see above). */
 struct vhu_pkt_offload {
 	uint8_t flags;      /* VIRTIO_NET_HDR_F_* */
 	uint8_t gso_type;   /* VIRTIO_NET_HDR_GSO_* */
@@ -30,6 +41,7 @@ struct vhu_pkt_offload {
 
 struct vhu_pkt_pool;
 
+/* One segment (64 bytes, one cache line). Fixed layout (see above). */
 struct vhu_pkt {
 	uint8_t *buf;              /* start of the segment's buffer */
 	struct vhu_pkt *next;      /* next segment, NULL on the last */
@@ -57,29 +69,39 @@ static inline uint32_t vhu_pkt_tailroom(const struct vhu_pkt *p)
 	return p->buf_len - p->data_off - p->data_len;
 }
 
-/* Create a pool of n segments, each with data_room bytes after the
- * headroom. Returns NULL with errno set on failure. */
+/* Creates a pool of n segments, each with data_room bytes (at most
+ * 1 MiB) after the headroom; name (may be NULL) is for log lines. Memory
+ * is allocated and touched here, never later. Returns NULL with errno
+ * set (EINVAL, ENOMEM) on failure. [any] */
 struct vhu_pkt_pool *vhu_pkt_pool_create(const char *name, uint32_t n,
 					 uint32_t data_room);
-/* Frees the pool; every segment must have been returned. */
+/* Frees the pool (NULL: nothing). Every segment should have been
+ * returned (a warning says how many were not; they become invalid), and
+ * no other thread may use the pool any more. */
 void vhu_pkt_pool_destroy(struct vhu_pkt_pool *pool);
-/* Segments currently free in the pool. */
+/* Segments free in the pool at this moment. [any] */
 uint32_t vhu_pkt_pool_avail(const struct vhu_pkt_pool *pool);
+/* Segments in the pool (n at creation). [any] */
 uint32_t vhu_pkt_pool_size(const struct vhu_pkt_pool *pool);
-/* Bytes of data room of each segment (without headroom). */
+/* Bytes of data room of each segment (without headroom; at least the
+ * data_room asked for). [any] */
 uint32_t vhu_pkt_pool_data_room(const struct vhu_pkt_pool *pool);
 
-/* All-or-nothing: returns 0 and fills pkts[0..n), or -1 when fewer than n
- * are free. Each segment comes back reset (one segment, empty, headroom). */
+/* All-or-nothing: returns 0 and fills pkts[0..n), or -ENOMEM (nothing
+ * taken) when fewer than n are free. Each segment comes back reset (one
+ * segment, empty, headroom). [any] */
 int vhu_pkt_alloc_bulk(struct vhu_pkt_pool *pool, struct vhu_pkt **pkts,
 		       unsigned n);
+/* One segment, or NULL when the pool is empty. [any] */
 struct vhu_pkt *vhu_pkt_alloc(struct vhu_pkt_pool *pool);
-/* Frees whole packets (all their segments) to their own pools. */
+/* Frees whole packets (all their segments) to their own pools; NULL
+ * entries are skipped. [any] */
 void vhu_pkt_free_bulk(struct vhu_pkt **pkts, unsigned n);
 void vhu_pkt_free(struct vhu_pkt *pkt);
 
 /* Appends len bytes of room at the tail of a one-segment packet; returns a
- * pointer to them or NULL when the segment has no room. */
+ * pointer to them or NULL when the segment has no room (or pkt has more
+ * than one segment). */
 uint8_t *vhu_pkt_append(struct vhu_pkt *pkt, uint32_t len);
 
 /* Copies the packet's bytes (all segments) from offset off into dst, at
@@ -88,7 +110,8 @@ uint32_t vhu_pkt_read(const struct vhu_pkt *pkt, uint32_t off, void *dst,
 		      uint32_t len);
 
 /* Returns a one-segment copy of pkt (metadata included) from pool, or NULL
- * when the pool is empty or the packet does not fit one segment. */
+ * when the pool is empty or the packet does not fit one segment. Reads
+ * pkt, allocates from pool: [any] for the pool. */
 struct vhu_pkt *vhu_pkt_clone(const struct vhu_pkt *pkt,
 			      struct vhu_pkt_pool *pool);
 

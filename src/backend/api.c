@@ -25,28 +25,29 @@ VHU_EXPORT uint64_t vhu_default_protocol_features(void)
 {
 	return F(VHU_PROTO_F_MQ) | F(VHU_PROTO_F_REPLY_ACK) | F(VHU_PROTO_F_NET_MTU) |
 	       F(VHU_PROTO_F_RARP) | F(VHU_PROTO_F_BACKEND_REQ) | F(VHU_PROTO_F_STATUS) |
-	       F(VHU_PROTO_F_LOG_SHMFD) | F(VHU_PROTO_F_INFLIGHT_SHMFD);
+	       F(VHU_PROTO_F_LOG_SHMFD) | F(VHU_PROTO_F_INFLIGHT_SHMFD) |
+	       F(VHU_PROTO_F_RESET_DEVICE);
 }
 
 /* Runs body with the socket for path found, under vhu_ctl. */
 #define WITH_SOCKET(path, s, body) do {                              \
 	int ret_;                                                    \
-	pthread_mutex_lock(&vhu_ctl);                                \
+	vhu_ctl_lock();                                             \
 	struct vhu_socket *s = path ? vhu_socket_find(path) : NULL;  \
 	if (!s) {                                                    \
 		ret_ = -ENOENT;                                      \
 	} else {                                                     \
 		body                                                 \
 	}                                                            \
-	pthread_mutex_unlock(&vhu_ctl);                              \
+	vhu_ctl_unlock();                              \
 	return ret_;                                                 \
 } while (0)
 
 VHU_EXPORT int vhu_driver_register(const char *path, uint64_t flags)
 {
-	pthread_mutex_lock(&vhu_ctl);
+	vhu_ctl_lock();
 	int r = vhu_socket_register(path, flags);
-	pthread_mutex_unlock(&vhu_ctl);
+	vhu_ctl_unlock();
 	return r;
 }
 
@@ -135,6 +136,15 @@ VHU_EXPORT int vhu_driver_set_socket_mode(const char *path, unsigned mode)
 VHU_EXPORT int vhu_driver_callback_register(const char *path,
 					    const struct vhu_device_ops *ops, void *ctx)
 {
+	/* Reserved slots are callbacks of later releases: a program that set
+	 * one relies on a callback this library would never call. */
+	for (size_t i = 0; ops && i < VHU_ARRAY_SIZE(ops->reserved); i++) {
+		if (ops->reserved[i]) {
+			VHU_ERR("%s: callbacks: reserved slot %zu set (program built "
+				"against a newer libvhu?)", path ? path : "(null)", i);
+			return -ENOTSUP;
+		}
+	}
 	WITH_SOCKET(path, s, {
 		memset(&s->ops, 0, sizeof(s->ops));
 		if (ops)
@@ -152,24 +162,46 @@ VHU_EXPORT int vhu_driver_start(const char *path)
 /* ---- device queries: called from callbacks or any thread while the
  * device exists (see vhu.h) ---------------------------------------------- */
 
-VHU_EXPORT void *vhu_dev_get_ctx(const struct vhu_dev *dev) { return dev->sock->ctx; }
+/* The getters below may be called from any thread while the device
+ * exists. The fields they read are written under vhu_ctl, the scalars
+ * with atomic stores, so they load atomically without it; the analysis
+ * cannot see that pairing, hence VHU_NO_TSA. (Taking vhu_ctl here could
+ * deadlock a data thread against destroy_device, which waits for it.) */
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+VHU_EXPORT void *vhu_dev_get_ctx(const struct vhu_dev *dev) VHU_NO_TSA
+{
+	return dev->sock->ctx;  /* the socket outlives its devices */
+}
 VHU_EXPORT void vhu_dev_set_priv(struct vhu_dev *dev, void *priv) { dev->priv = priv; }
 VHU_EXPORT void *vhu_dev_get_priv(const struct vhu_dev *dev) { return dev->priv; }
-VHU_EXPORT const char *vhu_dev_get_path(const struct vhu_dev *dev) { return dev->sock->path; }
-VHU_EXPORT uint64_t vhu_dev_get_id(const struct vhu_dev *dev) { return dev->id; }
-VHU_EXPORT uint64_t vhu_dev_get_features(const struct vhu_dev *dev) { return dev->features; }
-VHU_EXPORT uint64_t vhu_dev_get_protocol_features(const struct vhu_dev *dev)
+VHU_EXPORT const char *vhu_dev_get_path(const struct vhu_dev *dev) VHU_NO_TSA
 {
-	return dev->protocol_features;
+	return dev->sock->path;
 }
-VHU_EXPORT uint16_t vhu_dev_get_vring_num(const struct vhu_dev *dev) { return dev->nr_vring; }
-VHU_EXPORT bool vhu_dev_is_running(const struct vhu_dev *dev) { return dev->running; }
-
-VHU_EXPORT int vhu_dev_get_mtu(const struct vhu_dev *dev, uint16_t *mtu)
+VHU_EXPORT uint64_t vhu_dev_get_id(const struct vhu_dev *dev) { return dev->id; }
+VHU_EXPORT uint64_t vhu_dev_get_features(const struct vhu_dev *dev) VHU_NO_TSA
 {
-	if (!dev->mtu)
+	return LOAD(dev->features);
+}
+VHU_EXPORT uint64_t vhu_dev_get_protocol_features(const struct vhu_dev *dev) VHU_NO_TSA
+{
+	return LOAD(dev->protocol_features);
+}
+VHU_EXPORT uint16_t vhu_dev_get_vring_num(const struct vhu_dev *dev) VHU_NO_TSA
+{
+	return LOAD(dev->nr_vring);
+}
+VHU_EXPORT bool vhu_dev_is_running(const struct vhu_dev *dev) VHU_NO_TSA
+{
+	return LOAD(dev->running);
+}
+
+VHU_EXPORT int vhu_dev_get_mtu(const struct vhu_dev *dev, uint16_t *mtu) VHU_NO_TSA
+{
+	uint16_t m = LOAD(dev->mtu);
+	if (!m)
 		return -ENOENT;
-	*mtu = dev->mtu;
+	*mtu = m;
 	return 0;
 }
 
@@ -205,6 +237,7 @@ VHU_EXPORT int vhu_vring_get_stats(const struct vhu_dev *dev, uint16_t vring,
 	if (!vq)
 		return -ENOENT;
 	/* Single writer (the data path); each counter is read whole. */
+	memset(st, 0, sizeof(*st));
 	st->packets = __atomic_load_n(&vq->stats.packets, __ATOMIC_RELAXED);
 	st->bytes = __atomic_load_n(&vq->stats.bytes, __ATOMIC_RELAXED);
 	st->drops = __atomic_load_n(&vq->stats.drops, __ATOMIC_RELAXED);
@@ -219,7 +252,12 @@ VHU_EXPORT int vhu_vring_reset_stats(struct vhu_dev *dev, uint16_t vring)
 	if (!vq)
 		return -ENOENT;
 	vhu_spin_lock(&vq->lock);
-	memset(&vq->stats, 0, sizeof(vq->stats));
+	/* Atomic stores: vhu_vring_get_stats may read them meanwhile. */
+	__atomic_store_n(&vq->stats.packets, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->stats.bytes, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->stats.drops, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->stats.errors, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->stats.kicks, 0, __ATOMIC_RELAXED);
 	vhu_spin_unlock(&vq->lock);
 	return 0;
 }

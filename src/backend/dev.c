@@ -13,7 +13,6 @@
 #include "loop/loop.h"
 #include "net/net.h"
 
-pthread_mutex_t vhu_ctl = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static uint64_t next_dev_id = 1;
 
 static void close_fd(int *fd)
@@ -23,7 +22,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void dev_event(void *arg, uint32_t events)
+static void dev_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
 {
 	struct vhu_dev *dev = arg;
 
@@ -73,7 +72,7 @@ struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index)
 	if (index >= VHU_MAX_VRINGS)
 		return NULL;
 	if (!dev->vq[index]) {
-		struct vhu_vq *vq = vhu_vq_new(dev, (uint16_t)index);
+		struct vhu_vq *vq = vhu_vq_new((uint16_t)index, dev->name, &dev->log);
 		if (!vq)
 			return NULL;
 		vq->features = dev->features;
@@ -81,19 +80,21 @@ struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index)
 		/* Bursts read the pointer without vhu_ctl: publish it whole. */
 		__atomic_store_n(&dev->vq[index], vq, __ATOMIC_RELEASE);
 		if (index + 1 > dev->nr_vring)
-			dev->nr_vring = (uint16_t)(index + 1);
+			__atomic_store_n(&dev->nr_vring, (uint16_t)(index + 1), __ATOMIC_RELAXED);
 	}
 	return dev->vq[index];
 }
 
-void vhu_dev_lock_all(struct vhu_dev *dev)
+/* The loops are beyond the analysis; callers are checked against the
+ * declarations' vrings_locked. */
+void vhu_dev_lock_all(struct vhu_dev *dev) VHU_NO_TSA
 {
 	for (int i = 0; i < VHU_MAX_VRINGS; i++)
 		if (dev->vq[i])
 			vhu_spin_lock(&dev->vq[i]->lock);
 }
 
-void vhu_dev_unlock_all(struct vhu_dev *dev)
+void vhu_dev_unlock_all(struct vhu_dev *dev) VHU_NO_TSA
 {
 	for (int i = VHU_MAX_VRINGS - 1; i >= 0; i--)
 		if (dev->vq[i])
@@ -112,12 +113,12 @@ void vhu_dev_check_ready(struct vhu_dev *dev)
 	vhu_dev_unlock_all(dev);
 	if (!ready)
 		return;
-	dev->running = true;
+	__atomic_store_n(&dev->running, true, __ATOMIC_RELAXED);
 	VHU_INFO("%s: device ready, features 0x%llx, %u vrings", dev->name,
 		 (unsigned long long)dev->features, dev->nr_vring);
 	if (dev->sock->ops.new_device && dev->sock->ops.new_device(dev) != 0) {
 		VHU_WARN("%s: application refused the device; closing", dev->name);
-		dev->running = false;
+		__atomic_store_n(&dev->running, false, __ATOMIC_RELAXED);
 		/* Closed from the loop once this message is done. */
 		shutdown(dev->fd, SHUT_RDWR);
 	}
@@ -127,7 +128,7 @@ void vhu_dev_stop(struct vhu_dev *dev)
 {
 	if (!dev->running)
 		return;
-	dev->running = false;
+	__atomic_store_n(&dev->running, false, __ATOMIC_RELAXED);
 	VHU_INFO("%s: device stopped", dev->name);
 	if (dev->sock->ops.destroy_device)
 		dev->sock->ops.destroy_device(dev);
@@ -153,13 +154,14 @@ static void vq_reset(struct vhu_vq *vq)
 	VHU_WRITE_ONCE(vq->size, 0);
 }
 
-static void log_unmap(struct vhu_dev *dev)
+/* With every vring locked (see mem/dirty_log.h). */
+static void log_unmap(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl, dev->vrings_locked)
 {
-	__atomic_store_n(&dev->log_base, NULL, __ATOMIC_RELEASE);
+	dev->log.bitmap = NULL;
+	dev->log.size = 0;
 	if (dev->log_map)
 		munmap(dev->log_map, dev->log_map_size);
 	dev->log_map = NULL;
-	dev->log_size = 0;
 }
 
 void vhu_dev_reset(struct vhu_dev *dev)
@@ -172,9 +174,9 @@ void vhu_dev_reset(struct vhu_dev *dev)
 	struct vhu_memmap *old = dev->mem;
 	dev->mem = NULL;
 	log_unmap(dev);
-	dev->features = 0;
+	__atomic_store_n(&dev->features, 0, __ATOMIC_RELAXED);
 	dev->features_set = false;
-	dev->protocol_features = 0;
+	__atomic_store_n(&dev->protocol_features, 0, __ATOMIC_RELAXED);
 	vhu_dev_unlock_all(dev);
 	vhu_memmap_free(old);
 	close_fd(&dev->log_fd);

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <vhu/vhu.h>
 #include "common/tsa.h"
+#include "loop/loop.h"
+#include "mem/dirty_log.h"
 #include "mem/memmap.h"
 #include "proto/wire.h"
 #include "vq/vq.h"
@@ -29,88 +31,93 @@ struct vhu_loop_entry;
  * with its socket buffer full) before the backend drops it. */
 #define VHU_CONN_IO_TIMEOUT_MS 3000
 
+/* Fields marked VHU_CTL are written and read only under vhu_ctl (clang
+ * checks it); the others say who may touch them. */
+#define VHU_CTL VHU_GUARDED_BY(vhu_ctl)
 struct vhu_dev {
-	struct vhu_socket *sock;
-	struct vhu_dev *next;          /* in sock->devs */
-	int fd;
-	struct vhu_loop_entry *ev;
-	uint64_t id;
-	char name[48];                 /* "path#id" for log lines */
+	struct vhu_socket *sock VHU_CTL;
+	struct vhu_dev *next VHU_CTL;          /* in sock->devs */
+	int fd VHU_CTL;
+	struct vhu_loop_entry *ev VHU_CTL;
+	uint64_t id;                     /* set at creation, then read-only */
+	char name[48];                   /* "path#id" for log lines; read-only */
 
-	uint64_t features;             /* negotiated */
-	uint64_t protocol_features;
-	bool features_set;
-	bool running;
-	uint32_t hdr_len;
-	uint8_t status;
+	uint64_t features VHU_CTL;             /* negotiated */
+	uint64_t protocol_features VHU_CTL;
+	bool features_set VHU_CTL;
+	bool running VHU_CTL;
+	uint32_t hdr_len VHU_CTL;
+	uint8_t status VHU_CTL;
 
-	struct vhu_memmap *mem;
+	struct vhu_memmap *mem VHU_CTL;
+	/* Written under vhu_ctl, published whole (release); bursts load it
+	 * (acquire) without vhu_ctl. */
 	struct vhu_vq *vq[VHU_MAX_VRINGS];
-	uint16_t nr_vring;
+	uint16_t nr_vring VHU_CTL;
 
-	uint16_t mtu;                  /* 0: not set */
-	uint8_t mac[6];                /* from SEND_RARP */
-	int rarp_pending;              /* atomic: inject a RARP on dequeue */
-	int backend_req_fd;
-	int log_fd;
-	uint8_t *log_base;             /* dirty bitmap, NULL when not logging */
-	uint64_t log_size;             /* bytes of bitmap */
-	void *log_map;
-	uint64_t log_map_size;
+	uint16_t mtu VHU_CTL;                  /* 0: not set */
+	uint8_t mac[6];                  /* from SEND_RARP; written before
+					  * rarp_pending is set (release) */
+	int rarp_pending;                /* atomic: inject a RARP on dequeue */
+	int backend_req_fd VHU_CTL;
+	int log_fd VHU_CTL;
+	struct vhu_dirty_log log;        /* its vrings point here; changed with
+					  * every vring locked (mem/dirty_log.h) */
+	void *log_map VHU_CTL;
+	uint64_t log_map_size VHU_CTL;
 
-	int inflight_fd;               /* INFLIGHT_SHMFD region, ours */
-	void *inflight_map;
-	uint64_t inflight_size;
-	uint16_t inflight_queue_size;  /* entries each vring's part has room for */
-	int reply_fd;                  /* sent with the next reply, not closed */
+	int inflight_fd VHU_CTL;               /* INFLIGHT_SHMFD region, ours */
+	void *inflight_map VHU_CTL;
+	uint64_t inflight_size VHU_CTL;
+	uint16_t inflight_queue_size VHU_CTL;  /* entries each vring's part has room for */
+	int reply_fd VHU_CTL;                  /* sent with the next reply, not closed */
+	struct vhu_role vrings_locked;   /* held from vhu_dev_lock_all to unlock_all */
 
-	void *priv;
+	void *priv;                      /* the application's */
 };
 
 /* One registered path. */
 struct vhu_socket {
-	struct vhu_socket *next;
-	char *path;
-	uint64_t flags;
-	bool is_server;
-	bool reconnect;
-	bool started;
-	unsigned mode;
-	uint64_t features;
-	uint64_t protocol_features;
-	uint16_t max_queue_pairs;
-	struct vhu_device_ops ops;
-	void *ctx;
-	int listen_fd;
-	struct vhu_loop_entry *listen_ev;
-	int timer_fd;                  /* client reconnect */
-	struct vhu_loop_entry *timer_ev;
-	struct vhu_dev *devs;
+	struct vhu_socket *next VHU_CTL;
+	char *path VHU_CTL;
+	uint64_t flags VHU_CTL;
+	bool is_server VHU_CTL;
+	bool reconnect VHU_CTL;
+	bool started VHU_CTL;
+	unsigned mode VHU_CTL;
+	uint64_t features VHU_CTL;
+	uint64_t protocol_features VHU_CTL;
+	uint16_t max_queue_pairs VHU_CTL;
+	struct vhu_device_ops ops VHU_CTL;
+	void *ctx VHU_CTL;
+	int listen_fd VHU_CTL;
+	struct vhu_loop_entry *listen_ev VHU_CTL;
+	int timer_fd VHU_CTL;                  /* client reconnect */
+	struct vhu_loop_entry *timer_ev VHU_CTL;
+	struct vhu_dev *devs VHU_CTL;
 };
 
-/* The control lock: held by the event loop while it handles an event and
- * by every registration call, so control state has one owner at a time.
- * Recursive, so callbacks may call back into the registration API. */
-extern pthread_mutex_t vhu_ctl;
-
-struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd);
+struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd) VHU_REQUIRES(vhu_ctl);
 /* Stops the device (destroy_device if running), closes everything and
  * frees it (destroy_connection first). */
-void vhu_dev_destroy(struct vhu_dev *dev);
+void vhu_dev_destroy(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 /* Stops a running device: destroy_device, vrings inactive. */
-void vhu_dev_stop(struct vhu_dev *dev);
+void vhu_dev_stop(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 /* Calls new_device when the device just became ready. */
-void vhu_dev_check_ready(struct vhu_dev *dev);
+void vhu_dev_check_ready(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 /* The vring, created on first use. NULL when index is out of range. */
-struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index);
-void vhu_dev_lock_all(struct vhu_dev *dev) VHU_NO_TSA;
-void vhu_dev_unlock_all(struct vhu_dev *dev) VHU_NO_TSA;
+struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index) VHU_REQUIRES(vhu_ctl);
+/* Every vring's lock, in index order: no burst runs while they are held. */
+void vhu_dev_lock_all(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl)
+	VHU_ACQUIRE(dev->vrings_locked);
+void vhu_dev_unlock_all(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl)
+	VHU_RELEASE(dev->vrings_locked);
 /* Handles readable data on the connection; false: close it. */
-bool vhu_dev_handle_msg(struct vhu_dev *dev);
+bool vhu_dev_handle_msg(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 /* Frees mem and everything the frontend configured (RESET_OWNER). */
-void vhu_dev_reset(struct vhu_dev *dev);
+void vhu_dev_reset(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 
 /* Socket layer callbacks into the device layer. */
-void vhu_socket_dev_closed(struct vhu_socket *s, struct vhu_dev *dev);
+void vhu_socket_dev_closed(struct vhu_socket *s, struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 
 #endif

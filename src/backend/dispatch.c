@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * One message in: read, check against its table row, run its handler with
- * the locking the row asks for, answer (reply or REPLY_ACK), then see
- * whether the device just became ready.
+ * One message in: read, check against its table row (shape, and the
+ * protocol feature it needs), run its handler with the locking the row
+ * asks for, answer (reply or REPLY_ACK), then see whether the device just
+ * became ready.
  */
 #include <errno.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "common/log.h"
 
 static bool send_reply(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	msg->hdr.flags = VHU_MSG_VERSION | VHU_MSG_REPLY;
 	msg->nfds = 0;
@@ -28,7 +30,7 @@ static bool send_reply(struct vhu_dev *dev, struct vhu_msg *msg)
 	return true;
 }
 
-static bool ack(struct vhu_dev *dev, struct vhu_msg *msg, int result)
+static bool ack(struct vhu_dev *dev, struct vhu_msg *msg, int result) VHU_REQUIRES(vhu_ctl)
 {
 	if (!(msg->hdr.flags & VHU_MSG_NEED_REPLY))
 		return true;
@@ -65,17 +67,23 @@ bool vhu_dev_handle_msg(struct vhu_dev *dev)
 	if (r < 0) {
 		vhu_msg_close_fds(&msg);
 		/* A request that always gets an answer cannot be left unanswered,
-		 * and an answer to a malformed question means nothing. */
+		 * and an answer to a malformed question means nothing. Nor does
+		 * one to a request whose protocol feature is not in force: the
+		 * ack an unknown request gets would be read as the answer (1
+		 * queue, status 1), so those close too; the others are refused
+		 * as an unknown request is (-EOPNOTSUPP, connection kept). */
 		if (m->has_reply)
 			return false;
 		return ack(dev, &msg, r);
 	}
 
-	if (m->lock_all)
+	if (m->lock_all) {
 		vhu_dev_lock_all(dev);
-	r = m->handler(dev, &msg);
-	if (m->lock_all)
+		r = m->handler(dev, &msg);
 		vhu_dev_unlock_all(dev);
+	} else {
+		r = m->handler(dev, &msg);
+	}
 	vhu_msg_close_fds(&msg);
 
 	if (r == VHU_H_CLOSE)

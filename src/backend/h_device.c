@@ -8,11 +8,13 @@
 #include "net/net.h"
 
 int vhu_h_get_features(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	return vhu_msg_reply_u64(msg, dev->sock->features | (1ULL << VHU_F_PROTOCOL_FEATURES));
 }
 
 int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl, dev->vrings_locked)
 {
 	uint64_t offered = dev->sock->features | (1ULL << VHU_F_PROTOCOL_FEATURES);
 	uint64_t f = msg->p.u64, old = dev->features;
@@ -47,11 +49,13 @@ int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_get_protocol_features(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	return vhu_msg_reply_u64(msg, dev->sock->protocol_features);
 }
 
 int vhu_h_set_protocol_features(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	uint64_t f = msg->p.u64;
 
@@ -60,11 +64,12 @@ int vhu_h_set_protocol_features(struct vhu_dev *dev, struct vhu_msg *msg)
 			(unsigned long long)f);
 		return -EINVAL;
 	}
-	dev->protocol_features = f;
+	__atomic_store_n(&dev->protocol_features, f, __ATOMIC_RELAXED);
 	return 0;
 }
 
 int vhu_h_set_owner(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	(void)dev;
 	(void)msg;
@@ -72,6 +77,7 @@ int vhu_h_set_owner(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_reset_owner(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	VHU_INFO("%s: %s", dev->name, vhu_req_name(msg->hdr.request));
 	vhu_dev_reset(dev);
@@ -79,11 +85,13 @@ int vhu_h_reset_owner(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_get_queue_num(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	return vhu_msg_reply_u64(msg, dev->sock->max_queue_pairs);
 }
 
 int vhu_h_send_rarp(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	memcpy(dev->mac, &msg->p.u64, 6);
 	VHU_INFO("%s: SEND_RARP for %02x:%02x:%02x:%02x:%02x:%02x", dev->name,
@@ -93,6 +101,7 @@ int vhu_h_send_rarp(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_net_set_mtu(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	uint64_t mtu = msg->p.u64;
 
@@ -101,12 +110,13 @@ int vhu_h_net_set_mtu(struct vhu_dev *dev, struct vhu_msg *msg)
 			(unsigned long long)mtu);
 		return -EINVAL;
 	}
-	dev->mtu = (uint16_t)mtu;
+	__atomic_store_n(&dev->mtu, (uint16_t)mtu, __ATOMIC_RELAXED);
 	VHU_INFO("%s: MTU %u", dev->name, dev->mtu);
 	return 0;
 }
 
 int vhu_h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	if (dev->backend_req_fd >= 0)
 		close(dev->backend_req_fd);
@@ -115,6 +125,7 @@ int vhu_h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_set_status(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	if (msg->p.u64 > 0xff) {
 		VHU_ERR("%s: SET_STATUS 0x%llx is not a status byte", dev->name,
@@ -126,6 +137,7 @@ int vhu_h_set_status(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_get_status(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	return vhu_msg_reply_u64(msg, dev->status);
 }

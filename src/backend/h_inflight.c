@@ -14,12 +14,8 @@
 
 static bool geometry_ok(struct vhu_dev *dev, const struct vhu_inflight_wire *w)
 {
-	/* A backend that turned the feature off must not track anyway. */
-	if (!(dev->protocol_features & (1ULL << VHU_PROTO_F_INFLIGHT_SHMFD))) {
-		VHU_ERR("%s: inflight region asked for but INFLIGHT_SHMFD was not "
-			"negotiated", dev->name);
-		return false;
-	}
+	/* INFLIGHT_SHMFD being negotiated is checked by vhu_msg_check (the
+	 * gate column of src/proto/requests.h). */
 	if (w->num_queues == 0 || w->num_queues > VHU_MAX_VRINGS ||
 	    w->queue_size == 0 || w->queue_size > VHU_MAX_RING_SIZE) {
 		VHU_ERR("%s: inflight region for %u queues of %u entries refused (1 to %d "
@@ -30,7 +26,7 @@ static bool geometry_ok(struct vhu_dev *dev, const struct vhu_inflight_wire *w)
 	return true;
 }
 
-void vhu_dev_inflight_unmap(struct vhu_dev *dev)
+void vhu_dev_inflight_unmap(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl)
 {
 	for (int i = 0; i < VHU_MAX_VRINGS; i++) {
 		struct vhu_vq *vq = dev->vq[i];
@@ -38,6 +34,7 @@ void vhu_dev_inflight_unmap(struct vhu_dev *dev)
 			continue;
 		vhu_spin_lock(&vq->lock);
 		vq->inflight = NULL;
+		vq->inflight_room = 0;
 		vhu_spin_unlock(&vq->lock);
 	}
 	if (dev->inflight_map)
@@ -52,6 +49,7 @@ void vhu_dev_inflight_unmap(struct vhu_dev *dev)
 
 /* Points each vring at its part of the region. */
 static void attach(struct vhu_dev *dev, uint8_t *base, uint16_t nq, uint16_t qsize)
+	VHU_REQUIRES(vhu_ctl)
 {
 	size_t stride = vhu_inflight_stride(qsize);
 	for (uint16_t i = 0; i < nq; i++) {
@@ -60,11 +58,13 @@ static void attach(struct vhu_dev *dev, uint8_t *base, uint16_t nq, uint16_t qsi
 			continue;
 		vhu_spin_lock(&vq->lock);
 		vq->inflight = base + (size_t)i * stride;
+		vq->inflight_room = qsize;
 		vhu_spin_unlock(&vq->lock);
 	}
 }
 
 int vhu_h_get_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	struct vhu_inflight_wire w = msg->p.inflight;
 	size_t size;
@@ -103,6 +103,7 @@ int vhu_h_get_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_set_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	struct vhu_inflight_wire w = msg->p.inflight;
 	uint64_t need, end;

@@ -9,6 +9,7 @@
 #include "common/log.h"
 
 int vhu_h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	struct vhu_memmap *m, *old;
 	int r;
@@ -28,7 +29,7 @@ int vhu_h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 			continue;
 		vhu_spin_lock(&vq->lock);
 		if (vq->addr_set)
-			vhu_vq_translate(vq);
+			vhu_vq_translate(vq, dev->mem);
 		vq->mem = m;
 		vhu_vq_update_active(vq);
 		vhu_spin_unlock(&vq->lock);
@@ -42,6 +43,7 @@ int vhu_h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_set_log_base(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	uint64_t size = msg->p.log.mmap_size, off = msg->p.log.mmap_offset, end;
 	void *p;
@@ -74,8 +76,8 @@ int vhu_h_set_log_base(struct vhu_dev *dev, struct vhu_msg *msg)
 	uint64_t old_size = dev->log_map_size;
 	dev->log_map = p;
 	dev->log_map_size = end;
-	dev->log_size = size;
-	__atomic_store_n(&dev->log_base, (uint8_t *)p + off, __ATOMIC_RELEASE);
+	dev->log.bitmap = (uint8_t *)p + off;
+	dev->log.size = size;
 	vhu_dev_unlock_all(dev);
 	if (old)
 		munmap(old, old_size);
@@ -86,6 +88,7 @@ int vhu_h_set_log_base(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_set_log_fd(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	if (dev->log_fd >= 0)
 		close(dev->log_fd);

@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "vq/inflight.h"
 
-static struct vhu_vq *msg_vq(struct vhu_dev *dev, uint32_t index)
+static struct vhu_vq *msg_vq(struct vhu_dev *dev, uint32_t index) VHU_REQUIRES(vhu_ctl)
 {
 	struct vhu_vq *vq = vhu_dev_vq(dev, index);
 	if (!vq)
@@ -21,6 +21,7 @@ static struct vhu_vq *msg_vq(struct vhu_dev *dev, uint32_t index)
 }
 
 int vhu_h_set_vring_num(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	uint32_t num = msg->p.state.num;
 	/* Packed rings may have any size up to 2^15 (virtio 1.2, 2.8). */
@@ -38,13 +39,14 @@ int vhu_h_set_vring_num(struct vhu_dev *dev, struct vhu_msg *msg)
 	vhu_spin_lock(&vq->lock);
 	VHU_WRITE_ONCE(vq->size, (uint16_t)num);
 	if (vq->addr_set)
-		vhu_vq_translate(vq);
+		vhu_vq_translate(vq, dev->mem);
 	vhu_vq_update_active(vq);
 	vhu_spin_unlock(&vq->lock);
 	return 0;
 }
 
 int vhu_h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	struct vhost_vring_addr *a = &msg->p.addr;
 	struct vhu_vq *vq;
@@ -65,7 +67,7 @@ int vhu_h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
 	vq->addr_set = true;
 	/* Before the memory table arrives there is nothing to check against;
 	 * it is checked again when the table comes. */
-	if (dev->mem && vq->size && !vhu_vq_translate(vq))
+	if (dev->mem && vq->size && !vhu_vq_translate(vq, dev->mem))
 		r = -EFAULT;
 	vhu_vq_update_active(vq);
 	vhu_spin_unlock(&vq->lock);
@@ -73,6 +75,7 @@ int vhu_h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_set_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	struct vhu_vq *vq;
 	uint32_t base = msg->p.state.num;
@@ -105,6 +108,7 @@ int vhu_h_set_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 int vhu_h_get_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	uint32_t index = msg->p.state.index;
 	struct vhu_vq *vq;
@@ -144,6 +148,7 @@ static int swap_fd(int *slot, int fd)
 }
 
 int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	uint32_t index = msg->p.u64 & VHU_VRING_IDX_MASK;
 	int fd = (msg->p.u64 & VHU_VRING_NOFD) ? -1 : vhu_msg_take_fd(msg, 0);
@@ -165,7 +170,7 @@ int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (!(dev->features & (1ULL << VHU_F_PROTOCOL_FEATURES)))
 		VHU_WRITE_ONCE(vq->enabled, true);
 	if (vq->addr_set && dev->mem)
-		vhu_vq_translate(vq);
+		vhu_vq_translate(vq, dev->mem);
 	vhu_inflight_recover(vq);
 	/* Also after the region's recovery: a crash between the ring's
 	 * write-back and the region's update leaves the region one burst
@@ -181,6 +186,7 @@ int vhu_h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
 }
 
 static int set_vring_fd(struct vhu_dev *dev, struct vhu_msg *msg, bool call)
+	VHU_REQUIRES(vhu_ctl)
 {
 	uint32_t index = msg->p.u64 & VHU_VRING_IDX_MASK;
 	int fd = (msg->p.u64 & VHU_VRING_NOFD) ? -1 : vhu_msg_take_fd(msg, 0);
@@ -200,16 +206,19 @@ static int set_vring_fd(struct vhu_dev *dev, struct vhu_msg *msg, bool call)
 }
 
 int vhu_h_set_vring_call(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	return set_vring_fd(dev, msg, true);
 }
 
 int vhu_h_set_vring_err(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	return set_vring_fd(dev, msg, false);
 }
 
 int vhu_h_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
 {
 	uint32_t index = msg->p.state.index, en = msg->p.state.num;
 	struct vhu_vq *vq;

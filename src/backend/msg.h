@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Message handling metadata. Every request the backend accepts has one row
- * in the table (src/backend/msg_table.c) saying what a well-formed message
- * looks like; vhu_msg_check() enforces the row before any handler runs, so
- * handlers see only messages of the right size, fd count and vring index.
+ * Message handling metadata. Every request the backend speaks has one row
+ * (src/backend/msg_table.c, expanded from the list in src/proto/requests.h)
+ * saying what a well-formed message looks like and which protocol feature
+ * it needs; vhu_msg_check() enforces the row before any handler runs, so
+ * handlers see only messages of the right size, fd count and vring index,
+ * on a connection that negotiated what they need.
  */
 #ifndef VHU_BACKEND_MSG_H
 #define VHU_BACKEND_MSG_H
@@ -16,28 +18,27 @@
 #define VHU_H_REPLY 1          /* msg holds the reply payload */
 #define VHU_H_CLOSE (-10000)   /* drop the connection */
 
-enum vhu_vring_arg {
-	VHU_ARG_NONE,
-	VHU_ARG_STATE,   /* struct vhost_vring_state.index */
-	VHU_ARG_ADDR,    /* struct vhost_vring_addr.index */
-	VHU_ARG_U64FD,   /* u64: index in bits 0-7, NOFD in bit 8 */
-};
-
 typedef int (*vhu_msg_handler)(struct vhu_dev *dev, struct vhu_msg *msg);
 
+/* One row per request the backend speaks, expanded from the list in
+ * src/proto/requests.h (the meaning of each column is there). */
 struct vhu_msg_meta {
 	vhu_msg_handler handler;
+	enum vhu_payload_layout payload;
 	uint16_t size_min, size_max;
 	uint8_t fds_min, fds_max;
-	enum vhu_vring_arg vring;
 	bool has_reply;     /* the protocol always answers this request */
 	bool lock_all;      /* run with every vring locked (no burst inside) */
+	struct vhu_gate gate; /* protocol feature the request needs */
 };
 
+/* NULL for a request the backend does not speak. */
 const struct vhu_msg_meta *vhu_msg_meta_get(uint32_t req);
-/* 0 when msg fits its row; negative errno with a log line otherwise. */
+/* 0 when msg fits its row; negative errno with a log line otherwise:
+ * -EOPNOTSUPP when the row's protocol feature is not in force (refused
+ * as an unknown request is), others when the message is malformed. */
 int vhu_msg_check(const struct vhu_dev *dev, const struct vhu_msg *msg,
-		  const struct vhu_msg_meta *m);
+		  const struct vhu_msg_meta *m) VHU_REQUIRES(vhu_ctl);
 /* Takes fd i out of msg (so dispatch does not close it). */
 static inline int vhu_msg_take_fd(struct vhu_msg *msg, int i)
 {

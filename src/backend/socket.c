@@ -73,7 +73,7 @@ int vhu_socket_register(const char *path, uint64_t flags)
 	return 0;
 }
 
-static void accept_event(void *arg, uint32_t events)
+static void accept_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
 {
 	struct vhu_socket *s = arg;
 	int fd;
@@ -115,7 +115,7 @@ static int claim_path(const char *path, const struct sockaddr_un *un)
 	return 0;
 }
 
-static int start_server(struct vhu_socket *s)
+static int start_server(struct vhu_socket *s) VHU_REQUIRES(vhu_ctl)
 {
 	struct sockaddr_un un;
 	int fd, r;
@@ -149,7 +149,7 @@ static int start_server(struct vhu_socket *s)
 	return 0;
 }
 
-static int try_connect(struct vhu_socket *s)
+static int try_connect(struct vhu_socket *s) VHU_REQUIRES(vhu_ctl)
 {
 	struct sockaddr_un un;
 	int fd;
@@ -171,7 +171,7 @@ static int try_connect(struct vhu_socket *s)
 	return 0;
 }
 
-static void arm_timer(struct vhu_socket *s, bool on)
+static void arm_timer(struct vhu_socket *s, bool on) VHU_REQUIRES(vhu_ctl)
 {
 	struct itimerspec its = { 0 };
 	if (on) {
@@ -182,7 +182,7 @@ static void arm_timer(struct vhu_socket *s, bool on)
 		timerfd_settime(s->timer_fd, 0, &its, NULL);
 }
 
-static void reconnect_event(void *arg, uint32_t events)
+static void reconnect_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
 {
 	struct vhu_socket *s = arg;
 	uint64_t n;
@@ -197,7 +197,7 @@ static void reconnect_event(void *arg, uint32_t events)
 		arm_timer(s, false);
 }
 
-static int start_client(struct vhu_socket *s)
+static int start_client(struct vhu_socket *s) VHU_REQUIRES(vhu_ctl)
 {
 	int r = try_connect(s);
 

@@ -4,10 +4,9 @@
 
 #include "backend/dev.h"
 
-/* All of these run under vhu_ctl. */
-struct vhu_socket *vhu_socket_find(const char *path);
-int vhu_socket_register(const char *path, uint64_t flags);
-int vhu_socket_start(struct vhu_socket *s);
-int vhu_socket_unregister(struct vhu_socket *s);
+struct vhu_socket *vhu_socket_find(const char *path) VHU_REQUIRES(vhu_ctl);
+int vhu_socket_register(const char *path, uint64_t flags) VHU_REQUIRES(vhu_ctl);
+int vhu_socket_start(struct vhu_socket *s) VHU_REQUIRES(vhu_ctl);
+int vhu_socket_unregister(struct vhu_socket *s) VHU_REQUIRES(vhu_ctl);
 
 #endif

@@ -41,6 +41,22 @@
 #define vhu_smp_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #endif
 
+/* The pause inside a spin-wait loop: it stops the CPU from speculating
+ * ahead on the loop (x86 would then pay a memory-order flush when the lock
+ * frees) and hands the core to a sibling hyperthread. aarch64's YIELD is
+ * the same hint (as in Linux's cpu_relax); elsewhere only the compiler is
+ * told to reload. */
+static inline void vhu_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#else
+	__asm__ volatile("" ::: "memory");
+#endif
+}
+
 static inline void vhu_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 /* Without -mprfchw (Debian's baseline) gcc turns a write prefetch into a
  * read one, and the store that follows pays a second cache-line transfer

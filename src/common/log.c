@@ -20,7 +20,8 @@ VHU_EXPORT void vhu_log_set_level(enum vhu_log_level lvl)
 	vhu_log_level_cur = lvl;
 }
 
-void vhu_log(enum vhu_log_level lvl, const char *fmt, ...)
+/* Exported for libvhu-frontend only (VHU_PRIVATE in src/libvhu.map). */
+VHU_EXPORT void vhu_log(enum vhu_log_level lvl, const char *fmt, ...)
 {
 	static const char *const names[] = { "ERR", "WARN", "INFO", "DEBUG" };
 	char buf[512];

@@ -10,6 +10,7 @@
 #define VHU_COMMON_SPINLOCK_H
 
 #include <stdbool.h>
+#include "common/compiler.h"
 #include "common/tsa.h"
 
 typedef struct VHU_CAPABILITY("spinlock") vhu_spinlock {
@@ -28,7 +29,7 @@ static inline void vhu_spin_lock(vhu_spinlock_t *l) VHU_ACQUIRE(l) VHU_NO_TSA
 {
 	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
+			vhu_cpu_relax();
 }
 
 static inline void vhu_spin_unlock(vhu_spinlock_t *l) VHU_RELEASE(l) VHU_NO_TSA

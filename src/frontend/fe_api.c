@@ -29,6 +29,11 @@ static int check_opts(struct vhu_fe_opts *o)
 {
 	if (!o->path)
 		return -EINVAL;
+	/* Options of a later release: honouring them is not possible, and
+	 * ignoring them would run something the caller did not ask for. */
+	for (size_t i = 0; i < VHU_ARRAY_SIZE(o->reserved); i++)
+		if (o->reserved[i])
+			return -EINVAL;
 	if (!o->queue_pairs)
 		o->queue_pairs = 1;
 	if (!o->ring_size)

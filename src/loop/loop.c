@@ -7,7 +7,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include "backend/dev.h"
 #include "common/compiler.h"
 #include "common/log.h"
 #include "loop/loop.h"
@@ -20,6 +19,19 @@ struct vhu_loop_entry {
 	struct vhu_loop_entry *next_dead;
 };
 
+vhu_ctl_mutex vhu_ctl = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+/* Outside the analysis: pthread's functions carry no annotations. */
+void vhu_ctl_lock(void) VHU_NO_TSA
+{
+	pthread_mutex_lock(&vhu_ctl);
+}
+
+void vhu_ctl_unlock(void) VHU_NO_TSA
+{
+	pthread_mutex_unlock(&vhu_ctl);
+}
+
 static pthread_mutex_t loop_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int epfd = -1;
 static int wake_fd = -1;          /* wakes the thread to stop */
@@ -28,7 +40,7 @@ static bool thread_running;
 static bool thread_stop; /* atomic */
 static pthread_t loop_tid;
 static __thread bool on_loop_thread;
-static struct vhu_loop_entry *dead_list; /* guarded by vhu_ctl */
+static struct vhu_loop_entry *dead_list VHU_GUARDED_BY(vhu_ctl);
 
 int vhu_loop_init(void)
 {
@@ -82,21 +94,21 @@ void vhu_loop_del(struct vhu_loop_entry *e)
 		return;
 	epoll_ctl(epfd, EPOLL_CTL_DEL, e->fd, NULL);
 	e->dead = true;
-	pthread_mutex_lock(&vhu_ctl);
+	vhu_ctl_lock();
 	e->next_dead = dead_list;
 	dead_list = e;
-	pthread_mutex_unlock(&vhu_ctl);
+	vhu_ctl_unlock();
 }
 
 static void reap_dead(void)
 {
-	pthread_mutex_lock(&vhu_ctl);
+	vhu_ctl_lock();
 	while (dead_list) {
 		struct vhu_loop_entry *e = dead_list;
 		dead_list = e->next_dead;
 		free(e);
 	}
-	pthread_mutex_unlock(&vhu_ctl);
+	vhu_ctl_unlock();
 }
 
 int vhu_loop_on_loop_thread(void)
@@ -106,7 +118,8 @@ int vhu_loop_on_loop_thread(void)
 
 VHU_EXPORT int vhu_loop_fd(void)
 {
-	return vhu_loop_init() < 0 ? -1 : epfd;
+	int r = vhu_loop_init();
+	return r < 0 ? r : epfd;
 }
 
 VHU_EXPORT int vhu_loop_run(int timeout_ms)
@@ -120,7 +133,7 @@ VHU_EXPORT int vhu_loop_run(int timeout_ms)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	on_loop_thread = true;
-	pthread_mutex_lock(&vhu_ctl);
+	vhu_ctl_lock();
 	for (int i = 0; i < n; i++) {
 		struct vhu_loop_entry *e = evs[i].data.ptr;
 		if (!e) {
@@ -131,7 +144,7 @@ VHU_EXPORT int vhu_loop_run(int timeout_ms)
 		if (!e->dead)
 			e->cb(e->arg, evs[i].events);
 	}
-	pthread_mutex_unlock(&vhu_ctl);
+	vhu_ctl_unlock();
 	on_loop_thread = false;
 	reap_dead();
 	return n;

@@ -4,8 +4,10 @@
  * mapped once, looked up by guest-physical address (descriptors) or by the
  * frontend's virtual address (ring addresses in SET_VRING_ADDR).
  *
- * A memmap is immutable once built; SET_MEM_TABLE builds a new one and
- * swaps it in while every vring of the device is locked.
+ * A memmap is immutable once built. SET_MEM_TABLE builds a new one, moves
+ * each vring to it under that vring's lock (a burst uses its vring's own
+ * pointer, vq->mem, so it sees one map or the other, never a mix) and
+ * frees the old one only when no vring points at it any more.
  */
 #ifndef VHU_MEM_MEMMAP_H
 #define VHU_MEM_MEMMAP_H

@@ -4,8 +4,6 @@
  * split and packed paths: the ring layouts differ, the bytes do not.
  */
 #include <string.h>
-#include "backend/dev.h"
-#include "backend/dirty_log.h"
 #include "common/log.h"
 #include "net/net.h"
 
@@ -26,11 +24,11 @@ uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, ui
 		vhu_buf_to_iov(iov, niov,
 			       vq->hdr_len + pkt->ol.csum_start + pkt->ol.csum_offset, be, 2);
 	}
-	if (unlikely(vhu_dirty_log_on(vq->dev))) {
+	if (unlikely(vhu_vq_logging(vq))) {
 		uint32_t left = off;
 		for (uint32_t i = 0; i < niov && left; i++) {
 			uint32_t l = VHU_MIN(left, iov[i].len);
-			vhu_dirty_log(vq->dev, iov[i].gpa, l);
+			vhu_dirty_log_mark(vq->log, iov[i].gpa, l);
 			left -= l;
 		}
 	}
@@ -75,19 +73,19 @@ bool vhu_net_iov_to_pkt(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 int vhu_net_bad_hdr(struct vhu_vq *vq, const struct virtio_net_hdr_mrg_rxbuf *h,
 		    const struct vhu_pkt *p, uint32_t len)
 {
-	vq->stats.errors++;
-	vq->stats.drops++;
+	VHU_STAT_ADD(vq->stats.errors, 1);
+	VHU_STAT_ADD(vq->stats.drops, 1);
 	/* Once per vring at WARN: a guest repeating it must not flood. */
 	if (!vq->hdr_warned) {
 		vq->hdr_warned = true;
 		VHU_WARN("%s: vring %u: dropped packet with bad offload header "
 			 "(flags 0x%x gso %u csum_start %u csum_offset %u gso_size %u, "
 			 "%u bytes); further ones are counted in errors",
-			 vq->dev->name, vq->index, h->hdr.flags, h->hdr.gso_type,
+			 vq->name, vq->index, h->hdr.flags, h->hdr.gso_type,
 			 p->ol.csum_start, p->ol.csum_offset, p->ol.gso_size, len);
 	} else {
 		VHU_DBG("%s: vring %u: dropped packet with bad offload header",
-			vq->dev->name, vq->index);
+			vq->name, vq->index);
 	}
 	return 0;
 }
@@ -115,7 +113,7 @@ int vhu_net_chain_to_pkt_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint3
 		p->next = NULL;
 		p->nb_segs = 1;
 		p->data_len = p->pkt_len = 0;
-		vq->stats.drops++;
+		VHU_STAT_ADD(vq->stats.drops, 1);
 		return 0;
 	}
 	return 1;

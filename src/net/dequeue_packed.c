@@ -7,7 +7,6 @@
  * follows them goes through the general walk.
  */
 #include <string.h>
-#include "backend/dev.h"
 #include "common/log.h"
 #include "net/net.h"
 #include "net/run.h"
@@ -30,7 +29,7 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
 		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
 	if (count == 0) {
-		vq->stats.drops++;
+		VHU_STAT_ADD(vq->stats.drops, 1);
 		return 0;
 	}
 
@@ -52,7 +51,7 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 		vq->shadow_packed[used].len = 0;
 		used++;
 		if (unlikely(e == VHU_CHAIN_DROP)) {
-			vq->stats.drops++;
+			VHU_STAT_ADD(vq->stats.drops, 1);
 			continue;
 		}
 		int r = vhu_net_chain_to_pkt(vq, iov, niov, total, pkts[out], pool);
@@ -71,7 +70,7 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	}
 	if (out < count)
 		vhu_pkt_free_bulk(&pkts[out], count - out);
-	vq->stats.packets += out;
-	vq->stats.bytes += bytes;
+	VHU_STAT_ADD(vq->stats.packets, out);
+	VHU_STAT_ADD(vq->stats.bytes, bytes);
 	return out;
 }

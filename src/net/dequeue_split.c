@@ -7,7 +7,6 @@
  * general walk.
  */
 #include <string.h>
-#include "backend/dev.h"
 #include "common/log.h"
 #include "net/net.h"
 #include "net/run.h"
@@ -29,7 +28,7 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
 		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
 	if (count == 0) {
-		vq->stats.drops++;
+		VHU_STAT_ADD(vq->stats.drops, 1);
 		return 0;
 	}
 
@@ -53,7 +52,7 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 		vq->shadow[used].len = 0;
 		used++;
 		if (unlikely(e == VHU_CHAIN_DROP)) {
-			vq->stats.drops++;
+			VHU_STAT_ADD(vq->stats.drops, 1);
 			continue;
 		}
 		int r = vhu_net_chain_to_pkt(vq, iov, niov, total, pkts[out], pool);
@@ -66,13 +65,18 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	}
 	vq->last_avail_idx += used;
 	vhu_split_flush_used(vq, used);
-	if (vq->guest_notify && (vq->features & (1ULL << VIRTIO_RING_F_EVENT_IDX)))
+	if (vq->guest_notify && (vq->features & (1ULL << VIRTIO_RING_F_EVENT_IDX))) {
 		vhu_vq_set_avail_event(vq, vq->last_avail_idx);
+		/* Store-load: the new avail_event must be visible before the
+		 * application's next look at avail->idx, or the guest may skip
+		 * the kick the application then sleeps waiting for. */
+		vhu_smp_mb();
+	}
 	if (used)
 		vhu_split_notify(vq);
 	if (out < count)
 		vhu_pkt_free_bulk(&pkts[out], count - out);
-	vq->stats.packets += out;
-	vq->stats.bytes += bytes;
+	VHU_STAT_ADD(vq->stats.packets, out);
+	VHU_STAT_ADD(vq->stats.bytes, bytes);
 	return out;
 }

@@ -11,8 +11,6 @@
  */
 #include <endian.h>
 #include <string.h>
-#include "backend/dev.h"
-#include "backend/dirty_log.h"
 #include "common/log.h"
 #include "net/net.h"
 #include "net/run.h"
@@ -72,7 +70,7 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 		uint16_t first = nused;
 
 		if (unlikely(!vhu_net_hdr_build(vq->features, pkt, &h, &fixup))) {
-			vq->stats.drops++; /* GSO this guest cannot take */
+			VHU_STAT_ADD(vq->stats.drops, 1); /* GSO this guest cannot take */
 			continue;
 		}
 		if (mrg) {
@@ -98,7 +96,7 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 				/* The buffer can never take this packet: drop the
 				 * packet, leave the buffer for the next one. */
 				pos = save;
-				vq->stats.drops++;
+				VHU_STAT_ADD(vq->stats.drops, 1);
 				continue;
 			}
 			vq->shadow_packed[nused].id = id;
@@ -123,7 +121,7 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 		vhu_packed_flush_used(vq, nused, true);
 		vhu_packed_notify(vq);
 	}
-	vq->stats.packets += delivered;
-	vq->stats.bytes += bytes;
+	VHU_STAT_ADD(vq->stats.packets, delivered);
+	VHU_STAT_ADD(vq->stats.bytes, bytes);
 	return i;
 }

@@ -10,8 +10,6 @@
 #include <endian.h>
 #include <string.h>
 #include <linux/virtio_config.h>
-#include "backend/dev.h"
-#include "backend/dirty_log.h"
 #include "common/log.h"
 #include "net/net.h"
 #include "net/run.h"
@@ -77,7 +75,7 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 		uint16_t first = nused, save_taken = taken;
 
 		if (unlikely(!vhu_net_hdr_build(vq->features, pkt, &h, &fixup))) {
-			vq->stats.drops++; /* GSO this guest cannot take */
+			VHU_STAT_ADD(vq->stats.drops, 1); /* GSO this guest cannot take */
 			continue;
 		}
 		if (mrg) {
@@ -107,7 +105,7 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 			if (unlikely(e == VHU_CHAIN_DROP || total < need)) {
 				/* Buffer can never take this packet: drop the packet,
 				 * leave the buffer for the next one. */
-				vq->stats.drops++;
+				VHU_STAT_ADD(vq->stats.drops, 1);
 				continue;
 			}
 			vq->shadow[nused].id = head;
@@ -128,9 +126,14 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 	}
 	vq->last_avail_idx += taken;
 	vhu_split_flush_used(vq, nused);
+	if (unlikely(vq->guest_notify) && (vq->features & (1ULL << VIRTIO_RING_F_EVENT_IDX))) {
+		/* As on transmit: kicks follow our position (see dequeue_split.c). */
+		vhu_vq_set_avail_event(vq, vq->last_avail_idx);
+		vhu_smp_mb();
+	}
 	if (nused)
 		vhu_split_notify(vq);
-	vq->stats.packets += delivered;
-	vq->stats.bytes += bytes;
+	VHU_STAT_ADD(vq->stats.packets, delivered);
+	VHU_STAT_ADD(vq->stats.bytes, bytes);
 	return i;
 }

@@ -8,7 +8,6 @@
 #include <endian.h>
 #include <linux/virtio_net.h>
 #include <vhu/pkt.h>
-#include "backend/dirty_log.h"
 #include "vq/vq.h"
 
 /* Header bytes for the negotiated features. */
@@ -124,7 +123,7 @@ uint32_t vhu_buf_to_iov(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
  * cost about as much as a 64-byte copy). */
 uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
 				const struct virtio_net_hdr_mrg_rxbuf *h,
-				const struct vhu_pkt *pkt, bool csum_fixup);
+				const struct vhu_pkt *pkt, bool csum_fixup) VHU_REQUIRES(vq->lock);
 int vhu_net_chain_to_pkt_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
 			     uint32_t total, struct vhu_pkt *p, struct vhu_pkt_pool *pool)
 	VHU_REQUIRES(vq->lock);
@@ -140,11 +139,12 @@ static inline uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_io
 					  uint32_t niov,
 					  const struct virtio_net_hdr_mrg_rxbuf *h,
 					  const struct vhu_pkt *pkt, bool csum_fixup)
+	VHU_REQUIRES(vq->lock)
 {
 	const uint32_t hdr_len = vq->hdr_len;
 
 	if (likely(niov && !pkt->next && !csum_fixup &&
-		   iov[0].len >= hdr_len + pkt->data_len && !vhu_dirty_log_on(vq->dev))) {
+		   iov[0].len >= hdr_len + pkt->data_len && !vhu_vq_logging(vq))) {
 		vhu_copy_hdr(iov[0].base, h, hdr_len);
 		vhu_copy(iov[0].base + hdr_len, vhu_pkt_data(pkt), pkt->data_len);
 		return hdr_len + pkt->data_len;

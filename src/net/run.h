@@ -36,13 +36,13 @@ static inline void vhu_net_fill_run(struct vhu_vq *vq, struct vhu_pkt *const *pk
 		if (pi + 1 < n)
 			vhu_prefetch(vhu_pkt_data(pkts[pi + 1]));
 		if (unlikely(!vhu_net_hdr_build(features, pkt, &h, &fixup))) {
-			vq->stats.drops++; /* GSO this guest cannot take */
+			VHU_STAT_ADD(vq->stats.drops, 1); /* GSO this guest cannot take */
 			continue;
 		}
 		if (unlikely(iov[bi].len < hdr_len + pkt->pkt_len)) {
 			if (mrg)
 				break;
-			vq->stats.drops++;
+			VHU_STAT_ADD(vq->stats.drops, 1);
 			continue;
 		}
 		h.num_buffers = htole16(1);

@@ -125,7 +125,7 @@ VHU_EXPORT int vhu_pkt_alloc_bulk(struct vhu_pkt_pool *pool, struct vhu_pkt **pk
 	vhu_spin_lock(&pool->lock);
 	if (unlikely(pool->top < n)) {
 		vhu_spin_unlock(&pool->lock);
-		return -1;
+		return -ENOMEM;
 	}
 	pool->top -= n;
 	memcpy(pkts, &pool->stack[pool->top], n * sizeof(*pkts));

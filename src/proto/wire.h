@@ -11,50 +11,8 @@
 #include <stdint.h>
 #include <linux/vhost_types.h>
 
-enum vhu_req {
-	VHU_REQ_NONE = 0,
-	VHU_REQ_GET_FEATURES = 1,
-	VHU_REQ_SET_FEATURES = 2,
-	VHU_REQ_SET_OWNER = 3,
-	VHU_REQ_RESET_OWNER = 4,
-	VHU_REQ_SET_MEM_TABLE = 5,
-	VHU_REQ_SET_LOG_BASE = 6,
-	VHU_REQ_SET_LOG_FD = 7,
-	VHU_REQ_SET_VRING_NUM = 8,
-	VHU_REQ_SET_VRING_ADDR = 9,
-	VHU_REQ_SET_VRING_BASE = 10,
-	VHU_REQ_GET_VRING_BASE = 11,
-	VHU_REQ_SET_VRING_KICK = 12,
-	VHU_REQ_SET_VRING_CALL = 13,
-	VHU_REQ_SET_VRING_ERR = 14,
-	VHU_REQ_GET_PROTOCOL_FEATURES = 15,
-	VHU_REQ_SET_PROTOCOL_FEATURES = 16,
-	VHU_REQ_GET_QUEUE_NUM = 17,
-	VHU_REQ_SET_VRING_ENABLE = 18,
-	VHU_REQ_SEND_RARP = 19,
-	VHU_REQ_NET_SET_MTU = 20,
-	VHU_REQ_SET_BACKEND_REQ_FD = 21,
-	VHU_REQ_IOTLB_MSG = 22,
-	VHU_REQ_SET_VRING_ENDIAN = 23,
-	VHU_REQ_GET_CONFIG = 24,
-	VHU_REQ_SET_CONFIG = 25,
-	VHU_REQ_CREATE_CRYPTO_SESSION = 26,
-	VHU_REQ_CLOSE_CRYPTO_SESSION = 27,
-	VHU_REQ_POSTCOPY_ADVISE = 28,
-	VHU_REQ_POSTCOPY_LISTEN = 29,
-	VHU_REQ_POSTCOPY_END = 30,
-	VHU_REQ_GET_INFLIGHT_FD = 31,
-	VHU_REQ_SET_INFLIGHT_FD = 32,
-	VHU_REQ_GPU_SET_SOCKET = 33,
-	VHU_REQ_RESET_DEVICE = 34,
-	VHU_REQ_VRING_KICK = 35,
-	VHU_REQ_GET_MAX_MEM_SLOTS = 36,
-	VHU_REQ_ADD_MEM_REG = 37,
-	VHU_REQ_REM_MEM_REG = 38,
-	VHU_REQ_SET_STATUS = 39,
-	VHU_REQ_GET_STATUS = 40,
-	VHU_REQ_MAX
-};
+/* The requests, their numbers and names: one list, in requests.h. */
+#include "proto/requests.h"
 
 /* Header flags */
 #define VHU_MSG_VERSION     0x1u
@@ -146,8 +104,6 @@ struct vhu_msg {
 	int fds[VHU_MAX_MSG_FDS];
 	int nfds;
 };
-
-const char *vhu_req_name(uint32_t req);
 
 /* Socket I/O of whole messages (src/proto/msg_io.c).
  * vhu_msg_recv: 1 on a message, 0 on orderly EOF, negative errno on error

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "backend/dev.h"
 #include "common/log.h"
 #include "vq/inflight.h"
 #include "vq/vq.h"
@@ -15,12 +14,12 @@ size_t vhu_inflight_stride(uint16_t queue_size)
 }
 
 /* Whether descriptor id has a slot in the region: it was made for rings
- * of dev->inflight_queue_size entries, and a frontend may use bigger ones
+ * of vq->inflight_room entries, and a frontend may use bigger ones
  * (asked for less, or resized a running ring). Such heads go untracked
  * rather than written past the region. */
 static inline bool in_region(const struct vhu_vq *vq, uint16_t id)
 {
-	return id < vq->dev->inflight_queue_size;
+	return id < vq->inflight_room;
 }
 
 void vhu_inflight_split_take(struct vhu_vq *vq, uint16_t head)
@@ -93,7 +92,7 @@ static void recover_split(struct vhu_vq *vq)
 	vq->inflight_counter = max_counter;
 	if (vq->last_avail_idx != ring_used || inuse)
 		VHU_INFO("%s: vring %u: resuming at used index %u (base was %u, %u "
-			 "descriptors were in flight and are taken again)", vq->dev->name,
+			 "descriptors were in flight and are taken again)", vq->name,
 			 vq->index, ring_used, vq->last_avail_idx, inuse);
 	/* In-order completion: the in-flight heads are the avail entries
 	 * right after the last used one. */
@@ -109,12 +108,12 @@ static void recover_packed(struct vhu_vq *vq)
 
 	if (pos >= vq->size) {
 		VHU_WARN("%s: vring %u: inflight used position %u out of range; ignored",
-			 vq->dev->name, vq->index, pos);
+			 vq->name, vq->index, pos);
 		return;
 	}
 	if (pos != vq->last_avail_idx || wrap != vq->avail_wrap)
 		VHU_INFO("%s: vring %u: resuming at used position %u wrap %u (base was %u "
-			 "wrap %u)", vq->dev->name, vq->index, pos, wrap, vq->last_avail_idx,
+			 "wrap %u)", vq->name, vq->index, pos, wrap, vq->last_avail_idx,
 			 vq->avail_wrap);
 	vq->last_avail_idx = vq->last_used_idx = pos;
 	vq->avail_wrap = vq->used_wrap = wrap;
@@ -129,10 +128,10 @@ void vhu_inflight_recover(struct vhu_vq *vq)
 	/* Recovery walks vq->size entries of the region (and desc_num is
 	 * the frontend's to write): a ring bigger than the region was made
 	 * for goes untracked. */
-	if (vq->size > vq->dev->inflight_queue_size) {
+	if (vq->size > vq->inflight_room) {
 		VHU_WARN("%s: vring %u: %u entries, the inflight region has room for %u; "
-			 "not tracked", vq->dev->name, vq->index, vq->size,
-			 vq->dev->inflight_queue_size);
+			 "not tracked", vq->name, vq->index, vq->size,
+			 vq->inflight_room);
 		vq->inflight = NULL;
 		return;
 	}

@@ -12,8 +12,6 @@
  */
 #include <string.h>
 #include <sys/eventfd.h>
-#include "backend/dev.h"
-#include "backend/dirty_log.h"
 #include "common/log.h"
 #include "vq/inflight.h"
 #include "vq/vq.h"
@@ -251,8 +249,8 @@ flush_used(struct vhu_vq *vq, uint16_t n, bool writable, bool log) VHU_REQUIRES(
 		/* After the writes: a page marked before its write could be
 		 * sent, and its bit cleared, before the write lands. */
 		for (uint32_t i = 0, p = head_idx; i < n; i++) {
-			vhu_dirty_log(vq->dev, vq->desc_gpa + (uint64_t)p * sizeof(*ring),
-				      sizeof(*ring));
+			vhu_dirty_log_mark(vq->log, vq->desc_gpa + (uint64_t)p * sizeof(*ring),
+				           sizeof(*ring));
 			p += s[i].ndesc;
 			if (p >= size)
 				p -= size;
@@ -264,7 +262,7 @@ void vhu_packed_flush_used(struct vhu_vq *vq, uint16_t n, bool writable)
 {
 	if (n == 0)
 		return;
-	if (unlikely(vhu_dirty_log_on(vq->dev)))
+	if (unlikely(vhu_vq_logging(vq)))
 		flush_used(vq, n, writable, true);
 	else if (writable)
 		flush_used(vq, n, true, false);
@@ -305,7 +303,8 @@ void vhu_packed_notify(struct vhu_vq *vq)
 	vhu_smp_mb();
 	vq->signalled_used = vq->last_used_idx;
 	vq->signalled_used_valid = true;
-	flags = VHU_READ_ONCE(vq->driver_event->flags);
+	/* Acquire: the driver writes off_wrap before it sets flags to DESC. */
+	flags = VHU_LOAD_ACQ(vq->driver_event->flags);
 	if (flags == VRING_PACKED_EVENT_FLAG_DISABLE)
 		return;
 	if (flags == VRING_PACKED_EVENT_FLAG_DESC &&
@@ -315,7 +314,7 @@ void vhu_packed_notify(struct vhu_vq *vq)
 			return;
 	}
 	eventfd_write(vq->callfd, 1);
-	vq->stats.kicks++;
+	VHU_STAT_ADD(vq->stats.kicks, 1);
 }
 
 /* ---- finding the device's position after a backend restart ----------
@@ -394,12 +393,12 @@ bool vhu_packed_resync(struct vhu_vq *vq)
 	if (!fits(vq, p, w)) {
 		VHU_WARN("%s: vring %u: starting at %u (wrap %d) as the frontend says, though "
 			 "the ring does not read as stopped there; no other position fits",
-			 vq->dev->name, vq->index, vq->last_avail_idx, vq->avail_wrap);
+			 vq->name, vq->index, vq->last_avail_idx, vq->avail_wrap);
 		return false;
 	}
 	VHU_WARN("%s: vring %u: the frontend says %u (wrap %d) but the ring stopped at "
 		 "%u (wrap %d): resuming there (backend restart with packed rings)",
-		 vq->dev->name, vq->index, vq->last_avail_idx, vq->avail_wrap, p, w);
+		 vq->name, vq->index, vq->last_avail_idx, vq->avail_wrap, p, w);
 	vq->last_avail_idx = vq->last_used_idx = p;
 	vq->avail_wrap = vq->used_wrap = w;
 	vq->signalled_used_valid = false;

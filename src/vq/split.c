@@ -9,8 +9,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <linux/virtio_config.h>
-#include "backend/dev.h"
-#include "backend/dirty_log.h"
 #include "common/log.h"
 #include "vq/inflight.h"
 #include "vq/vq.h"
@@ -178,14 +176,14 @@ void vhu_split_flush_used(struct vhu_vq *vq, uint16_t n)
 	VHU_STORE_REL(vq->used->idx, vq->last_used_idx);
 	if (unlikely(vq->inflight))
 		vhu_inflight_split_done(vq, n);
-	if (unlikely(vhu_dirty_log_on(vq->dev))) {
+	if (unlikely(vhu_vq_logging(vq))) {
 		uint64_t base = vq->used_gpa + offsetof(struct vring_used, ring);
-		vhu_dirty_log(vq->dev, base + start * sizeof(vq->shadow[0]),
-			      first * sizeof(vq->shadow[0]));
+		vhu_dirty_log_mark(vq->log, base + start * sizeof(vq->shadow[0]),
+			           first * sizeof(vq->shadow[0]));
 		if (first < n)
-			vhu_dirty_log(vq->dev, base, (n - first) * sizeof(vq->shadow[0]));
-		vhu_dirty_log(vq->dev, vq->used_gpa + offsetof(struct vring_used, idx),
-			      sizeof(uint16_t));
+			vhu_dirty_log_mark(vq->log, base, (n - first) * sizeof(vq->shadow[0]));
+		vhu_dirty_log_mark(vq->log, vq->used_gpa + offsetof(struct vring_used, idx),
+			           sizeof(uint16_t));
 	}
 }
 
@@ -207,5 +205,5 @@ void vhu_split_notify(struct vhu_vq *vq)
 		return;
 	}
 	eventfd_write(vq->callfd, 1);
-	vq->stats.kicks++;
+	VHU_STAT_ADD(vq->stats.kicks, 1);
 }

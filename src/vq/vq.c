@@ -6,11 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
-#include "backend/dev.h"
 #include "common/log.h"
 #include "vq/vq.h"
 
-struct vhu_vq *vhu_vq_new(struct vhu_dev *dev, uint16_t index)
+struct vhu_vq *vhu_vq_new(uint16_t index, const char *name, const struct vhu_dirty_log *log)
 {
 	struct vhu_vq *vq = aligned_alloc(VHU_CACHE_LINE,
 		(sizeof(*vq) + VHU_CACHE_LINE - 1) & ~(size_t)(VHU_CACHE_LINE - 1));
@@ -18,7 +17,8 @@ struct vhu_vq *vhu_vq_new(struct vhu_dev *dev, uint16_t index)
 		return NULL;
 	memset(vq, 0, sizeof(*vq));
 	vhu_spin_init(&vq->lock);
-	vq->dev = dev;
+	vq->name = name;
+	vq->log = log;
 	vq->index = index;
 	vq->kickfd = vq->callfd = vq->errfd = -1;
 	vq->size = 0;
@@ -39,7 +39,7 @@ static bool translate_packed(struct vhu_vq *vq, const struct vhu_memmap *m)
 
 	if (vq->last_avail_idx >= n || vq->last_used_idx >= n) {
 		VHU_ERR("%s: vring %u: packed ring position %u/%u beyond size %u",
-			vq->dev->name, vq->index, vq->last_avail_idx, vq->last_used_idx,
+			vq->name, vq->index, vq->last_avail_idx, vq->last_used_idx,
 			vq->size);
 		return false;
 	}
@@ -52,7 +52,7 @@ static bool translate_packed(struct vhu_vq *vq, const struct vhu_memmap *m)
 	if (!vq->desc_packed || !vq->driver_event || !vq->device_event) {
 		VHU_ERR("%s: vring %u: packed ring addresses (desc 0x%llx driver 0x%llx "
 			"device 0x%llx, size %u) are not inside guest memory",
-			vq->dev->name, vq->index,
+			vq->name, vq->index,
 			(unsigned long long)vq->addr.desc_user_addr,
 			(unsigned long long)vq->addr.avail_user_addr,
 			(unsigned long long)vq->addr.used_user_addr, vq->size);
@@ -67,9 +67,8 @@ static bool translate_packed(struct vhu_vq *vq, const struct vhu_memmap *m)
 	return true;
 }
 
-bool vhu_vq_translate(struct vhu_vq *vq)
+bool vhu_vq_translate(struct vhu_vq *vq, const struct vhu_memmap *m)
 {
-	const struct vhu_memmap *m = vq->dev->mem;
 	uint64_t n = vq->size;
 	bool evidx = vq->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 
@@ -94,7 +93,7 @@ bool vhu_vq_translate(struct vhu_vq *vq)
 				  evidx * sizeof(uint16_t));
 	if (!vq->desc || !vq->avail || !vq->used) {
 		VHU_ERR("%s: vring %u: ring addresses (desc 0x%llx avail 0x%llx used 0x%llx, "
-			"size %u) are not inside guest memory", vq->dev->name, vq->index,
+			"size %u) are not inside guest memory", vq->name, vq->index,
 			(unsigned long long)vq->addr.desc_user_addr,
 			(unsigned long long)vq->addr.avail_user_addr,
 			(unsigned long long)vq->addr.used_user_addr, vq->size);
@@ -131,10 +130,10 @@ void vhu_vq_break(struct vhu_vq *vq, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (!vq->broken)
-		VHU_ERR("%s: vring %u broken: %s", vq->dev->name, vq->index, buf);
+		VHU_ERR("%s: vring %u broken: %s", vq->name, vq->index, buf);
 	VHU_WRITE_ONCE(vq->broken, true);
 	vq->active = false;
-	vq->stats.errors++;
+	VHU_STAT_ADD(vq->stats.errors, 1);
 	if (vq->errfd >= 0) {
 		uint64_t one = 1;
 		/* Tell the frontend (SET_VRING_ERR); nothing to do if it fails. */

@@ -8,20 +8,24 @@
  * burst may run: addresses translated, started (kick fd received),
  * enabled, not broken. A queue that met malformed input becomes `broken`
  * and stays so until the frontend stops and restarts it.
+ *
+ * A vring carries what it needs from the layers below it (its memory map,
+ * the device's dirty log, a name for log lines), so the ring code never
+ * reaches up to the device that owns it.
  */
 #ifndef VHU_VQ_VQ_H
 #define VHU_VQ_VQ_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/vhost_types.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <vhu/vhu.h>
 #include "common/compiler.h"
 #include "common/spinlock.h"
+#include "mem/dirty_log.h"
 #include "mem/memmap.h"
-
-struct vhu_dev;
 
 /* One host-contiguous piece of a descriptor buffer. */
 struct vhu_iov {
@@ -57,7 +61,8 @@ struct vhu_vq {
 	struct vring_avail *avail;
 	struct vring_used *used;
 	const struct vhu_memmap *mem;
-	struct vhu_dev *dev;
+	const struct vhu_dirty_log *log; /* the device's; see mem/dirty_log.h */
+	const char *name;          /* the device's, for log lines */
 	uint64_t features;         /* negotiated, copied for the hot path */
 	uint32_t hdr_len;          /* virtio-net header bytes */
 	int callfd;
@@ -84,6 +89,7 @@ struct vhu_vq {
 	struct vhost_vring_addr addr; /* as the frontend sent it */
 	uint64_t used_gpa;         /* for logging used-ring writes */
 	void *inflight;            /* this vring's INFLIGHT_SHMFD region, or NULL */
+	uint16_t inflight_room;    /* entries that region has room for */
 	uint64_t inflight_counter; /* order in which heads were taken */
 
 	/* -- counters, written by the data path only -------------------- */
@@ -95,11 +101,13 @@ struct vhu_vq {
 	struct vhu_iov iov[VHU_MAX_IOV];
 } __vhu_cache_aligned;
 
-struct vhu_vq *vhu_vq_new(struct vhu_dev *dev, uint16_t index);
+/* name and log belong to the owner and must outlive the vring. */
+struct vhu_vq *vhu_vq_new(uint16_t index, const char *name, const struct vhu_dirty_log *log);
 void vhu_vq_free(struct vhu_vq *vq);
-/* Translates the ring addresses with the device's current memory map;
- * false (and a log line) when they do not fall inside it. */
-bool vhu_vq_translate(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
+/* Takes m (NULL: none yet) as the vring's memory map and translates the
+ * ring addresses with it; false (and a log line) when they do not fall
+ * inside it. */
+bool vhu_vq_translate(struct vhu_vq *vq, const struct vhu_memmap *m) VHU_REQUIRES(vq->lock);
 /* Recomputes `active` from the configuration. */
 void vhu_vq_update_active(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
 /* Marks the queue broken with a log line saying why. */
@@ -108,6 +116,18 @@ void vhu_vq_break(struct vhu_vq *vq, const char *fmt, ...)
 /* Applies the current notification wish to the ring (used->flags /
  * avail_event). */
 void vhu_vq_apply_notify(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
+
+/* A vring's counters have one writer, the thread bursting on it (or the
+ * control thread with the vring locked), and are read from any thread by
+ * vhu_vring_get_stats: the writer reads plainly and stores atomically. */
+#define VHU_STAT_ADD(field, n) \
+	__atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+
+/* Whether writes into guest memory must be marked in the dirty log. */
+static inline bool vhu_vq_logging(const struct vhu_vq *vq) VHU_REQUIRES(vq->lock)
+{
+	return unlikely(vq->log->bitmap != NULL) && (vq->features & (1ULL << VHOST_F_LOG_ALL));
+}
 
 /* EVENT_IDX: avail_event lives right after the used ring's entries. */
 static inline void vhu_vq_set_avail_event(struct vhu_vq *vq, uint16_t v)

@@ -87,7 +87,7 @@ static void *fz_g(uint64_t gpa)
 static struct vhu_vq *fz_vq(uint16_t index, uint64_t features, uint16_t size, bool packed)
 {
 	uint64_t base = index & 1 ? 0 : 0x2000;
-	struct vhu_vq *q = vhu_vq_new(&fz_dev, index);
+	struct vhu_vq *q = vhu_vq_new(index, fz_dev.name, &fz_dev.log);
 
 	if (!q)
 		abort();
@@ -159,8 +159,8 @@ static int fz_run(const uint8_t *data, size_t size, bool packed)
 	fz_dev.nr_vring = 2;
 	memset(fz_log, 0, sizeof(fz_log));
 	if (f & 16) {
-		fz_dev.log_base = fz_log;
-		fz_dev.log_size = sizeof(fz_log);
+		fz_dev.log.bitmap = fz_log;
+		fz_dev.log.size = sizeof(fz_log);
 	}
 	snprintf(fz_dev.name, sizeof(fz_dev.name), "fuzz#0");
 	struct vhu_vq *rx = fz_vq(0, features, qsz, packed);

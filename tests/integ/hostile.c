@@ -388,7 +388,11 @@ static void *G(struct hfe *h, uint64_t gpa)
 
 static bool hfe_start(struct hfe *h, const char *name)
 {
-	struct vhu_fe_opts o = { .path = bad.path, .mem_size = BAD_MEM, .ring_size = 256 };
+	/* The frontend's own protocol features and LOG_SHMFD, without which
+	 * the backend refuses SET_LOG_BASE before its checks are reached. */
+	struct vhu_fe_opts o = { .path = bad.path, .mem_size = BAD_MEM, .ring_size = 256,
+		.protocol_features = (1ull << VHU_PROTO_F_MQ) | (1ull << VHU_PROTO_F_REPLY_ACK) |
+				     (1ull << VHU_PROTO_F_STATUS) | (1ull << VHU_PROTO_F_LOG_SHMFD) };
 
 	cur_case = name;
 	cases++;

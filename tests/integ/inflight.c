@@ -266,7 +266,10 @@ static void backend_child(const char *path, int idx, bool crash, int cmd, int re
 		usleep(1000);
 	if (!dev)
 		_exit(3);
-	report(rep, R_REGION, dev->inflight_map != NULL);
+	vhu_ctl_lock();
+	bool region = dev->inflight_map != NULL;
+	vhu_ctl_unlock();
+	report(rep, R_REGION, region);
 	if (crash) {
 		/* D packets (fewer if the ring shows none for a second). */
 		be_drain(dev, pool, rep, DEQ, 1.0, now() + 10);

@@ -8,6 +8,8 @@ set -u
 VHU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VHU_BUILD=${VHU_BUILD:-$VHU_ROOT/build}
 VHU_FWD=$VHU_BUILD/tools/vhu-fwd/vhu-fwd
+VHU_SWITCH=$VHU_BUILD/switch/vhu-switch/vhu-switch
+VHU_CTL=$VHU_BUILD/switch/vhu-ctl/vhu-ctl
 VHU_CACHE=${VHU_CACHE:-$VHU_ROOT/build/cache}
 mkdir -p "$VHU_CACHE"
 T=$(mktemp -d /tmp/vhu-test.XXXXXX)
@@ -35,15 +37,15 @@ note() { echo "-- $*"; }
 result() { echo "RESULT $*"; }
 
 # bg NAME CMD...: start CMD in the background, output to $T/NAME.log. CMD
-# is our own program when a word of it is a path under $VHU_BUILD/tools or
-# $VHU_BUILD/tests (wrappers such as timeout, taskset or env pass SIGINT on
+# is our own program when a word of it is a path under $VHU_BUILD/tools,
+# $VHU_BUILD/switch or $VHU_BUILD/tests (wrappers such as timeout, taskset or env pass SIGINT on
 # or exec it).
 bg() {
 	local n=$1 a; shift
 	"$@" >"$T/$n.log" 2>&1 &
 	_pids+=($!); eval "PID_$n=$!"
 	for a; do
-		case $a in "$VHU_BUILD"/tools/*|"$VHU_BUILD"/tests/*) _own+=("$! $n"); break ;; esac
+		case $a in "$VHU_BUILD"/tools/*|"$VHU_BUILD"/switch/*|"$VHU_BUILD"/tests/*) _own+=("$! $n"); break ;; esac
 	done
 }
 

@@ -2,7 +2,9 @@
 /*
  * Fake guest memory for the data-path unit tests (split and packed): two
  * memfd regions, GPA-adjacent but not host-adjacent, so a buffer may
- * straddle them, a device and a packet pool, and packet helpers.
+ * straddle them, the vrings (each with the dirty log below), a packet
+ * pool, and packet helpers. No device: the ring code takes everything it
+ * needs from its vring.
  *
  *   region A [0x0, 0x10000):   rings, indirect tables, buffers
  *   region B [0x10000, 0x50000): more buffers
@@ -13,7 +15,6 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "backend/dev.h"
 #include "mem/memmap.h"
 #include "net/net.h"
 #include "vq/vq.h"
@@ -30,8 +31,9 @@
 
 static int fds[2];
 static struct vhu_memmap *mem;
-static struct vhu_socket sock;
-static struct vhu_dev dev;
+static struct vhu_dirty_log dlog;            /* what SET_LOG_BASE fills in */
+static struct vhu_vq *vqs[VHU_MAX_VRINGS];
+static uint16_t inflight_room;               /* what GET/SET_INFLIGHT_FD set */
 static struct vhu_pkt_pool *pool;
 
 /* ---- guest memory ----------------------------------------------------- */
@@ -109,39 +111,34 @@ static inline void mem_setup(void)
 	pool = vhu_pkt_pool_create("unit", POOL_N, 2048);
 	if (!pool)
 		exit(2);
-	memset(&sock, 0, sizeof(sock));
-	sock.max_queue_pairs = 16;
 }
 
 static inline void free_vqs(void)
 {
 	for (int i = 0; i < VHU_MAX_VRINGS; i++) {
-		vhu_vq_free(dev.vq[i]);
-		dev.vq[i] = NULL;
+		vhu_vq_free(vqs[i]);
+		vqs[i] = NULL;
 	}
 }
 
-/* Fresh device and zeroed guest memory. */
+/* No vrings, no log, zeroed guest memory. */
 static inline void reset_all(void)
 {
 	free_vqs();
-	memset(&dev, 0, sizeof(dev));
-	dev.sock = &sock;
-	dev.fd = dev.log_fd = dev.backend_req_fd = -1;
-	dev.mem = mem;
-	snprintf(dev.name, sizeof(dev.name), "unit#1");
+	memset(&dlog, 0, sizeof(dlog));
+	inflight_room = 0;
 	memset(mem->regions[0].hva, 0, mem->regions[0].size);
 	memset(mem->regions[1].hva, 0, mem->regions[1].size);
 }
 
-/* A started, enabled vring of the device (what SET_VRING_* would do),
- * without ring addresses: each test sets those for its layout. */
+/* A started, enabled vring (what SET_VRING_* would do), without ring
+ * addresses: each test sets those for its layout. */
 static inline struct vhu_vq *fg_vq(uint16_t index, uint64_t features, uint16_t size)
 {
 	struct vhu_vq *q;
 
-	vhu_vq_free(dev.vq[index]);
-	q = vhu_vq_new(&dev, index);
+	vhu_vq_free(vqs[index]);
+	q = vhu_vq_new(index, "unit#1", &dlog);
 	if (!q)
 		abort();
 	q->mem = mem;
@@ -151,11 +148,8 @@ static inline struct vhu_vq *fg_vq(uint16_t index, uint64_t features, uint16_t s
 	q->addr_set = q->started = q->enabled = true;
 	q->active = true;
 	q->callfd = q->kickfd = q->errfd = -1;
-	dev.vq[index] = q;
-	dev.features = features;
-	dev.hdr_len = q->hdr_len;
-	if (dev.nr_vring <= index)
-		dev.nr_vring = (uint16_t)(index + 1);
+	q->inflight_room = inflight_room;
+	vqs[index] = q;
 	return q;
 }
 

@@ -16,7 +16,6 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
-#include "backend/dev.h"
 #include "net/net.h"
 #include "vq/vq.h"
 #include "t.h"
@@ -453,8 +452,8 @@ static void test_dirty_log(void)
 	reset_all();
 	memset(bm, 0, sizeof(bm));
 	struct drv d = mkq(0, F_MRG | F(VHU_F_LOG_ALL));
-	dev.log_base = bm;
-	dev.log_size = sizeof(bm);
+	dlog.bitmap = bm;
+	dlog.size = sizeof(bm);
 	put(&d, B_GPA + 0x1000, 0x400, 0, VRING_DESC_F_WRITE);  /* page 17 */
 	put(&d, B_GPA + 0x3000, 100, 1, VRING_DESC_F_WRITE);    /* page 19 */
 	put(&d, B_GPA + 0x5000, 0x400, 2, VRING_DESC_F_WRITE);  /* page 21 */
@@ -475,8 +474,8 @@ static void test_dirty_log(void)
 	reset_all();
 	memset(bm, 0, sizeof(bm));
 	d = mkq(1, F_BASE | F(VHU_F_LOG_ALL));
-	dev.log_base = bm;
-	dev.log_size = sizeof(bm);
+	dlog.bitmap = bm;
+	dlog.size = sizeof(bm);
 	uint32_t l = tx_fill(B_GPA + 0x3000, 100, 3);
 	put(&d, B_GPA + 0x3000, l, 0, 0);
 	struct vhu_pkt *pk[2];
@@ -484,8 +483,8 @@ static void test_dirty_log(void)
 	CHECK(page_dirty(bm, RING_GPA[1][0]));
 	CHECK_EQ(dirty_count(bm, sizeof(bm)), 1);
 	vhu_pkt_free(pk[0]);
-	dev.log_base = NULL;
-	dev.log_size = 0;
+	dlog.bitmap = NULL;
+	dlog.size = 0;
 }
 
 int main(void)

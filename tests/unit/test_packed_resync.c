@@ -15,7 +15,6 @@
  */
 #include <stdint.h>
 #include <linux/virtio_ring.h>
-#include "backend/dev.h"
 #include "vq/vq.h"
 #include "t.h"
 
@@ -108,11 +107,11 @@ static unsigned oracle(const struct vring_packed_desc *ring, uint16_t n, uint16_
 	return found;
 }
 
-static struct vhu_dev dev;
+static const struct vhu_dirty_log no_log;
 
 static struct vhu_vq *vq_for(struct vring_packed_desc *ring, uint16_t n)
 {
-	struct vhu_vq *vq = vhu_vq_new(&dev, 1);
+	struct vhu_vq *vq = vhu_vq_new(1, "resync#0", &no_log);
 	if (!vq)
 		abort();
 	vq->desc_packed = ring;
@@ -376,7 +375,6 @@ static void test_altered(void)
 int main(void)
 {
 	t_init();
-	snprintf(dev.name, sizeof(dev.name), "resync#0");
 	RUN(test_random);
 	RUN(test_edges);
 	RUN(test_ambiguous);

@@ -64,14 +64,14 @@ static void test_bulk(void)
 	/* all-or-nothing: 4 asked, 3 free -> nothing taken */
 	for (int i = 0; i < 8; i++)
 		b[i] = NULL;
-	CHECK_EQ(vhu_pkt_alloc_bulk(pool, b, 4), -1);
+	CHECK_EQ(vhu_pkt_alloc_bulk(pool, b, 4), -ENOMEM);
 	CHECK_EQ(vhu_pkt_pool_avail(pool), 3);
 	CHECK(b[0] == NULL && b[3] == NULL);
 	CHECK_EQ(vhu_pkt_alloc_bulk(pool, b, 3), 0);
 	CHECK_EQ(vhu_pkt_pool_avail(pool), 0);
 	/* exhausted */
 	CHECK(vhu_pkt_alloc(pool) == NULL);
-	CHECK_EQ(vhu_pkt_alloc_bulk(pool, b + 3, 1), -1);
+	CHECK_EQ(vhu_pkt_alloc_bulk(pool, b + 3, 1), -ENOMEM);
 	CHECK_EQ(vhu_pkt_alloc_bulk(pool, b + 3, 0), 0);
 	/* no two of the 8 share a buffer */
 	for (int i = 0; i < 3; i++)

@@ -31,10 +31,13 @@ _Atomic uint64_t fwd_epoch = 1;
 _Atomic uint64_t fwd_gen;
 int fwd_wakefd = -1;
 
-/* How long destroy_device waits for the forwarding thread. One iteration is
- * a few microseconds; two seconds only passes if the thread is stuck, and
- * then blocking the control thread forever would be worse. */
-#define QUIESCE_TIMEOUT_NS 2000000000LL
+/* destroy_device waits for the forwarding thread however long it takes:
+ * releasing the device while the thread may still burst on it would turn a
+ * stall into a use after free. One iteration is a few microseconds; a
+ * thread that takes QUIESCE_SLOW_NS is reported, then every
+ * QUIESCE_REPEAT_NS. */
+#define QUIESCE_SLOW_NS 1000000000LL
+#define QUIESCE_REPEAT_NS 10000000000LL
 
 void fwd_wake(void)
 {
@@ -55,16 +58,23 @@ static void wait_quiescent(void)
 	uint64_t e0 = atomic_load(&fwd_epoch);
 	if (e0 & 1)
 		return;
-	int64_t deadline = now_ns() + QUIESCE_TIMEOUT_NS;
+	int64_t start = now_ns(), next = start + QUIESCE_SLOW_NS;
+	bool slow = false;
 	while (atomic_load(&fwd_epoch) == e0) {
-		if (now_ns() > deadline) {
-			fprintf(stderr, "vhu-fwd: forwarding thread did not reach a "
-				"quiescent point in 2 s; releasing the device anyway\n");
-			return;
+		int64_t t = now_ns();
+		if (t >= next) {
+			fprintf(stderr, "vhu-fwd: forwarding thread has not reached a "
+				"quiescent point for %lld s; waiting\n",
+				(long long)((t - start) / 1000000000LL));
+			next = t + QUIESCE_REPEAT_NS;
+			slow = true;
 		}
 		struct timespec ts = { 0, 10000 };
 		nanosleep(&ts, NULL);
 	}
+	if (slow)
+		fprintf(stderr, "vhu-fwd: forwarding thread quiescent after %lld ms\n",
+			(long long)((now_ns() - start) / 1000000));
 }
 
 static void log_device(const char *what, struct vhu_dev *dev)

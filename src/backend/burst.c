@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The public data-path entry points. Each takes the vring's lock once for
- * the burst (trylock: a vring being reconfigured simply yields no packets)
- * and checks the vring is active before touching guest memory.
+ * The public data-path entry points: from a device and a vring number to
+ * the vring, then to the ring type's enqueue or dequeue in src/net/. Each
+ * takes the vring's lock once for the burst (trylock: a vring being
+ * reconfigured simply yields no packets) and checks the vring is active
+ * before touching guest memory.
  */
 #include <errno.h>
 #include <sys/eventfd.h>
@@ -110,7 +112,10 @@ VHU_EXPORT int vhu_vring_get_kickfd(const struct vhu_dev *dev, uint16_t vring)
 {
 	const struct vhu_vq *vq = dev && vring < VHU_MAX_VRINGS ?
 		__atomic_load_n(&dev->vq[vring], __ATOMIC_ACQUIRE) : NULL;
-	return vq ? __atomic_load_n(&vq->kickfd, __ATOMIC_RELAXED) : -1;
+	if (!vq)
+		return -EINVAL;
+	int fd = __atomic_load_n(&vq->kickfd, __ATOMIC_RELAXED);
+	return fd >= 0 ? fd : -ENOENT;
 }
 
 VHU_EXPORT void vhu_vring_drain_kick(struct vhu_dev *dev, uint16_t vring)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vhu-switch: what the files of the switch share.
+ * vhu-switch: what the files of the program share. The decisions (bridge,
+ * flows, port specs, options) are in ../core; this folder runs them.
  *
  * Threads:
  *  - main: options, signals, fdb ageing once a second;
@@ -26,16 +27,16 @@
 #include <stdio.h>
 #include <net/if.h>
 #include <vhu/vhu.h>
+#include "bridge.h"
+#include "flow.h"
+#include "opts.h"
+#include "port_spec.h"
+#include "sw_core.h"
+#include "sw_tsa.h"
 
-#define SW_MAX_PORTS 64
-#define SW_MAX_PMDS 16
 #define SW_BURST 32
-#define SW_NAME_MAX 64
 /* The seeds' VHOST_ENQ_RETRY_USECS: how long a full guest ring is waited for. */
 #define SW_ENQ_RETRY_NS 100000
-
-#define SW_LOG(...) sw_log(__VA_ARGS__)
-void sw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Per queue and direction. Only PMDs write; ctl reads. Several PMDs may
  * add to one tx queue, so every update is an atomic add, once per burst. */
@@ -43,7 +44,6 @@ struct sw_qstats {
 	_Atomic uint64_t packets, bytes, dropped, errors;
 };
 
-enum port_type { PORT_VHOST, PORT_TAP };
 enum port_state { PS_DOWN, PS_CONNECTED, PS_RUNNING };
 
 struct sw_txq {
@@ -53,13 +53,15 @@ struct sw_txq {
 
 struct capture;
 
+/* Name, type, path, client, queues and ifname come from the port's spec
+ * and do not change once it is published. */
 struct port {
 	char name[SW_NAME_MAX];
-	enum port_type type;
+	enum sw_port_type type;
 	uint16_t idx;                    /* slot in sw_conf.ports, fdb value */
 	uint16_t queues;                 /* queue pairs offered / polled */
 	/* vhost-user */
-	char path[108];
+	char path[SW_PATH_MAX];
 	bool client;
 	_Atomic(struct vhu_dev *) dev;   /* published by new_device */
 	atomic_uint guest_rx_mask;       /* enabled vrings 2q: where we send */
@@ -81,82 +83,53 @@ struct sw_rxq {
 	uint16_t q;
 };
 
-/* A port flow (flow.c): owned by the ctl side, reached by PMDs through a
- * snapshot's fwd[], freed after a grace period. Counters: PMDs add once per
- * burst. */
-enum sw_flow_action { FLOW_OUTPUT, FLOW_DROP, FLOW_NORMAL };
-struct sw_flow {
-	char in[SW_NAME_MAX];
-	enum sw_flow_action action;
-	char out[SW_NAME_MAX];
-	_Atomic uint64_t packets, bytes;
-};
-
-/* What happens to a burst from one input slot: no flow (learning bridge),
- * or the flow and where it sends, resolved to a slot. */
-#define SW_FWD_NORMAL (-1)
-#define SW_FWD_DROP (-2)
-struct sw_fwd {
-	struct sw_flow *flow;
-	int16_t out;
-};
-
 /* Immutable once published. */
 struct sw_conf {
 	struct port *ports[SW_MAX_PORTS];
 	uint16_t live[SW_MAX_PORTS];     /* indexes of the non-NULL slots */
 	unsigned nb_live;
+	uint64_t live_mask;              /* the same as a set */
 	unsigned nb_rxq[SW_MAX_PMDS];
 	struct sw_rxq *rxq[SW_MAX_PMDS];
 	struct sw_fwd fwd[SW_MAX_PORTS]; /* by input slot */
 };
 
-struct sw_opts {
-	const char *control;
-	const char *sock_dir;
-	unsigned sock_mode;        /* server sockets; 0: the library's 0660 */
-	int pmd_cpus[SW_MAX_PMDS];
-	unsigned nb_pmds;
-	bool pinned;
-	unsigned mac_age;        /* seconds */
-	uint64_t disable;        /* virtio features not offered on vhost-user ports */
-	uint64_t disable_proto;  /* vhost-user protocol features not offered */
-	bool no_ring_resync;     /* VHU_NO_RING_RESYNC on vhost-user ports */
-};
-
+/* Serialises the control side: port set, flow table, snapshots. */
+extern struct sw_mutex sw_ctl_lock;
 extern struct sw_opts sw_opts;
-extern pthread_mutex_t sw_ctl_lock;
 extern _Atomic(struct sw_conf *) sw_conf;
 extern atomic_bool sw_stop;
+extern struct sw_fdb sw_fdb;
+
+/* The bridge's clock: seconds, monotonic. */
+uint32_t sw_now_s(void);
 
 /* pmd.c */
 int pmd_start(void);
 void pmd_stop(void);
 /* Returns once every PMD has left the iteration it was in (or holds no
- * pointer at all). Safe from any thread but a PMD. */
+ * pointer at all), however long that takes. Safe from any thread but a PMD. */
 void sw_synchronize(void);
-/* Publishes conf and frees the old one after a grace period. ctl only. */
-void sw_conf_publish(struct sw_conf *conf);
+/* Publishes conf and frees the old one after a grace period. */
+void sw_conf_publish(struct sw_conf *conf) SW_REQUIRES(sw_ctl_lock);
 /* Copy of the current snapshot for the ctl thread to modify. */
-struct sw_conf *sw_conf_copy(void);
+struct sw_conf *sw_conf_copy(void) SW_REQUIRES(sw_ctl_lock);
 /* Rebuilds the round-robin rx queue assignment of conf and its fwd[]. */
-int sw_conf_assign(struct sw_conf *conf);
+int sw_conf_assign(struct sw_conf *conf) SW_REQUIRES(sw_ctl_lock);
 
-/* flow.c: under sw_ctl_lock */
-int flow_add(const char *spec, char *err, size_t errlen);
+/* flow_ctl.c: the switch's flow table */
+int flow_add(const char *spec, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
 /* in NULL: every flow. */
-int flow_del(const char *in, char *err, size_t errlen);
-void flow_del_all(void);
+int flow_del(const char *in, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
+void flow_del_all(void) SW_REQUIRES(sw_ctl_lock);
 /* Fills conf->fwd from the flow table and conf's ports. */
-void flow_resolve(struct sw_conf *conf);
+void flow_resolve(struct sw_conf *conf) SW_REQUIRES(sw_ctl_lock);
 
-/* port.c: under sw_ctl_lock */
-int port_add(const char *spec, char *err, size_t errlen);
-int port_del(const char *name, char *err, size_t errlen);
+/* port.c */
+int port_add(const char *spec, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
+int port_del(const char *name, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
 struct port *port_find(const struct sw_conf *c, const char *name);
-/* A name with '/' or '\' would reach outside the socket directory. */
-bool port_name_has_sep(const char *name, size_t len);
-void port_del_all(void);
+void port_del_all(void) SW_REQUIRES(sw_ctl_lock);
 
 /* port_vhost.c */
 int vhost_port_open(struct port *p, char *err, size_t errlen);
@@ -173,18 +146,6 @@ void tap_port_close(struct port *p);
 uint16_t tap_rx(struct port *p, struct vhu_pkt_pool *pool,
 		struct vhu_pkt **pkts, uint16_t n);
 void tap_tx(struct port *p, struct vhu_pkt **pkts, uint16_t n);
-
-/* bridge.c: the fdb. Lookup and learn are lock-free, for PMDs. */
-void fdb_init(void);
-void fdb_learn(const uint8_t *mac, uint16_t port, uint32_t now);
-/* Port index, or -1 when unknown. */
-int fdb_lookup(const uint8_t *mac);
-void fdb_flush_port(uint16_t port);
-void fdb_age(uint32_t now, uint32_t max_age);
-/* Calls fn for each entry (ctl). */
-void fdb_walk(void (*fn)(const uint8_t *mac, uint16_t port, uint32_t age, void *arg),
-	      void *arg, uint32_t now);
-uint32_t sw_now_s(void);
 
 /* stats.c */
 struct sw_out;
@@ -219,9 +180,9 @@ struct sw_out {
 	size_t len, cap;
 };
 void out_printf(struct sw_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void cmd_show(struct sw_out *o);
-int cmd_stats(struct sw_out *o, const char *name, bool json);
-void cmd_fdb(struct sw_out *o);
-void cmd_dump_flows(struct sw_out *o);
+void cmd_show(struct sw_out *o) SW_REQUIRES(sw_ctl_lock);
+int cmd_stats(struct sw_out *o, const char *name, bool json) SW_REQUIRES(sw_ctl_lock);
+void cmd_fdb(struct sw_out *o) SW_REQUIRES(sw_ctl_lock);
+void cmd_dump_flows(struct sw_out *o) SW_REQUIRES(sw_ctl_lock);
 
 #endif

@@ -190,5 +190,5 @@ static void fdb_line(const uint8_t *m, uint16_t port, uint32_t age, void *arg)
 void cmd_fdb(struct sw_out *o)
 {
 	out_printf(o, "%-16s %-17s %s\n", "port", "mac", "age");
-	fdb_walk(fdb_line, o, sw_now_s());
+	sw_fdb_walk(&sw_fdb, fdb_line, o, sw_now_s());
 }

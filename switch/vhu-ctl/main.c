@@ -12,9 +12,8 @@
  *   vhu-ctl [--control PATH] dump-flows
  *   vhu-ctl [--control PATH] capture NAME FILE [--count N] [--timeout S]
  *
- * One request line per connection; the switch answers with text and a last
- * line "OK" or "ERR why". vhu-ctl prints the text (and the error on
- * stderr). Exit status: 0 OK, 1 ERR or no switch, 2 bad usage.
+ * The protocol is ../ctl_proto.h's. vhu-ctl prints the reply's text (and
+ * the error on stderr). Exit status: 0 OK, 1 ERR or no switch, 2 bad usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,13 +24,15 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "ctl_proto.h"
 
-#define DEFAULT_CONTROL "/tmp/vhu-switch.ctl"
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vhu-ctl [--control PATH] COMMAND\n"
+		"usage: vhu-ctl [--control PATH] COMMAND   (default PATH " VHU_CTL_DEFAULT_PATH ")\n"
 		"  add-port SPEC          SPEC = vhost-user:NAME[,path=P][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
 		"  del-port NAME\n"
 		"  show                   ports, state, queues, negotiated features\n"
@@ -57,8 +58,8 @@ static int has_space(const char *s)
 
 int main(int argc, char **argv)
 {
-	const char *control = DEFAULT_CONTROL;
-	char req[4096], abs_file[PATH_MAX];
+	const char *control = VHU_CTL_DEFAULT_PATH;
+	char req[VHU_CTL_LINE_MAX], abs_file[PATH_MAX];
 	int i = 1;
 
 	if (i + 1 < argc && strcmp(argv[i], "--control") == 0) {
@@ -75,26 +76,23 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	const char *cmd = argv[i++];
+	const struct vhu_ctl_req *r = vhu_ctl_req_find(cmd);
 	int n;
 	for (int k = i; k < argc; k++)
 		if (has_space(argv[k]))
 			return bad("arguments may not contain spaces");
-	if (strcmp(cmd, "add-port") == 0 || strcmp(cmd, "del-port") == 0 ||
-	    strcmp(cmd, "add-flow") == 0) {
-		if (argc - i != 1)
-			return bad("one argument expected");
-		n = snprintf(req, sizeof(req), "%s %s\n", cmd, argv[i]);
-	} else if (strcmp(cmd, "del-flows") == 0) {
-		if (argc - i > 1)
-			return bad("del-flows [in_port=NAME]");
-		n = snprintf(req, sizeof(req), "del-flows%s%s\n", argc > i ? " " : "",
-			     argc > i ? argv[i] : "");
-	} else if (strcmp(cmd, "show") == 0 || strcmp(cmd, "fdb") == 0 ||
-		   strcmp(cmd, "dump-flows") == 0) {
-		if (argc != i)
-			return bad("no argument expected");
-		n = snprintf(req, sizeof(req), "%s\n", cmd);
-	} else if (strcmp(cmd, "stats") == 0) {
+	if (!r)
+		return bad("unknown command");
+	if (r->cmd != VHU_CTL_STATS && r->cmd != VHU_CTL_CAPTURE) {
+		/* The rest travel as given. */
+		unsigned nargs = (unsigned)(argc - i);
+		if (nargs < r->min_args || nargs > r->max_args)
+			return bad(r->max_args == 0 ? "no argument expected" :
+				   r->min_args == 1 ? "one argument expected" :
+				   "at most one argument expected");
+		n = snprintf(req, sizeof(req), "%s%s%s\n", cmd, nargs ? " " : "",
+			     nargs ? argv[i] : "");
+	} else if (r->cmd == VHU_CTL_STATS) {
 		const char *name = NULL;
 		int json = 0;
 		for (; i < argc; i++) {
@@ -107,9 +105,9 @@ int main(int argc, char **argv)
 		}
 		n = snprintf(req, sizeof(req), "stats%s%s%s\n", name ? " " : "",
 			     name ? name : "", json ? " --json" : "");
-	} else if (strcmp(cmd, "capture") == 0) {
+	} else {
 		const char *name = NULL, *file = NULL;
-		unsigned long count = 100, tmo = 10;
+		unsigned long count = VHU_CTL_CAPTURE_COUNT, tmo = VHU_CTL_CAPTURE_TIMEOUT_S;
 		for (; i < argc; i++) {
 			char *end;
 			if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
@@ -118,8 +116,8 @@ int main(int argc, char **argv)
 					return bad("bad --count");
 			} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
 				tmo = strtoul(argv[++i], &end, 10);
-				if (*end || !tmo || tmo > 3600)
-					return bad("bad --timeout (1..3600 s)");
+				if (*end || !tmo || tmo > VHU_CTL_CAPTURE_MAX_S)
+					return bad("bad --timeout (1.." XSTR(VHU_CTL_CAPTURE_MAX_S) " s)");
 			} else if (!name) {
 				name = argv[i];
 			} else if (!file) {
@@ -142,8 +140,6 @@ int main(int argc, char **argv)
 		if (has_space(file))
 			return bad("capture file path may not contain spaces");
 		n = snprintf(req, sizeof(req), "capture %s %s %lu %lu\n", name, file, count, tmo);
-	} else {
-		return bad("unknown command");
 	}
 	if (n < 0 || (size_t)n >= sizeof(req))
 		return bad("request too long");
@@ -193,10 +189,10 @@ int main(int argc, char **argv)
 	if (last)
 		fwrite(buf, 1, (size_t)(last - buf + 1), stdout);
 	int rc = 1;
-	if (strcmp(status, "OK") == 0)
+	if (strcmp(status, VHU_CTL_REPLY_OK) == 0)
 		rc = 0;
-	else if (strncmp(status, "ERR ", 4) == 0)
-		fprintf(stderr, "vhu-ctl: %s\n", status + 4);
+	else if (strncmp(status, VHU_CTL_REPLY_ERR, strlen(VHU_CTL_REPLY_ERR)) == 0)
+		fprintf(stderr, "vhu-ctl: %s\n", status + strlen(VHU_CTL_REPLY_ERR));
 	else
 		fprintf(stderr, "vhu-ctl: no answer from vhu-switch at %s\n", control);
 	free(buf);

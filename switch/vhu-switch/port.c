@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Port set: parsing a port SPEC, adding and removing ports while traffic
- * flows. Everything here runs under sw_ctl_lock.
- *
- *   vhost-user:NAME[,path=PATH][,client][,queues=N]
- *   tap:NAME[,ifname=IF]
+ * Port set: adding and removing ports while traffic flows (the SPEC is
+ * ../core/port_spec.h's). Everything here runs under sw_ctl_lock.
  *
  * Removal order matters: the port leaves the snapshot and a grace period
  * passes (no PMD polls it or sends to it any more), then its device is
@@ -26,76 +23,20 @@ struct port *port_find(const struct sw_conf *c, const char *name)
 	return NULL;
 }
 
-bool port_name_has_sep(const char *name, size_t len)
-{
-	return memchr(name, '/', len) || memchr(name, '\\', len);
-}
-
+/* The spec's parts become the port's (sw.h says which fields). */
 static int parse_spec(struct port *p, const char *spec, char *err, size_t errlen)
 {
-	char buf[512], *save = NULL, *tok;
-	const char *colon = strchr(spec, ':');
+	struct sw_port_spec s;
+	int rc = sw_port_spec_parse(spec, sw_opts.sock_dir, &s, err, errlen);
 
-	if (!colon)
-		return ERR("bad port spec '%s': want vhost-user:NAME[,...] or tap:NAME[,...]", spec);
-	if (strlen(spec) >= sizeof(buf))
-		return ERR("port spec too long");
-	if ((size_t)(colon - spec) == 10 && strncmp(spec, "vhost-user", 10) == 0)
-		p->type = PORT_VHOST;
-	else if ((size_t)(colon - spec) == 3 && strncmp(spec, "tap", 3) == 0)
-		p->type = PORT_TAP;
-	else
-		return ERR("unknown port type in '%s' (vhost-user or tap)", spec);
-	strcpy(buf, colon + 1);
-	tok = strtok_r(buf, ",", &save);
-	if (!tok || !*tok)
-		return ERR("port spec '%s' has no name", spec);
-	/* The name becomes a file in the socket directory: '/' or '\' would
-	 * reach outside it (the seeds' OVS check). */
-	if (port_name_has_sep(tok, strlen(tok)))
-		return ERR("\"%s\" is not a valid port name: a name must not include '/' or '\\'", tok);
-	if (strlen(tok) >= sizeof(p->name))
-		return ERR("port name '%s' too long (max %zu)", tok, sizeof(p->name) - 1);
-	strcpy(p->name, tok);
-	p->queues = 1;
-	bool have_path = false;
-	while ((tok = strtok_r(NULL, ",", &save))) {
-		if (p->type == PORT_VHOST && strncmp(tok, "path=", 5) == 0) {
-			if (strlen(tok + 5) == 0 || strlen(tok + 5) >= sizeof(p->path))
-				return ERR("port %s: bad path '%s' (1..%zu bytes)", p->name,
-					   tok + 5, sizeof(p->path) - 1);
-			strcpy(p->path, tok + 5);
-			have_path = true;
-		} else if (p->type == PORT_VHOST && strcmp(tok, "client") == 0) {
-			p->client = true;
-		} else if (p->type == PORT_VHOST && strncmp(tok, "queues=", 7) == 0) {
-			char *end;
-			long q = strtol(tok + 7, &end, 10);
-			if (*end || end == tok + 7 || q < 1 || q > VHU_MAX_QUEUE_PAIRS)
-				return ERR("port %s: queues must be 1..%d", p->name, VHU_MAX_QUEUE_PAIRS);
-			p->queues = (uint16_t)q;
-		} else if (p->type == PORT_TAP && strncmp(tok, "ifname=", 7) == 0) {
-			if (strlen(tok + 7) == 0 || strlen(tok + 7) >= IFNAMSIZ ||
-			    strchr(tok + 7, '/'))
-				return ERR("port %s: bad ifname '%s'", p->name, tok + 7);
-			strcpy(p->ifname, tok + 7);
-		} else {
-			return ERR("port %s: unknown option '%s'", p->name, tok);
-		}
-	}
-	if (p->type == PORT_VHOST && !have_path) {
-		if (p->client)
-			return ERR("port %s: a client port needs path=", p->name);
-		int n = snprintf(p->path, sizeof(p->path), "%s/%s", sw_opts.sock_dir, p->name);
-		if (n < 0 || (size_t)n >= sizeof(p->path))
-			return ERR("port %s: socket path %s/%s too long", p->name,
-				   sw_opts.sock_dir, p->name);
-	}
-	if (p->type == PORT_TAP && !p->ifname[0]) {
-		if (strlen(p->name) >= IFNAMSIZ)
-			return ERR("port %s: name too long for an interface; give ifname=", p->name);
-		strcpy(p->ifname, p->name);
-	}
+	if (rc)
+		return rc;
+	memcpy(p->name, s.name, sizeof(p->name));
+	p->type = s.type;
+	memcpy(p->path, s.path, sizeof(p->path));
+	p->client = s.client;
+	p->queues = s.queues;
+	memcpy(p->ifname, s.ifname, sizeof(p->ifname));
 	return 0;
 }
 
@@ -190,7 +131,7 @@ int port_del(const char *name, char *err, size_t errlen)
 		vhost_port_close(p);
 	else
 		tap_port_close(p);
-	fdb_flush_port(p->idx);
+	sw_fdb_flush_port(&sw_fdb, p->idx);
 	SW_LOG("port %s: deleted", p->name);
 	port_free(p);
 	return 0;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <vhu/pkt.h>
 #include "sw.h"
 
@@ -27,7 +28,8 @@
 #define NORXQ_SLEEP_NS 10000000
 #define POOL_SEGS 4096
 #define POOL_ROOM 2048
-#define QUIESCE_TIMEOUT_NS 2000000000LL
+#define QUIESCE_SLOW_NS 1000000000LL
+#define QUIESCE_REPEAT_NS 10000000000LL
 
 struct pmd {
 	unsigned id;
@@ -43,6 +45,11 @@ struct pmd {
 static struct pmd *pmds[SW_MAX_PMDS];
 _Atomic(struct sw_conf *) sw_conf;
 atomic_bool sw_stop;
+struct sw_fdb sw_fdb;
+/* Test hook (tests/peers/switch_quiesce.sh): while the file named by
+ * VHU_SWITCH_TEST_HOLD exists, PMDs stop at the end of an iteration still
+ * holding the snapshot, as a descheduled PMD would. */
+static const char *hold_file;
 
 static int64_t now_ns(void)
 {
@@ -51,6 +58,17 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+uint32_t sw_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+/* Never gives up: freeing what a PMD may still hold would turn a stall
+ * into memory corruption. A PMD that is slow (descheduled, stopped in a
+ * debugger) is reported, once after QUIESCE_SLOW_NS and then every
+ * QUIESCE_REPEAT_NS, and waited for. */
 void sw_synchronize(void)
 {
 	for (unsigned i = 0; i < sw_opts.nb_pmds; i++) {
@@ -60,15 +78,22 @@ void sw_synchronize(void)
 		uint64_t e0 = atomic_load(&m->epoch);
 		if (e0 & 1)
 			continue;
-		int64_t deadline = now_ns() + QUIESCE_TIMEOUT_NS;
+		int64_t start = now_ns(), next = start + QUIESCE_SLOW_NS;
+		bool slow = false;
 		while (atomic_load(&m->epoch) == e0) {
-			if (now_ns() > deadline) {
-				SW_LOG("pmd %u did not reach a quiescent point in 2 s; going on", i);
-				break;
+			int64_t t = now_ns();
+			if (t >= next) {
+				SW_LOG("pmd %u has not reached a quiescent point for %lld s; waiting",
+				       i, (long long)((t - start) / 1000000000LL));
+				next = t + QUIESCE_REPEAT_NS;
+				slow = true;
 			}
 			struct timespec ts = { 0, 10000 };
 			nanosleep(&ts, NULL);
 		}
+		if (slow)
+			SW_LOG("pmd %u quiescent after %lld ms", i,
+			       (long long)((now_ns() - start) / 1000000));
 	}
 }
 
@@ -95,9 +120,11 @@ int sw_conf_assign(struct sw_conf *c)
 	unsigned total = 0, k = 0, np = sw_opts.nb_pmds;
 
 	c->nb_live = 0;
+	c->live_mask = 0;
 	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
 		if (c->ports[i]) {
 			c->live[c->nb_live++] = (uint16_t)i;
+			c->live_mask |= 1ULL << i;
 			total += c->ports[i]->queues;
 		}
 	for (unsigned p = 0; p < np; p++) {
@@ -207,9 +234,11 @@ static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
 		return;
 
 	uint32_t now = sw_now_s();
-	uint16_t runts = 0;
+	uint16_t runts = 0, flood[SW_MAX_PORTS];
+	unsigned nflood = 0;
+	bool have_flood = false;
 	struct macs prev = { 0, 0 };
-	int o = -1;
+	int o = SW_TO_NONE;
 	bool have_prev = false;
 
 	m->touched[0] = 0;
@@ -222,22 +251,20 @@ static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
 		}
 		struct macs mk = macs_of(d);
 		if (!have_prev || mk.a != prev.a || mk.b != prev.b) {
-			if (!(d[6] & 1))
-				fdb_learn(d + 6, in->idx, now);
-			o = (d[0] & 1) ? -1 : fdb_lookup(d);
-			if (o >= 0 && !c->ports[o])
-				o = -1;
+			o = sw_bridge_decide(&sw_fdb, d, pkt->data_len, in->idx, c->live_mask, now);
 			prev = mk;
 			have_prev = true;
 		}
 		if (o >= 0) {
-			if (o != in->idx) /* hairpin: the destination is behind the input */
-				out_add(m, (uint16_t)o, pkt);
-			continue;
+			out_add(m, (uint16_t)o, pkt);
+		} else if (o == SW_TO_FLOOD) {
+			if (!have_flood) {
+				nflood = sw_bridge_flood(c->live, c->nb_live, in->idx, flood);
+				have_flood = true;
+			}
+			for (unsigned k = 0; k < nflood; k++)
+				out_add(m, flood[k], pkt);
 		}
-		for (unsigned k = 0; k < c->nb_live; k++)
-			if (c->live[k] != in->idx)
-				out_add(m, c->live[k], pkt);
 	}
 	if (runts)
 		atomic_fetch_add_explicit(&in->rx[q].dropped, runts, memory_order_relaxed);
@@ -267,6 +294,18 @@ static void nap(struct pmd *m, long ns)
 	go_online(m);
 }
 
+static void hold(struct pmd *m)
+{
+	if (access(hold_file, F_OK) != 0)
+		return;
+	SW_LOG("pmd %u: held by %s (test hook)", m->id, hold_file);
+	while (access(hold_file, F_OK) == 0 && !atomic_load(&sw_stop)) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	SW_LOG("pmd %u: released", m->id);
+}
+
 static void *pmd_main(void *arg)
 {
 	struct pmd *m = arg;
@@ -294,6 +333,8 @@ static void *pmd_main(void *arg)
 			nap(m, NORXQ_SLEEP_NS);
 			continue;
 		}
+		if (__builtin_expect(hold_file != NULL, 0))
+			hold(m);
 		/* Quiescent point: nothing from c is held past here. */
 		atomic_store(&m->epoch, atomic_load(&m->epoch) + 2);
 		if (work) {
@@ -310,8 +351,18 @@ static void *pmd_main(void *arg)
 int pmd_start(void)
 {
 	struct sw_conf *c = calloc(1, sizeof(*c));
-	if (!c || sw_conf_assign(c) < 0)
-		return -ENOMEM;
+	int rc = c ? 0 : -ENOMEM;
+
+	sw_fdb_init(&sw_fdb);
+	hold_file = getenv("VHU_SWITCH_TEST_HOLD");
+	sw_mutex_lock(&sw_ctl_lock);
+	if (c && sw_conf_assign(c) < 0)
+		rc = -ENOMEM;
+	sw_mutex_unlock(&sw_ctl_lock);
+	if (rc) {
+		conf_free(c);
+		return rc;
+	}
 	atomic_store(&sw_conf, c);
 	for (unsigned i = 0; i < sw_opts.nb_pmds; i++) {
 		struct pmd *m = calloc(1, sizeof(*m));
@@ -327,7 +378,7 @@ int pmd_start(void)
 			return -errno;
 		}
 		pmds[i] = m;
-		int rc = pthread_create(&m->thr, NULL, pmd_main, m);
+		rc = pthread_create(&m->thr, NULL, pmd_main, m);
 		if (rc) {
 			SW_LOG("cannot start pmd %u: %s", i, strerror(rc));
 			return -rc;

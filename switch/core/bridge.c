@@ -11,33 +11,17 @@
  * last_seen is written only when the second changes, so a steady flow does
  * not bounce the cache line between PMDs.
  */
-#include <string.h>
-#include <time.h>
-#include "sw.h"
+#include "bridge.h"
 
-#define FDB_SIZE 8192
-#define FDB_WAYS 8
+#define FDB_SIZE SW_FDB_SIZE
+#define FDB_WAYS SW_FDB_WAYS
 #define VALID (1ULL << 63)
 
-struct fdb_entry {
-	_Atomic uint64_t key;
-	_Atomic uint32_t last_seen;
-};
-
-static struct fdb_entry fdb[FDB_SIZE + FDB_WAYS];
-
-uint32_t sw_now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint32_t)ts.tv_sec;
-}
-
-void fdb_init(void)
+void sw_fdb_init(struct sw_fdb *fdb)
 {
 	for (unsigned i = 0; i < FDB_SIZE + FDB_WAYS; i++) {
-		atomic_init(&fdb[i].key, 0);
-		atomic_init(&fdb[i].last_seen, 0);
+		atomic_init(&fdb->e[i].key, 0);
+		atomic_init(&fdb->e[i].last_seen, 0);
 	}
 }
 
@@ -56,10 +40,15 @@ static inline unsigned slot_of(uint64_t mac)
 #define KEY_MAC(k) ((k) & 0xffffffffffffULL)
 #define KEY_PORT(k) ((uint16_t)(((k) >> 48) & 0x7fff))
 
-int fdb_lookup(const uint8_t *m)
+unsigned sw_fdb_window(const uint8_t *m)
+{
+	return slot_of(mac64(m));
+}
+
+int sw_fdb_lookup(const struct sw_fdb *fdb, const uint8_t *m)
 {
 	uint64_t mac = mac64(m);
-	struct fdb_entry *w = &fdb[slot_of(mac)];
+	const struct sw_fdb_entry *w = &fdb->e[slot_of(mac)];
 
 	for (unsigned i = 0; i < FDB_WAYS; i++) {
 		uint64_t k = atomic_load_explicit(&w[i].key, memory_order_relaxed);
@@ -69,10 +58,10 @@ int fdb_lookup(const uint8_t *m)
 	return -1;
 }
 
-void fdb_learn(const uint8_t *m, uint16_t port, uint32_t now)
+void sw_fdb_learn(struct sw_fdb *fdb, const uint8_t *m, uint16_t port, uint32_t now)
 {
-	uint64_t mac = mac64(m), want = VALID | (uint64_t)port << 48 | mac;
-	struct fdb_entry *w = &fdb[slot_of(mac)];
+	uint64_t mac = mac64(m), want = VALID | (uint64_t)(port & 0x7fff) << 48 | mac;
+	struct sw_fdb_entry *w = &fdb->e[slot_of(mac)];
 	int free_slot = -1;
 
 	for (unsigned i = 0; i < FDB_WAYS; i++) {
@@ -113,38 +102,45 @@ void fdb_learn(const uint8_t *m, uint16_t port, uint32_t now)
 
 /* The ctl thread calls this after no PMD can receive from port any more,
  * so nothing re-learns the port behind its back. */
-void fdb_flush_port(uint16_t port)
+void sw_fdb_flush_port(struct sw_fdb *fdb, uint16_t port)
 {
 	for (unsigned i = 0; i < FDB_SIZE + FDB_WAYS; i++) {
-		uint64_t k = atomic_load(&fdb[i].key);
+		uint64_t k = atomic_load(&fdb->e[i].key);
 		if ((k & VALID) && KEY_PORT(k) == port)
-			atomic_compare_exchange_strong(&fdb[i].key, &k, 0);
+			atomic_compare_exchange_strong(&fdb->e[i].key, &k, 0);
 	}
 }
 
-void fdb_age(uint32_t now, uint32_t max_age)
+/* Unsigned differences: a clock that wraps still ages right. */
+unsigned sw_fdb_age(struct sw_fdb *fdb, uint32_t now, uint32_t max_age)
 {
+	unsigned n = 0;
+
 	for (unsigned i = 0; i < FDB_SIZE + FDB_WAYS; i++) {
-		uint64_t k = atomic_load(&fdb[i].key);
+		uint64_t k = atomic_load(&fdb->e[i].key);
 		if (!(k & VALID))
 			continue;
-		uint32_t seen = atomic_load(&fdb[i].last_seen);
-		if (now - seen > max_age && atomic_compare_exchange_strong(&fdb[i].key, &k, 0))
+		uint32_t seen = atomic_load(&fdb->e[i].last_seen);
+		if (now - seen > max_age && atomic_compare_exchange_strong(&fdb->e[i].key, &k, 0)) {
+			n++;
 			SW_LOG("fdb: %012llx on port %u aged out after %u s",
 			       (unsigned long long)KEY_MAC(k), KEY_PORT(k), now - seen);
+		}
 	}
+	return n;
 }
 
-void fdb_walk(void (*fn)(const uint8_t *mac, uint16_t port, uint32_t age, void *arg),
-	      void *arg, uint32_t now)
+void sw_fdb_walk(const struct sw_fdb *fdb,
+		 void (*fn)(const uint8_t *mac, uint16_t port, uint32_t age, void *arg),
+		 void *arg, uint32_t now)
 {
 	for (unsigned i = 0; i < FDB_SIZE + FDB_WAYS; i++) {
-		uint64_t k = atomic_load(&fdb[i].key);
+		uint64_t k = atomic_load(&fdb->e[i].key);
 		if (!(k & VALID))
 			continue;
 		uint8_t m[6];
 		for (int b = 0; b < 6; b++)
 			m[b] = (uint8_t)(k >> (40 - 8 * b));
-		fn(m, KEY_PORT(k), now - atomic_load(&fdb[i].last_seen), arg);
+		fn(m, KEY_PORT(k), now - atomic_load(&fdb->e[i].last_seen), arg);
 	}
 }

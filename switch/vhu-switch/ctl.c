@@ -1,11 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The control socket: a unix stream socket, one request line per
- * connection, answered by text lines and a last line "OK" or "ERR why".
- *
- *   add-port SPEC | del-port NAME | show | stats [NAME] [--json] | fdb |
- *   add-flow FLOW | del-flows [in_port=NAME] | dump-flows |
- *   capture NAME FILE COUNT TIMEOUT_S
+ * The control socket's server side (the protocol: ../ctl_proto.h).
  *
  * Each connection gets its own short thread so that a capture waiting for
  * its packets does not hold up other requests; every request that reads or
@@ -19,13 +14,10 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "ctl_proto.h"
 #include "sw.h"
 
-#define LINE_MAX_LEN 4096
-#define MAX_ARGS 8
-#define CAPTURE_MAX_S 3600
-
-pthread_mutex_t sw_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
+struct sw_mutex sw_ctl_lock = SW_MUTEX_INITIALIZER;
 static int listen_fd = -1, stop_pipe[2] = { -1, -1 };
 static pthread_t srv_thr;
 static bool srv_started;
@@ -42,28 +34,26 @@ static void write_all(int fd, const char *b, size_t n)
 	}
 }
 
-static int do_capture(struct sw_out *o, char **av, int ac, char *err, size_t errlen)
+static int do_capture(struct sw_out *o, char **av, char *err, size_t errlen)
+	SW_EXCLUDES(sw_ctl_lock)
 {
 	char *end;
-	if (ac != 5) {
-		snprintf(err, errlen, "usage: capture NAME FILE COUNT TIMEOUT_S");
-		return -1;
-	}
+	errno = 0;
 	unsigned long long count = strtoull(av[3], &end, 10);
-	if (*end || !count) {
+	if (errno || *end || !count || av[3][0] == '-') {
 		snprintf(err, errlen, "bad count '%s'", av[3]);
 		return -1;
 	}
 	unsigned long tmo = strtoul(av[4], &end, 10);
-	if (*end || !tmo || tmo > CAPTURE_MAX_S) {
-		snprintf(err, errlen, "bad timeout '%s' (1..%d s)", av[4], CAPTURE_MAX_S);
+	if (*end || !tmo || tmo > VHU_CTL_CAPTURE_MAX_S || av[4][0] == '-') {
+		snprintf(err, errlen, "bad timeout '%s' (1..%d s)", av[4], VHU_CTL_CAPTURE_MAX_S);
 		return -1;
 	}
 	if (av[2][0] != '/') {
 		snprintf(err, errlen, "capture file must be an absolute path");
 		return -1;
 	}
-	pthread_mutex_lock(&sw_ctl_lock);
+	sw_mutex_lock(&sw_ctl_lock);
 	struct port *p = port_find(atomic_load(&sw_conf), av[1]);
 	struct capture *c = NULL;
 	if (!p)
@@ -72,7 +62,7 @@ static int do_capture(struct sw_out *o, char **av, int ac, char *err, size_t err
 		snprintf(err, errlen, "port %s is already being captured", av[1]);
 	else if ((c = capture_open(av[2], count, err, errlen)))
 		atomic_store_explicit(&p->cap, c, memory_order_release);
-	pthread_mutex_unlock(&sw_ctl_lock);
+	sw_mutex_unlock(&sw_ctl_lock);
 	if (!c)
 		return -1;
 	SW_LOG("port %s: capturing %llu packets to %s", av[1], count, av[2]);
@@ -88,14 +78,14 @@ static int do_capture(struct sw_out *o, char **av, int ac, char *err, size_t err
 			break;
 		nanosleep(&nap, NULL);
 	}
-	pthread_mutex_lock(&sw_ctl_lock);
+	sw_mutex_lock(&sw_ctl_lock);
 	p = port_find(atomic_load(&sw_conf), av[1]);
 	struct capture *exp = c;
 	if (p && atomic_compare_exchange_strong(&p->cap, &exp, NULL)) {
 		sw_synchronize(); /* no PMD is writing any more */
 		capture_close(c);
 	}
-	pthread_mutex_unlock(&sw_ctl_lock);
+	sw_mutex_unlock(&sw_ctl_lock);
 	uint64_t n = capture_count(c);
 	capture_close(c);
 	SW_LOG("port %s: capture of %llu packets to %s ended with %llu", av[1], count,
@@ -106,71 +96,86 @@ static int do_capture(struct sw_out *o, char **av, int ac, char *err, size_t err
 }
 
 static int dispatch(struct sw_out *o, char **av, int ac, char *err, size_t errlen)
+	SW_EXCLUDES(sw_ctl_lock)
 {
+	const struct vhu_ctl_req *r = vhu_ctl_req_find(av[0]);
+	unsigned nargs = (unsigned)ac - 1;
 	int rc = 0;
-	const char *cmd = av[0];
 
-	if (strcmp(cmd, "capture") == 0)
-		return do_capture(o, av, ac, err, errlen);
-	pthread_mutex_lock(&sw_ctl_lock);
-	if (strcmp(cmd, "add-port") == 0 && ac == 2) {
+	if (!r || nargs < r->min_args || nargs > r->max_args) {
+		snprintf(err, errlen, "unknown request or wrong arguments: %s", av[0]);
+		return -1;
+	}
+	if (r->cmd == VHU_CTL_CAPTURE)
+		return do_capture(o, av, err, errlen);
+	sw_mutex_lock(&sw_ctl_lock);
+	switch (r->cmd) {
+	case VHU_CTL_ADD_PORT:
 		rc = port_add(av[1], err, errlen);
 		if (!rc)
 			out_printf(o, "added %s\n", av[1]);
-	} else if (strcmp(cmd, "del-port") == 0 && ac == 2) {
+		break;
+	case VHU_CTL_DEL_PORT:
 		rc = port_del(av[1], err, errlen);
 		if (!rc)
 			out_printf(o, "deleted %s\n", av[1]);
-	} else if (strcmp(cmd, "show") == 0 && ac == 1) {
+		break;
+	case VHU_CTL_SHOW:
 		cmd_show(o);
-	} else if (strcmp(cmd, "fdb") == 0 && ac == 1) {
+		break;
+	case VHU_CTL_FDB:
 		cmd_fdb(o);
-	} else if (strcmp(cmd, "add-flow") == 0 && ac == 2) {
+		break;
+	case VHU_CTL_ADD_FLOW:
 		rc = flow_add(av[1], err, errlen);
 		if (!rc)
 			out_printf(o, "added flow %s\n", av[1]);
-	} else if (strcmp(cmd, "del-flows") == 0 && ac <= 2) {
-		const char *in = NULL;
+		break;
+	case VHU_CTL_DEL_FLOWS:
 		if (ac == 2 && strncmp(av[1], "in_port=", 8) != 0) {
 			snprintf(err, errlen, "usage: del-flows [in_port=NAME]");
 			rc = -1;
 		} else {
-			in = ac == 2 ? av[1] + 8 : NULL;
-			rc = flow_del(in, err, errlen);
+			rc = flow_del(ac == 2 ? av[1] + 8 : NULL, err, errlen);
 		}
-	} else if (strcmp(cmd, "dump-flows") == 0 && ac == 1) {
+		break;
+	case VHU_CTL_DUMP_FLOWS:
 		cmd_dump_flows(o);
-	} else if (strcmp(cmd, "stats") == 0 && ac <= 3) {
+		break;
+	case VHU_CTL_STATS: {
 		const char *name = NULL;
 		bool json = false;
 		for (int i = 1; i < ac; i++) {
 			if (strcmp(av[i], "--json") == 0)
 				json = true;
-			else
+			else if (!name)
 				name = av[i];
+			else
+				name = "";  /* two names: no port has both */
 		}
 		if (cmd_stats(o, name, json) < 0) {
 			snprintf(err, errlen, "no port named '%s'", name);
 			rc = -1;
 		}
-	} else {
-		snprintf(err, errlen, "unknown request or wrong arguments: %s", cmd);
-		rc = -1;
+		break;
 	}
-	pthread_mutex_unlock(&sw_ctl_lock);
+	case VHU_CTL_CAPTURE:
+		break;
+	}
+	sw_mutex_unlock(&sw_ctl_lock);
 	return rc;
 }
 
 static void *client_main(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
-	char line[LINE_MAX_LEN + 1], err[512] = "";
+	char line[VHU_CTL_LINE_MAX + 1], err[512] = "";
 	size_t len = 0;
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = { VHU_CTL_RECV_TIMEOUT_S, 0 };
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (len < LINE_MAX_LEN) {
-		ssize_t r = recv(fd, line + len, LINE_MAX_LEN - len, 0);
+	while (len < VHU_CTL_LINE_MAX) {
+		ssize_t r = recv(fd, line + len, VHU_CTL_LINE_MAX - len, 0);
 		if (r <= 0)
 			break;
 		len += (size_t)r;
@@ -180,22 +185,29 @@ static void *client_main(void *arg)
 	line[len] = '\0';
 	char *nl = strchr(line, '\n');
 	if (!nl) {
-		write_all(fd, "ERR no request line\n", 20);
+		static const char msg[] = VHU_CTL_REPLY_ERR "no request line\n";
+		write_all(fd, msg, sizeof(msg) - 1);
 		close(fd);
 		return NULL;
 	}
 	*nl = '\0';
-	char *av[MAX_ARGS], *save = NULL, *tok;
+	char *av[VHU_CTL_MAX_WORDS + 1], *save = NULL, *tok;
 	int ac = 0;
-	for (tok = strtok_r(line, " \t", &save); tok && ac < MAX_ARGS;
+	for (tok = strtok_r(line, " \t", &save); tok && ac <= VHU_CTL_MAX_WORDS;
 	     tok = strtok_r(NULL, " \t", &save))
 		av[ac++] = tok;
 	struct sw_out o = { 0 };
-	int rc = ac ? dispatch(&o, av, ac, err, sizeof(err)) : (snprintf(err, sizeof(err), "empty request"), -1);
-	if (rc)
-		out_printf(&o, "ERR %s\n", err);
+	int rc = -1;
+	if (!ac)
+		snprintf(err, sizeof(err), "empty request");
+	else if (ac > VHU_CTL_MAX_WORDS)
+		snprintf(err, sizeof(err), "more than %d words", VHU_CTL_MAX_WORDS);
 	else
-		out_printf(&o, "OK\n");
+		rc = dispatch(&o, av, ac, err, sizeof(err));
+	if (rc)
+		out_printf(&o, VHU_CTL_REPLY_ERR "%s\n", err);
+	else
+		out_printf(&o, VHU_CTL_REPLY_OK "\n");
 	if (o.buf)
 		write_all(fd, o.buf, o.len);
 	free(o.buf);

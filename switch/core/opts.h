@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vhu-switch's command line (vhu-switch --help prints it). */
+#ifndef VHU_SWITCH_OPTS_H
+#define VHU_SWITCH_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "sw_core.h"
+
+struct sw_opts {
+	const char *control;       /* control socket */
+	const char *sock_dir;      /* server port sockets DIR/NAME */
+	unsigned sock_mode;        /* server sockets; 0: the library's 0660 */
+	int pmd_cpus[SW_MAX_PMDS];
+	unsigned nb_pmds;
+	bool pinned;
+	unsigned mac_age;          /* seconds */
+	uint64_t disable;          /* virtio features not offered on vhost-user ports */
+	uint64_t disable_proto;    /* vhost-user protocol features not offered */
+	bool no_ring_resync;       /* VHU_NO_RING_RESYNC on vhost-user ports */
+	const char *ports[SW_MAX_PORTS], *flows[SW_MAX_PORTS];   /* checked when added */
+	unsigned nb_ports, nb_flows;
+};
+
+#define SW_MAC_AGE_DEFAULT 300
+#define SW_MAC_AGE_MAX (86400u * 365)
+
+void sw_opts_default(struct sw_opts *o);
+/* Fills o (after sw_opts_default) from argv; argv may be reordered.
+ * 0: run; 1: --help was asked; -EINVAL: bad, err says why. */
+int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t errlen);
+/* "1", "0,2", "2-3": one PMD per CPU. 0, or -EINVAL with err set. */
+int sw_opts_parse_cpus(struct sw_opts *o, const char *s, char *err, size_t errlen);
+void sw_opts_usage(FILE *f);
+
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control protocol between vhu-ctl and vhu-switch, the one place both
+ * sides take it from.
+ *
+ * Framing: a unix stream socket, one request per connection. The client
+ * sends one line of at most VHU_CTL_LINE_MAX bytes, words separated by
+ * spaces or tabs (so no word may contain one), ending in '\n'. The switch
+ * answers with text lines and a last line "OK" or "ERR why", then closes.
+ *
+ * Requests, as they travel (vhu-ctl's own command line differs only for
+ * capture, whose --count and --timeout become the two numbers):
+ *   add-port SPEC | del-port NAME | show | stats [NAME] [--json] | fdb |
+ *   add-flow FLOW | del-flows [in_port=NAME] | dump-flows |
+ *   capture NAME FILE COUNT TIMEOUT_S     (FILE absolute)
+ */
+#ifndef VHU_SWITCH_CTL_PROTO_H
+#define VHU_SWITCH_CTL_PROTO_H
+
+#include <stddef.h>
+#include <string.h>
+
+/* Where the switch's sockets live unless told otherwise: server port
+ * sockets DIR/NAME and the control socket. Created 0755 when missing. */
+#define VHU_SWITCH_RUN_DIR "/run/vhu"
+#define VHU_CTL_DEFAULT_PATH VHU_SWITCH_RUN_DIR "/vhu-switch.ctl"
+
+#define VHU_CTL_LINE_MAX 4096      /* request line, '\n' included */
+#define VHU_CTL_MAX_WORDS 8        /* command and its arguments */
+#define VHU_CTL_RECV_TIMEOUT_S 5   /* for the request line to arrive */
+#define VHU_CTL_REPLY_OK "OK"
+#define VHU_CTL_REPLY_ERR "ERR "   /* followed by the reason */
+
+/* capture: how many packets and for how long at most. */
+#define VHU_CTL_CAPTURE_COUNT 100
+#define VHU_CTL_CAPTURE_TIMEOUT_S 10
+#define VHU_CTL_CAPTURE_MAX_S 3600
+
+enum vhu_ctl_cmd {
+	VHU_CTL_ADD_PORT, VHU_CTL_DEL_PORT, VHU_CTL_SHOW, VHU_CTL_STATS, VHU_CTL_FDB,
+	VHU_CTL_ADD_FLOW, VHU_CTL_DEL_FLOWS, VHU_CTL_DUMP_FLOWS, VHU_CTL_CAPTURE,
+};
+
+struct vhu_ctl_req {
+	const char *name;
+	enum vhu_ctl_cmd cmd;
+	unsigned min_args, max_args;   /* words after the name, on the wire */
+};
+
+/* The request named name, or NULL. */
+static inline const struct vhu_ctl_req *vhu_ctl_req_find(const char *name)
+{
+	static const struct vhu_ctl_req reqs[] = {
+		{ "add-port", VHU_CTL_ADD_PORT, 1, 1 },
+		{ "del-port", VHU_CTL_DEL_PORT, 1, 1 },
+		{ "show", VHU_CTL_SHOW, 0, 0 },
+		{ "stats", VHU_CTL_STATS, 0, 2 },
+		{ "fdb", VHU_CTL_FDB, 0, 0 },
+		{ "add-flow", VHU_CTL_ADD_FLOW, 1, 1 },
+		{ "del-flows", VHU_CTL_DEL_FLOWS, 0, 1 },
+		{ "dump-flows", VHU_CTL_DUMP_FLOWS, 0, 0 },
+		{ "capture", VHU_CTL_CAPTURE, 4, 4 },
+	};
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
+		if (strcmp(reqs[i].name, name) == 0)
+			return &reqs[i];
+	return NULL;
+}
+
+#endif

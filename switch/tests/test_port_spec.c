@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Port specs (core/port_spec.h): what each good one means, and every
+ * malformed one refused with a reason. */
+#include <errno.h>
+#include "port_spec.h"
+#include "sw_t.h"
+
+#define N63 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"
+#define N64 N63 "l"
+/* 107 bytes: the longest socket path. */
+#define P107 "/tmp/" N63 "012345678901234567890123456789012345678"
+
+static const char *dir = "/run/vhu";
+
+static void test_good(void)
+{
+	static const struct {
+		const char *spec;
+		enum sw_port_type type;
+		const char *name, *path, *ifname;
+		bool client;
+		unsigned queues;
+	} good[] = {
+		{ "vhost-user:vm1", PORT_VHOST, "vm1", "/run/vhu/vm1", "", false, 1 },
+		{ "vhost-user:vm1,queues=4", PORT_VHOST, "vm1", "/run/vhu/vm1", "", false, 4 },
+		{ "vhost-user:vm1,queues=16", PORT_VHOST, "vm1", "/run/vhu/vm1", "", false, 16 },
+		{ "vhost-user:vm1,path=/tmp/s", PORT_VHOST, "vm1", "/tmp/s", "", false, 1 },
+		{ "vhost-user:vm1,path=/tmp/s,client,queues=2", PORT_VHOST, "vm1", "/tmp/s", "", true, 2 },
+		{ "vhost-user:vm1,client,path=/tmp/s", PORT_VHOST, "vm1", "/tmp/s", "", true, 1 },
+		{ "vhost-user:a:b", PORT_VHOST, "a:b", "/run/vhu/a:b", "", false, 1 },
+		{ "vhost-user:" N63, PORT_VHOST, N63, "/run/vhu/" N63, "", false, 1 },
+		{ "vhost-user:x,path=" P107, PORT_VHOST, "x", P107, "", false, 1 },
+		{ "tap:t0", PORT_TAP, "t0", "", "t0", false, 1 },
+		{ "tap:t0,ifname=veth9", PORT_TAP, "t0", "", "veth9", false, 1 },
+		{ "tap:fifteen-chars", PORT_TAP, "fifteen-chars", "", "fifteen-chars", false, 1 },
+		{ "tap:" N63 ",ifname=short", PORT_TAP, N63, "", "short", false, 1 },
+	};
+	for (size_t i = 0; i < NELEM(good); i++) {
+		struct sw_port_spec s;
+		char err[256] = "";
+		int rc = sw_port_spec_parse(good[i].spec, dir, &s, err, sizeof(err));
+		CHECK_EQ(rc, 0);
+		if (rc) {
+			fprintf(stderr, "  refused: %s (%s)\n", good[i].spec, err);
+			continue;
+		}
+		CHECK_EQ(s.type, good[i].type);
+		CHECK_STR(s.name, good[i].name);
+		CHECK_EQ(s.client, good[i].client);
+		CHECK_EQ(s.queues, good[i].queues);
+		if (s.type == PORT_VHOST)
+			CHECK_STR(s.path, good[i].path);
+		else
+			CHECK_STR(s.ifname, good[i].ifname);
+	}
+}
+
+static void test_bad(void)
+{
+	static const char *const bad[] = {
+		"", ":", "vhost-user", "tap", "vhost-user:", "tap:", "vhost-user:,client",
+		"vhostuser:a", "vhost_user:a", "VHOST-USER:a", "foo:a", ":a", " vhost-user:a",
+		"vhost-user:a/b", "vhost-user:../x", "vhost-user:a\\b", "vhost-user:a b",
+		"vhost-user:a\tb", "vhost-user:" N64, "tap:a/b", "tap:" N64,
+		"vhost-user:a,client", "vhost-user:a,queues=0", "vhost-user:a,queues=17",
+		"vhost-user:a,queues=-1", "vhost-user:a,queues=1x", "vhost-user:a,queues=",
+		"vhost-user:a,queues= 2", "vhost-user:a,queues=99999999999999999999",
+		"vhost-user:a,queues=0x2", "vhost-user:a,path=", "vhost-user:a,path=" P107 "x",
+		"vhost-user:a,path=/x,path=/y", "vhost-user:a,unknown", "vhost-user:a,",
+		"vhost-user:a,,client", "vhost-user:a,client,", "vhost-user:a,Client",
+		"vhost-user:a,ifname=x", "vhost-user:a,queues", "vhost-user:a,path",
+		"tap:a,client", "tap:a,path=/x", "tap:a,queues=2", "tap:a,ifname=",
+		"tap:a,ifname=0123456789abcdef", "tap:a,ifname=x/y", "tap:a,ifname=x y",
+		"tap:a,ifname=x:y", "tap:a,", "tap:0123456789abcdef", "tap:a,ifname",
+	};
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		struct sw_port_spec s;
+		char err[256] = "";
+		int rc = sw_port_spec_parse(bad[i], dir, &s, err, sizeof(err));
+		CHECK_EQ(rc, -EINVAL);
+		CHECK(err[0] != '\0');
+		if (rc != -EINVAL)
+			fprintf(stderr, "  accepted: '%s'\n", bad[i]);
+	}
+	/* Longer than the parser's buffer. */
+	char big[2048];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "vhost-user:", 11);
+	struct sw_port_spec s;
+	char err[64];
+	CHECK_EQ(sw_port_spec_parse(big, dir, &s, err, sizeof(err)), -EINVAL);
+	/* A socket dir that leaves no room for the name. */
+	CHECK_EQ(sw_port_spec_parse("vhost-user:toolong", P107, &s, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(sw_port_spec_parse("vhost-user:x,path=/s", P107, &s, err, sizeof(err)), 0);
+	CHECK_EQ(sw_port_spec_parse("vhost-user:" N63, "/" N63, &s, err, sizeof(err)), -EINVAL);
+}
+
+static void test_name_sep(void)
+{
+	CHECK(!sw_port_name_has_sep("abc", 3));
+	CHECK(sw_port_name_has_sep("a/c", 3));
+	CHECK(sw_port_name_has_sep("a\\c", 3));
+	/* Only the first len bytes count. */
+	CHECK(!sw_port_name_has_sep("ab/", 2));
+}
+
+int main(void)
+{
+	RUN(test_good);
+	RUN(test_bad);
+	RUN(test_name_sep);
+	return t_done("switch_port_spec");
+}

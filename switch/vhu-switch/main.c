@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vhu-switch: an L2 learning switch over libvhu whose vhost-user ports
+ * give VMs their NICs (the role of OVS's dpdkvhostuser ports).
+ *
+ * Options, their defaults and checks: ../core/opts.c (vhu-switch --help).
+ * Without --port the bridge starts empty; vhu-ctl add-port adds ports.
+ * Without --flow every port is on the learning bridge; vhu-ctl add-flow
+ * adds flows.
+ * Runs until SIGINT or SIGTERM. Logs go to stderr.
+ * Exit status: 0 ok, 1 runtime failure, 2 bad options.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "sw.h"
+
+struct sw_opts sw_opts;
+
+void sw_log(const char *fmt, ...)
+{
+	char msg[1024];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	fprintf(stderr, "%02d:%02d:%02d.%03ld vhu-switch: %s\n", tm.tm_hour, tm.tm_min,
+		tm.tm_sec, ts.tv_nsec / 1000000, msg);
+}
+
+/* DIR, created 0755 when missing (whatever the umask): vhu-ctl and the
+ * VMs' users must reach the sockets in it. */
+static int make_dir(const char *dir)
+{
+	if (mkdir(dir, 0755) < 0) {
+		if (errno == EEXIST)
+			return 0;
+		fprintf(stderr, "vhu-switch: cannot create %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	if (chmod(dir, 0755) < 0) {
+		fprintf(stderr, "vhu-switch: cannot chmod %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The folder of the control socket, when it is a folder of its own. */
+static int make_ctl_dir(const char *ctl)
+{
+	char dir[SW_PATH_MAX];
+	const char *slash = strrchr(ctl, '/');
+
+	if (!slash || slash == ctl || (size_t)(slash - ctl) >= sizeof(dir))
+		return 0; /* the root, the working directory, or too long for bind anyway */
+	memcpy(dir, ctl, (size_t)(slash - ctl));
+	dir[slash - ctl] = '\0';
+	return make_dir(dir);
+}
+
+int main(int argc, char **argv)
+{
+	char err[512];
+	int rc = 0;
+
+	sw_opts_default(&sw_opts);
+	switch (sw_opts_parse(&sw_opts, argc, argv, err, sizeof(err))) {
+	case 0: break;
+	case 1: sw_opts_usage(stdout); return 0;
+	default:
+		fprintf(stderr, "vhu-switch: %s\n", err);
+		sw_opts_usage(stderr);
+		return 2;
+	}
+	if (make_dir(sw_opts.sock_dir) < 0 || make_ctl_dir(sw_opts.control) < 0)
+		return 1;
+
+	/* Threads created from here on inherit the mask: signals wait for
+	 * the main thread's sigtimedwait. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stderr, NULL, _IOLBF, 0);
+
+	if (pmd_start() < 0 || ctl_start(sw_opts.control) < 0) {
+		rc = 1;
+		goto out;
+	}
+	SW_LOG("started: %u pmd%s, socket dir %s, mac ageing %u s", sw_opts.nb_pmds,
+	       sw_opts.nb_pmds == 1 ? "" : "s", sw_opts.sock_dir, sw_opts.mac_age);
+	for (unsigned i = 0; i < sw_opts.nb_ports + sw_opts.nb_flows; i++) {
+		sw_mutex_lock(&sw_ctl_lock);
+		int r = i < sw_opts.nb_ports ? port_add(sw_opts.ports[i], err, sizeof(err)) :
+			flow_add(sw_opts.flows[i - sw_opts.nb_ports], err, sizeof(err));
+		sw_mutex_unlock(&sw_ctl_lock);
+		if (r) {
+			SW_LOG("%s", err);
+			rc = 1;
+			goto out;
+		}
+	}
+	for (;;) {
+		struct timespec ts = { 1, 0 };
+		int s = sigtimedwait(&sigs, NULL, &ts);
+		if (s > 0) {
+			SW_LOG("signal %d: stopping", s);
+			break;
+		}
+		sw_fdb_age(&sw_fdb, sw_now_s(), sw_opts.mac_age);
+	}
+out:
+	ctl_stop();
+	sw_mutex_lock(&sw_ctl_lock);
+	port_del_all();
+	sw_mutex_unlock(&sw_ctl_lock);
+	pmd_stop();
+	sw_mutex_lock(&sw_ctl_lock);
+	flow_del_all(); /* after the PMDs: the last snapshot reached them */
+	sw_mutex_unlock(&sw_ctl_lock);
+	vhu_loop_stop_thread();
+	return rc;
+}
