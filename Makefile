@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # vhu: top-level driver for meson + ninja. See README.md.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # bench/cost.sh [CSV]: instructions a packet of each backend, counted by
 # valgrind's callgrind (deterministic: unlike rates on this machine it does
 # not depend on where the host placed the vCPUs, and the frontend does not

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Sourced by bench/run.sh: process handling, the frontends and backends of
 # each scenario, and the parsers for their rate output.
 # (Not executable: bench/run.sh is the entry point.)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # gnuplot -e "datafile='X.dat'; outfile='X.png'; ntitle='...'" bench/plot.gp
 # X.dat: one row per benchmark row, "index label ratio" (ratio ours/peer;
 # rows without a ratio are left out by bench/report.py).

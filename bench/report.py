@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """bench/report.py: turns bench/run.sh's raw runs into results.csv, the
 markdown report and its gnuplot chart. Called by bench/run.sh."""
 import argparse

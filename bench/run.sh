@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vhu benchmark suite (make bench): libvhu's tools against the real peers on
 # the same frontend, dpdk-testpmd virtio-user, one forwarding core a side.
 #

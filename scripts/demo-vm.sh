@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # make demo-vm: two QEMU Linux guests (TCG) on vhu-switch ping each other,
 # first through server ports, then with a client port against a QEMU
 # chardev server. The scenario is the switch_qemu peer test; here its log

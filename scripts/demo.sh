@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # make demo: vhu-switch with two vhost-user ports and two in-tree frontends
 # (vhu-fe, no VM) sending each other checksummed frames for about ten
 # seconds. Shows the ports, live per-port counters once a second, the MAC

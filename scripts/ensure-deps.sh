@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs with apt what a make target needs, only when it is missing.
 # Usage: scripts/ensure-deps.sh build|peers|bench|fuzz|sanitizers|cross ...
 set -u

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Builds the libFuzzer targets in tests/fuzz/ with clang (fuzzer + ASan +
 # UBSan, every UBSan finding fatal), linking the library's sources
 # directly, and runs each for FUZZ_SECONDS (default 60) on its seed corpus.

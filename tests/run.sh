@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The test runner behind `make test`. Runs, in order:
 #   unit, integ  C tests through meson in build/, build-asan/ (ASan+UBSan)
 #                and build-tsan/ (TSan: only tests in the 'threads' suite)

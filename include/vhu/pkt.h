@@ -115,6 +115,54 @@ uint32_t vhu_pkt_read(const struct vhu_pkt *pkt, uint32_t off, void *dst,
 struct vhu_pkt *vhu_pkt_clone(const struct vhu_pkt *pkt,
 			      struct vhu_pkt_pool *pool);
 
+/* Software offloads, for an egress (a guest, a tap, a capture) that cannot
+ * take what a packet asks for. Both read and write only the packet the
+ * caller holds and allocate only from the pool given, no syscalls: [any].
+ * Outputs carry VIRTIO_NET_HDR_F_DATA_VALID and no other offload: their
+ * checksums are computed, so a receiver that can be told (a guest with
+ * GUEST_CSUM, a tap) need not verify them again; the library drops the
+ * flag for a guest that did not negotiate it. */
+
+/* VIRTIO_NET_HDR_GSO_UDP_L4 (USO: UDP datagrams each of gso_size payload
+ * bytes), which older UAPI headers (Debian 12's) lack. */
+#define VHU_NET_HDR_GSO_UDP_L4 5
+
+/* Completes a partial checksum: for a packet with
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM, whose field at csum_start + csum_offset
+ * holds the pseudo-header sum, stores there the checksum of bytes
+ * [csum_start, end) (across segments; the two bytes may straddle two),
+ * a UDP one (csum_offset 6) of 0 as 0xffff; then clears NEEDS_CSUM,
+ * csum_start and csum_offset and sets DATA_VALID. Returns 0 (also when
+ * there was nothing to do: no NEEDS_CSUM), or -EINVAL, packet untouched,
+ * when the field is not inside pkt_len or the packet is a GSO one (its
+ * segments get their own checksums: vhu_pkt_gso_segment). */
+int vhu_pkt_csum_complete(struct vhu_pkt *pkt);
+
+/* Segments a GSO packet (ol.gso_type TCPV4 or TCPV6, with or without
+ * GSO_ECN, or VHU_NET_HDR_GSO_UDP_L4) into frames of at most gso_size
+ * payload bytes, each a new packet from pool (chained when one segment
+ * is too small) with complete headers: Ethernet and VLAN tags as found;
+ * IPv4 total length, id (+1 per frame) and header checksum, or IPv6
+ * payload length; TCP sequence number, with CWR on the first frame only
+ * and FIN and PSH on the last only, or UDP length; the TCP or UDP
+ * checksum. port and user are copied; ol is DATA_VALID alone (above).
+ * Headers are parsed from the packet: Ethernet with up to 4 802.1Q/802.1ad
+ * tags, IPv4 (options allowed, fragments refused) or IPv6 without
+ * extension headers, TCP (options allowed) or UDP; NEEDS_CSUM with
+ * csum_start at the TCP/UDP header and the protocol's csum_offset is
+ * required, hdr_len must be 0 or cover the headers, within pkt_len.
+ * Returns the number of frames stored in out[0..n) (1 when the payload
+ * fits one); pkt is left as it was, the caller still owns and frees it.
+ * Errors, nothing allocated and out[] undefined: -EINVAL for a packet
+ * that is not GSO or whose headers and metadata do not agree (headers
+ * past the end, gso_size 0, no payload, csum_start elsewhere, an IP
+ * version or transport other than the GSO type's); -ENOTSUP for what is
+ * not handled (legacy UFO, other GSO types, IPv6 extension headers,
+ * more tags); -ENOBUFS when more than max frames would be needed;
+ * -ENOMEM when the pool ran dry. */
+int vhu_pkt_gso_segment(struct vhu_pkt *pkt, struct vhu_pkt_pool *pool,
+			struct vhu_pkt **out, unsigned max);
+
 #ifdef __cplusplus
 }
 #endif

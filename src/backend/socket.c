@@ -18,7 +18,7 @@
 #include "common/log.h"
 #include "loop/loop.h"
 
-static struct vhu_socket *sockets; /* guarded by vhu_ctl */
+static struct vhu_socket *sockets VHU_GUARDED_BY(vhu_ctl);
 
 struct vhu_socket *vhu_socket_find(const char *path)
 {

@@ -12,7 +12,9 @@ extern enum vhu_log_level vhu_log_level_cur;
 #define VHU_ERR(...)  vhu_log(VHU_LOG_ERR, __VA_ARGS__)
 #define VHU_WARN(...) vhu_log(VHU_LOG_WARN, __VA_ARGS__)
 #define VHU_INFO(...) vhu_log(VHU_LOG_INFO, __VA_ARGS__)
-#define VHU_DBG(...) do { if (vhu_log_level_cur >= VHU_LOG_DEBUG) \
-	vhu_log(VHU_LOG_DEBUG, __VA_ARGS__); } while (0)
+#define VHU_DBG(...) do { \
+	if (__atomic_load_n(&vhu_log_level_cur, __ATOMIC_RELAXED) >= VHU_LOG_DEBUG) \
+		vhu_log(VHU_LOG_DEBUG, __VA_ARGS__); \
+} while (0)
 
 #endif

@@ -19,26 +19,25 @@ struct vhu_loop_entry {
 	struct vhu_loop_entry *next_dead;
 };
 
-vhu_ctl_mutex vhu_ctl = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+vhu_mutex vhu_ctl = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
-/* Outside the analysis: pthread's functions carry no annotations. */
-void vhu_ctl_lock(void) VHU_NO_TSA
+void vhu_ctl_lock(void)
 {
-	pthread_mutex_lock(&vhu_ctl);
+	vhu_mutex_lock(&vhu_ctl);
 }
 
-void vhu_ctl_unlock(void) VHU_NO_TSA
+void vhu_ctl_unlock(void)
 {
-	pthread_mutex_unlock(&vhu_ctl);
+	vhu_mutex_unlock(&vhu_ctl);
 }
 
-static pthread_mutex_t loop_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static vhu_mutex loop_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int epfd = -1;
 static int wake_fd = -1;          /* wakes the thread to stop */
-static bool external;             /* the application runs the loop */
-static bool thread_running;
+static bool external VHU_GUARDED_BY(loop_init_lock); /* the application runs the loop */
+static bool thread_running VHU_GUARDED_BY(loop_init_lock);
 static bool thread_stop; /* atomic */
-static pthread_t loop_tid;
+static pthread_t loop_tid VHU_GUARDED_BY(loop_init_lock);
 static __thread bool on_loop_thread;
 static struct vhu_loop_entry *dead_list VHU_GUARDED_BY(vhu_ctl);
 
@@ -46,7 +45,7 @@ int vhu_loop_init(void)
 {
 	int ret = 0;
 
-	pthread_mutex_lock(&loop_init_lock);
+	vhu_mutex_lock(&loop_init_lock);
 	if (epfd < 0) {
 		epfd = epoll_create1(EPOLL_CLOEXEC);
 		wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -63,7 +62,7 @@ int vhu_loop_init(void)
 			epoll_ctl(epfd, EPOLL_CTL_ADD, wake_fd, &ev);
 		}
 	}
-	pthread_mutex_unlock(&loop_init_lock);
+	vhu_mutex_unlock(&loop_init_lock);
 	return ret;
 }
 
@@ -160,11 +159,11 @@ static void *loop_thread(void *arg)
 
 VHU_EXPORT int vhu_loop_set_external(void)
 {
-	pthread_mutex_lock(&loop_init_lock);
+	vhu_mutex_lock(&loop_init_lock);
 	int ret = thread_running ? -EBUSY : 0;
 	if (!ret)
 		external = true;
-	pthread_mutex_unlock(&loop_init_lock);
+	vhu_mutex_unlock(&loop_init_lock);
 	return ret;
 }
 
@@ -174,7 +173,7 @@ VHU_EXPORT int vhu_loop_start_thread(void)
 
 	if ((ret = vhu_loop_init()) < 0)
 		return ret;
-	pthread_mutex_lock(&loop_init_lock);
+	vhu_mutex_lock(&loop_init_lock);
 	if (!thread_running) {
 		__atomic_store_n(&thread_stop, false, __ATOMIC_RELAXED);
 		ret = -pthread_create(&loop_tid, NULL, loop_thread, NULL);
@@ -185,26 +184,30 @@ VHU_EXPORT int vhu_loop_start_thread(void)
 			VHU_ERR("event loop: cannot start thread: %s", strerror(-ret));
 		}
 	}
-	pthread_mutex_unlock(&loop_init_lock);
+	vhu_mutex_unlock(&loop_init_lock);
 	return ret;
 }
 
 VHU_EXPORT void vhu_loop_stop_thread(void)
 {
-	pthread_mutex_lock(&loop_init_lock);
+	vhu_mutex_lock(&loop_init_lock);
 	bool running = thread_running;
+	pthread_t tid = loop_tid;
 	thread_running = false;
-	pthread_mutex_unlock(&loop_init_lock);
+	vhu_mutex_unlock(&loop_init_lock);
 	if (!running)
 		return;
 	__atomic_store_n(&thread_stop, true, __ATOMIC_RELEASE);
 	eventfd_write(wake_fd, 1);
-	pthread_join(loop_tid, NULL);
+	pthread_join(tid, NULL);
 }
 
 int vhu_loop_ensure_running(void)
 {
-	if (external)
+	vhu_mutex_lock(&loop_init_lock);
+	bool ext = external;
+	vhu_mutex_unlock(&loop_init_lock);
+	if (ext)
 		return vhu_loop_init();
 	return vhu_loop_start_thread();
 }

@@ -9,16 +9,14 @@
 #ifndef VHU_LOOP_LOOP_H
 #define VHU_LOOP_LOOP_H
 
-#include <pthread.h>
 #include <stdint.h>
-#include "common/tsa.h"
+#include "common/mutex.h"
 
 /* The control lock: held by the loop while it dispatches an event and by
  * every registration call, so control state (sockets, devices and their
  * configuration, the loop's own lists) has one owner at a time. Recursive,
  * so callbacks may call back into the registration API. */
-typedef pthread_mutex_t vhu_ctl_mutex VHU_CAPABILITY("mutex");
-extern vhu_ctl_mutex vhu_ctl;
+extern vhu_mutex vhu_ctl;
 void vhu_ctl_lock(void) VHU_ACQUIRE(vhu_ctl);
 void vhu_ctl_unlock(void) VHU_RELEASE(vhu_ctl);
 

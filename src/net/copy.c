@@ -6,6 +6,7 @@
 #include <string.h>
 #include "common/log.h"
 #include "net/net.h"
+#include "pkt/csum.h"
 
 uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
 				const struct virtio_net_hdr_mrg_rxbuf *h,
@@ -15,12 +16,9 @@ uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, ui
 	for (const struct vhu_pkt *s = pkt; s; s = s->next)
 		off += vhu_buf_to_iov(iov, niov, off, vhu_pkt_data(s), s->data_len);
 	if (csum_fixup) {
-		/* The packet's checksum field holds the pseudo-header sum; the
-		 * sum over [csum_start, end) then gives the final value. */
-		uint16_t c = (uint16_t)~vhu_net_csum(pkt, pkt->ol.csum_start);
+		/* Into the guest's copy: the packet is the caller's, const. */
+		uint16_t c = vhu_csum_partial(pkt);
 		uint8_t be[2] = { (uint8_t)(c >> 8), (uint8_t)c };
-		if (c == 0 && pkt->ol.csum_offset == 6)
-			be[0] = be[1] = 0xff; /* UDP sends 0 as 0xffff */
 		vhu_buf_to_iov(iov, niov,
 			       vq->hdr_len + pkt->ol.csum_start + pkt->ol.csum_offset, be, 2);
 	}

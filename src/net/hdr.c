@@ -42,8 +42,10 @@ bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
 			h->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 			h->hdr.csum_start = htole16(ol->csum_start);
 			h->hdr.csum_offset = htole16(ol->csum_offset);
-		} else {
+		} else if ((uint32_t)ol->csum_start + ol->csum_offset + 2 <= pkt->pkt_len) {
 			*csum_fixup = true;
+		} else {
+			return false; /* the application's metadata: not ours to trust */
 		}
 	} else if ((ol->flags & VIRTIO_NET_HDR_F_DATA_VALID) &&
 		   (features & F(VIRTIO_NET_F_GUEST_CSUM))) {
@@ -71,36 +73,6 @@ bool vhu_net_ol_check(const struct vhu_pkt_offload *ol, uint32_t pkt_len)
 			return false;
 	}
 	return true;
-}
-
-uint16_t vhu_net_csum(const struct vhu_pkt *pkt, uint32_t off)
-{
-	uint64_t sum = 0;
-	bool odd = false; /* a segment ended on an odd byte */
-
-	for (const struct vhu_pkt *s = pkt; s; s = s->next) {
-		if (off >= s->data_len) {
-			off -= s->data_len;
-			continue;
-		}
-		const uint8_t *p = vhu_pkt_data(s) + off;
-		uint32_t len = s->data_len - off;
-		off = 0;
-		if (odd && len) {
-			sum += *p++;
-			len--;
-			odd = false;
-		}
-		for (; len >= 2; p += 2, len -= 2)
-			sum += (uint32_t)p[0] << 8 | p[1];
-		if (len) {
-			sum += (uint32_t)p[0] << 8;
-			odd = true;
-		}
-	}
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
 }
 
 uint32_t vhu_iov_to_buf(const struct vhu_iov *iov, uint32_t niov, uint32_t off,

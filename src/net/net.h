@@ -56,9 +56,6 @@ static inline bool vhu_net_hdr_parse(const struct virtio_net_hdr_mrg_rxbuf *h,
 	return vhu_net_ol_check(ol, pkt_len);
 }
 
-/* Internet checksum (folded, not inverted) of pkt bytes [off, pkt_len). */
-uint16_t vhu_net_csum(const struct vhu_pkt *pkt, uint32_t off);
-
 /* Short copies inline: for a 64-byte frame, libc's memcpy call and its
  * size dispatch cost more than the copy itself. Overlapping 16-byte moves
  * (the last one ends at the last byte), so no byte loop and no branch per

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 # Writes the seed corpora in tests/fuzz/corpus/<target>/ (committed; rerun
 # after changing an input format). Each seed is a small well-formed input
 # the fuzzer mutates from: a whole negotiation for fuzz_msg, a few chains

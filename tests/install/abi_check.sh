@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # ABI check of built or installed libraries against their headers:
 #   abi_check.sh LIBDIR HEADERDIR...
 # LIBDIR holds libvhu.so.0 and libvhu-frontend.so.0; the HEADERDIRs hold

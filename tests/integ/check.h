@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* What the one-process integration tests share: a check that counts and
  * says where it failed and why, and a monotonic clock in seconds. Each test
  * prints "N passed, N failed" and fails on any failed check. */

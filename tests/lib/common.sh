@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # Sourced by tests/peers/*.sh. Conventions: exit 0 pass, 77 skip (after
 # `skip "why"`), anything else fail. Print "RESULT ..." lines for figures
 # the runner should show. Every process a test starts is stopped on exit;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # Real Linux guests under QEMU (TCG) for peer tests. Source after common.sh.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The in-tree frontend (libvhu's vhu_fe) against DPDK's own vhost backend:
 # testpmd's net_vhost forwards (macswap or io) what tests/integ/fe_vs_dpdk
 # sends, and the program checks every byte that comes back. Covers 1 and 2

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Builds the libFuzzer targets (scripts/fuzz.sh, clang with ASan+UBSan) and
 # runs each for a bounded time (FUZZ_SMOKE_SECONDS, default 20) from its
 # seed corpus; fails on any crash, leak, sanitizer report or timeout.

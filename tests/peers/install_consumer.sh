@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # What a user who links libvhu gets: installs the build (as `make install`
 # does, into a temporary DESTDIR), checks the installed libraries' ABI
 # against the installed headers (tests/install/abi_check.sh), then builds

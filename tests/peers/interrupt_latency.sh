@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vhu-fwd --interrupt sleeps when idle and wakes on the guest's kick: the
 # in-tree frontend sends one packet after each 20 ms idle gap and times
 # its echo (macswap). The median round trip must be under 1 ms (wake-up

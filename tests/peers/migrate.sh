@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Live migration of a guest on vhu-switch (issue 7).
 #
 # Guests A and B sit on server ports a and b of one vhu-switch. A's memory

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A real Linux guest with two queue pairs (netdev queues=2, device mq=on,
 # -smp 2 so the driver enables both) pings through vhu-fwd (icmpecho) 5 times
 # pinned to each CPU, so over each TX queue (XPS): 5 of 5 on each; VIRTIO_NET_F_MQ

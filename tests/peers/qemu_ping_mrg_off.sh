@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A real Linux guest pings through vhu-fwd (icmpecho) with mergeable RX
 # buffers off (virtio-net-pci mrg_rxbuf=off): 5 of 5, and the driver must
 # not have negotiated VIRTIO_NET_F_MRG_RXBUF (bit 15).

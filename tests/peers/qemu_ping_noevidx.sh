@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A real Linux guest pings through vhu-fwd (icmpecho) without event index
 # (virtio-net-pci event_idx=off): 5 of 5, and VIRTIO_RING_F_EVENT_IDX (bit 29)
 # not negotiated.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A real Linux guest pings through vhu-fwd (icmpecho) over packed
 # virtqueues (virtio-net-pci packed=on): 5 of 5, and VIRTIO_F_RING_PACKED
 # (bit 34) negotiated.

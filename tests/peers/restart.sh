@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vhu-switch crashes (SIGKILL) and starts again while QEMU keeps running;
 # guest traffic must resume without rebooting the guest (issue 7).
 #

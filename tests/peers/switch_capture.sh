@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vhu-ctl capture: while frontends A and B exchange frames, 50 packets
 # crossing port a are written to a pcap file; tshark reads it back: 50
 # frames, all UDP between A's and B's MACs (both directions), sizes right.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vhu-switch with two in-tree frontends (vhu-fe, no VM): A and B send each
 # other checksummed frames for 6 s at 20 kpps; on the way a third port c is
 # added, a frontend C sends to A through it, and c is deleted again while

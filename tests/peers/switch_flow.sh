@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vhu-switch port flows (in_port=X,actions=output:Y|drop|normal) with the
 # in-tree frontend vhu-fe. A sends to B's MAC in four phases while B and C
 # only receive:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Multi-queue vhost-user ports: two QEMU Linux guests with two queue pairs
 # each (-smp 2, mq=on, queues=2) ping each other through vhu-switch ports
 # with queues=2. The pinging guest pings 5 times from each CPU, so each of

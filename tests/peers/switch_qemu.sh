@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Two real Linux guests (QEMU, TCG) ping each other through vhu-switch:
 # case "server": both NICs on switch server ports (QEMU connects);
 # case "client": guest g1's chardev is a server (server=on,wait=off) and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A PMD that does not reach a quiescent point holds up a port removal for
 # as long as it takes: the control side waits, says so in the log, and
 # never frees what the PMD may still hold (it used to give up after 2 s).

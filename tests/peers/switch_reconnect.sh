@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Ports come and go without disturbing the others. Background: frontends A
 # and B (vhu-fe) exchange checksummed frames through vhu-switch for the
 # whole test. Meanwhile:

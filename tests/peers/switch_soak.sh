@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Soak: 1000 cycles (SOAK_CYCLES) of connect, negotiate, send a few frames,
 # disconnect on vhu-switch port c (tests/integ/soak_client), while vhu-fe
 # A and B keep forwarding through ports a and b. The switch's open fds and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A QEMU guest on a vhost-user port pings a network namespace behind a tap
 # port of vhu-switch: the tap is created by the switch, moved into a
 # namespace this test creates (and deletes), 169.254.20.2/16 there; the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # DPDK testpmd (virtio-user) through vhu-switch.
 # Case io: one testpmd with two virtio-user ports (MACs M0, M1, --eth-peer
 # so each sends to the other's MAC) in io mode with --tx-first: frames

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # testpmd (virtio-user) as the socket server (server=1), vhu-fwd --client.
 # Cases: testpmd txonly -> vhu-fwd rxonly --verify (queues 1 and 2),
 # vhu-fwd txonly -> testpmd rxonly, the macswap round trip with payload

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vhu-fwd --interrupt against testpmd (virtio-user): traffic still flows
 # when the forwarder sleeps on kicks (rx, tx, and the verified round
 # trip), and an idle device costs (almost) no CPU: vhu-fwd's CPU time is

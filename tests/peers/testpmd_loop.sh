@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Payload in both directions: vhu-fwd --mode txonly --verify sends frames
 # carrying a checksummed payload; testpmd (virtio-user) reflects them
 # (macswap, or io on its one port); vhu-fwd dequeues what comes back and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Packed rings with testpmd (virtio-user packed_vq=1) against vhu-fwd.
 # Cases: the payload round trip (vhu-fwd txonly --verify, testpmd macswap)
 # for mrg_rxbuf 0/1 x in_order 0/1, testpmd txonly -> vhu-fwd rxonly,

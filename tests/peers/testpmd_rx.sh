@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # testpmd (virtio-user, txonly) -> vhu-fwd --mode rxonly --verify.
 # Matrix: mrg_rxbuf 0/1 x in_order 0/1 x queues 1/2 with 64-byte frames,
 # plus 1500-byte frames. Per case: vhu-fwd receives what testpmd says it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
 # vhu-fwd --mode txonly --verify -> testpmd (virtio-user, rxonly).
 # Matrix: mrg_rxbuf 0/1 x in_order 0/1 x queues 1/2, 64-byte frames, plus
 # 1500-byte frames on one queue. Per case: testpmd receives packets, never

@@ -1150,6 +1150,20 @@ static void test_csum_fixup(void)
 	CHECK_MEM(vhu_pkt_data(p), f, len);          /* the packet is not modified */
 	vhu_pkt_free(p);
 
+	/* the application's csum_start/offset past the packet: dropped and
+	 * counted, the buffer kept, nothing written past the frame */
+	p = vhu_pkt_alloc(pool);
+	REQUIRE(p);
+	memcpy(vhu_pkt_append(p, len), f, len);
+	set_csum_partial(p);
+	p->ol.csum_start = (uint16_t)(len - 6);
+	uint64_t drops = q->stats.drops;
+	rx_buf(q, 1, BUF + 0x800, 2048);
+	CHECK_EQ(enq(q, &p, 1), 1);   /* consumed: dropped */
+	CHECK_EQ(used_idx(q), 1);     /* the buffer is kept */
+	CHECK_EQ(q->stats.drops, drops + 1);
+	vhu_pkt_free(p);
+
 	/* two segments cut at an odd offset, mergeable small buffers, the
 	 * checksum field itself straddling two memory regions */
 	reset_all();
