@@ -89,10 +89,19 @@ for l in feb fec fea1 fea2 fea3 fea4; do
 	done
 done
 [ "$s1" -gt 10000 ] && [ "$s2" -gt 10000 ] && [ "$s3" -gt 10000 ] && [ "$s4" -gt 10000 ] || fail "too little traffic"
-[ "$bdr" = 0 ] && [ "$cdr" = 0 ] || fail "drops at 20 kpps (b $bdr, c $cdr)"
+# At 20 kpps nothing may be dropped; under TSan a receiver descheduled for
+# tens of ms fills its ring, so there drops are allowed but each missing
+# frame must be a counted drop on that port.
+if [ "$VHU_TSAN" = 0 ]; then
+	[ "$bdr" = 0 ] && [ "$cdr" = 0 ] || fail "drops at 20 kpps (b $bdr, c $cdr)"
+elif [ "$bdr" != 0 ] || [ "$cdr" != 0 ]; then
+	note "TSan build: drops b $bdr c $cdr (each must account for a missing frame)"
+fi
 # B: only the learning phases; C: phase 1 (output:c) and the floods of 3, 4.
-[ "$pb" = $((s3 + s4)) ] || fail "B got $pb frames from A, want $((s3 + s4)) (phases 3 and 4 only)"
+[ "$pb" = $((s3 + s4 - bdr)) ] ||
+	fail "B got $pb frames from A, want $((s3 + s4)) (phases 3 and 4 only) less $bdr counted drops"
 [ "$fb" = 0 ] || fail "B got $fb frames for other MACs"
-[ "$gc" = $((s1 + s3 + s4)) ] || fail "C got $gc frames, want $((s1 + s3 + s4)) (phase 1 and the floods of 3, 4)"
+[ "$gc" = $((s1 + s3 + s4 - cdr)) ] ||
+	fail "C got $gc frames, want $((s1 + s3 + s4)) (phase 1 and the floods of 3, 4) less $cdr counted drops"
 [ "$pc" = 0 ] || fail "C got $pc frames from A addressed to it"
 echo PASS
