@@ -69,7 +69,6 @@ struct vhu_dev {
 	int inflight_fd VHU_CTL;               /* INFLIGHT_SHMFD region, ours */
 	void *inflight_map VHU_CTL;
 	uint64_t inflight_size VHU_CTL;
-	uint16_t inflight_queue_size VHU_CTL;  /* entries each vring's part has room for */
 	int reply_fd VHU_CTL;                  /* sent with the next reply, not closed */
 	struct vhu_role vrings_locked;   /* held from vhu_dev_lock_all to unlock_all */
 

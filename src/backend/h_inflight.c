@@ -44,7 +44,6 @@ void vhu_dev_inflight_unmap(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl)
 	dev->inflight_map = NULL;
 	dev->inflight_fd = -1;
 	dev->inflight_size = 0;
-	dev->inflight_queue_size = 0;
 }
 
 /* Points each vring at its part of the region. */
@@ -91,7 +90,6 @@ int vhu_h_get_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	dev->inflight_fd = fd;
 	dev->inflight_map = p;
 	dev->inflight_size = size;
-	dev->inflight_queue_size = w.queue_size;
 	attach(dev, p, w.num_queues, w.queue_size);
 	VHU_INFO("%s: inflight region of %zu bytes for %u queues of %u", dev->name, size,
 		 w.num_queues, w.queue_size);
@@ -133,7 +131,6 @@ int vhu_h_set_inflight_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	dev->inflight_fd = vhu_msg_take_fd(msg, 0);
 	dev->inflight_map = p;
 	dev->inflight_size = end;
-	dev->inflight_queue_size = w.queue_size;
 	attach(dev, (uint8_t *)p + w.mmap_offset, w.num_queues, w.queue_size);
 	VHU_INFO("%s: inflight region set for %u queues of %u", dev->name, w.num_queues,
 		 w.queue_size);

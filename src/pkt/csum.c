@@ -13,13 +13,6 @@
 #include "common/compiler.h"
 #include "pkt/csum.h"
 
-static uint16_t fold(uint64_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
 /* Native-order sum of len bytes at p, as if p were at an even offset. */
 static uint16_t sum_native(const uint8_t *p, uint32_t len)
 {
@@ -43,7 +36,7 @@ static uint16_t sum_native(const uint8_t *p, uint32_t len)
 		memcpy(&h, pad, 2);
 		s += h;
 	}
-	return fold(s);
+	return vhu_csum_fold(s);
 }
 
 static uint16_t to_net(uint16_t native)
@@ -57,7 +50,7 @@ static uint16_t to_net(uint16_t native)
 
 uint16_t vhu_csum_buf(const void *p, uint32_t len, uint16_t sum)
 {
-	return fold((uint32_t)sum + to_net(sum_native(p, len)));
+	return vhu_csum_fold((uint32_t)sum + to_net(sum_native(p, len)));
 }
 
 uint16_t vhu_csum_pkt(const struct vhu_pkt *pkt, uint32_t off, uint16_t sum)
@@ -78,7 +71,7 @@ uint16_t vhu_csum_pkt(const struct vhu_pkt *pkt, uint32_t off, uint16_t sum)
 		odd ^= len & 1;
 		off = 0;
 	}
-	return fold(s);
+	return vhu_csum_fold(s);
 }
 
 uint16_t vhu_csum_partial(const struct vhu_pkt *pkt)

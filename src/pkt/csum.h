@@ -14,6 +14,14 @@
 #include <stdint.h>
 #include <vhu/pkt.h>
 
+/* Folds a wide accumulator of 16-bit words (end-around carry). */
+static inline uint16_t vhu_csum_fold(uint64_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
 /* The sum of len bytes at p, added to sum. */
 uint16_t vhu_csum_buf(const void *p, uint32_t len, uint16_t sum);
 

@@ -153,13 +153,6 @@ static int put_from(struct writer *w, struct reader *r, uint32_t n)
 	return 0;
 }
 
-static uint16_t add16(uint32_t a, uint32_t b)
-{
-	uint32_t s = a + b;
-	s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)((s & 0xffff) + (s >> 16));
-}
-
 /* Segment i of nseg (pl payload bytes) into w: the headers h fixed for
  * it, its payload from r, its transport checksum completed. */
 static int build(struct writer *w, struct reader *r, const uint8_t *h, const struct layout *L,
@@ -196,7 +189,7 @@ static int build(struct writer *w, struct reader *r, const uint8_t *h, const str
 	}
 	/* The field holds the pseudo-header sum, as with NEEDS_CSUM; the
 	 * one checksum routine then sums [l4, end) over it. */
-	put16(f + l4 + csum_off, add16(pseudo, l4len));
+	put16(f + l4 + csum_off, vhu_csum_fold((uint64_t)pseudo + l4len));
 	rc = put(w, f, L->hlen);
 	if (!rc)
 		rc = put_from(w, r, pl);

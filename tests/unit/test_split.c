@@ -17,6 +17,7 @@
 #include "net/net.h"
 #include "vq/inflight.h"
 #include "vq/vq.h"
+#include "ref_csum.h"
 #include "t.h"
 #include "fake_guest.h"
 
@@ -1044,23 +1045,6 @@ static void test_rx_mrg_break_midpacket(void)
 
 /* ---- offloads towards the guest ----------------------------------------- */
 
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-	size_t i;
-	for (i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
 /* Ethernet + IPv4 + UDP with plen payload bytes into f. The UDP checksum
  * field holds the folded pseudo-header sum (what a stack leaves for
  * CHECKSUM_PARTIAL); *final gets the correct complete checksum, computed
@@ -1080,7 +1064,7 @@ static uint32_t build_udp(uint8_t *f, uint16_t plen, uint8_t seed, bool force_ff
 	ip[8] = 64; ip[9] = 17;
 	memcpy(ip + 12, src, 4);
 	memcpy(ip + 16, dst, 4);
-	uint16_t ipc = (uint16_t)~fold(sum16(ip, 20, 0));
+	uint16_t ipc = (uint16_t)~ref_fold(ref_add(0, ip, 20));
 	ip[10] = (uint8_t)(ipc >> 8); ip[11] = (uint8_t)ipc;
 	u[0] = 0x04; u[1] = 0xd2; u[2] = 0x16; u[3] = 0x2e;
 	u[4] = (uint8_t)(udplen >> 8); u[5] = (uint8_t)udplen;
@@ -1090,16 +1074,16 @@ static uint32_t build_udp(uint8_t *f, uint16_t plen, uint8_t seed, bool force_ff
 	memcpy(ph, src, 4);
 	memcpy(ph + 4, dst, 4);
 	ph[8] = 0; ph[9] = 17; ph[10] = (uint8_t)(udplen >> 8); ph[11] = (uint8_t)udplen;
-	uint32_t ps = sum16(ph, 12, 0);
+	uint32_t ps = ref_add(0, ph, 12);
 	if (force_ffff) {
 		u[8 + plen - 2] = u[8 + plen - 1] = 0;
-		uint16_t x = (uint16_t)~fold(sum16(u, udplen, ps));
+		uint16_t x = (uint16_t)~ref_fold(ref_add(ps, u, udplen));
 		u[8 + plen - 2] = (uint8_t)(x >> 8);
 		u[8 + plen - 1] = (uint8_t)x;
 	}
-	uint16_t c = (uint16_t)~fold(sum16(u, udplen, ps));
+	uint16_t c = (uint16_t)~ref_fold(ref_add(ps, u, udplen));
 	*final = c ? c : 0xffff;
-	uint16_t partial = fold(ps);
+	uint16_t partial = ref_fold(ps);
 	u[6] = (uint8_t)(partial >> 8);
 	u[7] = (uint8_t)partial;
 	return 14u + iplen;
@@ -1113,7 +1097,7 @@ static bool udp_verifies(const uint8_t *f)
 	uint8_t ph[12];
 	memcpy(ph, ip + 12, 8);
 	ph[8] = 0; ph[9] = 17; ph[10] = u[4]; ph[11] = u[5];
-	return fold(sum16(u, udplen, sum16(ph, 12, 0))) == 0xffff;
+	return ref_fold(ref_add(ref_add(0, ph, 12), u, udplen)) == 0xffff;
 }
 
 static void set_csum_partial(struct vhu_pkt *p)
