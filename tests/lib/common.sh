@@ -30,11 +30,6 @@ _opts=$VHU_BUILD/meson-info/intro-buildoptions.json
 if [ -f "$_opts" ] && ! grep -q '"name": "b_sanitize", "value": "none"' "$_opts"; then
 	VHU_STOP_GRACE=${VHU_STOP_GRACE:-10}
 fi
-# Under TSan our programs run 5-15x slower on 2 vCPUs shared with their
-# peers: a test may allow what that alone explains (a receiver descheduled
-# long enough for its ring to fill), never an unaccounted frame.
-VHU_TSAN=0
-[ -f "$_opts" ] && grep -q '"name": "b_sanitize", "value": "thread"' "$_opts" && VHU_TSAN=1
 VHU_STOP_GRACE=${VHU_STOP_GRACE:-3}
 
 skip() { echo "SKIP: $*"; _exit_rc=77; exit 77; }

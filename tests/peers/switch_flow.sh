@@ -35,8 +35,8 @@ flow_packets() {
 	vctl dump-flows | sed -n "s/^in_port=$1 .* n_packets=\([0-9]*\) .*/\1/p"
 }
 
-bg feb timeout 40 "$VHU_FE" --socket "$T/b" --mac $MB --dst-mac $MA --duration 0 --linger 16
-bg fec timeout 40 "$VHU_FE" --socket "$T/c" --mac $MC --dst-mac $MA --duration 0 --linger 16
+bg feb timeout 40 "$VHU_FE" --socket "$T/b" --mac $MB --dst-mac $MA --duration 0 --linger 16 --ring 1024
+bg fec timeout 40 "$VHU_FE" --socket "$T/c" --mac $MC --dst-mac $MA --duration 0 --linger 16 --ring 1024
 sw_wait_running b 10 && sw_wait_running c 10 || { sw_dump; fail "ports b, c did not come up"; }
 
 # phase N: A sends 1.5 s at 20 kpps; prints what A sent.
@@ -89,14 +89,13 @@ for l in feb fec fea1 fea2 fea3 fea4; do
 	done
 done
 [ "$s1" -gt 10000 ] && [ "$s2" -gt 10000 ] && [ "$s3" -gt 10000 ] && [ "$s4" -gt 10000 ] || fail "too little traffic"
-# At 20 kpps nothing may be dropped; under TSan a receiver descheduled for
-# tens of ms fills its ring, so there drops are allowed but each missing
-# frame must be a counted drop on that port.
-if [ "$VHU_TSAN" = 0 ]; then
-	[ "$bdr" = 0 ] && [ "$cdr" = 0 ] || fail "drops at 20 kpps (b $bdr, c $cdr)"
-elif [ "$bdr" != 0 ] || [ "$cdr" != 0 ]; then
-	note "TSan build: drops b $bdr c $cdr (each must account for a missing frame)"
-fi
+# Receivers run on a shared 2-vCPU machine beside a busy-polling PMD: one
+# descheduled for longer than its 1024-descriptor ring lasts (51 ms at
+# 20 kpps) makes the switch drop. That is allowed, but only as a counted
+# drop on that port (checked exactly below) and under 1% of its frames.
+[ "$bdr" -le $(((s3 + s4) / 100)) ] && [ "$cdr" -le $(((s1 + s3 + s4) / 100)) ] ||
+	fail "too many drops at 20 kpps (b $bdr, c $cdr)"
+[ "$bdr" = 0 ] && [ "$cdr" = 0 ] || note "drops b $bdr c $cdr (each must account for a missing frame)"
 # B: only the learning phases; C: phase 1 (output:c) and the floods of 3, 4.
 [ "$pb" = $((s3 + s4 - bdr)) ] ||
 	fail "B got $pb frames from A, want $((s3 + s4)) (phases 3 and 4 only) less $bdr counted drops"

@@ -7,11 +7,14 @@
  *
  *   vhu-fe --socket PATH --mac M --dst-mac M [--pps N] [--duration S]
  *          [--pkt-size B] [--linger S] [--stats-period S] [--server]
+ *          [--ring N]
  *
  * --pps 0 sends as fast as the ring takes them; --duration 0 only
  * receives (until --linger after the start). --linger (0.5 s): keep
  * receiving after the last send, so in-flight frames are counted.
  * --server: listen on PATH and wait for the backend to connect.
+ * --ring N: descriptors per ring (256); a larger ring rides out a longer
+ * descheduling of this process before the backend must drop.
  *
  * Payload (after Ethernet/IPv4/UDP): be32 magic "vhfe", 6 bytes sender MAC,
  * be16 len, be64 seq, be32 FNV-1a over everything after it; then bytes
@@ -57,6 +60,7 @@ static struct {
 	bool have_mac, have_dst, server;
 	double pps, duration, linger, period;
 	uint32_t size;
+	uint16_t ring;
 } o = { .duration = 5, .linger = 0.5, .size = 128 };
 
 static struct {
@@ -70,7 +74,8 @@ static _Noreturn void bad_opt(const char *msg, const char *arg)
 {
 	fprintf(stderr, "vhu-fe: %s%s\n", msg, arg ? arg : "");
 	fprintf(stderr, "usage: vhu-fe --socket PATH --mac M --dst-mac M [--pps N] [--duration S]\n"
-			"              [--pkt-size B] [--linger S] [--stats-period S] [--server]\n");
+			"              [--pkt-size B] [--linger S] [--stats-period S] [--server]\n"
+			"              [--ring N]\n");
 	exit(2);
 }
 
@@ -208,6 +213,7 @@ int main(int argc, char **argv)
 		{ "linger", required_argument, NULL, 'l' },
 		{ "stats-period", required_argument, NULL, 'S' },
 		{ "server", no_argument, NULL, 'L' },
+		{ "ring", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -223,6 +229,7 @@ int main(int argc, char **argv)
 		case 'l': o.linger = num("linger", optarg, 3600); break;
 		case 'S': o.period = num("stats-period", optarg, 3600); break;
 		case 'L': o.server = true; break;
+		case 'r': o.ring = (uint16_t)num("ring", optarg, 32768); break;
 		default: bad_opt("bad option", NULL);
 		}
 	}
@@ -243,6 +250,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct vhu_fe_opts fo = { .path = o.sock, .server = o.server, .poll_mode = true,
+				  .ring_size = o.ring,
 				  .connect_timeout_ms = 10000 };
 	struct vhu_fe *fe = vhu_fe_create(&fo);
 	if (!fe) {
