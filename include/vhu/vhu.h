@@ -74,6 +74,12 @@ extern "C" {
 #define VHU_MAX_RING_SIZE   32768
 #define VHU_MAX_BURST       256
 
+/* virtio-net UDP segmentation feature bits (virtio 1.2), which older
+ * UAPI headers (Debian 12's) lack. */
+#define VHU_NET_F_GUEST_USO4 54
+#define VHU_NET_F_GUEST_USO6 55
+#define VHU_NET_F_HOST_USO   56
+
 #define VHU_VRING_RX(q) ((uint16_t)(2 * (q)))     /* host -> guest */
 #define VHU_VRING_TX(q) ((uint16_t)(2 * (q) + 1)) /* guest -> host */
 
@@ -126,7 +132,20 @@ int vhu_driver_register(const char *path, uint64_t flags);
 int vhu_driver_unregister(const char *path);
 /* Virtio features offered to frontends (default vhu_default_features()).
  * set replaces, enable adds (-ENOTSUP for features libvhu cannot do),
- * disable removes, get reads. */
+ * disable removes, get reads. The offloads offered by default are the
+ * checksum ones (CSUM, GUEST_CSUM), TSO (HOST_/GUEST_TSO4/6 and ECN) and
+ * USO (HOST_USO, GUEST_USO4/6); set and disable also withdraw an offload
+ * whose prerequisite is gone (virtio 1.2, 5.1.3.1: TSO and USO need the
+ * checksum offload of their direction, ECN needs TSO), so disabling CSUM
+ * withdraws HOST_TSO4/6, HOST_ECN and HOST_USO with it.
+ *
+ * A guest that negotiated HOST_TSO4/6 or HOST_USO sends packets of up to
+ * 64 KiB plus headers: dequeue chains as many pool segments as one takes
+ * (33 of 2 KiB), so size pools for bursts of those, or turn the HOST_
+ * offloads off. Enqueue gives a GSO packet only to a guest that took its
+ * GUEST_ offload (and drops it otherwise, counted: segment it first with
+ * vhu_pkt_gso_segment()), and completes a partial checksum in software
+ * for a guest without GUEST_CSUM. */
 int vhu_driver_set_features(const char *path, uint64_t features);
 int vhu_driver_get_features(const char *path, uint64_t *features);
 int vhu_driver_enable_features(const char *path, uint64_t features);

@@ -8,6 +8,7 @@
 #include "backend/dev.h"
 #include "backend/socket.h"
 #include "common/log.h"
+#include "net/net.h"
 
 #define F(x) (1ULL << (x))
 
@@ -17,6 +18,10 @@ VHU_EXPORT uint64_t vhu_default_features(void)
 	       F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_RING_F_INDIRECT_DESC) |
 	       F(VIRTIO_F_ANY_LAYOUT) | F(VIRTIO_NET_F_MTU) |
 	       F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) |
+	       F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) | F(VIRTIO_NET_F_HOST_ECN) |
+	       F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
+	       F(VIRTIO_NET_F_GUEST_ECN) | F(VHU_NET_F_HOST_USO) | F(VHU_NET_F_GUEST_USO4) |
+	       F(VHU_NET_F_GUEST_USO6) |
 	       F(VIRTIO_F_IN_ORDER) | F(VIRTIO_RING_F_EVENT_IDX) |
 	       F(VHU_F_LOG_ALL) | F(VIRTIO_NET_F_GUEST_ANNOUNCE) | F(VIRTIO_F_RING_PACKED);
 }
@@ -58,7 +63,7 @@ VHU_EXPORT int vhu_driver_unregister(const char *path)
 
 VHU_EXPORT int vhu_driver_set_features(const char *path, uint64_t features)
 {
-	WITH_SOCKET(path, s, { s->features = features; ret_ = 0; });
+	WITH_SOCKET(path, s, { s->features = vhu_net_features_fix(features); ret_ = 0; });
 }
 
 VHU_EXPORT int vhu_driver_get_features(const char *path, uint64_t *features)
@@ -82,7 +87,10 @@ VHU_EXPORT int vhu_driver_enable_features(const char *path, uint64_t features)
 
 VHU_EXPORT int vhu_driver_disable_features(const char *path, uint64_t features)
 {
-	WITH_SOCKET(path, s, { s->features &= ~features; ret_ = 0; });
+	WITH_SOCKET(path, s, {
+		s->features = vhu_net_features_fix(s->features & ~features);
+		ret_ = 0;
+	});
 }
 
 VHU_EXPORT int vhu_driver_set_protocol_features(const char *path, uint64_t features)

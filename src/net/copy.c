@@ -103,7 +103,7 @@ int vhu_net_chain_to_pkt_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint3
 	len = total - vq->hdr_len;
 	/* The header is copied to a local first and only the local is parsed. */
 	vhu_iov_to_buf(iov, niov, 0, &h, vq->hdr_len);
-	if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol)))
+	if (unlikely(!vhu_net_hdr_parse(&h, len, vq->features, &p->ol)))
 		return vhu_net_bad_hdr(vq, &h, p, len);
 	if (unlikely(!vhu_net_iov_to_pkt(iov, niov, vq->hdr_len, len, p, pool))) {
 		/* Give back the extra segments; keep the head for reuse. */

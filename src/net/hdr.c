@@ -3,6 +3,7 @@
 #include <string.h>
 #include <linux/virtio_config.h>
 #include "common/compiler.h"
+#include <vhu/vhu.h>
 #include "net/net.h"
 
 uint32_t vhu_net_hdr_len(uint64_t features)
@@ -13,6 +14,26 @@ uint32_t vhu_net_hdr_len(uint64_t features)
 }
 
 #define F(x) (1ULL << (x))
+
+/* IP version of the frame under the Ethernet header and up to two VLAN
+ * tags: 4, 6, or 0 when it is neither or not in the first segment. */
+static unsigned ip_version(const struct vhu_pkt *pkt)
+{
+	const uint8_t *d = vhu_pkt_data(pkt);
+	uint32_t off = 12;
+
+	for (int tags = 0; tags <= 2; tags++) {
+		if (off + 3 > pkt->data_len)
+			return 0;
+		uint16_t type = (uint16_t)(d[off] << 8 | d[off + 1]);
+		if (type == 0x0800 || type == 0x86dd)
+			return d[off + 2] >> 4;
+		if (type != 0x8100 && type != 0x88a8)
+			return 0;
+		off += 4;
+	}
+	return 0;
+}
 
 bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
 			   struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup)
@@ -27,11 +48,19 @@ bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
 		case VIRTIO_NET_HDR_GSO_TCPV4: need = F(VIRTIO_NET_F_GUEST_TSO4); break;
 		case VIRTIO_NET_HDR_GSO_TCPV6: need = F(VIRTIO_NET_F_GUEST_TSO6); break;
 		case VIRTIO_NET_HDR_GSO_UDP:   need = F(VIRTIO_NET_F_GUEST_UFO); break;
+		case VHU_NET_HDR_GSO_UDP_L4:
+			switch (ip_version(pkt)) {
+			case 4: need = F(VHU_NET_F_GUEST_USO4); break;
+			case 6: need = F(VHU_NET_F_GUEST_USO6); break;
+			default: return false;
+			}
+			break;
 		default: return false;
 		}
 		if ((ol->gso_type & VIRTIO_NET_HDR_GSO_ECN))
 			need |= F(VIRTIO_NET_F_GUEST_ECN);
-		if ((features & need) != need)
+		/* The guest must also take the partial checksum GSO implies. */
+		if ((features & need) != need || !(features & F(VIRTIO_NET_F_GUEST_CSUM)))
 			return false;
 		h->hdr.gso_type = ol->gso_type;
 		h->hdr.gso_size = htole16(ol->gso_size);
@@ -54,25 +83,49 @@ bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
 	return true;
 }
 
-bool vhu_net_ol_check(const struct vhu_pkt_offload *ol, uint32_t pkt_len)
+bool vhu_net_ol_check(const struct vhu_pkt_offload *ol, uint32_t pkt_len, uint64_t features)
 {
 	if (ol->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		if ((uint32_t)ol->csum_start + ol->csum_offset + 2 > pkt_len)
+		if (!(features & F(VIRTIO_NET_F_CSUM)) ||
+		    (uint32_t)ol->csum_start + ol->csum_offset + 2 > pkt_len)
 			return false;
 	}
 	if (ol->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		uint64_t need;
 		switch (ol->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
-		case VIRTIO_NET_HDR_GSO_TCPV4:
-		case VIRTIO_NET_HDR_GSO_TCPV6:
-		case VIRTIO_NET_HDR_GSO_UDP:
-			break;
-		default:
-			return false;
+		case VIRTIO_NET_HDR_GSO_TCPV4: need = F(VIRTIO_NET_F_HOST_TSO4); break;
+		case VIRTIO_NET_HDR_GSO_TCPV6: need = F(VIRTIO_NET_F_HOST_TSO6); break;
+		case VIRTIO_NET_HDR_GSO_UDP:   need = F(VIRTIO_NET_F_HOST_UFO); break;
+		case VHU_NET_HDR_GSO_UDP_L4:   need = F(VHU_NET_F_HOST_USO); break;
+		default: return false;
 		}
-		if (ol->gso_size == 0 || !(ol->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		if (ol->gso_type & VIRTIO_NET_HDR_GSO_ECN)
+			need |= F(VIRTIO_NET_F_HOST_ECN);
+		/* A segment size of 0 or past the packet is no segmentation
+		 * anyone can do; GSO always comes with a partial checksum. */
+		if ((features & need) != need || ol->gso_size == 0 || ol->gso_size > pkt_len ||
+		    !(ol->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
 			return false;
 	}
 	return true;
+}
+
+uint64_t vhu_net_features_fix(uint64_t f)
+{
+	/* virtio 1.2, 5.1.3.1: each offload needs the checksum offload in
+	 * its direction, ECN needs TSO in its direction. */
+	if (!(f & F(VIRTIO_NET_F_CSUM)))
+		f &= ~(F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |
+		       F(VIRTIO_NET_F_HOST_UFO) | F(VHU_NET_F_HOST_USO));
+	if (!(f & (F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6))))
+		f &= ~F(VIRTIO_NET_F_HOST_ECN);
+	if (!(f & F(VIRTIO_NET_F_GUEST_CSUM)))
+		f &= ~(F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
+		       F(VIRTIO_NET_F_GUEST_UFO) | F(VHU_NET_F_GUEST_USO4) |
+		       F(VHU_NET_F_GUEST_USO6));
+	if (!(f & (F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6))))
+		f &= ~F(VIRTIO_NET_F_GUEST_ECN);
+	return f;
 }
 
 uint32_t vhu_iov_to_buf(const struct vhu_iov *iov, uint32_t niov, uint32_t off,

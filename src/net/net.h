@@ -16,9 +16,15 @@ uint32_t vhu_net_hdr_len(uint64_t features);
 /* The general case of vhu_net_hdr_build below. */
 bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
 			   struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup);
-/* Whether offload metadata a guest sent is consistent (checksum inside
- * the packet, a known GSO type with a size and NEEDS_CSUM). */
-bool vhu_net_ol_check(const struct vhu_pkt_offload *ol, uint32_t pkt_len);
+/* Whether offload metadata a guest sent is consistent and was offered:
+ * NEEDS_CSUM only with CSUM and inside the packet; a GSO type only with
+ * its HOST_ feature (ECN with HOST_ECN), a segment size of 1..pkt_len
+ * and NEEDS_CSUM. */
+bool vhu_net_ol_check(const struct vhu_pkt_offload *ol, uint32_t pkt_len, uint64_t features);
+/* Features with every offload whose prerequisite is missing removed
+ * (TSO, USO and UFO need the checksum offload of their direction, ECN
+ * needs TSO): what is offered after an application turned some off. */
+uint64_t vhu_net_features_fix(uint64_t features);
 
 /* Fills the guest-bound header from pkt metadata, keeping only what the
  * guest negotiated. Returns false if the packet cannot be given to this
@@ -42,7 +48,8 @@ static inline bool vhu_net_hdr_build(uint64_t features, const struct vhu_pkt *pk
  * is out of line: a header that asks for neither checksum nor
  * segmentation has nothing to check. */
 static inline bool vhu_net_hdr_parse(const struct virtio_net_hdr_mrg_rxbuf *h,
-				     uint32_t pkt_len, struct vhu_pkt_offload *ol)
+				     uint32_t pkt_len, uint64_t features,
+				     struct vhu_pkt_offload *ol)
 {
 	ol->flags = h->hdr.flags;
 	ol->gso_type = h->hdr.gso_type;
@@ -53,7 +60,7 @@ static inline bool vhu_net_hdr_parse(const struct virtio_net_hdr_mrg_rxbuf *h,
 	if (likely(!(ol->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 		   ol->gso_type == VIRTIO_NET_HDR_GSO_NONE))
 		return true;
-	return vhu_net_ol_check(ol, pkt_len);
+	return vhu_net_ol_check(ol, pkt_len, features);
 }
 
 /* Short copies inline: for a 64-byte frame, libc's memcpy call and its
@@ -171,7 +178,7 @@ static inline int vhu_net_chain_to_pkt(struct vhu_vq *vq, const struct vhu_iov *
 
 		h.num_buffers = 0; /* not in a 10-byte header */
 		vhu_copy_hdr(&h, b, hdr_len);
-		if (unlikely(!vhu_net_hdr_parse(&h, len, &p->ol)))
+		if (unlikely(!vhu_net_hdr_parse(&h, len, vq->features, &p->ol)))
 			return vhu_net_bad_hdr(vq, &h, p, len);
 		vhu_copy(vhu_pkt_data(p), b + hdr_len, len);
 		p->data_len = p->pkt_len = len;

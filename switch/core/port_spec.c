@@ -35,7 +35,7 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 			have_path = true;
 		} else if (p->type == PORT_VHOST && strcmp(tok, "client") == 0) {
 			p->client = true;
-		} else if (p->type == PORT_VHOST && strncmp(tok, "queues=", 7) == 0) {
+		} else if (strncmp(tok, "queues=", 7) == 0) {
 			char *end;
 			errno = 0;
 			long q = strtol(tok + 7, &end, 10);
@@ -48,6 +48,10 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 			    strpbrk(tok + 7, "/ \t:"))
 				return ERR("port %s: bad ifname '%s'", p->name, tok + 7);
 			strcpy(p->ifname, tok + 7);
+		} else if (p->type == PORT_TAP && strcmp(tok, "offloads=on") == 0) {
+			p->no_offloads = false;
+		} else if (p->type == PORT_TAP && strcmp(tok, "offloads=off") == 0) {
+			p->no_offloads = true;
 		} else {
 			return ERR("port %s: unknown option '%s'", p->name, tok);
 		}

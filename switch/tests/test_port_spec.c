@@ -2,6 +2,7 @@
 /* Port specs (core/port_spec.h): what each good one means, and every
  * malformed one refused with a reason. */
 #include <errno.h>
+#include <string.h>
 #include "port_spec.h"
 #include "sw_t.h"
 
@@ -34,6 +35,8 @@ static void test_good(void)
 		{ "tap:t0,ifname=veth9", PORT_TAP, "t0", "", "veth9", false, 1 },
 		{ "tap:fifteen-chars", PORT_TAP, "fifteen-chars", "", "fifteen-chars", false, 1 },
 		{ "tap:" N63 ",ifname=short", PORT_TAP, N63, "", "short", false, 1 },
+		{ "tap:t0,queues=4,offloads=off", PORT_TAP, "t0", "", "t0", false, 4 },
+		{ "tap:t0,offloads=on,queues=16", PORT_TAP, "t0", "", "t0", false, 16 },
 	};
 	for (size_t i = 0; i < NELEM(good); i++) {
 		struct sw_port_spec s;
@@ -48,6 +51,7 @@ static void test_good(void)
 		CHECK_STR(s.name, good[i].name);
 		CHECK_EQ(s.client, good[i].client);
 		CHECK_EQ(s.queues, good[i].queues);
+		CHECK_EQ(s.no_offloads, strstr(good[i].spec, "offloads=off") != NULL);
 		if (s.type == PORT_VHOST)
 			CHECK_STR(s.path, good[i].path);
 		else
@@ -69,7 +73,8 @@ static void test_bad(void)
 		"vhost-user:a,path=/x,path=/y", "vhost-user:a,unknown", "vhost-user:a,",
 		"vhost-user:a,,client", "vhost-user:a,client,", "vhost-user:a,Client",
 		"vhost-user:a,ifname=x", "vhost-user:a,queues", "vhost-user:a,path",
-		"tap:a,client", "tap:a,path=/x", "tap:a,queues=2", "tap:a,ifname=",
+		"tap:a,client", "tap:a,path=/x", "tap:a,queues=17", "tap:a,queues=0", "tap:a,ifname=",
+		"tap:a,offloads", "tap:a,offloads=yes", "vhost-user:a,offloads=off",
 		"tap:a,ifname=0123456789abcdef", "tap:a,ifname=x/y", "tap:a,ifname=x y",
 		"tap:a,ifname=x:y", "tap:a,", "tap:0123456789abcdef", "tap:a,ifname",
 	};

@@ -26,7 +26,11 @@
 #define IDLE_SPINS 2000
 #define IDLE_SLEEP_NS 50000
 #define NORXQ_SLEEP_NS 10000000
-#define POOL_SEGS 4096
+/* A guest's 64 KiB TSO packet takes 33 segments, so a burst of them about
+ * a thousand, and its software segmentation for a port without TSO as many
+ * again: 16384 segments of 2 KiB (35 MiB per PMD) hold several such bursts
+ * in flight. */
+#define POOL_SEGS 16384
 #define POOL_ROOM 2048
 #define QUIESCE_SLOW_NS 1000000000LL
 #define QUIESCE_REPEAT_NS 10000000000LL
@@ -37,6 +41,7 @@ struct pmd {
 	bool started;
 	_Atomic uint64_t epoch;
 	struct vhu_pkt_pool *pool;
+	struct sw_egress eg;
 	struct vhu_pkt *out[SW_MAX_PORTS][SW_BURST];
 	uint16_t nout[SW_MAX_PORTS];
 	uint16_t touched[SW_MAX_PORTS];
@@ -185,12 +190,9 @@ static inline void out_add(struct pmd *m, uint16_t o, struct vhu_pkt *pkt)
 	m->out[o][m->nout[o]++] = pkt;
 }
 
-static void send_to(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
+static void send_to(struct pmd *m, struct port *p, struct vhu_pkt **pkts, uint16_t n)
 {
-	if (p->type == PORT_VHOST)
-		vhost_tx(p, pmd, pkts, n);
-	else
-		tap_tx(p, pkts, n);
+	egress_send(&m->eg, p, m->id, pkts, n);
 }
 
 /* A burst that matched a port flow goes out whole, unparsed. */
@@ -202,7 +204,7 @@ static bool forward_flow(struct pmd *m, const struct sw_conf *c, const struct sw
 	if (f->out == SW_FWD_NORMAL)
 		return false;
 	if (f->out >= 0)
-		send_to(c->ports[f->out], m->id, pkts, n);
+		send_to(m, c->ports[f->out], pkts, n);
 	vhu_pkt_free_bulk(pkts, n);
 	return true;
 }
@@ -270,7 +272,7 @@ static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
 		atomic_fetch_add_explicit(&in->rx[q].dropped, runts, memory_order_relaxed);
 	for (unsigned t = 1; t <= m->touched[0]; t++) {
 		uint16_t dst = m->touched[t];
-		send_to(c->ports[dst], m->id, m->out[dst], m->nout[dst]);
+		send_to(m, c->ports[dst], m->out[dst], m->nout[dst]);
 		m->nout[dst] = 0;
 	}
 	vhu_pkt_free_bulk(pkts, n);
@@ -321,7 +323,7 @@ static void *pmd_main(void *arg)
 			const struct sw_rxq *r = &c->rxq[m->id][i];
 			uint16_t n = r->port->type == PORT_VHOST ?
 				vhost_rx(r->port, r->q, m->pool, pkts, SW_BURST) :
-				tap_rx(r->port, m->pool, pkts, SW_BURST);
+				tap_rx(r->port, r->q, m->pool, pkts, SW_BURST);
 			if (!n)
 				continue;
 			work += n;
@@ -373,6 +375,7 @@ int pmd_start(void)
 		atomic_init(&m->epoch, 1);
 		snprintf(name, sizeof(name), "vhu-switch-pmd%u", i);
 		m->pool = vhu_pkt_pool_create(name, POOL_SEGS, POOL_ROOM);
+		m->eg.pool = m->pool;
 		if (!m->pool) {
 			free(m);
 			return -errno;

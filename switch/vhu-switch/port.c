@@ -37,6 +37,7 @@ static int parse_spec(struct port *p, const char *spec, char *err, size_t errlen
 	p->client = s.client;
 	p->queues = s.queues;
 	memcpy(p->ifname, s.ifname, sizeof(p->ifname));
+	p->no_offloads = s.no_offloads;
 	return 0;
 }
 
@@ -53,7 +54,8 @@ int port_add(const char *spec, char *err, size_t errlen)
 
 	if (!p)
 		return ERR("out of memory");
-	p->fd = -1;
+	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
+		p->fds[q] = -1;
 	rc = parse_spec(p, spec, err, errlen);
 	if (rc) {
 		port_free(p);
@@ -102,7 +104,8 @@ int port_add(const char *spec, char *err, size_t errlen)
 		       p->client ? "client of" : "server on", p->path, p->queues,
 		       p->queues == 1 ? "" : "s");
 	else
-		SW_LOG("port %s: added, tap %s", p->name, p->ifname);
+		SW_LOG("port %s: added, tap %s, %u queue%s, offloads %s", p->name, p->ifname,
+		       p->queues, p->queues == 1 ? "" : "s", p->no_offloads ? "off" : "on");
 	return 0;
 }
 

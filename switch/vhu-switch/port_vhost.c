@@ -25,14 +25,8 @@
 #include <string.h>
 #include <time.h>
 #include <vhu/pkt.h>
+#include "feature_names.h"
 #include "sw.h"
-
-#define F(b) (1ULL << (b))
-/* No offloads in this first cut: a packet from a guest may leave on a
- * tap or a guest that did not negotiate them, and the switch does not
- * segment or checksum in software (OVS's default, userspace-tso off). */
-#define SW_NO_OFFLOADS (F(0) /* CSUM */ | F(1) /* GUEST_CSUM */ | F(7) | F(8) | \
-			F(9) | F(10) | F(11) | F(12) | F(13) | F(14))
 
 static void update_masks(struct port *p, struct vhu_dev *dev)
 {
@@ -61,12 +55,13 @@ static int new_device(struct vhu_dev *dev)
 		return -1;
 	}
 	atomic_store(&p->features, vhu_dev_get_features(dev));
+	atomic_store(&p->ol_caps, sw_ol_of_guest(vhu_dev_get_features(dev)));
 	atomic_store(&p->dev_id, vhu_dev_get_id(dev));
 	update_masks(p, dev);
 	atomic_store(&p->state, PS_RUNNING);
 	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
 		atomic_store(&p->txq[q].congested, false);
-	feature_names(vhu_dev_get_features(dev), names, sizeof(names));
+	feature_format(vhu_dev_get_features(dev), names, sizeof(names));
 	SW_LOG("port %s: device up: socket %s id %" PRIu64 " vrings %u rxq mask 0x%x "
 	       "txq mask 0x%x features [%s]", p->name, p->path, vhu_dev_get_id(dev),
 	       vhu_dev_get_vring_num(dev), atomic_load(&p->guest_rx_mask),
@@ -115,6 +110,7 @@ static int features_changed(struct vhu_dev *dev, uint64_t features)
 {
 	struct port *p = vhu_dev_get_ctx(dev);
 	atomic_store(&p->features, features);
+	atomic_store(&p->ol_caps, sw_ol_of_guest(features));
 	SW_LOG("port %s: features changed to 0x%016" PRIx64, p->name, features);
 	return 0;
 }
@@ -170,7 +166,7 @@ int vhost_port_open(struct port *p, char *err, size_t errlen)
 	else if (sw_opts.sock_mode && !p->client &&
 		 (rc = vhu_driver_set_socket_mode(p->path, sw_opts.sock_mode)))
 		what = "set the mode of";
-	else if ((rc = vhu_driver_disable_features(p->path, SW_NO_OFFLOADS | sw_opts.disable)))
+	else if ((rc = vhu_driver_disable_features(p->path, sw_opts.disable)))
 		what = "set features on";
 	else if ((rc = set_protocol_features(p->path)))
 		what = "set protocol features on";
@@ -273,31 +269,4 @@ void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 	if (shared)
 		atomic_flag_clear_explicit(&t->lock, memory_order_release);
 	stats_count(&p->tx[q], pkts, sent, (uint16_t)(n - sent));
-}
-
-static const char *const fnames[64] = {
-	[0] = "csum", [1] = "guest_csum", [2] = "ctrl_guest_offloads", [3] = "mtu",
-	[5] = "mac", [7] = "guest_tso4", [8] = "guest_tso6", [9] = "guest_ecn",
-	[10] = "guest_ufo", [11] = "host_tso4", [12] = "host_tso6", [13] = "host_ecn",
-	[14] = "host_ufo", [15] = "mrg_rxbuf", [16] = "status", [17] = "ctrl_vq",
-	[18] = "ctrl_rx", [19] = "ctrl_vlan", [21] = "guest_announce", [22] = "mq",
-	[23] = "ctrl_mac_addr", [24] = "notify_on_empty", [26] = "log_all",
-	[27] = "any_layout", [28] = "indirect", [29] = "event_idx",
-	[30] = "protocol_features", [32] = "version_1", [33] = "iommu_platform",
-	[34] = "packed", [35] = "in_order", [37] = "notification_data",
-};
-
-void feature_names(uint64_t f, char *buf, size_t len)
-{
-	size_t off = 0;
-	buf[0] = '\0';
-	for (unsigned b = 0; b < 64 && off < len; b++) {
-		if (!(f & (1ULL << b)))
-			continue;
-		int w = fnames[b] ? snprintf(buf + off, len - off, "%s%s", off ? " " : "", fnames[b])
-				  : snprintf(buf + off, len - off, "%sbit%u", off ? " " : "", b);
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
 }

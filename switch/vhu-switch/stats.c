@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <vhu/pkt.h>
+#include "feature_names.h"
 #include "sw.h"
 
 uint64_t stats_count(struct sw_qstats *s, struct vhu_pkt **pkts, uint16_t n,
@@ -76,8 +77,10 @@ void cmd_show(struct sw_out *o)
 	for (unsigned i = 0; i < c->nb_live; i++) {
 		const struct port *p = c->ports[c->live[i]];
 		out_printf(o, "port %s: type %s state %s", p->name, type_name(p), state_name(p));
+		char ol[64];
+		sw_ol_names(atomic_load(&p->ol_caps), ol, sizeof(ol));
 		if (p->type == PORT_TAP) {
-			out_printf(o, " ifname %s\n", p->ifname);
+			out_printf(o, " ifname %s queues %u offloads [%s]\n", p->ifname, p->queues, ol);
 			continue;
 		}
 		uint64_t f = atomic_load(&p->features);
@@ -88,10 +91,10 @@ void cmd_show(struct sw_out *o)
 			continue;
 		}
 		unsigned rxm = atomic_load(&p->guest_rx_mask), txm = atomic_load(&p->guest_tx_mask);
-		feature_names(f, names, sizeof(names));
+		feature_format(f, names, sizeof(names));
 		out_printf(o, " device %" PRIu64 " vrings %u enabled-rxq 0x%x enabled-txq 0x%x\n"
-			   "  features 0x%016" PRIx64 " [%s]\n", atomic_load(&p->dev_id),
-			   atomic_load(&p->nr_vring), rxm, txm, f, names);
+			   "  features 0x%016" PRIx64 " [%s]\n  offloads taken on transmit [%s]\n",
+			   atomic_load(&p->dev_id), atomic_load(&p->nr_vring), rxm, txm, f, names, ol);
 	}
 }
 
@@ -122,6 +125,18 @@ static void put_vals(struct sw_out *o, const uint64_t *v, bool json)
 	}
 }
 
+/* The port's transmit offload counters (sw.h), after its totals. */
+static void put_ol(struct sw_out *o, const struct port *p, bool json)
+{
+	static const char *const k[3] = { "tx_ol_whole", "tx_ol_segmented", "tx_ol_csum" };
+	uint64_t v[3] = { atomic_load_explicit(&p->ol_whole, memory_order_relaxed),
+			  atomic_load_explicit(&p->ol_segmented, memory_order_relaxed),
+			  atomic_load_explicit(&p->ol_csum, memory_order_relaxed) };
+
+	for (int i = 0; i < 3; i++)
+		out_printf(o, json ? ", \"%s\": %" PRIu64 : " %s %" PRIu64, k[i], v[i]);
+}
+
 static void port_stats(struct sw_out *o, const struct port *p, bool json, bool first)
 {
 	uint64_t tot[8] = { 0 }, qv[VHU_MAX_QUEUE_PAIRS][8];
@@ -136,6 +151,7 @@ static void port_stats(struct sw_out *o, const struct port *p, bool json, bool f
 		out_printf(o, "%s\n  {\"name\": \"%s\", \"type\": \"%s\", \"state\": \"%s\", ",
 			   first ? "" : ",", p->name, type_name(p), state_name(p));
 		put_vals(o, tot, true);
+		put_ol(o, p, true);
 		out_printf(o, ", \"queues\": [");
 		for (unsigned q = 0; q < p->queues; q++) {
 			out_printf(o, "%s{\"queue\": %u, ", q ? ", " : "", q);
@@ -147,6 +163,7 @@ static void port_stats(struct sw_out *o, const struct port *p, bool json, bool f
 	}
 	out_printf(o, "port %s:", p->name);
 	put_vals(o, tot, false);
+	put_ol(o, p, false);
 	out_printf(o, "\n");
 	if (p->queues > 1)
 		for (unsigned q = 0; q < p->queues; q++) {

@@ -29,12 +29,16 @@
 #include <vhu/vhu.h>
 #include "bridge.h"
 #include "flow.h"
+#include "offload.h"
 #include "opts.h"
 #include "port_spec.h"
 #include "sw_core.h"
 #include "sw_tsa.h"
 
 #define SW_BURST 32
+/* Frames one egress call may carry after software segmentation: a burst
+ * of GSO packets becomes several calls of at most this many. */
+#define SW_EG_MAX 1024
 /* The seeds' VHOST_ENQ_RETRY_USECS: how long a full guest ring is waited for. */
 #define SW_ENQ_RETRY_NS 100000
 
@@ -69,9 +73,20 @@ struct port {
 	atomic_int state;
 	_Atomic uint64_t features, dev_id;
 	atomic_uint nr_vring;
-	/* tap */
-	int fd;
+	/* tap: one fd per queue (IFF_MULTI_QUEUE), a 64 KiB receive area per
+	 * queue for what does not fit one segment */
+	int fds[VHU_MAX_QUEUE_PAIRS];
+	uint8_t *rxbuf[VHU_MAX_QUEUE_PAIRS];
 	char ifname[IFNAMSIZ];
+	bool no_offloads;                /* offloads=off */
+	/* SW_OL_* the port takes whole on transmit (a guest's negotiated
+	 * GUEST_ features, a tap's offloads); stored by the control side,
+	 * read by PMDs once per burst */
+	atomic_uint ol_caps;
+	/* Transmit offload counters (PMDs add once per burst): frames that
+	 * left with their offload, GSO packets segmented in software, partial
+	 * checksums completed in software. */
+	_Atomic uint64_t ol_whole, ol_segmented, ol_csum;
 
 	struct sw_txq txq[VHU_MAX_QUEUE_PAIRS];
 	struct sw_qstats rx[VHU_MAX_QUEUE_PAIRS], tx[VHU_MAX_QUEUE_PAIRS];
@@ -103,6 +118,21 @@ extern struct sw_fdb sw_fdb;
 
 /* The bridge's clock: seconds, monotonic. */
 uint32_t sw_now_s(void);
+
+/* Per-PMD room for an egress batch that software offloads grew. */
+struct sw_egress {
+	struct vhu_pkt_pool *pool;
+	struct vhu_pkt *out[SW_EG_MAX];  /* what the port is given */
+	struct vhu_pkt *own[SW_EG_MAX];  /* frames made here, freed after */
+};
+
+/* egress.c: hands a batch to port p, first fitting each packet to what
+ * the port takes (sw.h's ol_caps): whole, segmented or checksummed. A
+ * partial checksum is completed in the packet itself: it may be the
+ * same pointer in other ports' batches of this PMD, which then get the
+ * complete checksum, correct for any receiver. */
+void egress_send(struct sw_egress *e, struct port *p, unsigned pmd,
+		 struct vhu_pkt **pkts, uint16_t n);
 
 /* pmd.c */
 int pmd_start(void);
@@ -137,15 +167,13 @@ void vhost_port_close(struct port *p);
 uint16_t vhost_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
 		  struct vhu_pkt **pkts, uint16_t n);
 void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
-/* Feature bits as names, for show. */
-void feature_names(uint64_t f, char *buf, size_t len);
 
 /* port_tap.c */
 int tap_port_open(struct port *p, char *err, size_t errlen);
 void tap_port_close(struct port *p);
-uint16_t tap_rx(struct port *p, struct vhu_pkt_pool *pool,
+uint16_t tap_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
 		struct vhu_pkt **pkts, uint16_t n);
-void tap_tx(struct port *p, struct vhu_pkt **pkts, uint16_t n);
+void tap_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
 
 /* stats.c */
 struct sw_out;

@@ -386,11 +386,16 @@ static void *G(struct hfe *h, uint64_t gpa)
 	return h->mem + (gpa - h->gpa0);
 }
 
+/* Virtio features the next hfe_start asks for; 0: the frontend's default
+ * (no offloads). */
+static uint64_t hfe_features;
+
 static bool hfe_start(struct hfe *h, const char *name)
 {
 	/* The frontend's own protocol features and LOG_SHMFD, without which
 	 * the backend refuses SET_LOG_BASE before its checks are reached. */
 	struct vhu_fe_opts o = { .path = bad.path, .mem_size = BAD_MEM, .ring_size = 256,
+		.features = hfe_features,
 		.protocol_features = (1ull << VHU_PROTO_F_MQ) | (1ull << VHU_PROTO_F_REPLY_ACK) |
 				     (1ull << VHU_PROTO_F_STATUS) | (1ull << VHU_PROTO_F_LOG_SHMFD) };
 
@@ -900,20 +905,47 @@ out3:
 	hfe_end(&h);
 }
 
+#define FO(b) (1ull << (b))
+/* A guest with the checksum and TSO offloads but not HOST_ECN or HOST_USO. */
+#define HFE_TSO true
+
 static void case_bad_offload(void)
 {
 	struct hfe h;
 	struct virtio_net_hdr_mrg_rxbuf nh;
-	static const struct { const char *name; uint8_t flags, gso; uint16_t gso_size, cs, co; } v[] = {
-		{ "csum_start at the end", VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 200, 0 },
-		{ "csum_start past the end", VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 60000, 6 },
-		{ "csum_offset past the end", VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 14, 190 },
-		{ "gso_size 0", VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 0, 34, 16 },
-		{ "unknown gso_type", VIRTIO_NET_HDR_F_NEEDS_CSUM, 7, 1000, 34, 16 },
+	static const struct {
+		const char *name;
+		bool tso; /* the frontend negotiates HFE_TSO's offloads (else none) */
+		uint8_t flags, gso;
+		uint16_t gso_size, cs, co;
+	} v[] = {
+		{ "csum_start at the end", HFE_TSO, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 200, 0 },
+		{ "csum_start past the end", HFE_TSO, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 60000, 6 },
+		{ "csum_offset past the end", HFE_TSO, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 14, 190 },
+		{ "gso_size 0", HFE_TSO, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 0, 34, 16 },
+		{ "gso_size past the packet", HFE_TSO, VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		  VIRTIO_NET_HDR_GSO_TCPV4, 201, 34, 16 },
+		{ "unknown gso_type", HFE_TSO, VIRTIO_NET_HDR_F_NEEDS_CSUM, 7, 100, 34, 16 },
+		{ "GSO ECN without HOST_ECN", HFE_TSO, VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		  VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN, 100, 34, 16 },
+		{ "USO without HOST_USO", HFE_TSO, VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		  VHU_NET_HDR_GSO_UDP_L4, 100, 34, 6 },
+		{ "legacy UFO, never offered", HFE_TSO, VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		  VIRTIO_NET_HDR_GSO_UDP, 100, 34, 6 },
+		{ "TSO without HOST_TSO4", false, VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		  VIRTIO_NET_HDR_GSO_TCPV4, 100, 34, 16 },
+		{ "partial checksum without CSUM", false, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 34, 16 },
 	};
 	for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
-		if (!hfe_start(&h, v[k].name))
+		uint64_t want = v[k].tso ? vhu_fe_default_features(1) | FO(VIRTIO_NET_F_CSUM) |
+					   FO(VIRTIO_NET_F_HOST_TSO4) | FO(VIRTIO_NET_F_HOST_TSO6)
+					 : 0;
+		hfe_features = want;
+		bool started = hfe_start(&h, v[k].name);
+		hfe_features = 0;
+		if (!started)
 			goto out;
+		CHECK((vhu_fe_features(h.fe) & want) == want);
 		unsigned c0 = cap_count();
 		struct vhu_vring_stats st0 = { 0 }, st1 = { 0 };
 		vhu_vring_get_stats(bdev(), 1, &st0);

@@ -22,7 +22,10 @@
 #include "fake_guest.h"
 
 #define QSZ 16
-#define F_BASE (F(VIRTIO_F_VERSION_1) | F(VIRTIO_RING_F_INDIRECT_DESC))
+/* What a guest negotiates for its transmit offloads (the device side). */
+#define F_HOST_OL (F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) | \
+		   F(VIRTIO_NET_F_HOST_ECN) | F(VHU_NET_F_HOST_USO))
+#define F_BASE (F(VIRTIO_F_VERSION_1) | F(VIRTIO_RING_F_INDIRECT_DESC) | F_HOST_OL)
 #define HDR 12u
 
 struct ring_gpa {
@@ -551,7 +554,7 @@ static void test_tx_legacy_hdr(void)
 	uint8_t pay[50];
 
 	reset_all();
-	struct vhu_vq *q = mkq(1, F(VIRTIO_RING_F_INDIRECT_DESC), QSZ);
+	struct vhu_vq *q = mkq(1, F(VIRTIO_RING_F_INDIRECT_DESC) | F(VIRTIO_NET_F_CSUM), QSZ);
 	CHECK_EQ(q->hdr_len, 10);
 	memset(&h, 0, sizeof(h));
 	h.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -729,8 +732,10 @@ static void test_tx_break_isolation(void)
 	CHECK_EQ(vhu_pkt_pool_avail(pool), POOL_N);
 }
 
-/* Offload header checks on transmit: a bad header drops that packet only. */
-static void test_tx_offload(void)
+/* Offload header checks on transmit: a bad header drops that packet only.
+ * ok: accepted from a guest with every host offload; ok_none: from one
+ * without any (only a plain header passes). */
+static void tx_offload_cases(uint64_t features, bool with_ol)
 {
 	struct {
 		uint8_t flags, gso_type;
@@ -745,23 +750,31 @@ static void test_tx_offload(void)
 		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 0, 100, 0, false },
 		/* gso with gso_size 0 */
 		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 54, 0, 34, 16, false },
+		/* gso_size past the packet, and the whole packet (odd, harmless) */
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, 74, 101, 54, 16, false },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, 74, 100, 54, 16, true },
 		/* gso without NEEDS_CSUM */
-		{ 0, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448, 0, 0, false },
-		/* unknown gso type */
-		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, 2, 54, 1448, 34, 16, false },
-		/* good gso */
+		{ 0, VIRTIO_NET_HDR_GSO_TCPV4, 54, 40, 0, 0, false },
+		/* unknown gso type; legacy UFO, never offered */
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, 2, 54, 40, 34, 16, false },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP, 42, 40, 34, 6, false },
+		/* good gso: TCP with ECN, UDP (USO) */
 		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN,
-		  54, 1448, 34, 16, true },
+		  54, 40, 34, 16, true },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, VHU_NET_HDR_GSO_UDP_L4, 42, 40, 34, 6, true },
 		/* plain */
 		{ 0, 0, 0, 0, 0, 0, true },
 	};
+	if (!with_ol)
+		for (unsigned i = 0; i < VHU_ARRAY_SIZE(cases); i++)
+			cases[i].ok = cases[i].flags == 0 && cases[i].gso_type == 0;
 	const unsigned n = VHU_ARRAY_SIZE(cases);
 	struct vhu_pkt *pk[16];
 	uint8_t pay[100];
 	unsigned nok = 0;
 
 	reset_all();
-	struct vhu_vq *q = mkq(1, F_BASE, QSZ);
+	struct vhu_vq *q = mkq(1, features, QSZ);
 	for (unsigned i = 0; i < n; i++) {
 		struct virtio_net_hdr_mrg_rxbuf h;
 		memset(&h, 0, sizeof(h));
@@ -797,6 +810,32 @@ static void test_tx_offload(void)
 	}
 	vhu_pkt_free_bulk(pk, nok);
 	CHECK_EQ(vhu_pkt_pool_avail(pool), POOL_N);
+}
+
+static void test_tx_offload(void)
+{
+	tx_offload_cases(F_BASE, true);
+	/* Without the host offloads every offload header is one the device
+	 * did not offer; ECN needs HOST_ECN even with TSO. */
+	tx_offload_cases(F(VIRTIO_F_VERSION_1) | F(VIRTIO_RING_F_INDIRECT_DESC), false);
+}
+
+/* What is offered after an application turned offloads off. */
+static void test_features_fix(void)
+{
+	uint64_t all = vhu_default_features();
+	CHECK_EQ(vhu_net_features_fix(all), all);
+	uint64_t f = vhu_net_features_fix(all & ~F(VIRTIO_NET_F_CSUM));
+	CHECK(!(f & (F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |
+		     F(VIRTIO_NET_F_HOST_ECN) | F(VHU_NET_F_HOST_USO))));
+	CHECK(f & F(VIRTIO_NET_F_GUEST_TSO4));
+	f = vhu_net_features_fix(all & ~(F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6)));
+	CHECK(!(f & F(VIRTIO_NET_F_GUEST_ECN)));
+	CHECK(f & F(VHU_NET_F_GUEST_USO4));
+	f = vhu_net_features_fix(all & ~F(VIRTIO_NET_F_GUEST_CSUM));
+	CHECK(!(f & (F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
+		     F(VIRTIO_NET_F_GUEST_ECN) | F(VHU_NET_F_GUEST_USO4) | F(VHU_NET_F_GUEST_USO6))));
+	CHECK(f & F(VIRTIO_NET_F_HOST_TSO4));
 }
 
 /* ---- receive (host -> guest) ------------------------------------------- */
@@ -1542,6 +1581,7 @@ int main(void)
 	RUN(test_tx_malformed);
 	RUN(test_tx_break_isolation);
 	RUN(test_tx_offload);
+	RUN(test_features_fix);
 	RUN(test_rx_basic);
 	RUN(test_rx_too_big);
 	RUN(test_rx_mrg);

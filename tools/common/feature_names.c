@@ -9,6 +9,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
+#include <vhu/vhu.h>
 #include "feature_names.h"
 
 #ifndef VHOST_USER_F_PROTOCOL_FEATURES
@@ -37,6 +38,9 @@ static const struct feature_name features[] = {
 	{ "host_tso6", VIRTIO_NET_F_HOST_TSO6 },
 	{ "host_ecn", VIRTIO_NET_F_HOST_ECN },
 	{ "host_ufo", VIRTIO_NET_F_HOST_UFO },
+	{ "guest_uso4", VHU_NET_F_GUEST_USO4 },
+	{ "guest_uso6", VHU_NET_F_GUEST_USO6 },
+	{ "host_uso", VHU_NET_F_HOST_USO },
 	{ "mrg_rxbuf", VIRTIO_NET_F_MRG_RXBUF },
 	{ "status", VIRTIO_NET_F_STATUS },
 	{ "ctrl_vq", VIRTIO_NET_F_CTRL_VQ },

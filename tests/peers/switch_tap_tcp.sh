@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# TCP through vhu-switch between network namespaces behind tap ports, the
+# kernel's own TCP on both ends. Taps a and b take offloads (the default),
+# c has offloads=off. Checked:
+#  - iperf3 a -> b: TSO packets from a's kernel cross whole (b's
+#    tx_ol_whole grows; none segmented);
+#  - iperf3 a -> c: the switch segments for c alone (c's tx_ol_segmented
+#    grows) and c's kernel gets frames no larger than its MTU;
+#  - a file of 8 MiB a -> b, b -> a, a -> c and c -> a, md5 equal on both
+#    ends.
+# Namespaces are this test's own, addresses link-local, removed on exit.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/switch_common.inc"
+[ "$(id -u)" = 0 ] || skip "needs root for tap devices and network namespaces"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+need_cmd ip
+need_cmd iperf3
+need_cmd python3
+
+NS=vhutcp-$$
+IFP=vt$$
+IFP=${IFP:0:12}
+trap 'for x in a b c; do ip netns del "$NS-$x" 2>/dev/null; done; cleanup' EXIT
+sw_start --port "tap:a,ifname=${IFP}a" --port "tap:b,ifname=${IFP}b" \
+	--port "tap:c,ifname=${IFP}c,offloads=off"
+n=1
+for x in a b c; do
+	ip netns add "$NS-$x" || skip "cannot create a network namespace"
+	ip link set "$IFP$x" netns "$NS-$x" || { sw_dump; fail "cannot move $IFP$x into $NS-$x"; }
+	ip -n "$NS-$x" addr add "169.254.30.$n/16" dev "$IFP$x"
+	ip -n "$NS-$x" link set "$IFP$x" up
+	ip -n "$NS-$x" link set lo up
+	n=$((n + 1))
+done
+addr() { case $1 in a) echo 169.254.30.1 ;; b) echo 169.254.30.2 ;; c) echo 169.254.30.3 ;; esac; }
+vctl show | tee "$T/show.txt"
+grep -q "^port a: .*offloads \[csum tso4 tso6 ecn" "$T/show.txt" || fail "tap a does not take offloads"
+grep -q "^port c: .*offloads \[none\]" "$T/show.txt" || fail "tap c has offloads"
+
+# iperf FROM TO: Gbit/s of a 3-second stream.
+iperf() {
+	ip netns exec "$NS-$2" timeout 20 iperf3 -s -1 -p 5201 >"$T/iperf-s-$2.log" 2>&1 &
+	local sp=$!
+	wait_for 5 sh -c "ip netns exec '$NS-$2' ss -ltn | grep -q ':5201 '"
+	ip netns exec "$NS-$1" timeout 20 iperf3 -c "$(addr "$2")" -t 3 -J >"$T/iperf-$1$2.json" 2>&1 ||
+		{ cat "$T/iperf-$1$2.json"; sw_dump; fail "iperf3 $1 -> $2 failed"; }
+	wait "$sp"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' "$T/iperf-$1$2.json"
+}
+w0=$(sw_stat b tx_ol_whole)
+gab=$(iperf a b)
+w1=$(sw_stat b tx_ol_whole) s1=$(sw_stat b tx_ol_segmented)
+note "a -> b $gab Gbit/s; b took $((w1 - w0)) offload frames whole, segmented $s1"
+[ $((w1 - w0)) -gt 0 ] || { vctl stats; fail "no TSO frame crossed whole to b"; }
+[ "$s1" = 0 ] || fail "the switch segmented $s1 packets for b, which takes TSO"
+gac=$(iperf a c)
+sc=$(sw_stat c tx_ol_segmented) wc=$(sw_stat c tx_ol_whole)
+note "a -> c $gac Gbit/s; segmented for c $sc, whole $wc"
+[ "$sc" -gt 0 ] || { vctl stats; fail "nothing was segmented for c (offloads=off)"; }
+[ "$wc" = 0 ] || fail "$wc offload frames went whole to c, which takes none"
+
+# xfer FROM TO: 8 MiB of random bytes over TCP; md5 on both ends.
+XFER='import hashlib, socket, sys
+role, addr = sys.argv[1], sys.argv[2]
+if role == "recv":
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, 5202)); s.listen(1); s.settimeout(20)
+    c, _ = s.accept(); c.settimeout(20); h = hashlib.md5(); n = 0
+    while True:
+        b = c.recv(1 << 16)
+        if not b: break
+        h.update(b); n += len(b)
+    print(n, h.hexdigest())
+else:
+    data = open(sys.argv[3], "rb").read()
+    c = socket.create_connection((addr, 5202), timeout=20); c.sendall(data); c.close()
+    print(len(data), hashlib.md5(data).hexdigest())'
+head -c $((8 << 20)) /dev/urandom >"$T/file"
+xfer() {
+	ip netns exec "$NS-$2" timeout 30 python3 -c "$XFER" recv "$(addr "$2")" >"$T/recv-$1$2" 2>&1 &
+	local rp=$!
+	wait_for 5 sh -c "ip netns exec '$NS-$2' ss -ltn | grep -q ':5202 '"
+	ip netns exec "$NS-$1" timeout 30 python3 -c "$XFER" send "$(addr "$2")" "$T/file" >"$T/send-$1$2" 2>&1 ||
+		{ cat "$T/send-$1$2"; fail "send $1 -> $2 failed"; }
+	wait "$rp"
+	local s r
+	s=$(cat "$T/send-$1$2") r=$(cat "$T/recv-$1$2")
+	[ "$s" = "$r" ] || { sw_dump; fail "$1 -> $2: sent '$s', received '$r'"; }
+	echo "$1->$2 ok"
+}
+x=$(xfer a b; xfer b a; xfer a c; xfer c a)
+vctl stats | tee "$T/stats.txt"
+for p in a b c; do
+	[ "$(sw_stat $p tx_errors)" = 0 ] || fail "tx errors on $p"
+done
+result "switch_tap_tcp iperf3 a->b $gab Gbit/s (b: $((w1 - w0)) TSO frames whole), a->c $gac Gbit/s (c offloads=off: $sc segmented); 8 MiB md5 equal:" $x
+echo PASS
