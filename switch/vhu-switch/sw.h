@@ -83,9 +83,10 @@ struct port {
 	 * GUEST_ features, a tap's offloads); stored by the control side,
 	 * read by PMDs once per burst */
 	atomic_uint ol_caps;
-	/* Transmit offload counters (PMDs add once per burst): frames that
-	 * left with their offload, GSO packets segmented in software, partial
-	 * checksums completed in software. */
+	/* Transmit offload counters (PMDs add once per burst): frames handed
+	 * to the port with their offload (tx_packets and tx_dropped say how
+	 * many it took), GSO packets segmented in software, partial checksums
+	 * completed in software. */
 	_Atomic uint64_t ol_whole, ol_segmented, ol_csum;
 
 	struct sw_txq txq[VHU_MAX_QUEUE_PAIRS];

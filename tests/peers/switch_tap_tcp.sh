@@ -8,7 +8,9 @@
 #  - iperf3 a -> c: the switch segments for c alone (c's tx_ol_segmented
 #    grows) and c's kernel gets frames no larger than its MTU;
 #  - a file of 8 MiB a -> b, b -> a, a -> c and c -> a, md5 equal on both
-#    ends.
+#    ends;
+#  - a capture on b during a -> b (a capture takes no offloads): tshark
+#    reads frames of at most 1514 bytes with no bad TCP checksum.
 # Namespaces are this test's own, addresses link-local, removed on exit.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/switch_common.inc"
@@ -17,6 +19,7 @@
 need_cmd ip
 need_cmd iperf3
 need_cmd python3
+need_cmd tshark
 
 NS=vhutcp-$$
 IFP=vt$$
@@ -49,11 +52,21 @@ iperf() {
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' "$T/iperf-$1$2.json"
 }
 w0=$(sw_stat b tx_ol_whole)
+vctl capture b "$T/b.pcap" --count 400 --timeout 15 >"$T/cap.out" 2>&1 &
+cap_pid=$!
 gab=$(iperf a b)
+wait "$cap_pid" || { cat "$T/cap.out"; fail "capture on b failed"; }
 w1=$(sw_stat b tx_ol_whole) s1=$(sw_stat b tx_ol_segmented)
 note "a -> b $gab Gbit/s; b took $((w1 - w0)) offload frames whole, segmented $s1"
 [ $((w1 - w0)) -gt 0 ] || { vctl stats; fail "no TSO frame crossed whole to b"; }
 [ "$s1" = 0 ] || fail "the switch segmented $s1 packets for b, which takes TSO"
+tshark -r "$T/b.pcap" -o tcp.check_checksum:TRUE -T fields -e frame.len -e tcp.checksum.status \
+	>"$T/b.txt" 2>"$T/tshark.err" || { cat "$T/tshark.err"; fail "tshark cannot read the capture"; }
+ncap=$(wc -l <"$T/b.txt") big=$(awk '$1 > 1514' "$T/b.txt" | wc -l)
+badck=$(awk '$2 == 0' "$T/b.txt" | wc -l) tcp=$(awk '$2 == 1' "$T/b.txt" | wc -l)
+note "capture on b: $ncap frames, $tcp TCP with good checksums, $big over 1514 bytes, $badck bad checksums"
+[ "$ncap" -ge 100 ] && [ "$tcp" -ge 100 ] && [ "$big" = 0 ] && [ "$badck" = 0 ] ||
+	fail "the capture holds unsegmented or badly checksummed frames"
 gac=$(iperf a c)
 sc=$(sw_stat c tx_ol_segmented) wc=$(sw_stat c tx_ol_whole)
 note "a -> c $gac Gbit/s; segmented for c $sc, whole $wc"
