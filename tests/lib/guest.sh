@@ -31,7 +31,7 @@
 # to QEMU's arguments, e.g. "-incoming tcp:127.0.0.1:4444").
 #
 # Guest program (kernel command line, all optional):
-#   vhu.mode=ping|pingloop|serve|info   (default info: configure, report, stop)
+#   vhu.mode=ping|pingloop|serve|tcp|info   (default info: configure, report, stop)
 #   vhu.ip=ADDR/LEN  vhu.ip1=ADDR/LEN    addresses of eth0 / eth1 (link-local only)
 #   vhu.peer=ADDR    address to ping (IPv4, or IPv6 link-local: ping6 on eth0)
 #   vhu.count=N      pings (ping: 5; pingloop: 600)
@@ -45,6 +45,10 @@
 #   vhu.limit=S      watchdog: power off after S s whatever happens (150)
 #   vhu.peer1=ADDR   pingloop: also ping this IPv4 address (on eth1's subnet)
 #                    at the same time; its summary is "ping1 R/N"
+#   vhu.role=R       tcp: send (a file of vhu.size random bytes, 2 MiB, to
+#                    vhu.peer:vhu.port with nc, retrying the connect for up to
+#                    vhu.time s, 60), recv (listen on vhu.port, 5001, for one
+#                    file, at most vhu.time s) or both at once
 #   vhu.memck=KB     at boot write KB KiB of random data to /tmp/memck (RAM
 #                    disk) and print its md5sum ("memck start SUM"); print it
 #                    again when the mode ends ("memck end SUM"). A guest that
@@ -53,8 +57,9 @@
 # Markers on the console (one per line, "VHU-GUEST: "):
 #   modules N/M, eth0 mac=.. mtu=.. rxq=N txq=N features=BITS, cpus N,
 #   warmup ok|failed, ping cpuC R/N, ping R/N, ping1 R/N, ready, memck
-#   start|end SUM, reply lines (pingloop shows busybox ping's own "64 bytes
-#   from ...: seq=K" lines), error ..., done
+#   start|end SUM, tcp file size=N md5=SUM, tcp listening port=P, tcp sent
+#   secs=S tries=N, tcp recv size=N md5=SUM, reply lines (pingloop shows
+#   busybox ping's own "64 bytes from ...: seq=K" lines), error ..., done
 # "features" is the virtio feature bit string the driver negotiated (bit 0
 # first): bit 15 MRG_RXBUF, 17 CTRL_VQ, 22 MQ, 29 EVENT_IDX, 34 RING_PACKED.
 
@@ -190,6 +195,44 @@ pingloop)
 serve)
 	M "ready"
 	sleep "${P_time:-30}"
+	;;
+tcp)
+	# A file of random bytes over TCP with busybox nc. The listener's stdin
+	# is a fifo held open (not a pipe: ash's wait would wait for the whole
+	# pipeline): busybox nc half-closes the connection when its stdin ends,
+	# and the sender then stops sending.
+	role=${P_role:-send} port=${P_port:-5001} tl=${P_time:-60}
+	case $role in send|recv|both) ;; *) M "error unknown vhu.role $role"; fin ;; esac
+	up() { cut -d' ' -f1 /proc/uptime; }
+	if [ "$role" != recv ]; then
+		[ -n "$peer" ] || { M "error no vhu.peer"; fin; }
+		head -c "${P_size:-2097152}" /dev/urandom >/tmp/tcp.tx
+		M "tcp file size=$(wc -c </tmp/tcp.tx) md5=$(md5sum </tmp/tcp.tx | cut -d' ' -f1)"
+	fi
+	if [ "$role" != send ]; then
+		mkfifo /tmp/tcp.hold
+		sleep $((tl + 5)) >/tmp/tcp.hold &
+		hp=$!
+		timeout "$tl" nc -l -p "$port" </tmp/tcp.hold >/tmp/tcp.rx 2>/tmp/ncl.err &
+		rp=$!
+		M "tcp listening port=$port"
+	fi
+	if [ "$role" != recv ]; then
+		warmup
+		t0=$(up) n=0 ok=0
+		while [ $n -lt "$tl" ]; do
+			n=$((n + 1))
+			if timeout "$tl" nc "$peer" "$port" </tmp/tcp.tx 2>/tmp/nc.err; then ok=1; break; fi
+			sleep 1
+		done
+		if [ $ok = 1 ]; then M "tcp sent secs=$(awk "BEGIN{printf \"%.2f\", $(up) - $t0}") tries=$n"
+		else M "error tcp send failed after $n tries: $(tr '\n' ' ' </tmp/nc.err)"; fi
+	fi
+	if [ "$role" != send ]; then
+		wait $rp
+		kill $hp
+		M "tcp recv size=$(wc -c </tmp/tcp.rx) md5=$(md5sum </tmp/tcp.rx | cut -d' ' -f1) $(tr '\n' ' ' </tmp/ncl.err)"
+	fi
 	;;
 *) M "error unknown mode $mode" ;;
 esac

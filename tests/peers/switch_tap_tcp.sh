@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # TCP through vhu-switch between network namespaces behind tap ports, the
 # kernel's own TCP on both ends. Taps a and b take offloads (the default),
-# c has offloads=off. Checked:
+# c has offloads=off; a is a multi-queue tap (queues=2). Checked:
 #  - iperf3 a -> b: TSO packets from a's kernel cross whole (b's
-#    tx_ol_whole grows; none segmented);
+#    tx_ol_whole grows; none segmented); with 4 streams, a's kernel
+#    spreads them over both of a's queues (both count rx packets);
 #  - iperf3 a -> c: the switch segments for c alone (c's tx_ol_segmented
 #    grows) and c's kernel gets frames no larger than its MTU;
 #  - a file of 8 MiB a -> b, b -> a, a -> c and c -> a, md5 equal on both
@@ -25,7 +26,7 @@ NS=vhutcp-$$
 IFP=vt$$
 IFP=${IFP:0:12}
 trap 'for x in a b c; do ip netns del "$NS-$x" 2>/dev/null; done; cleanup' EXIT
-sw_start --port "tap:a,ifname=${IFP}a" --port "tap:b,ifname=${IFP}b" \
+sw_start --port "tap:a,ifname=${IFP}a,queues=2" --port "tap:b,ifname=${IFP}b" \
 	--port "tap:c,ifname=${IFP}c,offloads=off"
 n=1
 for x in a b c; do
@@ -46,7 +47,7 @@ iperf() {
 	ip netns exec "$NS-$2" timeout 20 iperf3 -s -1 -p 5201 >"$T/iperf-s-$2.log" 2>&1 &
 	local sp=$!
 	wait_for 5 sh -c "ip netns exec '$NS-$2' ss -ltn | grep -q ':5201 '"
-	ip netns exec "$NS-$1" timeout 20 iperf3 -c "$(addr "$2")" -t 3 -J >"$T/iperf-$1$2.json" 2>&1 ||
+	ip netns exec "$NS-$1" timeout 20 iperf3 -c "$(addr "$2")" -t 3 -P "${3:-1}" -J >"$T/iperf-$1$2.json" 2>&1 ||
 		{ cat "$T/iperf-$1$2.json"; sw_dump; fail "iperf3 $1 -> $2 failed"; }
 	wait "$sp"
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' "$T/iperf-$1$2.json"
@@ -54,8 +55,19 @@ iperf() {
 w0=$(sw_stat b tx_ol_whole)
 vctl capture b "$T/b.pcap" --count 400 --timeout 15 >"$T/cap.out" 2>&1 &
 cap_pid=$!
-gab=$(iperf a b)
+gab=$(iperf a b 4)
 wait "$cap_pid" || { cat "$T/cap.out"; fail "capture on b failed"; }
+# rxq N: rx packets of a's queue N.
+rxq() { vctl stats a | sed -n "s/^  queue $1: rx_packets \([0-9]*\) .*/\1/p"; }
+q0=$(rxq 0) q1=$(rxq 1)
+note "a's queues: rx 0: $q0, 1: $q1"
+if [ "${q0:-0}" = 0 ] || [ "${q1:-0}" = 0 ]; then
+	# 4 flows all hashed to one queue (1 in 8): once more with 8.
+	iperf a b 8 >/dev/null
+	q0=$(rxq 0) q1=$(rxq 1)
+	note "a's queues after 8 more streams: rx 0: $q0, 1: $q1"
+	[ "${q0:-0}" -gt 0 ] && [ "${q1:-0}" -gt 0 ] || { vctl stats a; fail "one of a's two queues got nothing"; }
+fi
 w1=$(sw_stat b tx_ol_whole) s1=$(sw_stat b tx_ol_segmented)
 note "a -> b $gab Gbit/s; b took $((w1 - w0)) offload frames whole, segmented $s1"
 [ $((w1 - w0)) -gt 0 ] || { vctl stats; fail "no TSO frame crossed whole to b"; }
@@ -107,5 +119,5 @@ vctl stats | tee "$T/stats.txt"
 for p in a b c; do
 	[ "$(sw_stat $p tx_errors)" = 0 ] || fail "tx errors on $p"
 done
-result "switch_tap_tcp iperf3 a->b $gab Gbit/s (b: $((w1 - w0)) TSO frames whole), a->c $gac Gbit/s (c offloads=off: $sc segmented); 8 MiB md5 equal:" $x
+result "switch_tap_tcp iperf3 a->b $gab Gbit/s (4 streams; a's 2 queues rx $q0/$q1) (b: $((w1 - w0)) TSO frames whole), a->c $gac Gbit/s (c offloads=off: $sc segmented); 8 MiB md5 equal:" $x
 echo PASS
