@@ -57,6 +57,7 @@ def main():
     for a in ("raw", "mem", "meta", "cmds", "csv", "md", "png", "plot"):
         ap.add_argument("--" + a, required=True)
     ap.add_argument("--cost", help="bench/cost.sh output (optional)")
+    ap.add_argument("--tcp", help="bench/tcp_tap.sh's section (optional)")
     o = ap.parse_args()
 
     meta = {}
@@ -297,6 +298,10 @@ def main():
         L.append("")
         L.append("Minimum over the runs (bold): anything else callgrind counts (empty polls while the "
                  "frontend was descheduled, the stats thread) only adds; the maximum shows how much.\n")
+
+    if o.tcp and os.path.exists(o.tcp):
+        with open(o.tcp) as f:
+            L.append(f.read().rstrip() + "\n")
 
     if mem:
         L.append("## Memory: 64 idle vhost-user ports\n")

@@ -46,7 +46,8 @@
 #   BENCH_OUT=DIR (all output there instead, docs/ untouched: tiny runs)
 #   BENCH_ROWS="scenario:size:ring ..."  BENCH_SCENARIOS BENCH_SIZES
 #   BENCH_RINGS (subsets)  BENCH_MEM=0 (skip the memory test)
-#   BENCH_COST=0 (skip bench/cost.sh)  BENCH_NO_HUGE=1
+#   BENCH_COST=0 (skip bench/cost.sh)  BENCH_TCP=0 (skip bench/tcp_tap.sh,
+#   TCP between namespaces behind tap ports)  BENCH_NO_HUGE=1
 #   BENCH_KEEP=1 (keep the work dir)  VHU_BUILD (build)
 #   BENCH_FWD_EXTRA (vhu-fwd options, for runs that must fail a check)
 # The full matrix at the defaults: 40 rows x 10 runs of about 11 s, some 75
@@ -461,6 +462,14 @@ else
 	rm -f "$COSTF"
 fi
 
+# ---- TCP between namespaces behind tap ports ---------------------------------
+if [ "${BENCH_TCP:-1}" != 0 ]; then
+	BENCH_REPS=$REPS BENCH_SECONDS=$SECS BENCH_WARMUP=$WARMUP VHU_BUILD=$VHU_BUILD \
+		bash "$BENCH/tcp_tap.sh" "$OUT" || log "tcp_tap.sh failed"
+else
+	rm -f "$OUT"/tcp_tap{.md,.csv,_raw.csv,.env}
+fi
+
 # ---- report -------------------------------------------------------------------
 T_END=$(date +%s)
 cat >"$OUT/meta.env" <<EOF
@@ -484,5 +493,6 @@ date=$(date -u +%Y-%m-%dT%H:%MZ)
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src include tools 2>/dev/null || echo "+uncommitted")
 EOF
 python3 "$BENCH/report.py" --raw "$RAW" --mem "$MEMF" --meta "$OUT/meta.env" --cmds "$OUT/cmds" \
-	--csv "$CSV" --md "$DOC" --png "$PNG" --plot "$BENCH/plot.gp" --cost "$COSTF" || exit 1
+	--csv "$CSV" --md "$DOC" --png "$PNG" --plot "$BENCH/plot.gp" --cost "$COSTF" \
+	--tcp "$OUT/tcp_tap.md" || exit 1
 log "done in $((T_END - T_START)) s: $DOC, $CSV"

@@ -17,11 +17,12 @@ for group in "$@"; do
 	peers)
 		want dpdk-testpmd dpdk-dev; want qemu-system-x86_64 qemu-system-x86
 		want /bin/busybox busybox-static; want cpio cpio; want socat socat
-		want ip iproute2; want tshark tshark; want tcpdump tcpdump ;;
+		want ip iproute2; want tshark tshark; want tcpdump tcpdump
+		want iperf3 iperf3 ;;
 	bench)
 		want gnuplot gnuplot-nox; want perf linux-perf
 		want /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk openvswitch-switch-dpdk
-		want valgrind valgrind ;;
+		want valgrind valgrind; want iperf3 iperf3; want ethtool ethtool ;;
 	fuzz)
 		want clang clang; want /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev ;;
 	sanitizers)
@@ -44,5 +45,7 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
 $SUDO apt-get update -qq >/dev/null 2>&1 || true
 # tshark asks whether non-root users may capture; answer no, quietly.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
+# iperf3 asks whether to run a server at boot; no.
+echo "iperf3 iperf3/start_daemon boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/tmp/vhu-apt.log 2>&1 || {
 	echo "ensure-deps: apt-get install failed, see /tmp/vhu-apt.log" >&2; tail -5 /tmp/vhu-apt.log >&2; exit 1; }
