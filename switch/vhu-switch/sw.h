@@ -77,6 +77,11 @@ struct port {
 	 * queue for what does not fit one segment */
 	int fds[VHU_MAX_QUEUE_PAIRS];
 	uint8_t *rxbuf[VHU_MAX_QUEUE_PAIRS];
+	/* tap: packets allocated for reads that found nothing yet, kept for
+	 * the next poll (an idle tap costs a read, not an alloc and a free);
+	 * only the PMD polling the queue touches them, the port's close frees */
+	struct vhu_pkt *rx_spare[VHU_MAX_QUEUE_PAIRS][SW_BURST];
+	uint16_t nspare[VHU_MAX_QUEUE_PAIRS];
 	char ifname[IFNAMSIZ];
 	bool no_offloads;                /* offloads=off */
 	/* SW_OL_* the port takes whole on transmit (a guest's negotiated
