@@ -58,6 +58,7 @@ def main():
         ap.add_argument("--" + a, required=True)
     ap.add_argument("--cost", help="bench/cost.sh output (optional)")
     ap.add_argument("--tcp", help="bench/tcp_tap.sh's section (optional)")
+    ap.add_argument("--gso", help="bench/gso_fe.sh's section (optional)")
     o = ap.parse_args()
 
     meta = {}
@@ -299,9 +300,10 @@ def main():
         L.append("Minimum over the runs (bold): anything else callgrind counts (empty polls while the "
                  "frontend was descheduled, the stats thread) only adds; the maximum shows how much.\n")
 
-    if o.tcp and os.path.exists(o.tcp):
-        with open(o.tcp) as f:
-            L.append(f.read().rstrip() + "\n")
+    for sec in (o.tcp, o.gso):
+        if sec and os.path.exists(sec):
+            with open(sec) as f:
+                L.append(f.read().rstrip() + "\n")
 
     if mem:
         L.append("## Memory: 64 idle vhost-user ports\n")

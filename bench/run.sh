@@ -47,7 +47,8 @@
 #   BENCH_ROWS="scenario:size:ring ..."  BENCH_SCENARIOS BENCH_SIZES
 #   BENCH_RINGS (subsets)  BENCH_MEM=0 (skip the memory test)
 #   BENCH_COST=0 (skip bench/cost.sh)  BENCH_TCP=0 (skip bench/tcp_tap.sh,
-#   TCP between namespaces behind tap ports)  BENCH_NO_HUGE=1
+#   TCP between namespaces behind tap ports)  BENCH_GSO=0 (skip
+#   bench/gso_fe.sh, 64 KiB TSO frames between two vhu-fe)  BENCH_NO_HUGE=1
 #   BENCH_KEEP=1 (keep the work dir)  VHU_BUILD (build)
 #   BENCH_FWD_EXTRA (vhu-fwd options, for runs that must fail a check)
 # The full matrix at the defaults: 40 rows x 10 runs of about 11 s, some 75
@@ -470,6 +471,14 @@ else
 	rm -f "$OUT"/tcp_tap{.md,.csv,_raw.csv,.env}
 fi
 
+# ---- 64 KiB TSO frames between two in-tree frontends --------------------------
+if [ "${BENCH_GSO:-1}" != 0 ]; then
+	BENCH_REPS=$REPS BENCH_SECONDS=$SECS BENCH_WARMUP=$WARMUP VHU_BUILD=$VHU_BUILD \
+		bash "$BENCH/gso_fe.sh" "$OUT" || log "gso_fe.sh failed"
+else
+	rm -f "$OUT"/gso_fe{.md,.csv,_raw.csv,.env}
+fi
+
 # ---- report -------------------------------------------------------------------
 T_END=$(date +%s)
 cat >"$OUT/meta.env" <<EOF
@@ -494,5 +503,5 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff
 EOF
 python3 "$BENCH/report.py" --raw "$RAW" --mem "$MEMF" --meta "$OUT/meta.env" --cmds "$OUT/cmds" \
 	--csv "$CSV" --md "$DOC" --png "$PNG" --plot "$BENCH/plot.gp" --cost "$COSTF" \
-	--tcp "$OUT/tcp_tap.md" || exit 1
+	--tcp "$OUT/tcp_tap.md" --gso "$OUT/gso_fe.md" || exit 1
 log "done in $((T_END - T_START)) s: $DOC, $CSV"
