@@ -11,7 +11,10 @@
 #  - a file of 8 MiB a -> b, b -> a, a -> c and c -> a, md5 equal on both
 #    ends;
 #  - a capture on b during a -> b (a capture takes no offloads): tshark
-#    reads frames of at most 1514 bytes with no bad TCP checksum.
+#    reads frames of at most 1514 bytes with no bad TCP checksum;
+#  - UDP segmentation (USO): a's kernel sends UDP GSO packets (UDP_SEGMENT
+#    1400, 40 datagrams each); b takes them whole, the switch segments
+#    them for c; every datagram arrives at b and c, each checked.
 # Namespaces are this test's own, addresses link-local, removed on exit.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/switch_common.inc"
@@ -115,9 +118,50 @@ xfer() {
 	echo "$1->$2 ok"
 }
 x=$(xfer a b; xfer b a; xfer a c; xfer c a)
+
+# uso FROM TO: 100 UDP GSO sends of 40 datagrams of 1400 bytes, paced;
+# prints "datagrams received, bad ones".
+USO='import socket, sys, time
+role, addr = sys.argv[1], sys.argv[2]
+P = bytes(range(256)) * 7
+def dgram(seq): return seq.to_bytes(4, "big") + P[seq % 256:seq % 256 + 1396]
+if role == "recv":
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    s.bind((addr, 5203)); s.settimeout(3); print("ready", flush=True)
+    got = bad = 0
+    try:
+        while True:
+            b = s.recv(65535); got += 1
+            if len(b) != 1400 or b != dgram(int.from_bytes(b[:4], "big")): bad += 1
+    except socket.timeout: pass
+    print(got, bad)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_UDP, 103, 1400)  # UDP_SEGMENT
+    s.connect((addr, 5203))
+    for k in range(100):
+        s.send(b"".join(dgram(k * 40 + i) for i in range(40))); time.sleep(0.002)
+    print(4000)'
+uso() {
+	ip netns exec "$NS-$2" timeout 30 python3 -c "$USO" recv "$(addr "$2")" >"$T/uso-$1$2" 2>&1 &
+	local rp=$!
+	wait_for 5 grep -q ready "$T/uso-$1$2"
+	ip netns exec "$NS-$1" timeout 30 python3 -c "$USO" send "$(addr "$2")" >/dev/null 2>"$T/uso-send.err" ||
+		{ cat "$T/uso-send.err"; fail "UDP GSO send $1 -> $2 failed"; }
+	wait "$rp"
+	tail -1 "$T/uso-$1$2"
+}
+ub0=$(sw_stat b tx_ol_whole) uc0=$(sw_stat c tx_ol_segmented)
+ub=$(uso a b) uc=$(uso a c)
+ub1=$(sw_stat b tx_ol_whole) uc1=$(sw_stat c tx_ol_segmented)
+note "USO a -> b: received/bad $ub (b: $((ub1 - ub0)) whole); a -> c: $uc (c: $((uc1 - uc0)) segmented)"
+[ "$ub" = "4000 0" ] && [ "$uc" = "4000 0" ] || { vctl stats; fail "UDP datagrams lost or bad: b '$ub', c '$uc'"; }
+[ $((ub1 - ub0)) -ge 100 ] || fail "UDP GSO packets did not cross whole to b ($((ub1 - ub0)))"
+[ $((uc1 - uc0)) -ge 100 ] || fail "UDP GSO packets were not segmented for c ($((uc1 - uc0)))"
 vctl stats | tee "$T/stats.txt"
 for p in a b c; do
 	[ "$(sw_stat $p tx_errors)" = 0 ] || fail "tx errors on $p"
 done
-result "switch_tap_tcp iperf3 a->b $gab Gbit/s (4 streams; a's 2 queues rx $q0/$q1) (b: $((w1 - w0)) TSO frames whole), a->c $gac Gbit/s (c offloads=off: $sc segmented); 8 MiB md5 equal:" $x
+result "switch_tap_tcp iperf3 a->b $gab Gbit/s (4 streams; a's 2 queues rx $q0/$q1) (b: $((w1 - w0)) TSO frames whole), a->c $gac Gbit/s (c offloads=off: $sc segmented); USO 4000 datagrams to b ($((ub1 - ub0)) GSO whole) and c ($((uc1 - uc0)) segmented), 0 bad; 8 MiB md5 equal:" $x
 echo PASS
