@@ -45,9 +45,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 setup_hugepages
 mem_opts
-CPU_BE=0
-CPU_FE=$(( $(nproc) - 1 ))
-[ "$CPU_FE" -ge 1 ] || CPU_FE=0
 
 # counts SIDE: the backend's cumulative dequeued packets, one per stats
 # print (vhu-fwd's rx-pkts; testpmd's RX-packets summed over its ports).

@@ -61,10 +61,8 @@ BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
 . "$BENCH/lib.sh"
 OUT=${1:-${BENCH_OUT:-$BENCH}}
-REPS=${BENCH_REPS:-5}; SECS=${BENCH_SECONDS:-6}; WARMUP=${BENCH_WARMUP:-1}
 SETUPS=${BENCH_GSO_SETUPS:-vhu ovs}
 MODES=${BENCH_GSO_MODES:-noverify verify}
-OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 VHU_FE=$VHU_BUILD/tools/vhu-fe/vhu-fe
 RAW=$OUT/gso_fe_raw.csv
 MEAS=$((SECS - WARMUP))
@@ -87,60 +85,21 @@ done
 	{ echo "gso_fe: vhu-switch or vhu-fe is not built; run make build" >&2; exit 1; }
 "$VHU_FE" --help 2>&1 | grep -q -- --no-verify || case " $MODES " in
 	*" noverify "*) echo "gso_fe: $VHU_FE has no --no-verify" >&2; exit 1 ;; esac
-HAVE_OVS=1; [ -x "$OVS_VSWITCHD" ] && command -v ovs-vsctl >/dev/null || HAVE_OVS=0
 
 W=$(mktemp -d /tmp/vhu-gso.XXXXXX)
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 setup_hugepages
 MHZ=$(awk '/^cpu MHz/ { print $4; exit }' /proc/cpuinfo)
-CPU_BE=0
-CPU_FE=$(( $(nproc) - 1 ))
-[ "$CPU_FE" -ge 1 ] || CPU_FE=0
 rm -rf "$OUT"/failed/gso-*.log "$OUT"/cmds/gso-*.cmd
 log "gso_fe: work dir $W; setups $SETUPS; modes $MODES; reps $REPS x ${MEAS}s (+${WARMUP}s warm-up); switch PMD on CPU $CPU_BE, both vhu-fe on CPU $CPU_FE"
 
-# cpu_snap: "cpuN busy total" per CPU from /proc/stat (busy: user, nice,
-# system, irq, softirq; total adds idle, iowait, steal).
-cpu_snap() { awk '/^cpu[0-9]/ { print $1, $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
-
-# cpu_busy A B N: CPU N's busy fraction between snapshots A and B.
-cpu_busy() {
-	awk -v c="cpu$3" '$1 == c { if (NR == FNR) { b = $2; t = $3 } else { b = $2 - b; t = $3 - t } }
-		END { if (t > 0) printf "%.2f", b / t; else print "-" }' "$1" "$2"
-}
-
-# ovs_vhost_start DIR BOUND TYPE: ovsdb-server and ovs-vswitchd-dpdk as in
-# bench/run.sh (state in DIR) with userspace TSO, a netdev bridge and two
-# vhost-user ports vhu0 and vhu1 (sockets DIR/vhu0, DIR/vhu1) of TYPE
-# dpdkvhostuser (OVS listens) or dpdkvhostuserclient (OVS connects, and
-# retries until the frontend listens).
+# ovs_vhost_start DIR BOUND TYPE: OVS-DPDK with userspace TSO, set up as
+# bench/run.sh's switch rows, with two vhost-user ports vhu0 and vhu1 of
+# TYPE (ovs_vhost_ports).
 ovs_vhost_start() {
-	local d=$1 bound=$2 type=$3 i
-	mkdir -p "$d"
-	export OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d
-	ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema || return 1
-	bg ovsdb "$bound" ovsdb-server --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb.pid" \
-		--unixctl="$d/ovsdb.ctl" "$d/conf.db"
-	wait_for 10 test -S "$d/db.sock" || { log "ovsdb-server did not start"; return 1; }
-	V=(ovs-vsctl --timeout=30 --db=unix:"$d/db.sock")
-	prefix ovs
-	local extra="--no-pci --file-prefix=$PFX" mem=(other_config:dpdk-socket-mem=512)
-	[ "$HUGE" = 1 ] || { extra+=" --no-huge -m 1024"; mem=(); }
-	"${V[@]}" --no-wait init
-	"${V[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
-		other_config:dpdk-lcore-mask=$((1 << CPU_FE)) other_config:pmd-cpu-mask=$((1 << CPU_BE)) \
-		"${mem[@]}" other_config:dpdk-extra="$extra" other_config:userspace-tso-enable=true || return 1
-	bg vswitchd "$bound" "$OVS_VSWITCHD" unix:"$d/db.sock" --pidfile="$d/vswitchd.pid" \
-		--log-file="$d/vswitchd.log" --unixctl="$d/vswitchd.ctl"
-	local add=(-- add-br br0 -- set bridge br0 datapath_type=netdev)
-	for i in 0 1; do
-		add+=(-- add-port br0 "vhu$i" -- set Interface "vhu$i" type="$type" ofport_request=$((i + 1)))
-		[ "$type" = dpdkvhostuserclient ] && add+=(options:vhost-server-path="$d/vhu$i")
-	done
-	"${V[@]}" "${add[@]}" || return 1
-	[ "$type" = dpdkvhostuserclient ] && return 0
-	for i in 0 1; do wait_for 20 test -S "$d/vhu$i" || { log "OVS socket vhu$i did not appear"; return 1; }; done
+	ovs_up "$1" "$2" "$CPU_FE" "" other_config:userspace-tso-enable=true &&
+	ovs_vhost_ports "$1" 2 "$3"
 }
 
 # feats LOG: the feature word vhu-fe got, hex without 0x, or nothing.
@@ -224,7 +183,7 @@ except Exception:
 			ovs-appctl -t "$r/ovs/vswitchd.ctl" dpif-netdev/pmd-stats-show >"$r/pmd-stats.txt" 2>&1
 			"${V[@]}" get Interface vhu1 statistics >"$r/vhu1-stats.txt" 2>&1
 			"${V[@]}" list Interface >"$r/ovs-if.txt" 2>&1
-			fwd=$(awk '/packets received:/ { rx += $NF; n++ } END { if (n) print rx + 0; else print "-" }' "$r/pmd-stats.txt")
+			read -r fwd _ < <(ovs_pmd_totals "$r/pmd-stats.txt"); fwd=${fwd:--}
 			drops=$(sed -n 's/.*tx_dropped=\([0-9]*\).*/\1/p' "$r/vhu1-stats.txt"); drops=${drops:--}
 			# OVS's own count: TSC cycles of PMD iterations that
 			# had packets, per packet, over its life (this run's).
@@ -255,17 +214,11 @@ except Exception:
 	fi
 	case $s in
 	vhu) stop rx; stop tx; stop be ;;
-	ovs|ovs-srv) stop rx; stop tx; stop vswitchd; stop ovsdb ;;
+	ovs|ovs-srv) stop rx; stop tx; ovs_down ;;
 	esac
-	[ "$rep" = 1 ] && for n in be ovsdb vswitchd rx tx; do
-		[ -f "$W/$n.cmd" ] && mkdir -p "$OUT/cmds" && sed "s#$W#\$W#g" "$W/$n.cmd" >"$OUT/cmds/gso-$s-$mode-$n.cmd"
-	done
+	[ "$rep" = 1 ] && save_cmds "gso-$s-$mode" be ovsdb vswitchd rx tx
 	if [ "$status" != ok ] && [ "$status" != noovs ]; then
-		mkdir -p "$OUT/failed"
-		for n in be vswitchd rx tx ovs-start; do
-			[ -f "$W/$n.log" ] && tail -200 "$W/$n.log" >"$OUT/failed/gso-$s-$mode-$rep-$n.log"
-		done
-		[ -f "$r/ovs/vswitchd.log" ] && tail -200 "$r/ovs/vswitchd.log" >"$OUT/failed/gso-$s-$mode-$rep-ovs.log"
+		keep_logs "gso-$s-$mode-$rep" "$r/ovs" be vswitchd rx tx ovs-start
 	fi
 	[ -n "${BENCH_KEEP:-}" ] && cp "$W"/{rx,tx,be}.log "$r"/ 2>/dev/null
 	echo "$s,$mode,$rep,$gbps,$kpps,$frames,$sent,$txfull,$fwd,$whole,$drops,$status,${ftx:--},${frx:--},$bbe,$bfe,$cyc" >>"$RAW"
@@ -275,27 +228,19 @@ except Exception:
 T0=$(date +%s)
 echo "setup,mode,rep,gbps,kfps,frames,sent,tx_full,switch_fwd,switch_whole,switch_drops,status,features_tx,features_rx,busy_cpu_switch,busy_cpu_fe,switch_cycles_per_frame" >"$RAW"
 for ((rep = 1; rep <= REPS; rep++)); do
-	order=$SETUPS
-	[ $((rep % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$SETUPS" | tac | tr '\n' ' ')
 	for mode in $MODES; do
-		for s in $order; do run_gso "$s" "$mode" "$rep"; done
+		for s in $(rep_order "$rep" "$SETUPS"); do run_gso "$s" "$mode" "$rep"; done
 	done
 done
-cat >"$OUT/gso_fe.env" <<EOF
-reps=$REPS
-seconds=$MEAS
-warmup=$WARMUP
+{ env_head "$MEAS"; cat <<EOF
 size=$SIZE
 mss=$MSS
 ring=$FERING
 cpu_switch=$CPU_BE
 cpu_fe=$CPU_FE
-hugepages=$HUGE
 cpu_mhz=$MHZ
 cpu_model=$(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)
 ovs=$(dpkg-query -W -f '${Version}' openvswitch-switch-dpdk 2>/dev/null)
-duration_s=$(( $(date +%s) - T0 ))
-date=$(date -u +%Y-%m-%dT%H:%MZ)
-commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src include switch tools 2>/dev/null || echo "+uncommitted")
 EOF
+env_stamp "$T0" src include switch tools; } >"$OUT/gso_fe.env"
 python3 "$BENCH/gso_fe_report.py" "$OUT"

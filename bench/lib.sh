@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# Sourced by bench/run.sh: process handling, the frontends and backends of
-# each scenario, and the parsers for their rate output.
+# shellcheck shell=bash
+# Sourced by bench/run.sh, cost.sh, tcp_tap.sh and gso_fe.sh: process
+# handling, CPU placement and load, OVS-DPDK start-up, the testpmd frontend,
+# and the parsers for their rate output.
 # (Not executable: bench/run.sh is the entry point.)
 
 # Ours, from the build the caller names (ROOT is set by the sourcing script).
@@ -60,7 +62,6 @@ cleanup() {
 	for p in "${_pids[@]}"; do kill -0 "$p" 2>/dev/null && kill "$p" 2>/dev/null; done
 	sleep 0.3
 	for p in "${_pids[@]}"; do kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null; done
-	[ -n "${OVS_PIDS:-}" ] && for p in $OVS_PIDS; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	# DPDK leaves its hugepage files behind when killed; they are ours
 	# only if they carry one of our prefixes.
@@ -72,6 +73,26 @@ cleanup() {
 	return 0
 }
 
+# save_cmds KEY NAMES...: the command lines of a run, $W made generic, to
+# $OUT/cmds/KEY-NAME.cmd for the report.
+save_cmds() {
+	local k=$1 n; shift
+	mkdir -p "$OUT/cmds"
+	for n in "$@"; do [ -f "$W/$n.cmd" ] && sed "s#$W#\$W#g" "$W/$n.cmd" >"$OUT/cmds/$k-$n.cmd"; done
+	return 0
+}
+
+# keep_logs KEY OVSDIR NAMES...: the tails of a failed run's $W/NAME.log
+# to $OUT/failed/KEY-NAME.log, and OVS's own log (OVSDIR/vswitchd.log,
+# where its start-up failures are told) to KEY-ovs.log.
+keep_logs() {
+	local k=$1 od=$2 n; shift 2
+	mkdir -p "$OUT/failed"
+	for n in "$@"; do [ -f "$W/$n.log" ] && tail -200 "$W/$n.log" >"$OUT/failed/$k-$n.log"; done
+	[ -f "$od/vswitchd.log" ] && tail -200 "$od/vswitchd.log" >"$OUT/failed/$k-ovs.log"
+	return 0
+}
+
 # wait_for SECS CMD...: poll CMD every 0.1 s.
 wait_for() {
 	local t=$1; shift; local end=$(( $(date +%s%N) + t * 1000000000 ))
@@ -79,6 +100,49 @@ wait_for() {
 		[ "$(date +%s%N)" -lt "$end" ] || return 1
 		sleep 0.1
 	done
+}
+
+# Reps a side and one-second stats periods a run, the first WARMUP of them
+# left out; run.sh passes its own on to tcp_tap.sh and gso_fe.sh.
+REPS=${BENCH_REPS:-5}; SECS=${BENCH_SECONDS:-6}; WARMUP=${BENCH_WARMUP:-1}
+
+# ---- CPUs -----------------------------------------------------------------
+# The switch or backend under test polls on CPU 0, whatever feeds it
+# (frontends, iperf3) on the last CPU, so that the two do not take turns
+# on one CPU (on a single CPU they must).
+CPU_BE=0
+CPU_FE=$(( $(nproc) - 1 ))
+[ "$CPU_FE" -ge 1 ] || CPU_FE=0
+
+# cpu_snap: "cpuN busy total" per CPU from /proc/stat (busy: user, nice,
+# system, irq, softirq; total adds idle, iowait, steal).
+cpu_snap() { awk '/^cpu[0-9]/ { print $1, $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+
+# cpu_busy A B N: CPU N's busy fraction between snapshots A and B.
+cpu_busy() {
+	awk -v c="cpu$3" '$1 == c { if (NR == FNR) { b = $2; t = $3 } else { b = $2 - b; t = $3 - t } }
+		END { if (t > 0) printf "%.2f", b / t; else print "-" }' "$1" "$2"
+}
+
+# rep_order REP SETUPS: the setups in their order on odd reps, reversed on
+# even ones, so that no setup always runs first (or after the same one).
+rep_order() {
+	if [ $(($1 % 2)) = 1 ]; then echo "$2"; else tr ' ' '\n' <<<"$2" | tac | tr '\n' ' '; fi
+}
+
+# env_head SECONDS: the lines every bench script's env file starts with:
+# the shape of its runs (SECONDS as its report means them) and whether
+# DPDK had hugepages.
+env_head() { printf 'reps=%s\nseconds=%s\nwarmup=%s\nhugepages=%s\n' "$REPS" "$1" "$WARMUP" "$HUGE"; }
+
+# env_stamp T0 DIR...: the lines every bench script's env file ends with:
+# seconds since T0, the date, and the commit measured, "+uncommitted" when
+# the DIRs the numbers depend on differ from it.
+env_stamp() {
+	local t0=$1; shift
+	echo "duration_s=$(( $(date +%s) - t0 ))"
+	echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- "$@" 2>/dev/null || echo "+uncommitted")"
 }
 
 # ---- hugepages (PEERS.md), decided once per suite -----------------------
@@ -114,6 +178,60 @@ mem_opts() {
 # cleanup (not in a subshell: the list must survive).
 _n=0
 prefix() { PFX="vhub$$$1$_n"; _n=$((_n + 1)); _prefixes+=("$PFX"); }
+
+# ---- OVS-DPDK (PEERS.md's recipe) ------------------------------------------
+OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+HAVE_OVS=1; [ -x "$OVS_VSWITCHD" ] && command -v ovs-vsctl >/dev/null || HAVE_OVS=0
+
+# ovs_up DIR BOUND LCORE PIN [OTHER_CONFIG...]: ovsdb-server and
+# ovs-vswitchd-dpdk, each in the foreground of its own timeout (bg), state
+# in DIR; OVS's PMD on CPU_BE, DPDK's main lcore on CPU LCORE, the whole
+# ovs-vswitchd under taskset -c PIN unless PIN is empty (tap ports are
+# polled by its main thread, not by the PMD). OTHER_CONFIG (key=value) go
+# in before ovs-vswitchd starts: userspace-tso-enable is read only then.
+# Sets V, ovs-vsctl on this database. No bridge yet.
+ovs_up() {
+	local d=$1 bound=$2 lcore=$3 pin=$4 pinned=(); shift 4
+	mkdir -p "$d"
+	export OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d
+	ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema || return 1
+	bg ovsdb "$bound" ovsdb-server --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb.pid" \
+		--unixctl="$d/ovsdb.ctl" "$d/conf.db"
+	wait_for 10 test -S "$d/db.sock" || { log "ovsdb-server did not start"; return 1; }
+	V=(ovs-vsctl --timeout=30 --db=unix:"$d/db.sock")
+	prefix ovs
+	local extra="--no-pci --file-prefix=$PFX" mem=(other_config:dpdk-socket-mem=512)
+	[ "$HUGE" = 1 ] || { extra+=" --no-huge -m 1024"; mem=(); }
+	[ -n "$pin" ] && pinned=(taskset -c "$pin")
+	"${V[@]}" --no-wait init
+	"${V[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+		other_config:dpdk-lcore-mask=$((1 << lcore)) other_config:pmd-cpu-mask=$((1 << CPU_BE)) \
+		"${mem[@]}" other_config:dpdk-extra="$extra" "$@" || return 1
+	bg vswitchd "$bound" "${pinned[@]}" "$OVS_VSWITCHD" unix:"$d/db.sock" --pidfile="$d/vswitchd.pid" \
+		--log-file="$d/vswitchd.log" --unixctl="$d/vswitchd.ctl"
+}
+
+# ovs_vhost_ports DIR NPORTS TYPE: bridge br0 (netdev) with NPORTS ports
+# vhu0.. (ofport 1..) of TYPE dpdkvhostuser (OVS listens on DIR/vhuN; the
+# first two sockets are waited for) or dpdkvhostuserclient (OVS connects
+# to DIR/vhuN and retries until the frontend listens: nothing to wait for).
+ovs_vhost_ports() {
+	local d=$1 np=$2 type=$3 i
+	local add=(-- add-br br0 -- set bridge br0 datapath_type=netdev)
+	for ((i = 0; i < np; i++)); do
+		add+=(-- add-port br0 "vhu$i" -- set Interface "vhu$i" type="$type" ofport_request=$((i + 1)))
+		[ "$type" = dpdkvhostuserclient ] && add+=(options:vhost-server-path="$d/vhu$i")
+	done
+	"${V[@]}" "${add[@]}" >"$W/vsctl.log" 2>&1 || { log "ovs-vsctl add-br/add-port failed"; cat "$W/vsctl.log" >&2; return 1; }
+	[ "$type" = dpdkvhostuserclient ] && return 0
+	for ((i = 0; i < np && i < 2; i++)); do
+		wait_for 20 test -S "$d/vhu$i" || { log "OVS socket vhu$i did not appear"; return 1; }
+	done
+}
+
+# ovs_down: ovs-vswitchd before its database, which it would otherwise
+# retry while it shuts down.
+ovs_down() { stop vswitchd; stop ovsdb; }
 
 # ---- the frontend (shared with bench/cost.sh) ------------------------------
 # Needs CPU_BE, CPU_FE, MEM, MBUFS.

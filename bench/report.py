@@ -9,6 +9,9 @@ import statistics
 import subprocess
 import tempfile
 
+from report_lib import (REP_HEADER, compare, defs, fmt, fnum, md_cells, ovs_config, read_cmd,
+                        read_cmds, read_env, rep_cells, spread, spread_cells, spread_header)
+
 SCEN = {
     "dequeue": ("testpmd txonly -> vhu-fwd rxonly", "-> net_vhost rxonly", "backend rx"),
     "enqueue": ("vhu-fwd txonly -> testpmd rxonly", "net_vhost txonly ->", "frontend rx"),
@@ -36,20 +39,9 @@ CHECKS = {
 }
 
 
-def fnum(s):
-    try:
-        return float(s)
-    except (TypeError, ValueError):
-        return None
-
-
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
-
-
-def fmt(x, p=2):
-    return "-" if x is None else f"{x:.{p}f}"
 
 
 def main():
@@ -61,12 +53,7 @@ def main():
     ap.add_argument("--gso", help="bench/gso_fe.sh's section (optional)")
     o = ap.parse_args()
 
-    meta = {}
-    with open(o.meta) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                meta[k] = v
+    meta = read_env(o.meta)
     ghz = (fnum(meta.get("mhz")) or 0) / 1000.0
     perf = meta.get("perf_cycles") == "1"
 
@@ -86,65 +73,33 @@ def main():
                 rows[key]["features"] = r["features"]
 
     def side_stats(runs):
-        ok = [r for r in runs if r["status"] == "ok" and fnum(r["mpps"])]
-        mpps = [fnum(r["mpps"]) for r in ok]
+        x = spread(runs, "mpps")
         cyc = []
-        for r in ok:
+        for r in x["ok"]:
             m = fnum(r["mpps"])
             if perf and fnum(r["cycles_per_s"]):
                 cyc.append(fnum(r["cycles_per_s"]) / (m * 1e6))
             elif fnum(r["cpu_util"]) is not None and ghz:
                 cyc.append(fnum(r["cpu_util"]) * ghz * 1e3 / m)
-        util = med([fnum(r["cpu_util"]) for r in ok])
-        bad = sorted({r["status"] for r in runs if r["status"] != "ok"})
-        return {"med": med(mpps), "min": min(mpps) if mpps else None,
-                "max": max(mpps) if mpps else None, "n": len(mpps),
-                "cyc": med(cyc), "util": util, "bad": bad,
-                "by_rep": {r["rep"]: fnum(r["mpps"]) for r in ok}}
+        return dict(x, cyc=med(cyc), util=med([fnum(r["cpu_util"]) for r in x["ok"]]))
 
     results = []
     for key in order:
         sc, size, ring = key
-        ours, peer = side_stats(rows[key]["ours"]), side_stats(rows[key]["peer"])
-        # A row is used only if every rep of both sides passed its checks:
-        # a side that lost a rep would be compared on its luckier runs.
-        why = ",".join(["ours " + b for b in ours["bad"]] + ["peer " + b for b in peer["bad"]])
-        status = "ok"
-        if ours["med"] is None or peer["med"] is None:
-            status = "failed: " + (why or "no rate")
-        elif ours["bad"] or peer["bad"] or (reps_asked and min(ours["n"], peer["n"]) < reps_asked):
-            status = f"partial ({ours['n']}+{peer['n']} of {2 * reps_asked} runs used" + \
-                (f"; {why}" if why else "") + ")"
-        ratio = ours["med"] / peer["med"] if ours["med"] and peer["med"] else None
-        pr = [ours["by_rep"][k] / peer["by_rep"][k] for k in ours["by_rep"]
-              if k in peer["by_rep"] and peer["by_rep"][k]]
-        if len(pr) < 2:
-            verdict = "one paired rep" if pr else "-"
-        elif min(pr) > 1:
-            verdict = "ahead in every rep"
-        elif max(pr) < 1:
-            verdict = "behind in every rep"
-        else:
-            verdict = "unsettled"
-        results.append({"sc": sc, "size": size, "ring": ring, "ours": ours, "peer": peer,
-                        "ratio": ratio, "status": status, "features": rows[key]["features"],
-                        "rmin": min(pr) if pr else None, "rmax": max(pr) if pr else None,
-                        "verdict": verdict, "fe_bound": FE_BOUND.get(sc, "")})
+        c = compare(side_stats(rows[key]["ours"]), side_stats(rows[key]["peer"]), reps_asked)
+        results.append(dict(c, sc=sc, size=size, ring=ring, features=rows[key]["features"],
+                            fe_bound=FE_BOUND.get(sc, "")))
 
     with open(o.csv, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["scenario", "size", "ring", "ours_mpps", "peer_mpps", "ratio",
-                    "ours_min", "ours_max", "peer_min", "peer_max", "ours_runs", "peer_runs",
-                    "ours_cycles_per_pkt", "peer_cycles_per_pkt", "ours_cpu_util", "peer_cpu_util",
-                    "status", "ours_features", "rep_ratio_min", "rep_ratio_max", "verdict",
-                    "frontend_bound"])
+        w.writerow(["scenario", "size", "ring"] + spread_header("mpps") +
+                   ["ours_cycles_per_pkt", "peer_cycles_per_pkt", "ours_cpu_util", "peer_cpu_util",
+                    "status", "ours_features"] + REP_HEADER + ["frontend_bound"])
         for r in results:
             u, p = r["ours"], r["peer"]
-            w.writerow([r["sc"], r["size"], r["ring"], fmt(u["med"], 3), fmt(p["med"], 3),
-                        fmt(r["ratio"], 3), fmt(u["min"], 3), fmt(u["max"], 3), fmt(p["min"], 3),
-                        fmt(p["max"], 3), u["n"], p["n"], fmt(u["cyc"], 0), fmt(p["cyc"], 0),
-                        fmt(u["util"], 3), fmt(p["util"], 3), r["status"], r["features"],
-                        fmt(r["rmin"], 3), fmt(r["rmax"], 3), r["verdict"], 1 if r["fe_bound"] else 0])
+            w.writerow([r["sc"], r["size"], r["ring"]] + spread_cells(r) +
+                       [fmt(u["cyc"], 0), fmt(p["cyc"], 0), fmt(u["util"], 3), fmt(p["util"], 3),
+                        r["status"], r["features"]] + rep_cells(r) + [1 if r["fe_bound"] else 0])
 
     # Chart: ratio per row.
     png_ok = False
@@ -168,11 +123,7 @@ def main():
             mem = list(csv.DictReader(f))
 
     def cmd(name):
-        p = os.path.join(o.cmds, name + ".cmd")
-        if os.path.exists(p):
-            with open(p) as f:
-                return f.read().strip().replace("\\,", ",")
-        return None
+        return read_cmd(os.path.join(o.cmds, name + ".cmd"))
 
     L = []
     L.append("# Benchmarks: libvhu vs DPDK vhost / OVS-DPDK\n")
@@ -208,7 +159,7 @@ def main():
              "(the packets that made the whole loop).")
     L.append("- Checks of every run (bench/run.sh's header has the bounds); a run that fails one is "
              "not used, and its row is marked partial and left out of the geometric mean: "
-             + "; ".join(f"`{k}`: {v}" for k, v in CHECKS.items()) + ". Features are read from the "
+             + defs(CHECKS) + ". Features are read from the "
              "frontend's own log (DPDK virtio `features after negotiate`, the word both backends "
              "got) and, for ours, from the backend's log too. Counts: frontend tx -> backend rx and "
              "backend tx -> frontend rx from each side's final counters; dequeue may fall short by "
@@ -236,16 +187,12 @@ def main():
              "per-rep | verdict | ours cyc/pkt | peer cyc/pkt | util ours/peer | note |")
     L.append("|---|---:|---|---|---|---:|---|---|---:|---:|---|---|")
 
-    def mmm(x):
-        return f"{fmt(x['min'])} / **{fmt(x['med'])}** / {fmt(x['max'])}" if x["med"] else "-"
     for r in results:
         u, p = r["ours"], r["peer"]
         note = [] if r["status"] == "ok" else [r["status"]]
         if r["fe_bound"]:
             note.append(r["fe_bound"])
-        per = f"{fmt(r['rmin'])}-{fmt(r['rmax'])}" if r["rmin"] is not None else "-"
-        L.append(f"| {r['sc']} | {r['size']} | {r['ring']} | {mmm(u)} | {mmm(p)} | "
-                 f"{fmt(r['ratio'])} | {per} | {r['verdict']} | {fmt(u['cyc'], 0)} | "
+        L.append(f"| {r['sc']} | {r['size']} | {r['ring']} | {md_cells(r)} | {fmt(u['cyc'], 0)} | "
                  f"{fmt(p['cyc'], 0)} | {fmt(u['util'])}/{fmt(p['util'])} | {'; '.join(note)} |")
     L.append("")
     ok = [r for r in results if r["ratio"] is not None and r["status"] == "ok"]
@@ -321,19 +268,15 @@ def main():
     for sc in SCEN:
         for side in ("ours", "peer"):
             names = ["be", "fe"] if not (sc.startswith("switch") and side == "peer") else ["ovsdb", "vswitchd", "fe"]
-            cs = [(n, cmd(f"{sc}-{side}-split-mrg-{n}")) for n in names]
-            cs = [(n, c) for n, c in cs if c]
+            cs = read_cmds(o.cmds, f"{sc}-{side}-split-mrg", names)
             if not cs:
                 continue
             seen = True
             L.append(f"{sc}, {side}:\n")
             L.append("```")
-            for n, c in cs:
-                L.append(c)
+            L.extend(cs)
             if sc.startswith("switch") and side == "peer":
-                L.append("# before ovs-vswitchd: ovsdb-tool create, ovs-vsctl --no-wait init, set "
-                         "Open_vSwitch . other_config:dpdk-init=true dpdk-lcore-mask=0x2 "
-                         "pmd-cpu-mask=0x1 dpdk-socket-mem=512 dpdk-extra='--no-pci --file-prefix=...'")
+                L.append(ovs_config(0x2, 0x1, tso=False))
                 L.append("# then: add-br br0 (datapath_type=netdev), add-port vhu0/vhu1 type=dpdkvhostuser "
                          "ofport_request=1/2" + ("; ovs-ofctl add-flow br0 in_port=1,actions=output:2 "
                                                   "(and 2 -> 1)" if sc == "switch-p2p" else ""))

@@ -61,16 +61,14 @@ BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
 . "$BENCH/lib.sh"
 
-OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
-
 if [ -n "${BENCH_QUICK:-}" ] && [ "$BENCH_QUICK" != 0 ]; then
 	QUICK=1
-	REPS=${BENCH_REPS:-1}; SECS=${BENCH_SECONDS:-4}; WARMUP=${BENCH_WARMUP:-1}
+	# Fewer and shorter runs than lib.sh's defaults: a smoke test.
+	REPS=${BENCH_REPS:-1}; SECS=${BENCH_SECONDS:-4}
 	OUT=$BENCH/quick; DOC=$OUT/benchmarks.md; CSV=$OUT/results.csv
 	ROWS_DEFAULT="dequeue:64:split-mrg loopback:64:split-mrg switch-normal:64:packed"
 else
 	QUICK=0
-	REPS=${BENCH_REPS:-5}; SECS=${BENCH_SECONDS:-6}; WARMUP=${BENCH_WARMUP:-1}
 	OUT=$BENCH; DOC=$ROOT/docs/benchmarks.md; CSV=$BENCH/results.csv
 	ROWS_DEFAULT=""
 fi
@@ -90,7 +88,6 @@ done
 for b in "$VHU_FWD" "$VHU_SWITCH" "$VHU_CTL"; do
 	[ -x "$b" ] || { echo "bench: $b is not built; run make build" >&2; exit 1; }
 done
-HAVE_OVS=1; [ -x "$OVS_VSWITCHD" ] && command -v ovs-vsctl >/dev/null || HAVE_OVS=0
 
 W=$(mktemp -d /tmp/vhu-bench.XXXXXX)
 trap cleanup EXIT
@@ -102,9 +99,6 @@ PERF_CYCLES=0
 if command -v perf >/dev/null && perf stat -x, -e cycles true 2>&1 | grep -q '^[0-9]\+,.*cycles'; then PERF_CYCLES=1; fi
 setup_hugepages
 mem_opts
-CPU_BE=0                      # backend (ours, net_vhost's lcore, OVS PMD)
-CPU_FE=$(( $(nproc) - 1 ))    # testpmd frontend's forwarding lcore
-[ "$CPU_FE" -ge 1 ] || CPU_FE=0
 T_START=$(date +%s)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "work dir $W; hugepages $HUGE; perf cycles $PERF_CYCLES; reps $REPS x ${SECS}s (warm-up $WARMUP)"
@@ -130,48 +124,18 @@ be_fwd() {
 		--mode "$mode" --pkt-size "$size" --stats-period 1 --duration "$secs" ${BENCH_FWD_EXTRA:-}
 }
 
-# ovs_start DIR FLOWS NPORTS: ovsdb-server and ovs-vswitchd-dpdk in the
-# foreground of their own timeouts (PEERS.md's recipe, state in DIR),
-# NPORTS dpdkvhostuser ports vhu0.. (ofport 1..), FLOWS=p2p cross-connects
-# ports 1 and 2. Sets OVS_PID (ovs-vswitchd's timeout process).
+# ovs_start DIR FLOWS NPORTS BOUND: OVS-DPDK as the peer of the switch
+# rows, its DPDK main lcore on the frontend's CPU, NPORTS dpdkvhostuser
+# ports vhu0.. (ofport 1..); FLOWS=p2p cross-connects ports 1 and 2.
 ovs_start() {
-	local d=$1 flows=$2 np=$3 bound=$4 i
-	mkdir -p "$d"
-	export OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d
-	ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema || return 1
-	bg ovsdb "$bound" ovsdb-server --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb.pid" \
-		--unixctl="$d/ovsdb.ctl" "$d/conf.db"
-	wait_for 10 test -S "$d/db.sock" || { log "ovsdb-server did not start"; return 1; }
-	V=(ovs-vsctl --timeout=30 --db=unix:"$d/db.sock")
-	prefix ovs
-	local extra="--no-pci --file-prefix=$PFX" mem=(other_config:dpdk-socket-mem=512)
-	[ "$HUGE" = 1 ] || { extra+=" --no-huge -m 1024"; mem=(); }
-	"${V[@]}" --no-wait init
-	"${V[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
-		other_config:dpdk-lcore-mask=$((1 << CPU_FE)) other_config:pmd-cpu-mask=$((1 << CPU_BE)) \
-		"${mem[@]}" other_config:dpdk-extra="$extra"
-	bg vswitchd "$bound" "$OVS_VSWITCHD" unix:"$d/db.sock" --pidfile="$d/vswitchd.pid" \
-		--log-file="$d/vswitchd.log" --unixctl="$d/vswitchd.ctl"
-	local add=(-- add-br br0 -- set bridge br0 datapath_type=netdev)
-	for ((i = 0; i < np; i++)); do
-		add+=(-- add-port br0 "vhu$i" -- set Interface "vhu$i" type=dpdkvhostuser ofport_request=$((i + 1)))
-	done
-	"${V[@]}" "${add[@]}" >"$W/vsctl.log" 2>&1 || { log "ovs-vsctl add-br/add-port failed"; cat "$W/vsctl.log" >&2; return 1; }
-	for ((i = 0; i < np && i < 2; i++)); do
-		wait_for 20 test -S "$d/vhu$i" || { log "OVS socket vhu$i did not appear"; return 1; }
-	done
+	local d=$1 flows=$2 np=$3 bound=$4
+	ovs_up "$d" "$bound" "$CPU_FE" "" && ovs_vhost_ports "$d" "$np" dpdkvhostuser || return 1
 	if [ "$flows" = p2p ]; then
 		ovs-ofctl add-flow br0 in_port=1,actions=output:2 &&
 		ovs-ofctl add-flow br0 in_port=2,actions=output:1 || return 1
 		ovs-ofctl dump-flows br0 >"$W/flows.txt" 2>&1
 	fi
 	return 0
-}
-
-# Appends to $W/cmds.sh the command lines of a run, for the report.
-save_cmds() { # KEY NAMES...
-	local k=$1 n; shift
-	for n in "$@"; do [ -f "$W/$n.cmd" ] && sed "s#$W#\$W#g" "$W/$n.cmd" >"$OUT/cmds/$k-$n.cmd"; done
 }
 
 # keep_failed NAME: the logs of a failed run, to $OUT/failed/NAME-*.log.
@@ -259,7 +223,7 @@ run_one() {
 	switch-*/peer)
 		if [ "$HAVE_OVS" = 0 ]; then echo "- 0 - - noovs -" >"$W/result"; return; fi
 		ovs_start "$r/ovs" "${sc#switch-}" 2 "$bound" >"$W/ovs-start.log" 2>&1 || {
-			stop vswitchd; stop ovsdb; cp "$W/vswitchd.log" "$W/be.log.ovs" 2>/dev/null
+			ovs_down; cp "$W/vswitchd.log" "$W/be.log.ovs" 2>/dev/null
 			keep_failed "$sc-$size-$ring-$side"
 			echo "- 0 - - ovsfail -" >"$W/result"; return; }
 		s1=$r/ovs/vhu0 s2=$r/ovs/vhu1; rx="tp:fe:0,1"
@@ -294,7 +258,7 @@ run_one() {
 	fi
 	if [ "$side/$sc" = peer/switch-p2p ] || [ "$side/$sc" = peer/switch-normal ]; then
 		"${V[@]}" list Interface >"$W/ovs-if.txt" 2>&1 || true
-		stop vswitchd; stop ovsdb
+		ovs_down
 		[ -f "$r/ovs/vswitchd.log" ] && cp "$r/ovs/vswitchd.log" "$W/be.log.ovs"
 	else
 		stop be
@@ -415,8 +379,7 @@ for row in "${rows[@]}"; do
 	nrow=$((nrow + 1))
 	unsupported=0
 	for ((rep = 1; rep <= REPS; rep++)); do
-		if [ $((rep % 2)) = 1 ]; then order="ours peer"; else order="peer ours"; fi
-		for side in $order; do
+		for side in $(rep_order "$rep" "ours peer"); do
 			[ "$unsupported" = 1 ] && continue
 			run_one "$side" "$sc" "$size" "$ring"
 			read -r mpps ns util cyc status feat <"$W/result"
@@ -450,7 +413,7 @@ if [ "${BENCH_MEM:-1}" != 0 ]; then
 			echo "ovs-vswitchd,64,$(awk '/VmRSS/{r=$2} /VmHWM/{h=$2} END{print r","h}' "/proc/$p/status"),$hp" >>"$MEMF"
 		else log "OVS with 64 ports did not come up"; cat "$W/ovs-mem.log" >&2; fi
 		save_cmds mem-peer ovsdb vswitchd
-		stop vswitchd; stop ovsdb
+		ovs_down
 	fi
 fi
 
@@ -481,7 +444,7 @@ fi
 
 # ---- report -------------------------------------------------------------------
 T_END=$(date +%s)
-cat >"$OUT/meta.env" <<EOF
+{ env_head "$SECS"; cat <<EOF
 nproc=$(nproc)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mhz=$(awk '/^cpu MHz/ {print $4; exit}' /proc/cpuinfo)
@@ -489,18 +452,12 @@ kernel=$(uname -r)
 dpdk=$(dpkg-query -W -f '${Version}' dpdk 2>/dev/null)
 ovs=$(dpkg-query -W -f '${Version}' openvswitch-switch-dpdk 2>/dev/null)
 qemu=$(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null)
-hugepages=$HUGE
 perf_cycles=$PERF_CYCLES
-reps=$REPS
-seconds=$SECS
-warmup=$WARMUP
 quick=$QUICK
 load_start=$LOAD_START
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-duration_s=$((T_END - T_START))
-date=$(date -u +%Y-%m-%dT%H:%MZ)
-commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src include tools 2>/dev/null || echo "+uncommitted")
 EOF
+env_stamp "$T_START" src include tools; } >"$OUT/meta.env"
 python3 "$BENCH/report.py" --raw "$RAW" --mem "$MEMF" --meta "$OUT/meta.env" --cmds "$OUT/cmds" \
 	--csv "$CSV" --md "$DOC" --png "$PNG" --plot "$BENCH/plot.gp" --cost "$COSTF" \
 	--tcp "$OUT/tcp_tap.md" --gso "$OUT/gso_fe.md" || exit 1

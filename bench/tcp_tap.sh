@@ -48,9 +48,7 @@ BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
 . "$BENCH/lib.sh"
 OUT=${1:-${BENCH_OUT:-$BENCH}}
-REPS=${BENCH_REPS:-5}; SECS=${BENCH_SECONDS:-6}; WARMUP=${BENCH_WARMUP:-1}
 SETUPS=${BENCH_TCP_SETUPS:-vhu ovs bridge}
-OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 RAW=$OUT/tcp_tap_raw.csv
 MEAS=$((SECS - WARMUP))
 [ "$MEAS" -ge 1 ] || { echo "tcp_tap: BENCH_SECONDS must exceed BENCH_WARMUP" >&2; exit 2; }
@@ -69,7 +67,6 @@ for c in ip iperf3 taskset timeout python3 ethtool; do
 	command -v "$c" >/dev/null || skip_all "$c is missing (make bench installs it)"
 done
 [ -x "$VHU_SWITCH" ] && [ -x "$VHU_CTL" ] || { echo "tcp_tap: vhu-switch is not built; run make build" >&2; exit 1; }
-HAVE_OVS=1; [ -x "$OVS_VSWITCHD" ] && command -v ovs-vsctl >/dev/null || HAVE_OVS=0
 
 # Names of our own, so that cleanup removes nothing else (15 characters at
 # most for an interface).
@@ -90,9 +87,6 @@ tcp_cleanup() {
 trap tcp_cleanup EXIT
 trap 'exit 130' INT TERM
 setup_hugepages
-CPU_BE=0
-CPU_FE=$(( $(nproc) - 1 ))
-[ "$CPU_FE" -ge 1 ] || CPU_FE=0
 rm -rf "$OUT"/failed/tcp-*.log "$OUT"/cmds/tcp-*.cmd
 log "tcp_tap: work dir $W; setups $SETUPS; reps $REPS x ${MEAS}s (+${WARMUP}s omitted); switch on CPU $CPU_BE, iperf3 on CPU $CPU_FE"
 
@@ -105,16 +99,6 @@ ifstat() { nsx "$1" cat "/sys/class/net/$2/statistics/$3" 2>/dev/null || echo 0;
 # tso_of NS IF: on|off, the interface's tcp-segmentation-offload.
 tso_of() {
 	nsx "$1" ethtool -k "$2" 2>/dev/null | sed -n 's/^tcp-segmentation-offload: \([a-z]*\).*/\1/p'
-}
-
-# cpu_snap: "cpuN busy total" per CPU from /proc/stat (busy: user, nice,
-# system, irq, softirq; total adds idle, iowait, steal).
-cpu_snap() { awk '/^cpu[0-9]/ { print $1, $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
-
-# cpu_busy A B N: CPU N's busy fraction between snapshots A and B.
-cpu_busy() {
-	awk -v c="cpu$3" '$1 == c { if (NR == FNR) { b = $2; t = $3 } else { b = $2 - b; t = $3 - t } }
-		END { if (t > 0) printf "%.2f", b / t; else print "-" }' "$1" "$2"
 }
 
 # wait_link NAME: until the interface exists in the root namespace.
@@ -131,27 +115,12 @@ to_ns() {
 	nsx "$ns" ip link set lo up
 }
 
-# ovs_tap_start DIR BOUND: ovsdb-server and ovs-vswitchd-dpdk as in
-# bench/run.sh (PEERS.md's recipe, state in DIR) with userspace TSO, then
-# the netdev bridge with the two taps IFA and IFB (OVS creates them).
+# ovs_tap_start DIR BOUND: OVS-DPDK with userspace TSO, all of it on
+# CPU_BE (its main thread polls the taps), then the netdev bridge with the
+# two taps IFA and IFB (OVS creates them).
 ovs_tap_start() {
 	local d=$1 bound=$2
-	mkdir -p "$d"
-	export OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d
-	ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema || return 1
-	bg ovsdb "$bound" ovsdb-server --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb.pid" \
-		--unixctl="$d/ovsdb.ctl" "$d/conf.db"
-	wait_for 10 test -S "$d/db.sock" || { log "ovsdb-server did not start"; return 1; }
-	V=(ovs-vsctl --timeout=30 --db=unix:"$d/db.sock")
-	prefix ovs
-	local extra="--no-pci --file-prefix=$PFX" mem=(other_config:dpdk-socket-mem=512)
-	[ "$HUGE" = 1 ] || { extra+=" --no-huge -m 1024"; mem=(); }
-	"${V[@]}" --no-wait init
-	"${V[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
-		other_config:dpdk-lcore-mask=$((1 << CPU_BE)) other_config:pmd-cpu-mask=$((1 << CPU_BE)) \
-		"${mem[@]}" other_config:dpdk-extra="$extra" other_config:userspace-tso-enable=true || return 1
-	bg vswitchd "$bound" taskset -c "$CPU_BE" "$OVS_VSWITCHD" unix:"$d/db.sock" --pidfile="$d/vswitchd.pid" \
-		--log-file="$d/vswitchd.log" --unixctl="$d/vswitchd.ctl"
+	ovs_up "$d" "$bound" "$CPU_BE" "$CPU_BE" other_config:userspace-tso-enable=true || return 1
 	"${V[@]}" -- add-br br0 -- set bridge br0 datapath_type=netdev \
 		-- add-port br0 "$IFA" -- set Interface "$IFA" type=tap \
 		-- add-port br0 "$IFB" -- set Interface "$IFB" type=tap || return 1
@@ -240,18 +209,12 @@ except Exception:
 		stop be ;;
 	ovs)
 		[ -S "$r/ovs/vswitchd.ctl" ] && ovs-appctl -t "$r/ovs/vswitchd.ctl" dpif-netdev/pmd-stats-show >"$r/pmd-stats.txt" 2>&1
-		stop vswitchd; stop ovsdb ;;
+		ovs_down ;;
 	esac
 	stop srv; stop cli
-	[ "$rep" = 1 ] && for n in be ovsdb vswitchd srv cli; do
-		[ -f "$W/$n.cmd" ] && mkdir -p "$OUT/cmds" && sed "s#$W#\$W#g" "$W/$n.cmd" >"$OUT/cmds/tcp-$s-$n.cmd"
-	done
+	[ "$rep" = 1 ] && save_cmds "tcp-$s" be ovsdb vswitchd srv cli
 	if [ "$status" != ok ] && [ "$status" != noovs ]; then
-		mkdir -p "$OUT/failed"
-		for n in be vswitchd srv cli ovs-start bridge-start; do
-			[ -f "$W/$n.log" ] && tail -200 "$W/$n.log" >"$OUT/failed/tcp-$s-$rep-$n.log"
-		done
-		[ -f "$r/ovs/vswitchd.log" ] && tail -200 "$r/ovs/vswitchd.log" >"$OUT/failed/tcp-$s-$rep-ovs.log"
+		keep_logs "tcp-$s-$rep" "$r/ovs" be vswitchd srv cli ovs-start bridge-start
 	fi
 	ip netns del "$NSA" 2>/dev/null; ip netns del "$NSB" 2>/dev/null; ip netns del "$NSBR" 2>/dev/null
 	ip link del "$IFA" 2>/dev/null; ip link del "$IFB" 2>/dev/null
@@ -262,20 +225,12 @@ except Exception:
 T0=$(date +%s)
 echo "setup,rep,gbps,seconds,bytes,retransmits,status,tso,ol_whole,ol_segmented,ol_csum,busy_cpu_switch,busy_cpu_iperf" >"$RAW"
 for ((rep = 1; rep <= REPS; rep++)); do
-	order=$SETUPS
-	[ $((rep % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$SETUPS" | tac | tr '\n' ' ')
-	for s in $order; do run_tcp "$s" "$rep"; done
+	for s in $(rep_order "$rep" "$SETUPS"); do run_tcp "$s" "$rep"; done
 done
-cat >"$OUT/tcp_tap.env" <<EOF
-reps=$REPS
-seconds=$MEAS
-warmup=$WARMUP
+{ env_head "$MEAS"; cat <<EOF
 cpu_switch=$CPU_BE
 cpu_iperf=$CPU_FE
-hugepages=$HUGE
 iperf3=$(iperf3 --version | head -1 | cut -d' ' -f2)
-duration_s=$(( $(date +%s) - T0 ))
-date=$(date -u +%Y-%m-%dT%H:%MZ)
-commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src include switch 2>/dev/null || echo "+uncommitted")
 EOF
+env_stamp "$T0" src include switch; } >"$OUT/tcp_tap.env"
 python3 "$BENCH/tcp_tap_report.py" "$OUT"

@@ -21,9 +21,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/guest.sh"
 . "$(dirname "$0")/switch_common.inc"
-[ "$(id -u)" = 0 ] || skip "needs root for tap devices and network namespaces"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-need_cmd ip
+sw_need_taps
 need_cmd python3
 guest_prepare || skip "no guest kernel/initramfs (see above)"
 

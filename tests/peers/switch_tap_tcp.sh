@@ -18,9 +18,7 @@
 # Namespaces are this test's own, addresses link-local, removed on exit.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/switch_common.inc"
-[ "$(id -u)" = 0 ] || skip "needs root for tap devices and network namespaces"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-need_cmd ip
+sw_need_taps
 need_cmd iperf3
 need_cmd python3
 need_cmd tshark

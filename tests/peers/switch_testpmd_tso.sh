@@ -29,9 +29,7 @@
 # 1518 bytes on port 1 (its xstats) and no bad L4 checksums.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/switch_common.inc"
-[ "$(id -u)" = 0 ] || skip "needs root for tap devices and network namespaces"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-need_cmd ip
+sw_need_taps
 need_cmd dpdk-testpmd
 need_cmd python3
 need_cmd md5sum
