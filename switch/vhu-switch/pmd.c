@@ -27,10 +27,11 @@
 #define IDLE_SLEEP_NS 50000
 #define NORXQ_SLEEP_NS 10000000
 /* A guest's 64 KiB TSO packet takes 33 segments, so a burst of them about
- * a thousand, and its software segmentation for a port without TSO as many
- * again: 16384 segments of 2 KiB (35 MiB per PMD) hold several such bursts
- * in flight. */
-#define POOL_SEGS 16384
+ * a thousand, and its software segmentation for a port without TSO up to
+ * SW_EG_MAX more; each tap rx queue keeps a burst ahead. 8192 segments of
+ * 2 KiB (18 MiB per PMD, touched at start) hold that with room; a pool
+ * that runs dry drops and counts, it does not stall. */
+#define POOL_SEGS 8192
 #define POOL_ROOM 2048
 #define QUIESCE_SLOW_NS 1000000000LL
 #define QUIESCE_REPEAT_NS 10000000000LL
