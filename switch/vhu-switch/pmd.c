@@ -33,6 +33,11 @@
  * that runs dry drops and counts, it does not stall. */
 #define POOL_SEGS 8192
 #define POOL_ROOM 2048
+/* Segments a whole 64 KiB packet from a tap lands in (sw.h, rx_big): one
+ * per tap rx queue waiting plus a burst in flight; 4.2 MiB per PMD. When
+ * they run out a tap read takes the copying path. */
+#define BIG_SEGS 64
+#define BIG_ROOM (65536 + 64)
 #define QUIESCE_SLOW_NS 1000000000LL
 #define QUIESCE_REPEAT_NS 10000000000LL
 
@@ -41,7 +46,7 @@ struct pmd {
 	pthread_t thr;
 	bool started;
 	_Atomic uint64_t epoch;
-	struct vhu_pkt_pool *pool;
+	struct vhu_pkt_pool *pool, *big;
 	struct sw_egress eg;
 	struct vhu_pkt *out[SW_MAX_PORTS][SW_BURST];
 	uint16_t nout[SW_MAX_PORTS];
@@ -324,7 +329,7 @@ static void *pmd_main(void *arg)
 			const struct sw_rxq *r = &c->rxq[m->id][i];
 			uint16_t n = r->port->type == PORT_VHOST ?
 				vhost_rx(r->port, r->q, m->pool, pkts, SW_BURST) :
-				tap_rx(r->port, r->q, m->pool, pkts, SW_BURST);
+				tap_rx(r->port, r->q, m->pool, m->big, pkts, SW_BURST);
 			if (!n)
 				continue;
 			work += n;
@@ -376,8 +381,11 @@ int pmd_start(void)
 		atomic_init(&m->epoch, 1);
 		snprintf(name, sizeof(name), "vhu-switch-pmd%u", i);
 		m->pool = vhu_pkt_pool_create(name, POOL_SEGS, POOL_ROOM);
+		m->big = vhu_pkt_pool_create(name, BIG_SEGS, BIG_ROOM);
 		m->eg.pool = m->pool;
-		if (!m->pool) {
+		if (!m->pool || !m->big) {
+			vhu_pkt_pool_destroy(m->pool);
+			vhu_pkt_pool_destroy(m->big);
 			free(m);
 			return -errno;
 		}
@@ -413,8 +421,8 @@ void pmd_stop(void)
 			continue;
 		if (m->started)
 			pthread_join(m->thr, NULL);
-		if (m->pool)
-			vhu_pkt_pool_destroy(m->pool);
+		vhu_pkt_pool_destroy(m->pool);
+		vhu_pkt_pool_destroy(m->big);
 		free(m);
 		pmds[i] = NULL;
 	}

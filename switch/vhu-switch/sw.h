@@ -82,6 +82,11 @@ struct port {
 	 * only the PMD polling the queue touches them, the port's close frees */
 	struct vhu_pkt *rx_spare[VHU_MAX_QUEUE_PAIRS][SW_BURST];
 	uint16_t nspare[VHU_MAX_QUEUE_PAIRS];
+	/* tap: a 64 KiB segment behind each read, chained whole to a packet
+	 * that spills into it (no copy of our own), then replaced; NULL when
+	 * the PMD's big pool was empty (the read spills into rxbuf and is
+	 * copied). Same owner and lifetime as rx_spare. */
+	struct vhu_pkt *rx_big[VHU_MAX_QUEUE_PAIRS];
 	char ifname[IFNAMSIZ];
 	bool no_offloads;                /* offloads=off */
 	/* SW_OL_* the port takes whole on transmit (a guest's negotiated
@@ -177,8 +182,10 @@ void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
 /* port_tap.c */
 int tap_port_open(struct port *p, char *err, size_t errlen);
 void tap_port_close(struct port *p);
+/* pool: the segments packets start in; big: 64 KiB segments the rest of
+ * a large packet is read into. */
 uint16_t tap_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
-		struct vhu_pkt **pkts, uint16_t n);
+		struct vhu_pkt_pool *big, struct vhu_pkt **pkts, uint16_t n);
 void tap_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
 
 /* stats.c */
