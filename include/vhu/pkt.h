@@ -69,6 +69,29 @@ static inline uint32_t vhu_pkt_tailroom(const struct vhu_pkt *p)
 	return p->buf_len - p->data_off - p->data_len;
 }
 
+/* VLAN tags (802.1Q, 802.1ad, and the older 0x9100) the library looks
+ * through in a frame's Ethernet header. */
+#define VHU_PKT_MAX_TAGS 4
+
+/* IP version of an Ethernet frame by its EtherType, looking through up to
+ * VHU_PKT_MAX_TAGS tags in the first segment: 4, 6, or 0 (neither, more
+ * tags, or headers past the segment). */
+static inline unsigned vhu_pkt_ip_version(const struct vhu_pkt *p)
+{
+	const uint8_t *d = vhu_pkt_data(p);
+
+	for (uint32_t off = 12, tags = 0; off + 2 <= p->data_len; off += 4, tags++) {
+		uint16_t et = (uint16_t)(d[off] << 8 | d[off + 1]);
+		if (et == 0x0800)
+			return 4;
+		if (et == 0x86dd)
+			return 6;
+		if ((et != 0x8100 && et != 0x88a8 && et != 0x9100) || tags == VHU_PKT_MAX_TAGS)
+			return 0;
+	}
+	return 0;
+}
+
 /* Creates a pool of n segments, each with data_room bytes (at most
  * 1 MiB) after the headroom; name (may be NULL) is for log lines. Memory
  * is allocated and touched here, never later. Returns NULL with errno

@@ -15,26 +15,6 @@ uint32_t vhu_net_hdr_len(uint64_t features)
 
 #define F(x) (1ULL << (x))
 
-/* IP version of the frame under the Ethernet header and up to two VLAN
- * tags: 4, 6, or 0 when it is neither or not in the first segment. */
-static unsigned ip_version(const struct vhu_pkt *pkt)
-{
-	const uint8_t *d = vhu_pkt_data(pkt);
-	uint32_t off = 12;
-
-	for (int tags = 0; tags <= 2; tags++) {
-		if (off + 3 > pkt->data_len)
-			return 0;
-		uint16_t type = (uint16_t)(d[off] << 8 | d[off + 1]);
-		if (type == 0x0800 || type == 0x86dd)
-			return d[off + 2] >> 4;
-		if (type != 0x8100 && type != 0x88a8)
-			return 0;
-		off += 4;
-	}
-	return 0;
-}
-
 bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
 			   struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup)
 {
@@ -49,7 +29,7 @@ bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
 		case VIRTIO_NET_HDR_GSO_TCPV6: need = F(VIRTIO_NET_F_GUEST_TSO6); break;
 		case VIRTIO_NET_HDR_GSO_UDP:   need = F(VIRTIO_NET_F_GUEST_UFO); break;
 		case VHU_NET_HDR_GSO_UDP_L4:
-			switch (ip_version(pkt)) {
+			switch (vhu_pkt_ip_version(pkt)) {
 			case 4: need = F(VHU_NET_F_GUEST_USO4); break;
 			case 6: need = F(VHU_NET_F_GUEST_USO6); break;
 			default: return false;

@@ -15,9 +15,8 @@
 
 #define ETH_LEN 14
 #define VLAN_LEN 4
-#define MAX_TAGS 4 /* 802.1ad/802.1Q stacks deeper than this are refused */
 /* Ethernet, tags, the longest IPv4 header, the longest TCP header. */
-#define HDR_MAX (ETH_LEN + MAX_TAGS * VLAN_LEN + 60 + 60)
+#define HDR_MAX (ETH_LEN + VHU_PKT_MAX_TAGS * VLAN_LEN + 60 + 60)
 
 #define TCP_FIN 0x01
 #define TCP_PSH 0x08
@@ -34,7 +33,7 @@ static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (ui
 static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v); }
 
 /* Parses the n header bytes at h for a segmentable frame: Ethernet, up to
- * MAX_TAGS VLAN tags, IPv4 (options allowed, not a fragment) or IPv6
+ * VHU_PKT_MAX_TAGS VLAN tags, IPv4 (options allowed, not a fragment) or IPv6
  * (no extension headers), then TCP (options allowed) or UDP. want_v is
  * the IP version the GSO type names, 0 for either. */
 static int parse(const uint8_t *h, uint32_t n, int want_v, bool tcp, struct layout *o)
@@ -48,7 +47,7 @@ static int parse(const uint8_t *h, uint32_t n, int want_v, bool tcp, struct layo
 		return -EINVAL;
 	et = get16(h + 12);
 	while (et == 0x8100 || et == 0x88a8 || et == 0x9100) {
-		if (++tags > MAX_TAGS)
+		if (++tags > VHU_PKT_MAX_TAGS)
 			return -ENOTSUP;
 		if (off + VLAN_LEN > n)
 			return -EINVAL;

@@ -10,19 +10,11 @@
 
 static unsigned uso_needs(const struct vhu_pkt *pkt)
 {
-	const uint8_t *d = vhu_pkt_data(pkt);
-	uint32_t off = 12;
-
-	for (int tags = 0; tags <= 2 && off + 3 <= pkt->data_len; tags++, off += 4) {
-		uint16_t type = (uint16_t)(d[off] << 8 | d[off + 1]);
-		if (type == 0x0800)
-			return SW_OL_USO4;
-		if (type == 0x86dd)
-			return SW_OL_USO6;
-		if (type != 0x8100 && type != 0x88a8)
-			break;
+	switch (vhu_pkt_ip_version(pkt)) {
+	case 4: return SW_OL_USO4;
+	case 6: return SW_OL_USO6;
+	default: return SW_OL_USO4 | SW_OL_USO6;
 	}
-	return SW_OL_USO4 | SW_OL_USO6;
 }
 
 unsigned sw_ol_needs(const struct vhu_pkt *pkt)

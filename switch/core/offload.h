@@ -20,8 +20,8 @@
 #define SW_OL_ALL  0x3fu
 
 /* What pkt needs of an egress to leave whole: 0 for a plain packet. The
- * IP version of a USO packet is read from its first segment; one that is
- * neither IPv4 nor IPv6 there needs both USO bits. */
+ * IP version of a USO packet is vhu_pkt_ip_version's; one that is neither
+ * IPv4 nor IPv6 there needs both USO bits. */
 unsigned sw_ol_needs(const struct vhu_pkt *pkt);
 
 /* What a guest takes, from the virtio features it negotiated (GUEST_*:

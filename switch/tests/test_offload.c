@@ -48,8 +48,10 @@ static void test_needs(void)
 		 SW_OL_CSUM | SW_OL_TSO6 | SW_OL_ECN);
 	CHECK_EQ(sw_ol_needs(mk(&f, 0x0800, 0, NC, VHU_NET_HDR_GSO_UDP_L4)), SW_OL_CSUM | SW_OL_USO4);
 	CHECK_EQ(sw_ol_needs(mk(&f, 0x86dd, 2, NC, VHU_NET_HDR_GSO_UDP_L4)), SW_OL_CSUM | SW_OL_USO6);
-	/* USO under three tags, or not IP: both versions needed */
-	CHECK_EQ(sw_ol_needs(mk(&f, 0x86dd, 3, NC, VHU_NET_HDR_GSO_UDP_L4)),
+	/* USO under four tags is found, under five or not IP both versions
+	 * are needed */
+	CHECK_EQ(sw_ol_needs(mk(&f, 0x86dd, 4, NC, VHU_NET_HDR_GSO_UDP_L4)), SW_OL_CSUM | SW_OL_USO6);
+	CHECK_EQ(sw_ol_needs(mk(&f, 0x86dd, 5, NC, VHU_NET_HDR_GSO_UDP_L4)),
 		 SW_OL_CSUM | SW_OL_USO4 | SW_OL_USO6);
 	CHECK_EQ(sw_ol_needs(mk(&f, 0x0806, 0, NC, VHU_NET_HDR_GSO_UDP_L4)),
 		 SW_OL_CSUM | SW_OL_USO4 | SW_OL_USO6);

@@ -47,6 +47,12 @@ static void fit(struct sw_egress *e, struct port *p, unsigned pmd, unsigned caps
 			if (k + est > SW_EG_MAX)
 				flush(e, p, pmd, &k, &nown);
 			int r = vhu_pkt_gso_segment(pkt, e->pool, e->out + k, SW_EG_MAX - k);
+			if ((r == -ENOMEM || r == -ENOBUFS) && k) {
+				/* The frames made so far hold the pool or the
+				 * room: send them, then try once more. */
+				flush(e, p, pmd, &k, &nown);
+				r = vhu_pkt_gso_segment(pkt, e->pool, e->out, SW_EG_MAX);
+			}
 			if (r < 0) {
 				errs++;
 				continue;
