@@ -35,8 +35,8 @@ flow_packets() {
 	vctl dump-flows | sed -n "s/^in_port=$1 .* n_packets=\([0-9]*\) .*/\1/p"
 }
 
-bg feb timeout 40 "$VHU_FE" --socket "$T/b" --mac $MB --dst-mac $MA --duration 0 --linger 16 --ring 1024
-bg fec timeout 40 "$VHU_FE" --socket "$T/c" --mac $MC --dst-mac $MA --duration 0 --linger 16 --ring 1024
+bg feb timeout 40 "$VHU_FE" --socket "$T/b" --mac $MB --dst-mac $MA --duration 0 --linger 16 --ring 4096
+bg fec timeout 40 "$VHU_FE" --socket "$T/c" --mac $MC --dst-mac $MA --duration 0 --linger 16 --ring 4096
 sw_wait_running b 10 && sw_wait_running c 10 || { sw_dump; fail "ports b, c did not come up"; }
 
 # phase N: A sends 1.5 s at 20 kpps; prints what A sent.
@@ -90,8 +90,9 @@ for l in feb fec fea1 fea2 fea3 fea4; do
 done
 [ "$s1" -gt 10000 ] && [ "$s2" -gt 10000 ] && [ "$s3" -gt 10000 ] && [ "$s4" -gt 10000 ] || fail "too little traffic"
 # Receivers run on a shared 2-vCPU machine beside a busy-polling PMD: one
-# descheduled for longer than its 1024-descriptor ring lasts (51 ms at
-# 20 kpps) makes the switch drop. That is allowed, but only as a counted
+# descheduled for longer than its 4096-descriptor ring lasts (205 ms at
+# 20 kpps; CI once saw both receivers of the ASan build lose ~1000 frames,
+# a stall of over 50 ms) makes the switch drop. That is allowed, but only as a counted
 # drop on that port (checked exactly below) and under 1% of its frames.
 [ "$bdr" -le $(((s3 + s4) / 100)) ] && [ "$cdr" -le $(((s1 + s3 + s4) / 100)) ] ||
 	fail "too many drops at 20 kpps (b $bdr, c $cdr)"
