@@ -203,9 +203,17 @@ transfer() {
 	whole)
 		# The flow sends all p1 takes to tB (there from the start), one
 		# frame for one: sent whole, or counted as dropped on either side.
-		local in out
-		in=$(sw_stat p1 rx_packets)
-		out=$(($(sw_stat tB tx_packets) + $(sw_stat tB tx_dropped) + $(sw_stat p1 rx_dropped)))
+		# One snapshot of both ports, taken once two in a row agree: read
+		# apart, a late frame (an ACK, a FIN) can fall between the reads.
+		local in out s1 s2 k
+		s2=$(vctl stats)
+		for k in $(seq 20); do
+			sleep 0.1; s1=$s2; s2=$(vctl stats)
+			[ "$s1" = "$s2" ] && break
+		done
+		st() { echo "$s2" | sed -n "s/^port $1:.* $2 \([0-9]*\).*/\1/p"; }
+		in=$(st p1 rx_packets)
+		out=$(($(st tB tx_packets) + $(st tB tx_dropped) + $(st p1 rx_dropped)))
 		[ "$in" = "$out" ] || tp_fail "whole: p1 took $in frames, tB sent or dropped $out"
 		[ "$bw" -gt 0 ] || tp_fail "whole: tB passed no offload frame whole"
 		[ "$maxlen" -gt 1448 ] || fail "whole: B's kernel saw no packet over the MTU (largest payload $maxlen)"
