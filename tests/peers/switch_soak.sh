@@ -4,14 +4,17 @@
 # disconnect on vhu-switch port c (tests/integ/soak_client), while vhu-fe
 # A and B keep forwarding through ports a and b. The switch's open fds and
 # RSS are taken after cycle 100 and after the last cycle: fds must be
-# equal and RSS within SOAK_RSS_KB (default 1024 KiB); A and B must keep
-# forwarding through both phases with no bad frame.
+# equal and RSS within SOAK_RSS_KB (default 128 KiB: a leak of 150 bytes a
+# cycle crosses it; plain and ASan builds grow by 0 here); A and B must
+# keep forwarding through both phases with no bad frame, and every frame
+# each sent reached the other or is a counted drop, but for what was in
+# the two rings when they were stopped (2 x 256 + a burst).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/switch_common.inc"
 CLIENT=$VHU_BUILD/tests/integ/soak_client
 [ -x "$CLIENT" ] || skip "soak_client is not built ($CLIENT); run make build"
 CYCLES=${SOAK_CYCLES:-1000}
-RSS_KB=${SOAK_RSS_KB:-1024}
+RSS_KB=${SOAK_RSS_KB:-128}
 MA=02:00:00:00:00:0a MB=02:00:00:00:00:0b MC=02:00:00:00:00:0c
 
 sw_start --port vhost-user:a --port vhost-user:b --port vhost-user:c
@@ -53,8 +56,18 @@ wait "$PID_feb"; rc_b=$?
 grep '^fe: total' "$T/fea.log" "$T/feb.log"
 for l in fea feb; do
 	v=$(fe_total "$T/$l.log" bad); [ "$v" = 0 ] || fail "$l: bad frames: $v"
-	v=$(fe_total "$T/$l.log" from-peer); [ "${v:-0}" -gt 100 ] || fail "$l: only ${v:-0} frames from its peer"
 done
+# A -> B and B -> A: received + dropped at the egress port = sent, less at
+# most the frames in flight when both were stopped.
+acct() { # acct SENDER RECEIVER PORT
+	local s r d
+	s=$(fe_total "$T/$1.log" sent) r=$(fe_total "$T/$2.log" from-peer) d=$(sw_stat "$3" tx_dropped)
+	note "$1 sent $s, $2 got $r, port $3 dropped $d"
+	[ "$s" -gt 2000 ] || fail "$1 sent only $s frames"
+	[ "$r" -le "$s" ] && [ $((s - r - d)) -le 544 ] || { sw_dump; fail "$1 sent $s, $2 got $r, port $3 dropped $d"; }
+}
+acct fea feb b
+acct feb fea a
 [ $rc_a = 0 ] && [ $rc_b = 0 ] || { sw_dump; fail "vhu-fe A/B failed (rc $rc_a $rc_b)"; }
 
 result "switch_soak $CYCLES cycles: switch fds $FDS_100 at cycle 100, $FDS_END at $CYCLES; RSS ${RSS_100} KiB -> ${RSS_END} KiB"
