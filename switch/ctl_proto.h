@@ -10,7 +10,9 @@
  *
  * Requests, as they travel (vhu-ctl's own command line differs only for
  * capture, whose --count and --timeout become the two numbers):
- *   add-port SPEC | del-port NAME | show | stats [NAME] [--json] | fdb |
+ *   add-port SPEC | del-port NAME | set-port NAME OPTS | show |
+ *   stats [NAME] [--json] | fdb | add-fdb PORT MAC [vlan=N] [remote=IP] |
+ *   del-fdb MAC [vlan=N] |
  *   add-flow FLOW | del-flows [in_port=NAME] | dump-flows |
  *   capture NAME FILE COUNT TIMEOUT_S     (FILE absolute)
  */
@@ -37,7 +39,8 @@
 #define VHU_CTL_CAPTURE_MAX_S 3600
 
 enum vhu_ctl_cmd {
-	VHU_CTL_ADD_PORT, VHU_CTL_DEL_PORT, VHU_CTL_SHOW, VHU_CTL_STATS, VHU_CTL_FDB,
+	VHU_CTL_ADD_PORT, VHU_CTL_DEL_PORT, VHU_CTL_SET_PORT, VHU_CTL_SHOW, VHU_CTL_STATS, VHU_CTL_FDB,
+	VHU_CTL_ADD_FDB, VHU_CTL_DEL_FDB,
 	VHU_CTL_ADD_FLOW, VHU_CTL_DEL_FLOWS, VHU_CTL_DUMP_FLOWS, VHU_CTL_CAPTURE,
 };
 
@@ -53,9 +56,12 @@ static inline const struct vhu_ctl_req *vhu_ctl_req_find(const char *name)
 	static const struct vhu_ctl_req reqs[] = {
 		{ "add-port", VHU_CTL_ADD_PORT, 1, 1 },
 		{ "del-port", VHU_CTL_DEL_PORT, 1, 1 },
+		{ "set-port", VHU_CTL_SET_PORT, 2, 2 },
 		{ "show", VHU_CTL_SHOW, 0, 0 },
 		{ "stats", VHU_CTL_STATS, 0, 2 },
 		{ "fdb", VHU_CTL_FDB, 0, 0 },
+		{ "add-fdb", VHU_CTL_ADD_FDB, 2, 4 },
+		{ "del-fdb", VHU_CTL_DEL_FDB, 1, 2 },
 		{ "add-flow", VHU_CTL_ADD_FLOW, 1, 1 },
 		{ "del-flows", VHU_CTL_DEL_FLOWS, 0, 1 },
 		{ "dump-flows", VHU_CTL_DUMP_FLOWS, 0, 0 },

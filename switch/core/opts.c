@@ -35,7 +35,10 @@ void sw_opts_usage(FILE *f)
 		"                default one unpinned PMD\n"
 		"  --mac-age     MACs not seen for this long are forgotten (default %u s)\n"
 		"  --socket-mode octal mode of server port sockets (default the library's 0660)\n"
-		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
+		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N][,VLAN]\n"
+		"       | tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,VLAN]\n"
+		"       | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,VLAN]\n"
+		"  VLAN = tag=VID (access port) | trunks=VID[:VID|:A-B]... (trunk); neither: all VLANs\n"
 		"  FLOW = in_port=NAME,actions=output:NAME|drop|normal (overrides learning for that port)\n"
 		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"
 		"         protocol: rarp,log_shmfd,inflight_shmfd,...) or bit numbers\n",

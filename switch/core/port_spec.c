@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Parsing a port SPEC (the grammar is in port_spec.h). */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -15,10 +16,107 @@ bool sw_port_name_has_sep(const char *name, size_t len)
 	return memchr(name, '/', len) || memchr(name, '\\', len);
 }
 
+static bool is_vlan_opt(const char *tok)
+{
+	return strncmp(tok, "tag=", 4) == 0 || strncmp(tok, "trunks=", 7) == 0;
+}
+
+static int vlan_opt(struct sw_vlan *v, const char *name, const char *tok, char *err,
+		    size_t errlen)
+{
+	char e[160];
+	int rc = tok[1] == 'a' ? sw_vlan_parse_tag(v, tok + 4, e, sizeof(e)) :
+				 sw_vlan_parse_trunks(v, tok + 7, e, sizeof(e));
+	return rc < 0 ? ERR("port %s: %s", name, e) : 0;
+}
+
+int sw_port_set_parse(const char *name, const char *opts, struct sw_vlan *v, char *err,
+		      size_t errlen)
+{
+	struct sw_vlan nv = *v;
+	const char *o = opts;
+
+	do {
+		const char *comma = strchr(o, ',');
+		size_t n = comma ? (size_t)(comma - o) : strlen(o);
+		char tok[256];
+		if (!n || n >= sizeof(tok))
+			return ERR("port %s: bad option list '%s'", name, opts);
+		memcpy(tok, o, n);
+		tok[n] = '\0';
+		if (!is_vlan_opt(tok))
+			return ERR("port %s: set-port takes tag=VID|none and trunks=LIST|none, not '%s'",
+				   name, tok);
+		if (vlan_opt(&nv, name, tok, err, errlen) < 0)
+			return -EINVAL;
+		o = comma ? comma + 1 : NULL;
+	} while (o);
+	*v = nv;
+	return 0;
+}
+
+static bool is_vxlan_opt(const char *tok)
+{
+	return strncmp(tok, "local=", 6) == 0 || strncmp(tok, "remote=", 7) == 0 ||
+	       strncmp(tok, "vni=", 4) == 0 || strncmp(tok, "dstport=", 8) == 0;
+}
+
+/* A decimal of 1..max digits-only, or -1. */
+static long decimal(const char *s, long max)
+{
+	char *end;
+	if (!isdigit((unsigned char)*s) || strlen(s) > 8)
+		return -1;
+	long v = strtol(s, &end, 10);
+	return *end || v > max ? -1 : v;
+}
+
+/* An IPv4 unicast address in dotted quads (inet_pton's strict form). */
+static int ip4(const char *s, struct in_addr *a)
+{
+	if (inet_pton(AF_INET, s, a) != 1)
+		return -1;
+	uint32_t h = ntohl(a->s_addr);
+	return !h || h == 0xffffffffu || (h >> 28) == 0xe ? -1 : 0;
+}
+
+static int vxlan_opt(struct sw_port_spec *p, const char *tok, char *err, size_t errlen)
+{
+	const char *v = strchr(tok, '=') + 1;
+	long n;
+
+	switch (tok[0]) {
+	case 'l':
+		if (p->local.s_addr || ip4(v, &p->local) < 0)
+			return ERR("port %s: bad local '%s' (one IPv4 unicast address)", p->name, v);
+		return 0;
+	case 'r':
+		if (p->nremote == SW_VXLAN_MAX_REMOTES)
+			return ERR("port %s: more than %d remotes", p->name, SW_VXLAN_MAX_REMOTES);
+		if (ip4(v, &p->remote[p->nremote]) < 0)
+			return ERR("port %s: bad remote '%s' (an IPv4 unicast address)", p->name, v);
+		for (unsigned i = 0; i < p->nremote; i++)
+			if (p->remote[i].s_addr == p->remote[p->nremote].s_addr)
+				return ERR("port %s: remote %s given twice", p->name, v);
+		p->nremote++;
+		return 0;
+	case 'v':
+		if (p->vni <= SW_VXLAN_VNI_MAX || (n = decimal(v, SW_VXLAN_VNI_MAX)) < 0)
+			return ERR("port %s: bad vni '%s' (once, 0..%d)", p->name, v, SW_VXLAN_VNI_MAX);
+		p->vni = (uint32_t)n;
+		return 0;
+	default:
+		if ((n = decimal(v, 65535)) < 1)
+			return ERR("port %s: bad dstport '%s' (1..65535)", p->name, v);
+		p->dstport = (uint16_t)n;
+		return 0;
+	}
+}
+
 /* Options split at ',' with empty options refused (strtok would skip them). */
 static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errlen)
 {
-	bool have_path = false;
+	bool have_path = false, have_vlan = false;
 
 	while (opts) {
 		char *tok = opts, *comma = strchr(opts, ',');
@@ -52,10 +150,21 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 			p->no_offloads = false;
 		} else if (p->type == PORT_TAP && strcmp(tok, "offloads=off") == 0) {
 			p->no_offloads = true;
+		} else if (p->type == PORT_VXLAN && is_vxlan_opt(tok)) {
+			if (vxlan_opt(p, tok, err, errlen) < 0)
+				return -EINVAL;
+		} else if (is_vlan_opt(tok)) {
+			if (have_vlan)
+				return ERR("port %s: one of tag= and trunks=, once", p->name);
+			have_vlan = true;
+			if (vlan_opt(&p->vlan, p->name, tok, err, errlen) < 0)
+				return -EINVAL;
 		} else {
 			return ERR("port %s: unknown option '%s'", p->name, tok);
 		}
 	}
+	if (p->type == PORT_VXLAN && (!p->local.s_addr || !p->nremote || p->vni > SW_VXLAN_VNI_MAX))
+		return ERR("port %s: a vxlan port needs local=, remote= and vni=", p->name);
 	if (p->type == PORT_VHOST && p->client && !have_path)
 		return ERR("port %s: a client port needs path=", p->name);
 	return have_path;
@@ -76,8 +185,10 @@ int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_sp
 		p->type = PORT_VHOST;
 	else if ((size_t)(colon - spec) == 3 && strncmp(spec, "tap", 3) == 0)
 		p->type = PORT_TAP;
+	else if ((size_t)(colon - spec) == 5 && strncmp(spec, "vxlan", 5) == 0)
+		p->type = PORT_VXLAN;
 	else
-		return ERR("unknown port type in '%s' (vhost-user or tap)", spec);
+		return ERR("unknown port type in '%s' (vhost-user, tap or vxlan)", spec);
 	strcpy(buf, colon + 1);
 	char *comma = strchr(buf, ',');
 	if (comma)
@@ -96,6 +207,8 @@ int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_sp
 		return ERR("port name '%s' too long (max %zu)", name, sizeof(p->name) - 1);
 	strcpy(p->name, name);
 	p->queues = 1;
+	p->vni = SW_VXLAN_VNI_MAX + 1; /* unset */
+	p->dstport = SW_VXLAN_PORT;
 	int have_path = parse_opts(p, comma ? comma + 1 : NULL, err, errlen);
 	if (have_path < 0)
 		return have_path;

@@ -2,14 +2,19 @@
 /*
  * A port SPEC, as --port and vhu-ctl add-port give it:
  *
- *   vhost-user:NAME[,path=PATH][,client][,queues=N]
- *   tap:NAME[,ifname=IF][,queues=N][,offloads=on|off]
+ *   vhost-user:NAME[,path=PATH][,client][,queues=N][,tag=VID|,trunks=LIST]
+ *   tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,tag=VID|,trunks=LIST]
+ *   vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,tag=VID|,trunks=LIST]
  *
  * A server port without path= listens on SOCK_DIR/NAME; a client port
  * needs path=; a tap port's interface is NAME unless ifname= says. queues:
  * vhost-user queue pairs offered, or a multi-queue tap's queues. A tap
  * takes checksum and segmentation offloads from the kernel and gives them
- * to it unless offloads=off (then every frame crosses complete).
+ * to it unless offloads=off (then every frame crosses complete). tag and
+ * trunks: the port's VLAN mode (vlan.h), at most one of them. A vxlan
+ * port (vxlan.h) receives on local:dstport (4789) and sends to each remote
+ * (IPv4 addresses, up to SW_VXLAN_MAX_REMOTES): its VNI, 0..16777215, is
+ * the port's one network; with tag= it is that VLAN on the bridge.
  */
 #ifndef VHU_SWITCH_PORT_SPEC_H
 #define VHU_SWITCH_PORT_SPEC_H
@@ -18,9 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include "sw_core.h"
+#include "vlan.h"
+#include "vxlan.h"
 
-enum sw_port_type { PORT_VHOST, PORT_TAP };
+enum sw_port_type { PORT_VHOST, PORT_TAP, PORT_VXLAN };
 
 struct sw_port_spec {
 	enum sw_port_type type;
@@ -30,11 +38,22 @@ struct sw_port_spec {
 	uint16_t queues;          /* vhost-user queue pairs; tap queues */
 	char ifname[IFNAMSIZ];    /* tap */
 	bool no_offloads;         /* tap: offloads=off */
+	struct sw_vlan vlan;
+	/* vxlan */
+	struct in_addr local, remote[SW_VXLAN_MAX_REMOTES];
+	unsigned nremote;
+	uint32_t vni;
+	uint16_t dstport;
 };
 
 /* 0, or -EINVAL with err set (s is then undefined). */
 int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_spec *s,
 		       char *err, size_t errlen);
+/* set-port NAME OPTS: what may change on a running port, today its VLAN
+ * mode (tag=VID|none, trunks=LIST|none, comma separated, applied in
+ * order) into v. 0, or -EINVAL with err set and v untouched. */
+int sw_port_set_parse(const char *name, const char *opts, struct sw_vlan *v, char *err,
+		      size_t errlen);
 /* A name with '/' or '\' would reach outside the socket directory. */
 bool sw_port_name_has_sep(const char *name, size_t len);
 

@@ -2,6 +2,7 @@
 /* Port specs (core/port_spec.h): what each good one means, and every
  * malformed one refused with a reason. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <string.h>
 #include "port_spec.h"
 #include "sw_t.h"
@@ -77,6 +78,26 @@ static void test_bad(void)
 		"tap:a,offloads", "tap:a,offloads=yes", "vhost-user:a,offloads=off",
 		"tap:a,ifname=0123456789abcdef", "tap:a,ifname=x/y", "tap:a,ifname=x y",
 		"tap:a,ifname=x:y", "tap:a,", "tap:0123456789abcdef", "tap:a,ifname",
+		"vhost-user:a,tag=0", "vhost-user:a,tag=4095", "vhost-user:a,tag=",
+		"tap:a,tag=x", "vhost-user:a,tag=10,trunks=20", "vhost-user:a,tag=10,tag=10",
+		"vhost-user:a,trunks=", "vhost-user:a,trunks=10::20", "tap:a,trunks=20-10",
+		"vhost-user:a,trunks=4095", "vhost-user:a,trunks=10:", "vhost-user:a,tag",
+		"vxlan:v", "vxlan:v,local=169.254.0.1,vni=1", "vxlan:v,remote=169.254.0.2,vni=1",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=16777216",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=-1",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=1,vni=2",
+		"vxlan:v,local=169.254.0.1,local=169.254.0.3,remote=169.254.0.2,vni=1",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,remote=169.254.0.2,vni=1",
+		"vxlan:v,local=169.254.1,remote=169.254.0.2,vni=1",
+		"vxlan:v,local=0.0.0.0,remote=169.254.0.2,vni=1",
+		"vxlan:v,local=169.254.0.1,remote=255.255.255.255,vni=1",
+		"vxlan:v,local=169.254.0.1,remote=224.0.0.1,vni=1",
+		"vxlan:v,local=169.254.0.1,remote=fe80::1,vni=1",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=1,dstport=0",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=1,dstport=65536",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=1,path=/x",
+		"tap:t,vni=1", "vhost-user:a,remote=169.254.0.2",
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct sw_port_spec s;
@@ -101,6 +122,52 @@ static void test_bad(void)
 	CHECK_EQ(sw_port_spec_parse("vhost-user:" N63, "/" N63, &s, err, sizeof(err)), -EINVAL);
 }
 
+/* A vxlan port: addresses, VNI, port and remotes, in any order. */
+static void test_vxlan(void)
+{
+	struct sw_port_spec s;
+	char err[256];
+	char spec[1024] = "vxlan:v,vni=0,local=169.254.0.1";
+
+	CHECK_EQ(sw_port_spec_parse("vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=42,tag=10",
+				    dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.type, PORT_VXLAN);
+	CHECK_EQ(s.vni, 42u);
+	CHECK_EQ(s.dstport, 4789);
+	CHECK_EQ(s.nremote, 1u);
+	CHECK_EQ(ntohl(s.local.s_addr), 0xa9fe0001u);
+	CHECK_EQ(ntohl(s.remote[0].s_addr), 0xa9fe0002u);
+	CHECK_EQ(s.vlan.mode, SW_VLAN_ACCESS);
+	/* Up to SW_VXLAN_MAX_REMOTES remotes, then refused. */
+	for (unsigned r = 0; r < SW_VXLAN_MAX_REMOTES; r++)
+		snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec), ",remote=169.254.1.%u", r + 1);
+	strcat(spec, ",dstport=8472");
+	CHECK_EQ(sw_port_spec_parse(spec, dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.nremote, (unsigned)SW_VXLAN_MAX_REMOTES);
+	CHECK_EQ(s.vni, 0u);
+	CHECK_EQ(s.dstport, 8472);
+	strcat(spec, ",remote=169.254.2.1");
+	CHECK_EQ(sw_port_spec_parse(spec, dir, &s, err, sizeof(err)), -EINVAL);
+}
+
+/* tag= and trunks= on both port types become the port's VLAN mode. */
+static void test_vlan(void)
+{
+	struct sw_port_spec s;
+	char err[256];
+
+	CHECK_EQ(sw_port_spec_parse("vhost-user:a", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.vlan.mode, SW_VLAN_ALL);
+	CHECK_EQ(sw_port_spec_parse("vhost-user:a,tag=10,queues=2", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.vlan.mode, SW_VLAN_ACCESS);
+	CHECK_EQ(s.vlan.tag, 10);
+	CHECK_EQ(s.queues, 2);
+	CHECK_EQ(sw_port_spec_parse("tap:t,trunks=10:20:100-199", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.vlan.mode, SW_VLAN_TRUNK);
+	CHECK(sw_vlan_carries(&s.vlan, 150) && sw_vlan_carries(&s.vlan, 20));
+	CHECK(!sw_vlan_carries(&s.vlan, 30));
+}
+
 static void test_name_sep(void)
 {
 	CHECK(!sw_port_name_has_sep("abc", 3));
@@ -114,6 +181,8 @@ int main(void)
 {
 	RUN(test_good);
 	RUN(test_bad);
+	RUN(test_vlan);
+	RUN(test_vxlan);
 	RUN(test_name_sep);
 	return t_done("switch_port_spec");
 }

@@ -4,9 +4,12 @@
  *
  *   vhu-ctl [--control PATH] add-port SPEC
  *   vhu-ctl [--control PATH] del-port NAME
+ *   vhu-ctl [--control PATH] set-port NAME tag=VID|none|trunks=LIST|none
  *   vhu-ctl [--control PATH] show
  *   vhu-ctl [--control PATH] stats [NAME] [--json]
  *   vhu-ctl [--control PATH] fdb
+ *   vhu-ctl [--control PATH] add-fdb PORT MAC [vlan=N] [remote=IP]
+ *   vhu-ctl [--control PATH] del-fdb MAC [vlan=N]
  *   vhu-ctl [--control PATH] add-flow in_port=NAME,actions=output:NAME|drop|normal
  *   vhu-ctl [--control PATH] del-flows [in_port=NAME]
  *   vhu-ctl [--control PATH] dump-flows
@@ -34,10 +37,15 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vhu-ctl [--control PATH] COMMAND   (default PATH " VHU_CTL_DEFAULT_PATH ")\n"
 		"  add-port SPEC          SPEC = vhost-user:NAME[,path=P][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
+		"                         | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P]\n"
+		"                         each with [,tag=VID | ,trunks=VID:VID:A-B]\n"
 		"  del-port NAME\n"
+		"  set-port NAME OPTS     OPTS = tag=VID|none | trunks=LIST|none (VLAN mode)\n"
 		"  show                   ports, state, queues, negotiated features\n"
 		"  stats [NAME] [--json]  per port and queue counters\n"
 		"  fdb                    the MAC table\n"
+		"  add-fdb PORT MAC [vlan=N] [remote=IP]   a static MAC entry (remote= on a vxlan port)\n"
+		"  del-fdb MAC [vlan=N]\n"
 		"  add-flow in_port=NAME,actions=output:NAME|drop|normal   port flow, overrides learning\n"
 		"  del-flows [in_port=NAME]\n"
 		"  dump-flows             the flows and their packet counts\n"
@@ -86,12 +94,21 @@ int main(int argc, char **argv)
 	if (r->cmd != VHU_CTL_STATS && r->cmd != VHU_CTL_CAPTURE) {
 		/* The rest travel as given. */
 		unsigned nargs = (unsigned)(argc - i);
-		if (nargs < r->min_args || nargs > r->max_args)
-			return bad(r->max_args == 0 ? "no argument expected" :
-				   r->min_args == 1 ? "one argument expected" :
-				   "at most one argument expected");
-		n = snprintf(req, sizeof(req), "%s%s%s\n", cmd, nargs ? " " : "",
-			     nargs ? argv[i] : "");
+		if (nargs < r->min_args || nargs > r->max_args) {
+			char m[64];
+			if (r->min_args == r->max_args)
+				snprintf(m, sizeof(m), "%s takes %u argument%s", cmd, r->min_args,
+					 r->min_args == 1 ? "" : "s");
+			else
+				snprintf(m, sizeof(m), "%s takes %u to %u arguments", cmd,
+					 r->min_args, r->max_args);
+			return bad(m);
+		}
+		n = snprintf(req, sizeof(req), "%s", cmd);
+		for (; i < argc && n > 0 && (size_t)n < sizeof(req); i++)
+			n += snprintf(req + n, sizeof(req) - (size_t)n, " %s", argv[i]);
+		if (n > 0 && (size_t)n < sizeof(req))
+			n += snprintf(req + n, sizeof(req) - (size_t)n, "\n");
 	} else if (r->cmd == VHU_CTL_STATS) {
 		const char *name = NULL;
 		int json = 0;

@@ -120,11 +120,26 @@ static int dispatch(struct sw_out *o, char **av, int ac, char *err, size_t errle
 		if (!rc)
 			out_printf(o, "deleted %s\n", av[1]);
 		break;
+	case VHU_CTL_SET_PORT:
+		rc = port_set(av[1], av[2], err, errlen);
+		if (!rc)
+			out_printf(o, "set %s %s\n", av[1], av[2]);
+		break;
 	case VHU_CTL_SHOW:
 		cmd_show(o);
 		break;
 	case VHU_CTL_FDB:
 		cmd_fdb(o);
+		break;
+	case VHU_CTL_ADD_FDB:
+		rc = fdb_add(av + 1, ac - 1, err, errlen);
+		if (!rc)
+			out_printf(o, "added %s on %s\n", av[2], av[1]);
+		break;
+	case VHU_CTL_DEL_FDB:
+		rc = fdb_del(av + 1, ac - 1, err, errlen);
+		if (!rc)
+			out_printf(o, "deleted %s\n", av[1]);
 		break;
 	case VHU_CTL_ADD_FLOW:
 		rc = flow_add(av[1], err, errlen);

@@ -20,8 +20,10 @@ static void port_send(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint1
 		return;
 	if (p->type == PORT_VHOST)
 		vhost_tx(p, pmd, pkts, n);
-	else
+	else if (p->type == PORT_TAP)
 		tap_tx(p, pmd, pkts, n);
+	else
+		vxlan_tx(p, pmd, pkts, n);
 }
 
 static void flush(struct sw_egress *e, struct port *p, unsigned pmd, unsigned *k, unsigned *nown)

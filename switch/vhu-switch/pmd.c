@@ -41,6 +41,14 @@
 #define QUIESCE_SLOW_NS 1000000000LL
 #define QUIESCE_REPEAT_NS 10000000000LL
 
+/* The ports a flooded frame of VLAN vid from in goes to, by the form they
+ * want it in: same[] as it came (tagged or not), other[] the other form. */
+struct flood {
+	int vid;                       /* -1: not computed for this burst */
+	unsigned nsame, nother;
+	uint16_t same[SW_MAX_PORTS], other[SW_MAX_PORTS];
+};
+
 struct pmd {
 	unsigned id;
 	pthread_t thr;
@@ -51,6 +59,7 @@ struct pmd {
 	struct vhu_pkt *out[SW_MAX_PORTS][SW_BURST];
 	uint16_t nout[SW_MAX_PORTS];
 	uint16_t touched[SW_MAX_PORTS];
+	struct flood flood;
 };
 
 static struct pmd *pmds[SW_MAX_PMDS];
@@ -149,6 +158,7 @@ int sw_conf_assign(struct sw_conf *c)
 	 * multi-queue port spread over the PMDs. */
 	for (unsigned i = 0; i < c->nb_live; i++) {
 		struct port *pt = c->ports[c->live[i]];
+		c->vlan[c->live[i]] = pt->vlan;
 		for (uint16_t q = 0; q < pt->queues; q++, k++) {
 			unsigned p = k % np;
 			c->rxq[p][c->nb_rxq[p]++] = (struct sw_rxq){ pt, q };
@@ -228,12 +238,70 @@ static inline struct macs macs_of(const uint8_t *d)
 	return k;
 }
 
+static void flood_for(struct flood *fl, const struct sw_conf *c, uint16_t in, uint16_t vid,
+		      bool tagged)
+{
+	uint16_t all[SW_MAX_PORTS];
+	unsigned n = sw_bridge_flood(c->live, c->nb_live, in, all);
+
+	fl->vid = vid;
+	fl->nsame = fl->nother = 0;
+	for (unsigned k = 0; k < n; k++) {
+		const struct sw_vlan *v = &c->vlan[all[k]];
+		if (!sw_vlan_carries(v, vid))
+			continue;
+		if (sw_vlan_tagged_out(v, vid) == tagged)
+			fl->same[fl->nsame++] = all[k];
+		else
+			fl->other[fl->nother++] = all[k];
+	}
+}
+
+/* Puts pkt in the other form: tagged with vid, or untagged when it was. */
+static int retag(struct vhu_pkt *pkt, bool tagged, uint16_t vid)
+{
+	return tagged ? sw_vlan_pop(pkt) : sw_vlan_push(pkt, vid);
+}
+
+static void tx_drop(const struct sw_conf *c, uint16_t o)
+{
+	atomic_fetch_add_explicit(&c->ports[o]->tx[0].dropped, 1, memory_order_relaxed);
+}
+
+/* A flooded frame: as it is to the ports that want its form, and in the
+ * other form to the rest (a copy when both kinds want it). */
+static void flood_pkt(struct pmd *m, const struct sw_conf *c, const struct flood *fl,
+		      struct vhu_pkt *pkt, bool tagged, uint16_t vid, struct vhu_pkt **own,
+		      unsigned *nown)
+{
+	for (unsigned k = 0; k < fl->nsame; k++)
+		out_add(m, fl->same[k], pkt);
+	if (!fl->nother)
+		return;
+	struct vhu_pkt *x = pkt;
+	if (fl->nsame) {
+		x = pkt_copy(pkt, m->pool);
+		if (x)
+			own[(*nown)++] = x;
+	}
+	if (!x || retag(x, tagged, vid) < 0) {
+		for (unsigned k = 0; k < fl->nother; k++)
+			tx_drop(c, fl->other[k]);
+		return;
+	}
+	for (unsigned k = 0; k < fl->nother; k++)
+		out_add(m, fl->other[k], x);
+}
+
 /* The bridge on one input burst. touched[0] counts and touched[1..] lists
  * the output ports with something queued; the input port is never an
  * output, so SW_MAX_PORTS slots are enough. A frame with the same two MACs
- * as the one before it (a burst is mostly one flow) takes the same way
- * without learning or looking up again. bytes: of the whole burst, as the
- * rx counters summed them. */
+ * and VLAN as the one before it (a burst is mostly one flow) takes the
+ * same way without learning or looking up again. bytes: of the whole
+ * burst, as the rx counters summed them. Inside the switch a frame keeps
+ * the form it came in (vlan.h): tagged when its VLAN is not 0 and the
+ * input is not an access port; an output that wants the other form gets
+ * it retagged in place, or a copy when a flood needs both. */
 static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
 		    uint16_t q, struct vhu_pkt **pkts, uint16_t n, uint64_t bytes)
 {
@@ -241,47 +309,74 @@ static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
 	if (f->flow && forward_flow(m, c, f, pkts, n, bytes))
 		return;
 
+	const struct sw_vlan *vin = &c->vlan[in->idx];
 	uint32_t now = sw_now_s();
-	uint16_t runts = 0, flood[SW_MAX_PORTS];
-	unsigned nflood = 0;
-	bool have_flood = false;
+	uint16_t runts = 0, vdrops = 0;
+	struct vhu_pkt *own[SW_BURST];
+	unsigned nown = 0;
+	struct flood *fl = &m->flood;
 	struct macs prev = { 0, 0 };
-	int o = SW_TO_NONE;
-	bool have_prev = false;
+	int o = SW_TO_NONE, prev_vid = -1;
+	int32_t d32 = SW_TO_NONE;
 
+	fl->vid = -1;
 	m->touched[0] = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct vhu_pkt *pkt = pkts[i];
 		const uint8_t *d = vhu_pkt_data(pkt);
+		bool pop;
 		if (pkt->data_len < 14) {
 			runts++;
 			continue;
 		}
+		int vid = sw_vlan_in(vin, d, pkt->data_len, &pop);
+		if (vid < 0 || (pop && sw_vlan_pop(pkt) < 0)) {
+			vdrops++;
+			continue;
+		}
+		d = vhu_pkt_data(pkt);
+		bool tagged = vid != SW_VLAN_NONE && vin->mode != SW_VLAN_ACCESS;
 		struct macs mk = macs_of(d);
-		if (!have_prev || mk.a != prev.a || mk.b != prev.b) {
-			o = sw_bridge_decide(&sw_fdb, d, pkt->data_len, in->idx, c->live_mask, now);
+		if (vid != prev_vid || mk.a != prev.a || mk.b != prev.b) {
+			/* A tunnel port's frames come from one of its remotes
+			 * (pkt->user, port_vxlan.c). */
+			uint32_t from = SW_DEST(in->idx, in->type == PORT_VXLAN ? pkt->user : 0);
+			d32 = sw_bridge_decide(&sw_fdb, d, pkt->data_len, (uint16_t)vid, from,
+					       c->live_mask, now);
+			o = d32 >= 0 ? SW_DEST_PORT(d32) : d32;
+			/* Learnt before the port left this VLAN (set-port). */
+			if (o >= 0 && !sw_vlan_carries(&c->vlan[o], (uint16_t)vid))
+				o = SW_TO_FLOOD;
 			prev = mk;
-			have_prev = true;
+			prev_vid = vid;
 		}
 		if (o >= 0) {
+			if (sw_vlan_tagged_out(&c->vlan[o], (uint16_t)vid) != tagged &&
+			    retag(pkt, tagged, (uint16_t)vid) < 0) {
+				tx_drop(c, (uint16_t)o);
+				continue;
+			}
+			/* Which remote, for a tunnel port. */
+			pkt->user = SW_DEST_REMOTE(d32);
 			out_add(m, (uint16_t)o, pkt);
 		} else if (o == SW_TO_FLOOD) {
-			if (!have_flood) {
-				nflood = sw_bridge_flood(c->live, c->nb_live, in->idx, flood);
-				have_flood = true;
-			}
-			for (unsigned k = 0; k < nflood; k++)
-				out_add(m, flood[k], pkt);
+			pkt->user = 0; /* every remote */
+			if (fl->vid != vid)
+				flood_for(fl, c, in->idx, (uint16_t)vid, tagged);
+			flood_pkt(m, c, fl, pkt, tagged, (uint16_t)vid, own, &nown);
 		}
 	}
-	if (runts)
-		atomic_fetch_add_explicit(&in->rx[q].dropped, runts, memory_order_relaxed);
+	if (runts || vdrops)
+		atomic_fetch_add_explicit(&in->rx[q].dropped, runts + vdrops, memory_order_relaxed);
+	if (vdrops)
+		atomic_fetch_add_explicit(&in->vlan_dropped, vdrops, memory_order_relaxed);
 	for (unsigned t = 1; t <= m->touched[0]; t++) {
 		uint16_t dst = m->touched[t];
 		send_to(m, c->ports[dst], m->out[dst], m->nout[dst]);
 		m->nout[dst] = 0;
 	}
 	vhu_pkt_free_bulk(pkts, n);
+	vhu_pkt_free_bulk(own, nown);
 }
 
 static void go_offline(struct pmd *m)
@@ -329,7 +424,9 @@ static void *pmd_main(void *arg)
 			const struct sw_rxq *r = &c->rxq[m->id][i];
 			uint16_t n = r->port->type == PORT_VHOST ?
 				vhost_rx(r->port, r->q, m->pool, pkts, SW_BURST) :
-				tap_rx(r->port, r->q, m->pool, m->big, pkts, SW_BURST);
+				r->port->type == PORT_TAP ?
+				tap_rx(r->port, r->q, m->pool, m->big, pkts, SW_BURST) :
+				vxlan_rx(r->port, r->q, m->pool, pkts, SW_BURST);
 			if (!n)
 				continue;
 			work += n;

@@ -7,7 +7,9 @@
  * passes (no PMD polls it or sends to it any more), then its device is
  * closed, its fdb entries go, and only then is the memory freed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@ struct port *port_find(const struct sw_conf *c, const char *name)
 
 /* The spec's parts become the port's (sw.h says which fields). */
 static int parse_spec(struct port *p, const char *spec, char *err, size_t errlen)
+	SW_REQUIRES(sw_ctl_lock)
 {
 	struct sw_port_spec s;
 	int rc = sw_port_spec_parse(spec, sw_opts.sock_dir, &s, err, errlen);
@@ -38,7 +41,39 @@ static int parse_spec(struct port *p, const char *spec, char *err, size_t errlen
 	p->queues = s.queues;
 	memcpy(p->ifname, s.ifname, sizeof(p->ifname));
 	p->no_offloads = s.no_offloads;
+	p->vlan = s.vlan;
+	p->vx.local = s.local;
+	memcpy(p->vx.remote, s.remote, sizeof(s.remote));
+	p->vx.nremote = s.nremote;
+	p->vx.vni = s.vni;
+	p->vx.dstport = s.dstport;
 	return 0;
+}
+
+static int port_open(struct port *p, char *err, size_t errlen)
+{
+	switch (p->type) {
+	case PORT_VHOST:
+		return vhost_port_open(p, err, errlen);
+	case PORT_TAP:
+		return tap_port_open(p, err, errlen);
+	default:
+		return vxlan_port_open(p, err, errlen);
+	}
+}
+
+static void port_close(struct port *p)
+{
+	switch (p->type) {
+	case PORT_VHOST:
+		vhost_port_close(p);
+		break;
+	case PORT_TAP:
+		tap_port_close(p);
+		break;
+	default:
+		vxlan_port_close(p);
+	}
 }
 
 static void port_free(struct port *p)
@@ -56,6 +91,8 @@ int port_add(const char *spec, char *err, size_t errlen)
 		return ERR("out of memory");
 	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
 		p->fds[q] = -1;
+	for (unsigned i = 0; i < SW_VXLAN_TX_SOCKS; i++)
+		p->vx.tx_fd[i] = -1;
 	rc = parse_spec(p, spec, err, errlen);
 	if (rc) {
 		port_free(p);
@@ -86,7 +123,7 @@ int port_add(const char *spec, char *err, size_t errlen)
 		atomic_flag_clear(&p->txq[q].lock);
 	/* No PMD sees the port before the device exists: new_device may
 	 * publish into it as soon as the socket starts. */
-	rc = p->type == PORT_VHOST ? vhost_port_open(p, err, errlen) : tap_port_open(p, err, errlen);
+	rc = port_open(p, err, errlen);
 	if (rc) {
 		port_free(p);
 		return rc;
@@ -94,18 +131,135 @@ int port_add(const char *spec, char *err, size_t errlen)
 	c = sw_conf_copy();
 	if (!c || (c->ports[slot] = p, sw_conf_assign(c)) < 0) {
 		free(c);
-		p->type == PORT_VHOST ? vhost_port_close(p) : tap_port_close(p);
+		port_close(p);
 		port_free(p);
 		return ERR("out of memory");
 	}
 	sw_conf_publish(c);
+	char vlan[128];
+	sw_vlan_format(&p->vlan, vlan, sizeof(vlan));
 	if (p->type == PORT_VHOST)
-		SW_LOG("port %s: added, vhost-user %s socket %s, %u queue pair%s", p->name,
-		       p->client ? "client of" : "server on", p->path, p->queues,
-		       p->queues == 1 ? "" : "s");
+		SW_LOG("port %s: added, vhost-user %s socket %s, %u queue pair%s, vlan %s",
+		       p->name, p->client ? "client of" : "server on", p->path, p->queues,
+		       p->queues == 1 ? "" : "s", vlan);
+	else if (p->type == PORT_TAP)
+		SW_LOG("port %s: added, tap %s, %u queue%s, offloads %s, vlan %s", p->name,
+		       p->ifname, p->queues, p->queues == 1 ? "" : "s",
+		       p->no_offloads ? "off" : "on", vlan);
 	else
-		SW_LOG("port %s: added, tap %s, %u queue%s, offloads %s", p->name, p->ifname,
-		       p->queues, p->queues == 1 ? "" : "s", p->no_offloads ? "off" : "on");
+		SW_LOG("port %s: added, vxlan vni %u on port %u, %u remote%s, %u queue%s, vlan %s",
+		       p->name, p->vx.vni, p->vx.dstport, p->vx.nremote,
+		       p->vx.nremote == 1 ? "" : "s", p->queues, p->queues == 1 ? "" : "s", vlan);
+	return 0;
+}
+
+int port_set(const char *name, const char *opts, char *err, size_t errlen)
+{
+	struct port *p = port_find(atomic_load(&sw_conf), name);
+	struct sw_vlan v;
+	char was[128], now[128];
+
+	if (!p)
+		return ERR("no port named '%s'", name);
+	v = p->vlan;
+	if (sw_port_set_parse(name, opts, &v, err, errlen) < 0)
+		return -EINVAL;
+	struct sw_conf *c = sw_conf_copy();
+	if (!c)
+		return ERR("out of memory");
+	sw_vlan_format(&p->vlan, was, sizeof(was));
+	struct sw_vlan old = p->vlan;
+	p->vlan = v;
+	if (sw_conf_assign(c) < 0) {
+		p->vlan = old;
+		free(c);
+		return ERR("out of memory");
+	}
+	sw_conf_publish(c);
+	/* What the port learnt belongs to the VLANs it was in. */
+	sw_fdb_flush_port(&sw_fdb, p->idx);
+	sw_vlan_format(&v, now, sizeof(now));
+	SW_LOG("port %s: vlan %s (was %s)", p->name, now, was);
+	return 0;
+}
+
+/* MAC [vlan=N] [remote=IP]: av[0..ac); remote NULL: no remote= taken. */
+static int fdb_args(char **av, int ac, uint8_t *mac, uint16_t *vlan, const char **remote,
+		    char *err, size_t errlen)
+{
+	unsigned v[6];
+	char tail;
+
+	if (ac < 1 || sscanf(av[0], "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
+			     &v[5], &tail) != 6)
+		return ERR("bad MAC '%s'", ac ? av[0] : "");
+	for (int i = 0; i < 6; i++) {
+		if (v[i] > 255)
+			return ERR("bad MAC '%s'", av[0]);
+		mac[i] = (uint8_t)v[i];
+	}
+	if (mac[0] & 1)
+		return ERR("%s is a group address, not a station", av[0]);
+	*vlan = 0;
+	if (remote)
+		*remote = NULL;
+	for (int i = 1; i < ac; i++) {
+		char *end;
+		if (strncmp(av[i], "vlan=", 5) == 0) {
+			unsigned long n = strtoul(av[i] + 5, &end, 10);
+			if (!av[i][5] || *end || n > SW_VLAN_VID_MAX)
+				return ERR("bad vlan '%s' (0..%d)", av[i] + 5, SW_VLAN_VID_MAX);
+			*vlan = (uint16_t)n;
+		} else if (remote && strncmp(av[i], "remote=", 7) == 0) {
+			*remote = av[i] + 7;
+		} else {
+			return ERR("unknown argument '%s'", av[i]);
+		}
+	}
+	return 0;
+}
+
+int fdb_add(char **av, int ac, char *err, size_t errlen)
+{
+	struct port *p = ac ? port_find(atomic_load(&sw_conf), av[0]) : NULL;
+	uint8_t mac[6];
+	uint16_t vlan;
+	const char *remote;
+	unsigned r = 0;
+
+	if (!p)
+		return ERR("no port named '%s'", ac ? av[0] : "");
+	if (fdb_args(av + 1, ac - 1, mac, &vlan, &remote, err, errlen) < 0)
+		return -EINVAL;
+	if (p->type == PORT_VXLAN) {
+		struct in_addr a;
+		if (!remote || inet_pton(AF_INET, remote, &a) != 1)
+			return ERR("port %s is a tunnel: give remote=IP, one of its remotes", p->name);
+		while (r < p->vx.nremote && p->vx.remote[r].s_addr != a.s_addr)
+			r++;
+		if (r == p->vx.nremote)
+			return ERR("%s is not a remote of port %s", remote, p->name);
+		r++;
+	} else if (remote) {
+		return ERR("remote= is for tunnel ports; %s is not one", p->name);
+	}
+	if (sw_fdb_add_static(&sw_fdb, mac, vlan, SW_DEST(p->idx, r)) < 0)
+		return ERR("no room for %s in its fdb window", av[1]);
+	SW_LOG("fdb: static %s vlan %u on port %s%s%s", av[1], vlan, p->name,
+	       remote ? " remote " : "", remote ? remote : "");
+	return 0;
+}
+
+int fdb_del(char **av, int ac, char *err, size_t errlen)
+{
+	uint8_t mac[6];
+	uint16_t vlan;
+
+	if (fdb_args(av, ac, mac, &vlan, NULL, err, errlen) < 0)
+		return -EINVAL;
+	if (sw_fdb_del(&sw_fdb, mac, vlan) < 0)
+		return ERR("%s is not in vlan %u's table", av[0], vlan);
+	SW_LOG("fdb: %s vlan %u deleted", av[0], vlan);
 	return 0;
 }
 
@@ -130,10 +284,7 @@ int port_del(const char *name, char *err, size_t errlen)
 	struct capture *cap = atomic_exchange(&p->cap, NULL);
 	if (cap)
 		capture_close(cap);
-	if (p->type == PORT_VHOST)
-		vhost_port_close(p);
-	else
-		tap_port_close(p);
+	port_close(p);
 	sw_fdb_flush_port(&sw_fdb, p->idx);
 	SW_LOG("port %s: deleted", p->name);
 	port_free(p);

@@ -4,9 +4,12 @@
  *
  * Counters per port, queue and direction: packets and bytes that crossed,
  * dropped (tx: the guest had no room within the retry time, or no running
- * guest; rx: runt frames), errors (tap read/write failures). Queue q of a
+ * guest, or no room to retag a frame for it; rx: runt frames, frames of
+ * a VLAN the port does not carry), errors (tap read/write failures).
+ * rx_vlan_dropped says how many of rx_dropped were for their VLAN. Queue q of a
  * vhost-user port is queue pair q: rx = guest vring 2q+1, tx = vring 2q.
  */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -63,7 +66,9 @@ static const char *state_name(const struct port *p)
 
 static const char *type_name(const struct port *p)
 {
-	return p->type == PORT_VHOST ? "vhost-user" : "tap";
+	static const char *const n[] = { [PORT_VHOST] = "vhost-user", [PORT_TAP] = "tap",
+					 [PORT_VXLAN] = "vxlan" };
+	return n[p->type];
 }
 
 void cmd_show(struct sw_out *o)
@@ -76,11 +81,26 @@ void cmd_show(struct sw_out *o)
 		   sw_opts.nb_pmds == 1 ? "" : "s", sw_opts.mac_age);
 	for (unsigned i = 0; i < c->nb_live; i++) {
 		const struct port *p = c->ports[c->live[i]];
-		out_printf(o, "port %s: type %s state %s", p->name, type_name(p), state_name(p));
+		char vlan[128];
+		sw_vlan_format(&p->vlan, vlan, sizeof(vlan));
+		out_printf(o, "port %s: type %s state %s vlan %s", p->name, type_name(p),
+			   state_name(p), vlan);
 		char ol[64];
 		sw_ol_names(atomic_load(&p->ol_caps), ol, sizeof(ol));
 		if (p->type == PORT_TAP) {
 			out_printf(o, " ifname %s queues %u offloads [%s]\n", p->ifname, p->queues, ol);
+			continue;
+		}
+		if (p->type == PORT_VXLAN) {
+			char a[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &p->vx.local, a, sizeof(a));
+			out_printf(o, " local %s:%u vni %u queues %u remotes", a, p->vx.dstport,
+				   p->vx.vni, p->queues);
+			for (unsigned r = 0; r < p->vx.nremote; r++) {
+				inet_ntop(AF_INET, &p->vx.remote[r], a, sizeof(a));
+				out_printf(o, " %s(mtu %u)", a, p->vx.mtu[r]);
+			}
+			out_printf(o, "\n");
 			continue;
 		}
 		uint64_t f = atomic_load(&p->features);
@@ -125,16 +145,27 @@ static void put_vals(struct sw_out *o, const uint64_t *v, bool json)
 	}
 }
 
-/* The port's transmit offload counters (sw.h), after its totals. */
+/* The port's counters that explain others (sw.h), after its totals. */
 static void put_ol(struct sw_out *o, const struct port *p, bool json)
 {
-	static const char *const k[3] = { "tx_ol_whole", "tx_ol_segmented", "tx_ol_csum" };
-	uint64_t v[3] = { atomic_load_explicit(&p->ol_whole, memory_order_relaxed),
+	static const char *const k[4] = { "tx_ol_whole", "tx_ol_segmented", "tx_ol_csum",
+					  "rx_vlan_dropped" };
+	uint64_t v[4] = { atomic_load_explicit(&p->ol_whole, memory_order_relaxed),
 			  atomic_load_explicit(&p->ol_segmented, memory_order_relaxed),
-			  atomic_load_explicit(&p->ol_csum, memory_order_relaxed) };
+			  atomic_load_explicit(&p->ol_csum, memory_order_relaxed),
+			  atomic_load_explicit(&p->vlan_dropped, memory_order_relaxed) };
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		out_printf(o, json ? ", \"%s\": %" PRIu64 : " %s %" PRIu64, k[i], v[i]);
+	if (p->type != PORT_VXLAN)
+		return;
+	static const char *const kx[5] = { "rx_vxlan_bad", "rx_vxlan_vni", "rx_vxlan_src",
+					   "rx_vxlan_big", "tx_mtu_dropped" };
+	const struct vxlan_port *x = &p->vx;
+	uint64_t vx[5] = { atomic_load(&x->rx_bad), atomic_load(&x->rx_vni), atomic_load(&x->rx_src),
+			   atomic_load(&x->rx_big), atomic_load(&x->tx_mtu) };
+	for (int i = 0; i < 5; i++)
+		out_printf(o, json ? ", \"%s\": %" PRIu64 : " %s %" PRIu64, kx[i], vx[i]);
 }
 
 static void port_stats(struct sw_out *o, const struct port *p, bool json, bool first)
@@ -194,18 +225,30 @@ int cmd_stats(struct sw_out *o, const char *name, bool json)
 	return 0;
 }
 
-static void fdb_line(const uint8_t *m, uint16_t port, uint32_t age, void *arg)
+/* A MAC learnt through a tunnel shows the remote it is behind. */
+static void fdb_line(const uint8_t *m, uint16_t vlan, uint32_t dest, uint32_t age, void *arg)
 {
 	struct sw_out *o = arg;
 	const struct sw_conf *c = atomic_load(&sw_conf);
-	const char *name = port < SW_MAX_PORTS && c->ports[port] ? c->ports[port]->name : "?";
+	uint16_t port = SW_DEST_PORT(dest), r = SW_DEST_REMOTE(dest);
+	const struct port *p = port < SW_MAX_PORTS ? c->ports[port] : NULL;
+	char remote[INET_ADDRSTRLEN + 1] = "";
 
-	out_printf(o, "%-16s %02x:%02x:%02x:%02x:%02x:%02x %u\n", name, m[0], m[1], m[2],
-		   m[3], m[4], m[5], age);
+	if (p && p->type == PORT_VXLAN && r && r <= p->vx.nremote) {
+		remote[0] = ' ';
+		inet_ntop(AF_INET, &p->vx.remote[r - 1], remote + 1, INET_ADDRSTRLEN);
+	}
+	char a[16];
+	if (age == UINT32_MAX)
+		snprintf(a, sizeof(a), "static");
+	else
+		snprintf(a, sizeof(a), "%u", age);
+	out_printf(o, "%-16s %4u %02x:%02x:%02x:%02x:%02x:%02x %s%s\n", p ? p->name : "?", vlan,
+		   m[0], m[1], m[2], m[3], m[4], m[5], a, remote);
 }
 
 void cmd_fdb(struct sw_out *o)
 {
-	out_printf(o, "%-16s %-17s %s\n", "port", "mac", "age");
+	out_printf(o, "%-16s %4s %-17s %s\n", "port", "vlan", "mac", "age [remote]");
 	sw_fdb_walk(&sw_fdb, fdb_line, o, sw_now_s());
 }

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <vhu/vhu.h>
 #include "bridge.h"
 #include "flow.h"
@@ -34,6 +35,7 @@
 #include "port_spec.h"
 #include "sw_core.h"
 #include "sw_tsa.h"
+#include "vlan.h"
 
 #define SW_BURST 32
 /* Frames one egress call may carry after software segmentation: a burst
@@ -57,6 +59,27 @@ struct sw_txq {
 
 struct capture;
 
+/* Sockets a tunnel port sends from: as many outer UDP source ports for
+ * the underlay to spread flows by. */
+#define SW_VXLAN_TX_SOCKS 8
+
+/* A tunnel port's own part (port_vxlan.c). Settings from the spec, fixed
+ * once published; counters added by PMDs, each also in rx_dropped or
+ * tx_dropped. */
+struct vxlan_port {
+	struct in_addr local, remote[SW_VXLAN_MAX_REMOTES];
+	unsigned nremote;
+	uint32_t vni;
+	uint16_t dstport;
+	uint8_t hdr[SW_VXLAN_HLEN];
+	int tx_fd[SW_VXLAN_TX_SOCKS];
+	unsigned mtu[SW_VXLAN_MAX_REMOTES];   /* IP MTU toward each remote */
+	_Atomic uint64_t rx_bad, rx_vni, rx_src, rx_big, tx_mtu;
+};
+
+/* Serialises the control side: port set, flow table, snapshots. */
+extern struct sw_mutex sw_ctl_lock;
+
 /* Name, type, path, client, queues and ifname come from the port's spec
  * and do not change once it is published. */
 struct port {
@@ -74,10 +97,11 @@ struct port {
 	_Atomic uint64_t features, dev_id;
 	atomic_uint nr_vring;
 	/* tap: one fd per queue (IFF_MULTI_QUEUE), a 64 KiB receive area per
-	 * queue for what does not fit one segment */
+	 * queue for what does not fit one segment; vxlan: one UDP socket per
+	 * queue */
 	int fds[VHU_MAX_QUEUE_PAIRS];
 	uint8_t *rxbuf[VHU_MAX_QUEUE_PAIRS];
-	/* tap: packets allocated for reads that found nothing yet, kept for
+	/* tap, vxlan: packets allocated for reads that found nothing yet, kept for
 	 * the next poll (an idle tap costs a read, not an alloc and a free);
 	 * only the PMD polling the queue touches them, the port's close frees */
 	struct vhu_pkt *rx_spare[VHU_MAX_QUEUE_PAIRS][SW_BURST];
@@ -98,6 +122,14 @@ struct port {
 	 * many it took), GSO packets segmented in software, partial checksums
 	 * completed in software. */
 	_Atomic uint64_t ol_whole, ol_segmented, ol_csum;
+	/* Frames dropped on the way in for their VLAN (one the port does not
+	 * carry, or a bad tag); also in the rx queue's dropped. */
+	_Atomic uint64_t vlan_dropped;
+	/* The VLAN mode: changed by the control side (set-port), which
+	 * publishes it in the next snapshot; PMDs read the snapshot's copy. */
+	struct sw_vlan vlan SW_GUARDED_BY(sw_ctl_lock);
+
+	struct vxlan_port vx;
 
 	struct sw_txq txq[VHU_MAX_QUEUE_PAIRS];
 	struct sw_qstats rx[VHU_MAX_QUEUE_PAIRS], tx[VHU_MAX_QUEUE_PAIRS];
@@ -118,10 +150,9 @@ struct sw_conf {
 	unsigned nb_rxq[SW_MAX_PMDS];
 	struct sw_rxq *rxq[SW_MAX_PMDS];
 	struct sw_fwd fwd[SW_MAX_PORTS]; /* by input slot */
+	struct sw_vlan vlan[SW_MAX_PORTS]; /* by slot, the ports' modes */
 };
 
-/* Serialises the control side: port set, flow table, snapshots. */
-extern struct sw_mutex sw_ctl_lock;
 extern struct sw_opts sw_opts;
 extern _Atomic(struct sw_conf *) sw_conf;
 extern atomic_bool sw_stop;
@@ -168,7 +199,14 @@ void flow_resolve(struct sw_conf *conf) SW_REQUIRES(sw_ctl_lock);
 
 /* port.c */
 int port_add(const char *spec, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
+/* Changes what set-port may change of a running port (port_spec.h). */
+int port_set(const char *name, const char *opts, char *err, size_t errlen)
+	SW_REQUIRES(sw_ctl_lock);
 int port_del(const char *name, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
+/* add-fdb PORT MAC [vlan=N] [remote=IP] and del-fdb MAC [vlan=N], their
+ * words after the request name. */
+int fdb_add(char **av, int ac, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
+int fdb_del(char **av, int ac, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
 struct port *port_find(const struct sw_conf *c, const char *name);
 void port_del_all(void) SW_REQUIRES(sw_ctl_lock);
 
@@ -188,11 +226,24 @@ uint16_t tap_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
 		struct vhu_pkt_pool *big, struct vhu_pkt **pkts, uint16_t n);
 void tap_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
 
+/* port_vxlan.c */
+int vxlan_port_open(struct port *p, char *err, size_t errlen);
+void vxlan_port_close(struct port *p);
+/* Frames of one of the port's remotes: pkt->user is its number (1-based). */
+uint16_t vxlan_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
+		  struct vhu_pkt **pkts, uint16_t n);
+/* pkt->user: the remote to send to (1-based), or 0 for every remote. */
+void vxlan_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
+
 /* stats.c */
 struct sw_out;
 /* Adds a burst to s; returns the bytes of its n packets. */
 uint64_t stats_count(struct sw_qstats *s, struct vhu_pkt **pkts, uint16_t n,
 		     uint16_t dropped);
+
+/* pkt_copy.c: a copy of a whole packet, chained from pool as needed (metadata
+ * included), or NULL when the pool is short. */
+struct vhu_pkt *pkt_copy(const struct vhu_pkt *pkt, struct vhu_pkt_pool *pool);
 
 /* pcap.c */
 struct capture *capture_open(const char *file, uint64_t count, char *err,

@@ -3,7 +3,8 @@
 # `skip "why"`), anything else fail. Print "RESULT ..." lines for figures
 # the runner should show. Every process a test starts is stopped on exit;
 # our own programs (started with bg from $VHU_BUILD) are stopped with SIGINT
-# and must exit 0, and no sanitizer may have written a report: else a test
+# and must exit 0 without leaking packet segments (a pool destroyed with
+# segments in use), and no sanitizer may have written a report: else a test
 # that passed fails (see cleanup).
 set -u
 VHU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -89,6 +90,11 @@ _stop_judge() {
 	if [ -z "$why" ] && [ "$st" != 0 ]; then
 		if [ "$st" -gt 128 ]; then why="died of signal $((st - 128)) ($(builtin kill -l $((st - 128)) 2>/dev/null))"
 		else why="exited with status $st"; fi
+	fi
+	# Packet segments live in pools, out of the leak checker's sight: a
+	# pool destroyed with segments in use is a leak.
+	if [ -z "$why" ] && grep -q "destroyed with [1-9][0-9]* of [0-9]* segments in use" "$T/$n.log" 2>/dev/null; then
+		why="leaked packet segments ($(grep -o "pool .*destroyed with [0-9]* of [0-9]* segments in use" "$T/$n.log" | head -3 | tr '\n' ';'))"
 	fi
 	[ -z "$why" ] && return 0
 	echo "FAIL: $n (pid $p) $why; last lines of its log:"

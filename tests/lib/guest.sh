@@ -33,7 +33,17 @@
 # Guest program (kernel command line, all optional):
 #   vhu.mode=ping|pingloop|serve|tcp|info   (default info: configure, report, stop)
 #   vhu.ip=ADDR/LEN  vhu.ip1=ADDR/LEN    addresses of eth0 / eth1 (link-local only)
+#   vhu.ipb=ADDR/LEN a second address on eth0
+#   vhu.vlan=VID vhu.vip=ADDR/LEN    802.1Q interface eth0.VID (1..4094) with
+#                    that address, up; vhu.vlan1=VID vhu.vip1=ADDR/LEN a second
+#                    one. Pings go out of whichever interface has the peer's
+#                    subnet.
 #   vhu.peer=ADDR    address to ping (IPv4, or IPv6 link-local: ping6 on eth0)
+#   vhu.peer1=ADDR vhu.peer2=ADDR   ping: after vhu.peer's pings, the same
+#                    pings to each of these in turn ("ping1 R/N", "ping2 R/N");
+#                    pingloop: see below
+#   vhu.wait1=S vhu.wait2=S   their warmups (default vhu.wait; 0 for an
+#                    address that must not answer)
 #   vhu.count=N      pings (ping: 5; pingloop: 600)
 #   vhu.interval=S   seconds between pings (ping: 0.2, pingloop: 0.1)
 #   vhu.size=B       ICMP payload bytes (56)      vhu.mtu=M   MTU of eth0/eth1
@@ -56,7 +66,8 @@
 #                    console: same SUM = its memory came across intact.
 # Markers on the console (one per line, "VHU-GUEST: "):
 #   modules N/M, eth0 mac=.. mtu=.. rxq=N txq=N features=BITS, cpus N,
-#   warmup ok|failed, ping cpuC R/N, ping R/N, ping1 R/N, ready, memck
+#   eth0.VID mac=.. mtu=.. up, warmup ok|failed, ping cpuC R/N, ping R/N,
+#   ping1 R/N, ping2 R/N, ready, memck
 #   start|end SUM, tcp file size=N md5=SUM, tcp listening port=P, tcp sent
 #   secs=S tries=N, tcp recv size=N md5=SUM, reply lines (pingloop shows
 #   busybox ping's own "64 bytes from ...: seq=K" lines), error ..., done
@@ -64,7 +75,8 @@
 # first): bit 15 MRG_RXBUF, 17 CTRL_VQ, 22 MQ, 29 EVENT_IDX, 34 RING_PACKED.
 
 VHU_GUEST_DIR=$VHU_CACHE/guest
-VHU_GUEST_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net"
+# Loaded in this order: each after the ones it depends on (modinfo -F depends).
+VHU_GUEST_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net llc stp garp mrp 8021q"
 
 _guest_init() {
 cat <<'INIT'
@@ -112,18 +124,36 @@ setup() { # setup IF ADDR
 }
 setup eth0 "${P_ip:-}"
 setup eth1 "${P_ip1:-}"
+if [ -n "${P_ipb:-}" ]; then
+	ip addr add "$P_ipb" dev eth0 2>/tmp/ip.err || M "error vhu.ipb $P_ipb: $(cat /tmp/ip.err)"
+fi
+vlan() { # vlan VID ADDR: eth0.VID
+	case $1 in ''|*[!0-9]*) M "error bad VLAN id '$1'"; return ;; esac
+	v=eth0.$1
+	# busybox vconfig when its ip cannot make VLAN links
+	ip link add link eth0 name "$v" type vlan id "$1" 2>/tmp/vlan.err ||
+		vconfig add eth0 "$1" >>/tmp/vlan.err 2>&1
+	[ -e /sys/class/net/$v ] || { M "error cannot create $v: $(tr '\n' ' ' </tmp/vlan.err)"; return; }
+	ip link set "$v" up 2>/tmp/ip.err || { M "error $v up: $(cat /tmp/ip.err)"; return; }
+	[ -n "$2" ] && { ip addr add "$2" dev "$v" 2>/tmp/ip.err || M "error $v address $2: $(cat /tmp/ip.err)"; }
+	M "$v mac=$(cat /sys/class/net/$v/address) mtu=$(cat /sys/class/net/$v/mtu) up"
+}
+[ -n "${P_vlan:-}" ] && vlan "$P_vlan" "${P_vip:-}"
+[ -n "${P_vlan1:-}" ] && vlan "$P_vlan1" "${P_vip1:-}"
 
 if [ -n "${P_memck:-}" ]; then
 	head -c $((P_memck * 1024)) /dev/urandom >/tmp/memck
 	M "memck start $(md5sum </tmp/memck | cut -d' ' -f1) size=$(wc -c </tmp/memck)"
 fi
 
-peer=${P_peer:-}
-PING=ping; PIF=
-case $peer in *:*) PING=ping6; PIF="-I eth0" ;; esac
+target() { # target ADDR: what ping, pingn and warmup aim at
+	peer=$1 PING=ping PIF=
+	case $peer in *:*) PING=ping6; PIF="-I eth0" ;; esac
+}
+target "${P_peer:-}"
 
-warmup() {
-	w=${P_wait:-0}; [ "$w" -gt 0 ] || return 0
+warmup() { # warmup [S]: S defaults to vhu.wait
+	w=${1:-${P_wait:-0}}; [ "$w" -gt 0 ] || return 0
 	t0=$(date +%s)
 	while [ $(( $(date +%s) - t0 )) -lt "$w" ]; do
 		if timeout 3 $PING $PIF -c 1 -W 1 "$peer" >/dev/null 2>&1; then
@@ -162,6 +192,15 @@ ping)
 		[ "$r" = "$c" ] || sed 's/^/VHU-GUEST: out: /' /tmp/ping.out
 		M "ping $r/$c"
 	fi
+	for j in 1 2; do
+		eval "p=\${P_peer$j:-} w=\${P_wait$j:-}"
+		[ -n "$p" ] || continue
+		target "$p"
+		warmup "$w"
+		r=$(pingn any "$c" "$iv" "$dl")
+		[ "$r" = "$c" ] || sed 's/^/VHU-GUEST: out: /' /tmp/ping.out
+		M "ping$j $r/$c"
+	done
 	;;
 pingloop)
 	[ -n "$peer" ] || { M "error no vhu.peer"; fin; }
@@ -256,9 +295,19 @@ _guest_need_pkgs() {
 	{ tail -5 "$T/apt.log"; return 1; }
 }
 
+# _guest_kernel_cached: the cache has the kernel and every module of
+# VHU_GUEST_MODULES (extracted, or looked for and not found: modules.absent).
+_guest_kernel_cached() {
+	local d=$VHU_GUEST_DIR/kernel m
+	[ -f "$d/vmlinuz" ] && [ -f "$d/modules.list" ] || return 1
+	for m in $VHU_GUEST_MODULES; do
+		grep -qxF "$m" "$d/modules.list" || grep -qxF "$m" "$d/modules.absent" 2>/dev/null || return 1
+	done
+}
+
 _guest_kernel() { # fetch vmlinuz + modules into $VHU_GUEST_DIR/kernel
 	local d=$VHU_GUEST_DIR/kernel pkg w m f
-	[ -f "$d/vmlinuz" ] && [ -f "$d/modules.list" ] && return 0
+	_guest_kernel_cached && return 0
 	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -1)
 	if [ -z "$pkg" ]; then
 		apt-get update -qq >/dev/null 2>&1
@@ -282,10 +331,13 @@ _guest_kernel() { # fetch vmlinuz + modules into $VHU_GUEST_DIR/kernel
 		   [ "$(head -c 4 "$d.new/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then :
 		else rm -f "$d.new/vmlinux"; fi
 	fi
-	: >"$d.new/modules.list"
+	: >"$d.new/modules.list"; : >"$d.new/modules.absent"
 	for m in $VHU_GUEST_MODULES; do
 		f=$(find "$w/x/lib/modules" \( -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" -o -name "$m.ko.gz" \) | head -1)
-		if [ -z "$f" ]; then note "guest: module $m not found (built in?), skipped"; continue; fi
+		if [ -z "$f" ]; then
+			note "guest: module $m not found (built in?), skipped"
+			echo "$m" >>"$d.new/modules.absent"; continue
+		fi
 		case $f in
 		*.xz) xz -dc "$f" >"$d.new/modules/$m.ko" ;;
 		*.zst) zstd -qdc "$f" >"$d.new/modules/$m.ko" ;;

@@ -7,7 +7,7 @@
  *
  *   vhu-fe --socket PATH --mac M --dst-mac M [--pps N] [--duration S]
  *          [--pkt-size B] [--linger S] [--stats-period S] [--server]
- *          [--ring N] [--tso MSS] [--no-verify]
+ *          [--ring N] [--tso MSS] [--no-verify] [--vlan VID]
  *
  * --pps 0 sends as fast as the ring takes them; --duration 0 only
  * receives (until --linger after the start). --linger (0.5 s): keep
@@ -24,6 +24,10 @@
  * sender neither fills the payload (the buffer's old bytes go) nor sums
  * it (0), the receiver checks headers and lengths only and does not read
  * the payload. Both sides need it.
+ * --vlan VID: send every frame with an 802.1Q tag of VID (1..4094) after
+ * the MACs (--pkt-size counts it), as a VLAN interface would. Received
+ * frames may come tagged or not, with or without --vlan: tagged ones are
+ * counted ("tagged") and checked as the frame without its tag.
  *
  * Payload (after Ethernet/IPv4/UDP): be32 magic "vhfe", 6 bytes sender MAC,
  * be16 len, be64 seq, be32 FNV-1a over everything after it; then bytes
@@ -33,7 +37,7 @@
  * Output (stdout, one line each, stable for scripts):
  *   fe: stats: sent N recv N ...       every --stats-period
  *   fe: total: sent N recv N good N from-peer N echo N bad N foreign N
- *       other N tx-full N
+ *       other N tx-full N tagged N
  * good = checked whole and right. Of those: from-peer = Ethernet source
  * --dst-mac and destination us (or broadcast); echo = our own frames
  * reflected back (payload sender is --mac); foreign = for another unicast
@@ -73,11 +77,11 @@ static struct {
 	bool have_mac, have_dst, server, noverify;
 	double pps, duration, linger, period;
 	uint32_t size;
-	uint16_t ring, tso;
+	uint16_t ring, tso, vlan;
 } o = { .duration = 5, .linger = 0.5, .size = 128 };
 
 static struct {
-	uint64_t sent, recv, good, peer, echo, bad, foreign, other, txfull;
+	uint64_t sent, recv, good, peer, echo, bad, foreign, other, txfull, tagged;
 } st;
 
 static volatile sig_atomic_t stop;
@@ -88,7 +92,7 @@ static _Noreturn void bad_opt(const char *msg, const char *arg)
 	fprintf(stderr, "vhu-fe: %s%s\n", msg, arg ? arg : "");
 	fprintf(stderr, "usage: vhu-fe --socket PATH --mac M --dst-mac M [--pps N] [--duration S]\n"
 			"              [--pkt-size B] [--linger S] [--stats-period S] [--server]\n"
-			"              [--ring N] [--tso MSS] [--no-verify]\n");
+			"              [--ring N] [--tso MSS] [--no-verify] [--vlan VID]\n");
 	exit(2);
 }
 
@@ -152,10 +156,10 @@ static uint32_t hdrs(void)
 	return o.tso ? TCP_HDRS : HDRS;
 }
 
-static void build_tcp(uint8_t *ip, struct vhu_pkt *p)
+static void build_tcp(uint8_t *ip, struct vhu_pkt *p, uint32_t size)
 {
 	uint8_t *tcp = ip + 20;
-	uint32_t l4 = o.size - 34;
+	uint32_t l4 = size - 34;
 
 	ip[9] = 6;
 	put16(ip + 10, 0);
@@ -183,16 +187,17 @@ static void build_tcp(uint8_t *ip, struct vhu_pkt *p)
  * (with --tso: tcp(20) for udp(8)) */
 static void build(struct vhu_pkt *p, uint64_t seq)
 {
+	uint32_t size = o.vlan ? o.size - 4 : o.size;
 	uint8_t *d = vhu_pkt_append(p, o.size);
 	uint8_t *ip = d + 14, *udp = ip + 20, *pl = d + hdrs();
-	uint32_t plen = o.size - hdrs();
+	uint32_t plen = size - hdrs();
 
 	memcpy(d, o.dst, 6);
 	memcpy(d + 6, o.mac, 6);
 	put16(d + 12, 0x0800);
 	memset(ip, 0, 20);
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(o.size - 14));
+	put16(ip + 2, (uint16_t)(size - 14));
 	ip[8] = 64;
 	ip[9] = 17;
 	/* 169.254.<mac5>.<1|2>: link-local only. */
@@ -201,7 +206,7 @@ static void build(struct vhu_pkt *p, uint64_t seq)
 	put16(ip + 10, ip_csum(ip, 20));
 	put16(udp, 5000);
 	put16(udp + 2, 5001);
-	put16(udp + 4, (uint16_t)(o.size - 34));
+	put16(udp + 4, (uint16_t)(size - 34));
 	put16(udp + 6, 0);
 	put32(pl, MAGIC);
 	memcpy(pl + 4, o.mac, 6);
@@ -213,7 +218,14 @@ static void build(struct vhu_pkt *p, uint64_t seq)
 			pl[i] = (uint8_t)(seq * 7 + i);
 	put32(pl + 20, o.noverify ? 0 : fnv(fnv(FNV_SEED, pl + 4, 16), pl + PL_HDR, plen - PL_HDR));
 	if (o.tso)
-		build_tcp(ip, p);
+		build_tcp(ip, p, size);
+	if (o.vlan) {
+		memmove(d + 16, d + 12, size - 12);
+		put16(d + 12, 0x8100);
+		put16(d + 14, o.vlan);
+		if (o.tso)
+			p->ol.csum_start += 4, p->ol.hdr_len += 4;
+	}
 }
 
 static uint8_t flat[65536];
@@ -222,7 +234,13 @@ static void check(const struct vhu_pkt *pkt)
 {
 	uint32_t len = o.noverify ? pkt->pkt_len : vhu_pkt_read(pkt, 0, flat, sizeof(flat));
 	if (o.noverify)
-		vhu_pkt_read(pkt, 0, flat, TCP_HDRS + PL_HDR);
+		vhu_pkt_read(pkt, 0, flat, TCP_HDRS + PL_HDR + 4);
+	if (len >= 18 && get16(flat + 12) == 0x8100) {
+		/* Checked as the frame without its tag. */
+		st.tagged++;
+		memmove(flat + 12, flat + 16, o.noverify ? TCP_HDRS + PL_HDR - 12 : len - 16);
+		len -= 4;
+	}
 	const uint8_t *d = flat, *ip = d + 14;
 	const uint32_t h = len > 24 && ip[9] == 6 ? TCP_HDRS : HDRS;
 	const uint8_t *pl = d + h;
@@ -254,8 +272,8 @@ static void print(const char *what)
 {
 	printf("fe: %s: sent %" PRIu64 " recv %" PRIu64 " good %" PRIu64 " from-peer %" PRIu64
 	       " echo %" PRIu64 " bad %" PRIu64 " foreign %" PRIu64 " other %" PRIu64
-	       " tx-full %" PRIu64 "\n", what, st.sent, st.recv, st.good, st.peer, st.echo,
-	       st.bad, st.foreign, st.other, st.txfull);
+	       " tx-full %" PRIu64 " tagged %" PRIu64 "\n", what, st.sent, st.recv, st.good,
+	       st.peer, st.echo, st.bad, st.foreign, st.other, st.txfull, st.tagged);
 }
 
 int main(int argc, char **argv)
@@ -273,6 +291,7 @@ int main(int argc, char **argv)
 		{ "ring", required_argument, NULL, 'r' },
 		{ "tso", required_argument, NULL, 'T' },
 		{ "no-verify", no_argument, NULL, 'V' },
+		{ "vlan", required_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -291,6 +310,7 @@ int main(int argc, char **argv)
 		case 'r': o.ring = (uint16_t)num("ring", optarg, 32768); break;
 		case 'T': o.tso = (uint16_t)num("tso", optarg, 9000); break;
 		case 'V': o.noverify = true; break;
+		case 'v': o.vlan = (uint16_t)num("vlan", optarg, 4094); if (!o.vlan) bad_opt("--vlan must be 1..4094", NULL); break;
 		default: bad_opt("bad option", NULL);
 		}
 	}
@@ -298,8 +318,8 @@ int main(int argc, char **argv)
 		bad_opt("--socket, --mac and --dst-mac are required", NULL);
 	if (o.mac[0] & 1)
 		bad_opt("--mac must be unicast", NULL);
-	if (o.size < hdrs() + PL_HDR + 4)
-		bad_opt("--pkt-size must be at least 74 (86 with --tso)", NULL);
+	if (o.size < hdrs() + PL_HDR + 4 + (o.vlan ? 4 : 0))
+		bad_opt("--pkt-size must be at least 74 (86 with --tso; 4 more with --vlan)", NULL);
 	if (o.size > 9000 && !o.tso)
 		bad_opt("--pkt-size over 9000 needs --tso", NULL);
 	if (o.tso && o.tso < 64)

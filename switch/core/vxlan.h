@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * VXLAN (RFC 7348): the 8-byte header between the outer UDP header and
+ * the inner Ethernet frame, what a tunnel port accepts from the underlay,
+ * and the outer UDP source port a frame is sent from.
+ *
+ *   flags (0x08: the I flag, VNI valid) | 24 reserved bits
+ *   VNI (24 bits)                       | 8 reserved bits
+ *
+ * As Linux's vxlan driver does, a packet with any other flag or a
+ * reserved bit set is refused (RFC 7348 says to ignore them; Linux does
+ * not, and a frame meant for an extension we do not speak is not ours).
+ */
+#ifndef VHU_SWITCH_VXLAN_H
+#define VHU_SWITCH_VXLAN_H
+
+#include <stdint.h>
+
+#define SW_VXLAN_HLEN 8
+#define SW_VXLAN_PORT 4789
+#define SW_VXLAN_VNI_MAX 0xffffff
+/* Bytes a frame grows by on an IPv4 underlay, outer Ethernet included
+ * (what the guests' MTU must leave room for), and the part of it that
+ * counts against the underlay's IP MTU. */
+#define SW_VXLAN_OVERHEAD4 50
+#define SW_VXLAN_IP_OVERHEAD4 36
+#define SW_VXLAN_MAX_REMOTES 16
+
+/* Why a datagram from the underlay is not a frame for us. */
+enum sw_vxlan_verdict {
+	SW_VXLAN_OK,
+	SW_VXLAN_BAD,   /* too short for a header and an Ethernet header, bad flags */
+	SW_VXLAN_VNI,   /* another VNI */
+};
+
+void sw_vxlan_header(uint8_t *h, uint32_t vni);
+
+/* The verdict on a datagram of len bytes (VXLAN header and inner frame)
+ * for a port of VNI vni. */
+enum sw_vxlan_verdict sw_vxlan_check(const uint8_t *d, uint32_t len, uint32_t vni);
+
+/* A hash of the inner frame's flow (MACs, and for IPv4/IPv6 the addresses,
+ * protocol and TCP/UDP ports), the same for every frame of a flow, so the
+ * underlay can spread flows by the outer source port as it does Linux's. */
+uint32_t sw_vxlan_flow_hash(const uint8_t *frame, uint32_t len);
+
+#endif

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * VXLAN tunnel ports (RFC 7348 over IPv4): the bridge's frames to other
+ * hosts' switches, or to the Linux kernel's vxlan devices, inside UDP.
+ *
+ * The kernel's UDP sockets carry them: it routes, resolves the next hop,
+ * builds the outer IPv4 and UDP headers and their checksum, and leaves DF
+ * clear and the TTL at 64, as its own vxlan driver does by default.
+ * Receiving: one socket per queue bound to local:dstport (SO_REUSEPORT
+ * spreads flows over them), recvmmsg of a burst a poll, each datagram read
+ * straight into a packet after its 8-byte VXLAN header. Sending: the
+ * outer UDP source port is taken from a hash of the inner flow, as Linux
+ * does, so an underlay with ECMP spreads flows; here that is the port of
+ * one of TX_SOCKS sockets bound to ephemeral ports, and a burst is one
+ * sendmmsg a socket used. Frames to an unknown or group destination go to
+ * every remote (head-end replication); a known MAC's frames go to the
+ * remote it was learnt from (pkt->user, set by the PMD from the fdb).
+ *
+ * Offloads: none are taken (ol_caps 0), so egress.c hands us complete
+ * frames: GSO packets segmented, checksums filled in.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <vhu/pkt.h>
+#include "sw.h"
+
+/* Messages of one sendmmsg, and segments of one frame. */
+#define TX_BATCH 64
+#define TX_IOV 8
+
+static int udp_socket(struct port *p, struct in_addr addr, uint16_t port, bool reuse,
+		      char *err, size_t errlen)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = addr,
+				  .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	int pmtu = IP_PMTUDISC_DONT;
+
+	if (fd < 0 ||
+	    (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		char a[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &addr, a, sizeof(a));
+		snprintf(err, errlen, "port %s: cannot bind a UDP socket to %s:%u: %s", p->name, a,
+			 port, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* The IP MTU toward remote r, from the kernel's route (IP_MTU of a
+ * connected socket); 1500 when it cannot say. */
+static unsigned path_mtu(struct port *p, unsigned r)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = p->vx.remote[r],
+				  .sin_port = htons(p->vx.dstport) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0;
+	socklen_t len = sizeof(mtu);
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &p->vx.remote[r], a, sizeof(a));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &len) < 0 || mtu < 576) {
+		SW_LOG("port %s: no route MTU toward %s (%s); assuming 1500", p->name, a,
+		       strerror(errno));
+		mtu = 1500;
+	}
+	if (fd >= 0)
+		close(fd);
+	SW_LOG("port %s: remote %u %s, path MTU %d: frames of up to %d bytes (guest MTU %d)",
+	       p->name, r + 1, a, mtu, mtu - SW_VXLAN_IP_OVERHEAD4,
+	       mtu - SW_VXLAN_IP_OVERHEAD4 - 14);
+	return (unsigned)mtu;
+}
+
+int vxlan_port_open(struct port *p, char *err, size_t errlen)
+{
+	struct vxlan_port *v = &p->vx;
+	int fd;
+
+	sw_vxlan_header(v->hdr, v->vni);
+	for (unsigned q = 0; q < p->queues; q++) {
+		if ((fd = udp_socket(p, v->local, v->dstport, true, err, errlen)) < 0)
+			goto fail;
+		p->fds[q] = fd;
+	}
+	for (unsigned i = 0; i < SW_VXLAN_TX_SOCKS; i++) {
+		if ((fd = udp_socket(p, v->local, 0, false, err, errlen)) < 0)
+			goto fail;
+		v->tx_fd[i] = fd;
+	}
+	for (unsigned r = 0; r < v->nremote; r++)
+		v->mtu[r] = path_mtu(p, r);
+	atomic_store(&p->state, PS_RUNNING);
+	return 0;
+fail:
+	vxlan_port_close(p);
+	return fd;
+}
+
+void vxlan_port_close(struct port *p)
+{
+	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS; q++) {
+		vhu_pkt_free_bulk(p->rx_spare[q], p->nspare[q]);
+		p->nspare[q] = 0;
+		if (p->fds[q] >= 0)
+			close(p->fds[q]);
+		p->fds[q] = -1;
+	}
+	for (unsigned i = 0; i < SW_VXLAN_TX_SOCKS; i++) {
+		if (p->vx.tx_fd[i] >= 0)
+			close(p->vx.tx_fd[i]);
+		p->vx.tx_fd[i] = -1;
+	}
+	atomic_store(&p->state, PS_DOWN);
+}
+
+static int remote_of(const struct vxlan_port *v, const struct sockaddr_in *sa)
+{
+	for (unsigned r = 0; r < v->nremote; r++)
+		if (v->remote[r].s_addr == sa->sin_addr.s_addr)
+			return (int)r;
+	return -1;
+}
+
+uint16_t vxlan_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
+		  struct vhu_pkt **pkts, uint16_t n)
+{
+	struct vxlan_port *v = &p->vx;
+	struct vhu_pkt **sp = p->rx_spare[q];
+	uint16_t ns = p->nspare[q], got = 0, bad = 0, vni = 0, src = 0, big = 0;
+	struct mmsghdr msg[SW_BURST];
+	struct iovec iov[SW_BURST][2];
+	struct sockaddr_in from[SW_BURST];
+	uint8_t hdr[SW_BURST][SW_VXLAN_HLEN];
+
+	if (n > SW_BURST)
+		n = SW_BURST;
+	if (ns < n && vhu_pkt_alloc_bulk(pool, sp + ns, n - ns) == 0)
+		ns = n;
+	/* Kept on every path: an idle poll must not leak what it allocated. */
+	p->nspare[q] = ns;
+	if (!ns)
+		return 0;
+	/* The spares are used from the top, as tap_rx does. */
+	for (uint16_t i = 0; i < ns; i++) {
+		struct vhu_pkt *pkt = sp[ns - 1 - i];
+		iov[i][0] = (struct iovec){ hdr[i], SW_VXLAN_HLEN };
+		iov[i][1] = (struct iovec){ vhu_pkt_data(pkt), vhu_pkt_tailroom(pkt) };
+		msg[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+						  .msg_iov = iov[i], .msg_iovlen = 2 };
+	}
+	int r = recvmmsg(p->fds[q], msg, ns, MSG_DONTWAIT, NULL);
+	if (r <= 0) {
+		if (r < 0 && errno != EAGAIN && errno != EINTR)
+			atomic_fetch_add_explicit(&p->rx[q].errors, 1, memory_order_relaxed);
+		return 0;
+	}
+	/* Good ones go out in order; the spares not used or refused stay. */
+	struct vhu_pkt *keep[SW_BURST];
+	uint16_t nkeep = 0;
+	for (int i = 0; i < r; i++) {
+		struct vhu_pkt *pkt = sp[ns - 1 - i];
+		uint32_t len = msg[i].msg_len;
+		enum sw_vxlan_verdict verdict;
+		int rem;
+		if (msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			big++;
+		} else if ((verdict = sw_vxlan_check(hdr[i], len, v->vni)) == SW_VXLAN_BAD) {
+			bad++;
+		} else if (verdict == SW_VXLAN_VNI) {
+			vni++;
+		} else if ((rem = remote_of(v, &from[i])) < 0) {
+			src++;
+		} else {
+			pkt->data_len = pkt->pkt_len = len - SW_VXLAN_HLEN;
+			pkt->user = (uint32_t)rem + 1;
+			pkts[got++] = pkt;
+			continue;
+		}
+		keep[nkeep++] = pkt;
+	}
+	/* Unused spares (below the r taken) and refused ones, back on top. */
+	ns = (uint16_t)(ns - r);
+	for (uint16_t i = 0; i < nkeep; i++)
+		sp[ns++] = keep[i];
+	p->nspare[q] = ns;
+	uint16_t drop = (uint16_t)(bad + vni + src + big);
+	if (drop) {
+		atomic_fetch_add_explicit(&p->rx[q].dropped, drop, memory_order_relaxed);
+		atomic_fetch_add_explicit(&v->rx_bad, bad, memory_order_relaxed);
+		atomic_fetch_add_explicit(&v->rx_vni, vni, memory_order_relaxed);
+		atomic_fetch_add_explicit(&v->rx_src, src, memory_order_relaxed);
+		atomic_fetch_add_explicit(&v->rx_big, big, memory_order_relaxed);
+	}
+	return got;
+}
+
+struct tx_batch {
+	struct mmsghdr msg[TX_BATCH];
+	struct iovec iov[TX_BATCH][TX_IOV];
+	uint16_t n;
+};
+
+static unsigned flush_sock(struct port *p, int fd, struct tx_batch *b, uint16_t *errs)
+{
+	unsigned sent = 0;
+
+	while (sent < b->n) {
+		int r = sendmmsg(fd, b->msg + sent, b->n - sent, MSG_DONTWAIT);
+		if (r <= 0) {
+			/* Full socket buffer: the rest is dropped, as a full
+			 * ring is. Other errors (no route) count as errors. */
+			if (r < 0 && errno != EAGAIN && errno != ENOBUFS)
+				*errs = (uint16_t)(*errs + (b->n - sent));
+			break;
+		}
+		sent += (unsigned)r;
+	}
+	(void)p;
+	b->n = 0;
+	return sent;
+}
+
+void vxlan_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
+{
+	struct vxlan_port *v = &p->vx;
+	struct tx_batch b;
+	struct sockaddr_in to[SW_VXLAN_MAX_REMOTES];
+	uint16_t mtu_drop = 0, errs = 0, seg_errs = 0, nsent = 0;
+	unsigned msgs = 0, delivered = 0;
+	unsigned q = pmd % p->queues;
+
+	for (unsigned r = 0; r < v->nremote; r++)
+		to[r] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = v->remote[r],
+					      .sin_port = htons(v->dstport) };
+	/* One socket a burst: the flow of its first frame picks it (a burst
+	 * is mostly one flow; frames of one flow keep one source port). */
+	b.n = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct vhu_pkt *pkt = pkts[i];
+		unsigned sock = sw_vxlan_flow_hash(vhu_pkt_data(pkt), pkt->data_len) %
+				SW_VXLAN_TX_SOCKS;
+		unsigned r0 = 0, r1 = v->nremote;
+		if (pkt->user && pkt->user <= v->nremote)
+			r0 = pkt->user - 1, r1 = pkt->user;
+		struct iovec seg[TX_IOV];
+		int nseg = 0;
+		const struct vhu_pkt *s = pkt;
+		for (; s && nseg < TX_IOV - 1; s = s->next)
+			seg[nseg++] = (struct iovec){ vhu_pkt_data(s), s->data_len };
+		if (s) {
+			seg_errs++; /* more segments than a frame after egress.c has */
+			continue;
+		}
+		bool any = false;
+		for (unsigned r = r0; r < r1; r++) {
+			if (pkt->pkt_len + SW_VXLAN_IP_OVERHEAD4 > v->mtu[r]) {
+				mtu_drop++;
+				continue;
+			}
+			struct iovec *iov = b.iov[b.n];
+			iov[0] = (struct iovec){ v->hdr, SW_VXLAN_HLEN };
+			memcpy(iov + 1, seg, (size_t)nseg * sizeof(seg[0]));
+			b.msg[b.n].msg_hdr = (struct msghdr){ .msg_name = &to[r],
+							      .msg_namelen = sizeof(to[r]),
+							      .msg_iov = iov,
+							      .msg_iovlen = (size_t)nseg + 1 };
+			b.n++;
+			msgs++;
+			any = true;
+			if (b.n == TX_BATCH)
+				delivered += flush_sock(p, v->tx_fd[sock], &b, &errs);
+		}
+		if (any)
+			pkts[nsent++] = pkt;
+		/* The next frame may be of another flow: send what this one's
+		 * socket has before switching. */
+		if (b.n && i + 1 < n &&
+		    sw_vxlan_flow_hash(vhu_pkt_data(pkts[i + 1]), pkts[i + 1]->data_len) %
+				    SW_VXLAN_TX_SOCKS != sock)
+			delivered += flush_sock(p, v->tx_fd[sock], &b, &errs);
+		if (b.n && i + 1 == n)
+			delivered += flush_sock(p, v->tx_fd[sock], &b, &errs);
+	}
+	port_capture(p, pkts, nsent);
+	/* tx_packets counts frames handed to the kernel for at least one
+	 * remote; tx_dropped counts copies (a frame for one remote) that did
+	 * not go: a full socket buffer, or too big for the path (also in
+	 * tx_mtu_dropped); tx_errors copies the kernel refused, and frames
+	 * with too many segments. */
+	uint16_t lost = (uint16_t)(msgs - delivered - errs);
+	stats_count(&p->tx[q], pkts, nsent, (uint16_t)(lost + mtu_drop));
+	if (errs + seg_errs)
+		atomic_fetch_add_explicit(&p->tx[q].errors, errs + seg_errs, memory_order_relaxed);
+	if (mtu_drop)
+		atomic_fetch_add_explicit(&v->tx_mtu, mtu_drop, memory_order_relaxed);
+}
