@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Parsing a port SPEC (the grammar is in port_spec.h). */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -71,15 +70,6 @@ static long decimal(const char *s, long max)
 	return *end || v > max ? -1 : v;
 }
 
-/* An IPv4 unicast address in dotted quads (inet_pton's strict form). */
-static int ip4(const char *s, struct in_addr *a)
-{
-	if (inet_pton(AF_INET, s, a) != 1)
-		return -1;
-	uint32_t h = ntohl(a->s_addr);
-	return !h || h == 0xffffffffu || (h >> 28) == 0xe ? -1 : 0;
-}
-
 static int vxlan_opt(struct sw_port_spec *p, const char *tok, char *err, size_t errlen)
 {
 	const char *v = strchr(tok, '=') + 1;
@@ -87,16 +77,18 @@ static int vxlan_opt(struct sw_port_spec *p, const char *tok, char *err, size_t 
 
 	switch (tok[0]) {
 	case 'l':
-		if (p->local.s_addr || ip4(v, &p->local) < 0)
-			return ERR("port %s: bad local '%s' (one IPv4 unicast address)", p->name, v);
+		if (p->local.family || sw_ip_parse(v, &p->local) < 0)
+			return ERR("port %s: bad local '%s' (one unicast address; IPv6 link-local "
+				   "with %%IFNAME)", p->name, v);
 		return 0;
 	case 'r':
 		if (p->nremote == SW_VXLAN_MAX_REMOTES)
 			return ERR("port %s: more than %d remotes", p->name, SW_VXLAN_MAX_REMOTES);
-		if (ip4(v, &p->remote[p->nremote]) < 0)
-			return ERR("port %s: bad remote '%s' (an IPv4 unicast address)", p->name, v);
+		if (sw_ip_parse(v, &p->remote[p->nremote]) < 0)
+			return ERR("port %s: bad remote '%s' (a unicast address; IPv6 link-local "
+				   "with %%IFNAME)", p->name, v);
 		for (unsigned i = 0; i < p->nremote; i++)
-			if (p->remote[i].s_addr == p->remote[p->nremote].s_addr)
+			if (sw_ip_eq(&p->remote[i], &p->remote[p->nremote]))
 				return ERR("port %s: remote %s given twice", p->name, v);
 		p->nremote++;
 		return 0;
@@ -163,8 +155,11 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 			return ERR("port %s: unknown option '%s'", p->name, tok);
 		}
 	}
-	if (p->type == PORT_VXLAN && (!p->local.s_addr || !p->nremote || p->vni > SW_VXLAN_VNI_MAX))
+	if (p->type == PORT_VXLAN && (!p->local.family || !p->nremote || p->vni > SW_VXLAN_VNI_MAX))
 		return ERR("port %s: a vxlan port needs local=, remote= and vni=", p->name);
+	for (unsigned i = 0; p->type == PORT_VXLAN && i < p->nremote; i++)
+		if (p->remote[i].family != p->local.family)
+			return ERR("port %s: local and remotes must all be IPv4 or all IPv6", p->name);
 	if (p->type == PORT_VHOST && p->client && !have_path)
 		return ERR("port %s: a client port needs path=", p->name);
 	return have_path;

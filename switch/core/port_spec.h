@@ -13,7 +13,8 @@
  * to it unless offloads=off (then every frame crosses complete). tag and
  * trunks: the port's VLAN mode (vlan.h), at most one of them. A vxlan
  * port (vxlan.h) receives on local:dstport (4789) and sends to each remote
- * (IPv4 addresses, up to SW_VXLAN_MAX_REMOTES): its VNI, 0..16777215, is
+ * (up to SW_VXLAN_MAX_REMOTES, of local's family: IPv4, or IPv6 with
+ * %IFNAME on a link-local one): its VNI, 0..16777215, is
  * the port's one network; with tag= it is that VLAN on the bridge.
  */
 #ifndef VHU_SWITCH_PORT_SPEC_H
@@ -40,7 +41,7 @@ struct sw_port_spec {
 	bool no_offloads;         /* tap: offloads=off */
 	struct sw_vlan vlan;
 	/* vxlan */
-	struct in_addr local, remote[SW_VXLAN_MAX_REMOTES];
+	struct sw_ip local, remote[SW_VXLAN_MAX_REMOTES];
 	unsigned nremote;
 	uint32_t vni;
 	uint16_t dstport;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The VXLAN header and the inner flow hash (vxlan.h). */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include "vxlan.h"
 
@@ -65,4 +67,56 @@ uint32_t sw_vxlan_flow_hash(const uint8_t *f, uint32_t len)
 	h *= 0x7feb352du;
 	h ^= h >> 15;
 	return h;
+}
+
+int sw_ip_parse(const char *s, struct sw_ip *ip)
+{
+	char buf[SW_IP_STRLEN];
+	const char *pct = strchr(s, '%');
+
+	memset(ip, 0, sizeof(*ip));
+	if (inet_pton(AF_INET, s, &ip->v4) == 1) {
+		uint32_t h = ntohl(ip->v4.s_addr);
+		ip->family = AF_INET;
+		return !h || h == 0xffffffffu || (h >> 28) == 0xe ? -1 : 0;
+	}
+	size_t n = pct ? (size_t)(pct - s) : strlen(s);
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET6, buf, &ip->v6) != 1)
+		return -1;
+	ip->family = AF_INET6;
+	if (IN6_IS_ADDR_UNSPECIFIED(&ip->v6) || IN6_IS_ADDR_MULTICAST(&ip->v6) ||
+	    IN6_IS_ADDR_LOOPBACK(&ip->v6) || IN6_IS_ADDR_V4MAPPED(&ip->v6))
+		return -1;
+	if (pct) {
+		if (!pct[1] || strlen(pct + 1) >= IFNAMSIZ || strpbrk(pct + 1, "/ \t:%"))
+			return -1;
+		strcpy(ip->scope, pct + 1);
+	}
+	/* A link-local address means nothing without its link. */
+	return IN6_IS_ADDR_LINKLOCAL(&ip->v6) != !!pct ? -1 : 0;
+}
+
+bool sw_ip_eq(const struct sw_ip *a, const struct sw_ip *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->v4.s_addr == b->v4.s_addr;
+	return memcmp(&a->v6, &b->v6, sizeof(a->v6)) == 0 && strcmp(a->scope, b->scope) == 0;
+}
+
+const char *sw_ip_str(const struct sw_ip *ip, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ip->family == AF_INET)
+		inet_ntop(AF_INET, &ip->v4, a, sizeof(a));
+	else if (ip->family == AF_INET6)
+		inet_ntop(AF_INET6, &ip->v6, a, sizeof(a));
+	snprintf(buf, len, "%s%s%s", a, ip->scope[0] ? "%" : "", ip->scope);
+	return buf;
 }

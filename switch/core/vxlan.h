@@ -14,17 +14,40 @@
 #ifndef VHU_SWITCH_VXLAN_H
 #define VHU_SWITCH_VXLAN_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <net/if.h>
+#include <netinet/in.h>
 
 #define SW_VXLAN_HLEN 8
 #define SW_VXLAN_PORT 4789
 #define SW_VXLAN_VNI_MAX 0xffffff
-/* Bytes a frame grows by on an IPv4 underlay, outer Ethernet included
- * (what the guests' MTU must leave room for), and the part of it that
- * counts against the underlay's IP MTU. */
+/* Bytes a frame grows by on an IPv4 / IPv6 underlay, outer Ethernet
+ * included (what the guests' MTU must leave room for), and the part of it
+ * that counts against the underlay's IP MTU. */
 #define SW_VXLAN_OVERHEAD4 50
 #define SW_VXLAN_IP_OVERHEAD4 36
+#define SW_VXLAN_OVERHEAD6 70
+#define SW_VXLAN_IP_OVERHEAD6 56
 #define SW_VXLAN_MAX_REMOTES 16
+
+/* An underlay address: IPv4, or IPv6 with the interface of a link-local
+ * one ("fe80::1%eth0"; resolved to an index where the sockets are). */
+struct sw_ip {
+	int family;                 /* AF_INET, AF_INET6; 0: unset */
+	struct in_addr v4;
+	struct in6_addr v6;
+	char scope[IFNAMSIZ];
+};
+
+/* A unicast address in s (dotted quad, or IPv6 with %IFNAME required for
+ * a link-local one): 0, or -1. */
+int sw_ip_parse(const char *s, struct sw_ip *ip);
+bool sw_ip_eq(const struct sw_ip *a, const struct sw_ip *b);
+/* Printed back as parsed, into buf of len bytes (at least SW_IP_STRLEN). */
+#define SW_IP_STRLEN (INET6_ADDRSTRLEN + IFNAMSIZ + 1)
+const char *sw_ip_str(const struct sw_ip *ip, char *buf, size_t len);
 
 /* Why a datagram from the underlay is not a frame for us. */
 enum sw_vxlan_verdict {

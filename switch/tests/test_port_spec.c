@@ -98,6 +98,16 @@ static void test_bad(void)
 		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=1,dstport=65536",
 		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=1,path=/x",
 		"tap:t,vni=1", "vhost-user:a,remote=169.254.0.2",
+		"vxlan:v,local=fe80::1,remote=fe80::2%e0,vni=1",
+		"vxlan:v,local=fe80::1%e0,remote=fe80::2,vni=1",
+		"vxlan:v,local=fd00::1%e0,remote=fd00::2,vni=1",
+		"vxlan:v,local=fe80::1%,remote=fe80::2%e0,vni=1",
+		"vxlan:v,local=fe80::1%e0,remote=169.254.0.2,vni=1",
+		"vxlan:v,local=169.254.0.1,remote=fd00::2,vni=1",
+		"vxlan:v,local=::,remote=fd00::2,vni=1", "vxlan:v,local=fd00::1,remote=ff02::1,vni=1",
+		"vxlan:v,local=fd00::1,remote=::1,vni=1",
+		"vxlan:v,local=fd00::1,remote=::ffff:169.254.0.2,vni=1",
+		"vxlan:v,local=fe80::1%0123456789abcdef,remote=fe80::2%e0,vni=1",
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct sw_port_spec s;
@@ -135,8 +145,9 @@ static void test_vxlan(void)
 	CHECK_EQ(s.vni, 42u);
 	CHECK_EQ(s.dstport, 4789);
 	CHECK_EQ(s.nremote, 1u);
-	CHECK_EQ(ntohl(s.local.s_addr), 0xa9fe0001u);
-	CHECK_EQ(ntohl(s.remote[0].s_addr), 0xa9fe0002u);
+	CHECK_EQ(s.local.family, AF_INET);
+	CHECK_EQ(ntohl(s.local.v4.s_addr), 0xa9fe0001u);
+	CHECK_EQ(ntohl(s.remote[0].v4.s_addr), 0xa9fe0002u);
 	CHECK_EQ(s.vlan.mode, SW_VLAN_ACCESS);
 	/* Up to SW_VXLAN_MAX_REMOTES remotes, then refused. */
 	for (unsigned r = 0; r < SW_VXLAN_MAX_REMOTES; r++)
@@ -148,6 +159,16 @@ static void test_vxlan(void)
 	CHECK_EQ(s.dstport, 8472);
 	strcat(spec, ",remote=169.254.2.1");
 	CHECK_EQ(sw_port_spec_parse(spec, dir, &s, err, sizeof(err)), -EINVAL);
+	/* IPv6: a link-local address names its interface. */
+	CHECK_EQ(sw_port_spec_parse("vxlan:v6,local=fe80::1%veth0,remote=fe80::2%veth0,"
+				    "remote=fd00::2,vni=7", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.local.family, AF_INET6);
+	CHECK_STR(s.local.scope, "veth0");
+	CHECK_EQ(s.nremote, 2u);
+	CHECK_STR(s.remote[1].scope, "");
+	char buf[SW_IP_STRLEN];
+	CHECK_STR(sw_ip_str(&s.remote[0], buf, sizeof(buf)), "fe80::2%veth0");
+	CHECK(!sw_ip_eq(&s.remote[0], &s.remote[1]));
 }
 
 /* tag= and trunks= on both port types become the port's VLAN mode. */

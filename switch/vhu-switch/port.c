@@ -7,7 +7,6 @@
  * passes (no PMD polls it or sends to it any more), then its device is
  * closed, its fdb entries go, and only then is the memory freed.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,10 +231,10 @@ int fdb_add(char **av, int ac, char *err, size_t errlen)
 	if (fdb_args(av + 1, ac - 1, mac, &vlan, &remote, err, errlen) < 0)
 		return -EINVAL;
 	if (p->type == PORT_VXLAN) {
-		struct in_addr a;
-		if (!remote || inet_pton(AF_INET, remote, &a) != 1)
+		struct sw_ip a;
+		if (!remote || sw_ip_parse(remote, &a) < 0)
 			return ERR("port %s is a tunnel: give remote=IP, one of its remotes", p->name);
-		while (r < p->vx.nremote && p->vx.remote[r].s_addr != a.s_addr)
+		while (r < p->vx.nremote && !sw_ip_eq(&p->vx.remote[r], &a))
 			r++;
 		if (r == p->vx.nremote)
 			return ERR("%s is not a remote of port %s", remote, p->name);

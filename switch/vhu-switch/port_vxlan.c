@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * VXLAN tunnel ports (RFC 7348 over IPv4): the bridge's frames to other
+ * VXLAN tunnel ports (RFC 7348 over IPv4 or IPv6): the bridge's frames to other
  * hosts' switches, or to the Linux kernel's vxlan devices, inside UDP.
  *
  * The kernel's UDP sockets carry them: it routes, resolves the next hop,
@@ -22,7 +22,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -35,23 +37,56 @@
 #define TX_BATCH 64
 #define TX_IOV 8
 
-static int udp_socket(struct port *p, struct in_addr addr, uint16_t port, bool reuse,
+/* ip:port as a socket address; a link-local IPv6 address's interface is
+ * looked up here, in the switch's namespace. */
+static int sockaddr_of(struct port *p, const struct sw_ip *ip, uint16_t port,
+		       struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ip->family == AF_INET) {
+		struct sockaddr_in *sa = (struct sockaddr_in *)ss;
+		sa->sin_family = AF_INET;
+		sa->sin_addr = ip->v4;
+		sa->sin_port = htons(port);
+		*len = sizeof(*sa);
+		return 0;
+	}
+	struct sockaddr_in6 *sa = (struct sockaddr_in6 *)ss;
+	sa->sin6_family = AF_INET6;
+	sa->sin6_addr = ip->v6;
+	sa->sin6_port = htons(port);
+	if (ip->scope[0] && !(sa->sin6_scope_id = if_nametoindex(ip->scope))) {
+		snprintf(err, errlen, "port %s: no interface %s here for a link-local address",
+			 p->name, ip->scope);
+		return -ENODEV;
+	}
+	*len = sizeof(*sa);
+	return 0;
+}
+
+static int udp_socket(struct port *p, const struct sw_ip *ip, uint16_t port, bool reuse,
 		      char *err, size_t errlen)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = addr,
-				  .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-	int pmtu = IP_PMTUDISC_DONT;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rc = sockaddr_of(p, ip, port, &ss, &len, err, errlen);
+	if (rc < 0)
+		return rc;
+	int fd = socket(ip->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	/* Outer packets may be fragmented on the way, as Linux's vxlan
+	 * leaves DF clear: the MTU check is ours (tx_mtu_dropped). */
+	int pmtu = ip->family == AF_INET ? IP_PMTUDISC_DONT : IPV6_PMTUDISC_DONT;
 
 	if (fd < 0 ||
 	    (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
-	    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	    (ip->family == AF_INET ?
+		     setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) :
+		     setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu))) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0) {
 		int e = errno;
-		char a[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &addr, a, sizeof(a));
-		snprintf(err, errlen, "port %s: cannot bind a UDP socket to %s:%u: %s", p->name, a,
-			 port, strerror(e));
+		char a[SW_IP_STRLEN];
+		snprintf(err, errlen, "port %s: cannot bind a UDP socket to %s port %u: %s", p->name,
+			 sw_ip_str(ip, a, sizeof(a)), port, strerror(e));
 		if (fd >= 0)
 			close(fd);
 		return -e;
@@ -59,19 +94,20 @@ static int udp_socket(struct port *p, struct in_addr addr, uint16_t port, bool r
 	return fd;
 }
 
-/* The IP MTU toward remote r, from the kernel's route (IP_MTU of a
- * connected socket); 1500 when it cannot say. */
+/* The IP MTU toward remote r, from the kernel's route (IP_MTU or
+ * IPV6_MTU of a connected socket); 1500 when it cannot say. */
 static unsigned path_mtu(struct port *p, unsigned r)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = p->vx.remote[r],
-				  .sin_port = htons(p->vx.dstport) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0;
+	struct vxlan_port *v = &p->vx;
+	int fd = socket(v->local.family, SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = 0;
 	socklen_t len = sizeof(mtu);
-	char a[INET_ADDRSTRLEN];
+	char a[SW_IP_STRLEN];
 
-	inet_ntop(AF_INET, &p->vx.remote[r], a, sizeof(a));
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &len) < 0 || mtu < 576) {
+	sw_ip_str(&v->remote[r], a, sizeof(a));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&v->to[r], v->tolen) < 0 ||
+	    (v->local.family == AF_INET ? getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &len) :
+					  getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, &len)) < 0 ||
+	    mtu < 576) {
 		SW_LOG("port %s: no route MTU toward %s (%s); assuming 1500", p->name, a,
 		       strerror(errno));
 		mtu = 1500;
@@ -79,24 +115,28 @@ static unsigned path_mtu(struct port *p, unsigned r)
 	if (fd >= 0)
 		close(fd);
 	SW_LOG("port %s: remote %u %s, path MTU %d: frames of up to %d bytes (guest MTU %d)",
-	       p->name, r + 1, a, mtu, mtu - SW_VXLAN_IP_OVERHEAD4,
-	       mtu - SW_VXLAN_IP_OVERHEAD4 - 14);
+	       p->name, r + 1, a, mtu, mtu - (int)v->ip_overhead, mtu - (int)v->ip_overhead - 14);
 	return (unsigned)mtu;
 }
 
 int vxlan_port_open(struct port *p, char *err, size_t errlen)
 {
 	struct vxlan_port *v = &p->vx;
-	int fd;
+	int fd = 0;
 
 	sw_vxlan_header(v->hdr, v->vni);
+	v->ip_overhead = v->local.family == AF_INET ? SW_VXLAN_IP_OVERHEAD4 : SW_VXLAN_IP_OVERHEAD6;
+	for (unsigned r = 0; r < v->nremote; r++)
+		if ((fd = sockaddr_of(p, &v->remote[r], v->dstport, &v->to[r], &v->tolen, err,
+				      errlen)) < 0)
+			goto fail;
 	for (unsigned q = 0; q < p->queues; q++) {
-		if ((fd = udp_socket(p, v->local, v->dstport, true, err, errlen)) < 0)
+		if ((fd = udp_socket(p, &v->local, v->dstport, true, err, errlen)) < 0)
 			goto fail;
 		p->fds[q] = fd;
 	}
 	for (unsigned i = 0; i < SW_VXLAN_TX_SOCKS; i++) {
-		if ((fd = udp_socket(p, v->local, 0, false, err, errlen)) < 0)
+		if ((fd = udp_socket(p, &v->local, 0, false, err, errlen)) < 0)
 			goto fail;
 		v->tx_fd[i] = fd;
 	}
@@ -126,11 +166,22 @@ void vxlan_port_close(struct port *p)
 	atomic_store(&p->state, PS_DOWN);
 }
 
-static int remote_of(const struct vxlan_port *v, const struct sockaddr_in *sa)
+static int remote_of(const struct vxlan_port *v, const struct sockaddr_storage *from)
 {
-	for (unsigned r = 0; r < v->nremote; r++)
-		if (v->remote[r].s_addr == sa->sin_addr.s_addr)
-			return (int)r;
+	for (unsigned r = 0; r < v->nremote; r++) {
+		if (from->ss_family != v->to[r].ss_family)
+			return -1;
+		if (from->ss_family == AF_INET) {
+			const struct sockaddr_in *a = (const void *)from, *b = (const void *)&v->to[r];
+			if (a->sin_addr.s_addr == b->sin_addr.s_addr)
+				return (int)r;
+		} else {
+			const struct sockaddr_in6 *a = (const void *)from, *b = (const void *)&v->to[r];
+			if (!memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) &&
+			    (!IN6_IS_ADDR_LINKLOCAL(&b->sin6_addr) || a->sin6_scope_id == b->sin6_scope_id))
+				return (int)r;
+		}
+	}
 	return -1;
 }
 
@@ -142,7 +193,7 @@ uint16_t vxlan_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
 	uint16_t ns = p->nspare[q], got = 0, bad = 0, vni = 0, src = 0, big = 0;
 	struct mmsghdr msg[SW_BURST];
 	struct iovec iov[SW_BURST][2];
-	struct sockaddr_in from[SW_BURST];
+	struct sockaddr_storage from[SW_BURST];
 	uint8_t hdr[SW_BURST][SW_VXLAN_HLEN];
 
 	if (n > SW_BURST)
@@ -237,14 +288,10 @@ void vxlan_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 {
 	struct vxlan_port *v = &p->vx;
 	struct tx_batch b;
-	struct sockaddr_in to[SW_VXLAN_MAX_REMOTES];
 	uint16_t mtu_drop = 0, errs = 0, seg_errs = 0, nsent = 0;
 	unsigned msgs = 0, delivered = 0;
 	unsigned q = pmd % p->queues;
 
-	for (unsigned r = 0; r < v->nremote; r++)
-		to[r] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = v->remote[r],
-					      .sin_port = htons(v->dstport) };
 	/* One socket a burst: the flow of its first frame picks it (a burst
 	 * is mostly one flow; frames of one flow keep one source port). */
 	b.n = 0;
@@ -266,15 +313,15 @@ void vxlan_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 		}
 		bool any = false;
 		for (unsigned r = r0; r < r1; r++) {
-			if (pkt->pkt_len + SW_VXLAN_IP_OVERHEAD4 > v->mtu[r]) {
+			if (pkt->pkt_len + v->ip_overhead > v->mtu[r]) {
 				mtu_drop++;
 				continue;
 			}
 			struct iovec *iov = b.iov[b.n];
 			iov[0] = (struct iovec){ v->hdr, SW_VXLAN_HLEN };
 			memcpy(iov + 1, seg, (size_t)nseg * sizeof(seg[0]));
-			b.msg[b.n].msg_hdr = (struct msghdr){ .msg_name = &to[r],
-							      .msg_namelen = sizeof(to[r]),
+			b.msg[b.n].msg_hdr = (struct msghdr){ .msg_name = &v->to[r],
+							      .msg_namelen = v->tolen,
 							      .msg_iov = iov,
 							      .msg_iovlen = (size_t)nseg + 1 };
 			b.n++;

@@ -9,7 +9,6 @@
  * rx_vlan_dropped says how many of rx_dropped were for their VLAN. Queue q of a
  * vhost-user port is queue pair q: rx = guest vring 2q+1, tx = vring 2q.
  */
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -92,14 +91,13 @@ void cmd_show(struct sw_out *o)
 			continue;
 		}
 		if (p->type == PORT_VXLAN) {
-			char a[INET_ADDRSTRLEN];
-			inet_ntop(AF_INET, &p->vx.local, a, sizeof(a));
-			out_printf(o, " local %s:%u vni %u queues %u remotes", a, p->vx.dstport,
-				   p->vx.vni, p->queues);
-			for (unsigned r = 0; r < p->vx.nremote; r++) {
-				inet_ntop(AF_INET, &p->vx.remote[r], a, sizeof(a));
-				out_printf(o, " %s(mtu %u)", a, p->vx.mtu[r]);
-			}
+			char a[SW_IP_STRLEN];
+			out_printf(o, " local %s port %u vni %u queues %u remotes",
+				   sw_ip_str(&p->vx.local, a, sizeof(a)), p->vx.dstport, p->vx.vni,
+				   p->queues);
+			for (unsigned r = 0; r < p->vx.nremote; r++)
+				out_printf(o, " %s(mtu %u)", sw_ip_str(&p->vx.remote[r], a, sizeof(a)),
+					   p->vx.mtu[r]);
 			out_printf(o, "\n");
 			continue;
 		}
@@ -232,11 +230,11 @@ static void fdb_line(const uint8_t *m, uint16_t vlan, uint32_t dest, uint32_t ag
 	const struct sw_conf *c = atomic_load(&sw_conf);
 	uint16_t port = SW_DEST_PORT(dest), r = SW_DEST_REMOTE(dest);
 	const struct port *p = port < SW_MAX_PORTS ? c->ports[port] : NULL;
-	char remote[INET_ADDRSTRLEN + 1] = "";
+	char remote[SW_IP_STRLEN + 1] = "";
 
 	if (p && p->type == PORT_VXLAN && r && r <= p->vx.nremote) {
 		remote[0] = ' ';
-		inet_ntop(AF_INET, &p->vx.remote[r - 1], remote + 1, INET_ADDRSTRLEN);
+		sw_ip_str(&p->vx.remote[r - 1], remote + 1, SW_IP_STRLEN);
 	}
 	char a[16];
 	if (age == UINT32_MAX)

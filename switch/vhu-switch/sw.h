@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <vhu/vhu.h>
 #include "bridge.h"
 #include "flow.h"
@@ -67,8 +68,13 @@ struct capture;
  * once published; counters added by PMDs, each also in rx_dropped or
  * tx_dropped. */
 struct vxlan_port {
-	struct in_addr local, remote[SW_VXLAN_MAX_REMOTES];
+	struct sw_ip local, remote[SW_VXLAN_MAX_REMOTES];
 	unsigned nremote;
+	/* The remotes as socket addresses (scope resolved), and the IP
+	 * overhead of the underlay's family. */
+	struct sockaddr_storage to[SW_VXLAN_MAX_REMOTES];
+	socklen_t tolen;
+	unsigned ip_overhead;
 	uint32_t vni;
 	uint16_t dstport;
 	uint8_t hdr[SW_VXLAN_HLEN];

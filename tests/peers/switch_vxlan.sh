@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # A VXLAN port of vhu-switch against the Linux kernel's own VXLAN device.
-# Four network namespaces of this test's own (removed on exit):
+# Five network namespaces of this test's own (removed on exit):
 #   A  runs vhu-switch; underlay veth 169.254.100.1/24 toward B
 #   B  the kernel peer: veth 169.254.100.2/24, vx0 (VNI 42, remote
 #      169.254.100.1, dstport 4789) 169.254.200.2/24
 #   C  behind the switch's tap tc (VLAN 10, the tunnel's) 169.254.200.1/24
 #   D  behind the switch's tap td (VLAN 20) 169.254.200.3/24
+#   E  behind tap te (VLAN 30, the IPv6 tunnel's) 169.254.201.1/24
 # The switch's ports: vxlan:vx (VNI 42 <-> VLAN 10), tap:tc, tap:td.
 # Checked:
 #  1. after a second with nothing on the tunnel, C pings vx0 5/5;
@@ -26,6 +27,10 @@
 #     source port in 1024..65535 other than 4789 and the same for all
 #     packets of one flow, VXLAN flags 0x08, VNI 42.
 #     The kernel's own packets are recorded next to them.
+#  6. IPv6 underlay: a tunnel port added to the running switch over the
+#     veth's link-local addresses (fe80::a%vA -> fe80::b) to a kernel
+#     vxlan device over IPv6; E (VLAN 30) pings it, the IPv6 overhead
+#     (56 bytes) sets the MTU, fdb shows the IPv6 remote.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/switch_common.inc"
 sw_need_taps
@@ -39,12 +44,12 @@ VX_PORT=4789
 # stops it); cleanup then sees the script's own status.
 vx_exit() {
 	local rc=$? x
-	for x in A B C D; do ip netns del "$NS-$x" 2>/dev/null; done
+	for x in A B C D E; do ip netns del "$NS-$x" 2>/dev/null; done
 	(exit $rc)
 	cleanup
 }
 trap vx_exit EXIT
-for x in A B C D; do
+for x in A B C D E; do
 	ip netns add "$NS-$x" || skip "cannot create a network namespace"
 	ip -n "$NS-$x" link set lo up
 	# No IPv6: no neighbour discovery in the background, only the
@@ -274,4 +279,36 @@ for x in vx tc td; do
 	[ "$(sw_stat $x tx_errors)" = 0 ] || die "tx errors on $x"
 done
 result "switch_vxlan vs kernel vx0: C->vx0 $p1, D (VLAN 20) $p2; MTU DF IP1450 $p3a, IP1500 $p3b (tx_mtu_dropped +$((m1 - m0))); bad datagrams: rx_vxlan_bad +$db/$nb, rx_vxlan_vni +$dv/$nv, rx_vxlan_src +$ds/$ns, none learnt, ping after $p4; outer from the switch: df 0 ttl 64 udp csum $csum_ok, sport(s) $sports (echo flow $icmp_sp) -> 4789 flags 0x08 vni 42 ($nsw packets)"
+
+# ---- 6. IPv6 underlay: a second tunnel (VNI 43, VLAN 30) over the same
+# veth's link-local addresses, added to the running switch, to a kernel
+# vxlan device over IPv6; E behind tap te pings it.
+for x in A B; do
+	v=v$x
+	ip netns exec "$NS-$x" sysctl -qw "net.ipv6.conf.$v.disable_ipv6=0"
+done
+ip -n "$NS-A" -6 addr add fe80::a/64 dev vA nodad
+ip -n "$NS-B" -6 addr add fe80::b/64 dev vB nodad
+ip -n "$NS-B" link add vx6 type vxlan id 43 local fe80::b remote fe80::a dev vB dstport $VX_PORT ||
+	die "the kernel cannot make a VXLAN device over IPv6"
+ip -n "$NS-B" addr add 169.254.201.2/24 dev vx6
+ip -n "$NS-B" link set vx6 up
+vctl add-port "vxlan:vx6,local=fe80::a%vA,remote=fe80::b%vA,vni=43,tag=30" || die "add-port vx6"
+vctl add-port "tap:te,ifname=${IFP}e,tag=30" || die "add-port te"
+ip -n "$NS-A" link set "${IFP}e" netns "$NS-E" || die "cannot move ${IFP}e into $NS-E"
+ip -n "$NS-E" link set "${IFP}e" up
+ip -n "$NS-E" addr add 169.254.201.1/24 dev "${IFP}e"
+vctl show | grep '^port vx6' | tee "$T/show6.txt"
+grep -q "fe80::b%vA(mtu 1500)" "$T/show6.txt" || die "show: vx6 lacks its remote and path MTU"
+p6=$(icmp_ping "$NS-E" 169.254.201.2 5 56)
+p6b=$(icmp_ping "$NS-E" 169.254.201.2 3 1402)
+p6c=$(icmp_ping "$NS-E" 169.254.201.2 2 1432)
+vctl fdb | tee "$T/fdb6.txt"
+vx6mac=$(ip -n "$NS-B" -o link show vx6 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+[ "$p6" = 5/5 ] || die "E -> vx6 over the IPv6 underlay: $p6, want 5/5"
+# 1500 - 56 bytes of IPv6/UDP/VXLAN/inner Ethernet overhead: IP 1430 fits.
+[ "$p6b" = 3/3 ] && [ "$p6c" = 0/2 ] || die "IPv6 MTU: IP 1430 got $p6b (want 3/3), IP 1460 got $p6c (want 0/2)"
+awk -v m="$vx6mac" '$1 == "vx6" && $2 == 30 && tolower($3) == m && $5 == "fe80::b%vA"' "$T/fdb6.txt" | grep -q . ||
+	die "fdb lacks vx6's MAC $vx6mac in VLAN 30 behind fe80::b%vA"
+result "switch_vxlan IPv6 underlay: E->vx6 $p6, IP 1430 $p6b, IP 1460 $p6c (tx_mtu_dropped $(sw_stat vx6 tx_mtu_dropped))"
 echo PASS
