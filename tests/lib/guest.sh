@@ -8,6 +8,7 @@
 #   guest_ping_count NAME         prints "R/N" from the last "VHU-GUEST: ping R/N"
 #   guest_marker NAME KEY         prints the rest of the last "VHU-GUEST: KEY ..." line
 #   guest_monitor NAME CMD        one HMP command on the guest's monitor socket
+#   guest_migrate NAME PORT       live migration to a QEMU on -incoming (below)
 #   guest_dump NAME               console and QEMU log tails (for failures)
 #   echo_backend_start SOCK QUEUES   vhu-fwd --mode icmpecho (or DPDK testpmd
 #                             net_vhost with VHU_PEER_BACKEND=dpdk), waits for SOCK
@@ -454,6 +455,31 @@ guest_elapsed() { local s; eval "s=\${GUEST_START_$1}"; awk "BEGIN{printf \"%.1f
 guest_marker() { tr -d '\r' <"$T/$1.console" | sed -n "s/^.*VHU-GUEST: $2 \(.*\)\$/\1/p" | tail -1; }
 guest_ping_count() { guest_marker "$1" ping | grep -E '^[0-9]+/[0-9]+$' | tail -1; }
 guest_monitor() { echo "$2" | timeout 10 socat - "UNIX-CONNECT:$T/$1.mon" | tr -d '\r' | strip_ansi; }
+
+# guest_migrate NAME PORT: live-migrates guest NAME to a QEMU waiting with
+# -incoming tcp:127.0.0.1:PORT, bandwidth 1G, and waits up to 30 s for the
+# end. Sets MIG_STATUS (completed, failed, cancelled or empty), MIG_OUT
+# (what QEMU answered to migrate, empty when it took it), MIG_INFO (info
+# migrate, also printed in short) and MIG_TOTAL, MIG_DOWN, MIG_SETUP (ms).
+guest_migrate() {
+	local end
+	guest_monitor "$1" "migrate_set_parameter max-bandwidth 1G" >/dev/null
+	MIG_OUT=$(guest_monitor "$1" "migrate -d tcp:127.0.0.1:$2" | grep -v '^QEMU\|^(qemu)' | sed '/^$/d')
+	[ -z "$MIG_OUT" ] || note "migrate: $MIG_OUT"
+	MIG_STATUS= MIG_INFO=
+	end=$(( $(date +%s) + 30 ))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		MIG_INFO=$(guest_monitor "$1" "info migrate")
+		MIG_STATUS=$(echo "$MIG_INFO" | sed -n 's/^Migration status: *//p')
+		case $MIG_STATUS in completed|failed|cancelled) break ;; esac
+		[ -z "$MIG_STATUS" ] && [ -n "$MIG_OUT" ] && break   # refused: never started
+		sleep 0.3
+	done
+	echo "$MIG_INFO" | grep -E '^(Migration status|total time|downtime|setup|transferred ram|dirty sync count)' | sed 's/^/   /'
+	MIG_TOTAL=$(echo "$MIG_INFO" | sed -n 's/^total time: *\([0-9]*\).*/\1/p')
+	MIG_DOWN=$(echo "$MIG_INFO" | sed -n 's/^downtime: *\([0-9]*\).*/\1/p')
+	MIG_SETUP=$(echo "$MIG_INFO" | sed -n 's/^setup: *\([0-9]*\).*/\1/p')
+}
 
 guest_dump() {
 	echo "---- $1 console (last 40 lines)"; tr -d '\r' <"$T/$1.console" | tail -40

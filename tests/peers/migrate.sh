@@ -140,28 +140,15 @@ wait_for 20 sh -c "echo 'info status' | timeout 5 socat - UNIX-CONNECT:'$T/gd.mo
 	{ dump_all; fail "the destination QEMU is not waiting for the migration"; }
 sleep 4
 
-guest_monitor ga "migrate_set_parameter max-bandwidth 1G" >/dev/null
-out=$(guest_monitor ga "migrate -d tcp:127.0.0.1:$PORT" | grep -v '^QEMU\|^(qemu)' | sed '/^$/d')
-[ -z "$out" ] || note "migrate: $out"
-status= info=
-end=$(( $(date +%s) + 30 ))
-while [ "$(date +%s)" -lt "$end" ]; do
-	info=$(guest_monitor ga "info migrate")
-	status=$(echo "$info" | sed -n 's/^Migration status: *//p')
-	case $status in completed|failed|cancelled) break ;; esac
-	[ -z "$status" ] && [ -n "$out" ] && break   # refused: never started
-	sleep 0.3
-done
-echo "$info" | grep -E '^(Migration status|total time|downtime|setup|transferred ram|dirty sync count)' | sed 's/^/   /'
+guest_migrate ga "$PORT"
+status=$MIG_STATUS info=$MIG_INFO out=$MIG_OUT
 if [ "$status" != completed ]; then
 	echo "$info" | tail -5
 	dump_all
 	case $out in *"Migration disabled"*|*[Ee]rror*) fail "QEMU refused the migration: $out" ;; esac
 	fail "migration did not complete (status '${status:-none}')"
 fi
-tot=$(echo "$info" | sed -n 's/^total time: *\([0-9]*\).*/\1/p')
-down=$(echo "$info" | sed -n 's/^downtime: *\([0-9]*\).*/\1/p')
-setup=$(echo "$info" | sed -n 's/^setup: *\([0-9]*\).*/\1/p')
+tot=$MIG_TOTAL down=$MIG_DOWN setup=$MIG_SETUP
 note "migration completed: total ${tot} ms, downtime ${down} ms"
 # The source is paused (postmigrate) now; it is done.
 pkill -9 -P "$PID_ga" 2>/dev/null; wait "$PID_ga" 2>/dev/null
@@ -178,7 +165,10 @@ sum1=$(guest_marker gd "memck end" | cut -d' ' -f1)
 [ "$sum1" = "$sum0" ] || { dump_all; fail "A's memory changed: md5 ${sum0} before, ${sum1:-nothing} after"; }
 
 if [ "${MIG_SWITCH:-vhu}" != ovs ]; then
+	# vhu-ctl stops on SIGINT; the switch then ends the capture and
+	# closes the file, which its log says.
 	kill -INT "$PID_cap" 2>/dev/null; wait "$PID_cap" 2>/dev/null
+	wait_for 10 grep -q "port a2: capture of .* ended" "$T/sw.log" || { dump_all; fail "the capture of a2 did not end"; }
 	amac=$(GUEST_MAC_BASE=$AMAC guest_mac gd 0 | tr "A-F" "a-f")
 	# Only an announcement counts: a RARP (0x8035) or a gratuitous ARP
 	# (sender IP = target IP). A's answers to B's ARP requests would not
