@@ -8,6 +8,10 @@
  * spaces or tabs (so no word may contain one), ending in '\n'. The switch
  * answers with text lines and a last line "OK" or "ERR why", then closes.
  *
+ * With --db, the switch writes what add-port, del-port, set-port, add-flow
+ * and del-flows changed to its file before answering (static fdb entries
+ * are runtime state, as OVS's fdb/add is).
+ *
  * Requests, as they travel (vhu-ctl's own command line differs only for
  * capture, whose --count and --timeout become the two numbers):
  *   add-port SPEC | del-port NAME | set-port NAME OPTS | show |
@@ -19,6 +23,7 @@
 #ifndef VHU_SWITCH_CTL_PROTO_H
 #define VHU_SWITCH_CTL_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -48,24 +53,25 @@ struct vhu_ctl_req {
 	const char *name;
 	enum vhu_ctl_cmd cmd;
 	unsigned min_args, max_args;   /* words after the name, on the wire */
+	bool changes;                  /* what it changes is kept in --db */
 };
 
 /* The request named name, or NULL. */
 static inline const struct vhu_ctl_req *vhu_ctl_req_find(const char *name)
 {
 	static const struct vhu_ctl_req reqs[] = {
-		{ "add-port", VHU_CTL_ADD_PORT, 1, 1 },
-		{ "del-port", VHU_CTL_DEL_PORT, 1, 1 },
-		{ "set-port", VHU_CTL_SET_PORT, 2, 2 },
-		{ "show", VHU_CTL_SHOW, 0, 0 },
-		{ "stats", VHU_CTL_STATS, 0, 2 },
-		{ "fdb", VHU_CTL_FDB, 0, 0 },
-		{ "add-fdb", VHU_CTL_ADD_FDB, 2, 4 },
-		{ "del-fdb", VHU_CTL_DEL_FDB, 1, 2 },
-		{ "add-flow", VHU_CTL_ADD_FLOW, 1, 1 },
-		{ "del-flows", VHU_CTL_DEL_FLOWS, 0, 1 },
-		{ "dump-flows", VHU_CTL_DUMP_FLOWS, 0, 0 },
-		{ "capture", VHU_CTL_CAPTURE, 4, 4 },
+		{ "add-port", VHU_CTL_ADD_PORT, 1, 1, true },
+		{ "del-port", VHU_CTL_DEL_PORT, 1, 1, true },
+		{ "set-port", VHU_CTL_SET_PORT, 2, 2, true },
+		{ "show", VHU_CTL_SHOW, 0, 0, false },
+		{ "stats", VHU_CTL_STATS, 0, 2, false },
+		{ "fdb", VHU_CTL_FDB, 0, 0, false },
+		{ "add-fdb", VHU_CTL_ADD_FDB, 2, 4, false },
+		{ "del-fdb", VHU_CTL_DEL_FDB, 1, 2, false },
+		{ "add-flow", VHU_CTL_ADD_FLOW, 1, 1, true },
+		{ "del-flows", VHU_CTL_DEL_FLOWS, 0, 1, true },
+		{ "dump-flows", VHU_CTL_DUMP_FLOWS, 0, 0, false },
+		{ "capture", VHU_CTL_CAPTURE, 4, 4, false },
 	};
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
 		if (strcmp(reqs[i].name, name) == 0)

@@ -132,3 +132,12 @@ void sw_flow_put_back(struct sw_flow_table *t, struct sw_flow **gone, unsigned n
 		if (!t->rule[i])
 			t->rule[i] = gone[k++];
 }
+
+void sw_flow_format(const struct sw_flow *f, char *buf, size_t len)
+{
+	if (f->action == FLOW_OUTPUT)
+		snprintf(buf, len, "in_port=%s,actions=output:%s", f->in, f->out);
+	else
+		snprintf(buf, len, "in_port=%s,actions=%s", f->in,
+			 f->action == FLOW_DROP ? "drop" : "normal");
+}

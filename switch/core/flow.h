@@ -53,6 +53,8 @@ struct sw_flow_table {
 
 /* Parses spec into f (its counters untouched). 0, or -EINVAL with err set. */
 int sw_flow_parse(const char *spec, struct sw_flow *f, char *err, size_t errlen);
+/* f as the spec that makes it: "in_port=A,actions=output:B|drop|normal". */
+void sw_flow_format(const struct sw_flow *f, char *buf, size_t len);
 /* Puts f in the table, in place of the rule of the same input port if any
  * (*old: that rule, or NULL). Returns the index used, or -ENOSPC. */
 int sw_flow_put(struct sw_flow_table *t, struct sw_flow *f, struct sw_flow **old);

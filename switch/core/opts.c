@@ -27,7 +27,7 @@ void sw_opts_usage(FILE *f)
 		"usage: vhu-switch [--control PATH] [--socket-dir DIR] [--pmd-cpus LIST]\n"
 		"                  [--mac-age SECONDS] [--socket-mode OCTAL] [--disable-features LIST]\n"
 		"                  [--disable-protocol-features LIST] [--no-ring-resync]\n"
-		"                  [--port SPEC]... [--flow FLOW]...\n"
+		"                  [--db FILE] [--port SPEC]... [--flow FLOW]...\n"
 		"  --control     control socket for vhu-ctl (default " VHU_CTL_DEFAULT_PATH ")\n"
 		"  --socket-dir  where server ports create DIR/NAME (default " VHU_SWITCH_RUN_DIR ");\n"
 		"                both folders are created 0755 when missing\n"
@@ -35,6 +35,9 @@ void sw_opts_usage(FILE *f)
 		"                default one unpinned PMD\n"
 		"  --mac-age     MACs not seen for this long are forgotten (default %u s)\n"
 		"  --socket-mode octal mode of server port sockets (default the library's 0660)\n"
+		"  --db          keep the ports and flows vhu-ctl sets in FILE, rewritten before\n"
+		"                each change is answered, restored at start (then --port and\n"
+		"                --flow add to it)\n"
 		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N][,VLAN]\n"
 		"       | tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,VLAN]\n"
 		"       | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,VLAN]\n"
@@ -112,6 +115,7 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 		{ "disable-features", required_argument, NULL, 'F' },
 		{ "disable-protocol-features", required_argument, NULL, 'X' },
 		{ "no-ring-resync", no_argument, NULL, 'R' },
+		{ "db", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -157,6 +161,11 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 				return ERR("bad --disable-protocol-features '%s'", optarg);
 			break;
 		case 'R': o->no_ring_resync = true; break;
+		case 'D':
+			if (!*optarg)
+				return ERR("empty --db");
+			o->db = optarg;
+			break;
 		case 'P':
 			if (o->nb_ports == SW_MAX_PORTS)
 				return ERR("more than %d --port", SW_MAX_PORTS);

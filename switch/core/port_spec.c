@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Parsing a port SPEC (the grammar is in port_spec.h). */
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,4 +219,61 @@ int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_sp
 		strcpy(p->ifname, p->name);
 	}
 	return 0;
+}
+
+struct fmt {
+	char *buf;
+	size_t len, off;
+	bool over;
+};
+
+static void put(struct fmt *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct fmt *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(f->buf + f->off, f->off < f->len ? f->len - f->off : 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || f->off + (size_t)n >= f->len)
+		f->over = true;
+	else
+		f->off += (size_t)n;
+}
+
+int sw_port_spec_format(const struct sw_port_spec *s, const char *sock_dir, char *buf,
+			size_t len)
+{
+	static const char *const type[] = { [PORT_VHOST] = "vhost-user", [PORT_TAP] = "tap",
+					    [PORT_VXLAN] = "vxlan" };
+	struct fmt f = { buf, len, 0, len == 0 };
+	char tmp[SW_PATH_MAX + 8], a[SW_IP_STRLEN];
+
+	put(&f, "%s:%s", type[s->type], s->name);
+	if (s->type == PORT_VHOST) {
+		snprintf(tmp, sizeof(tmp), "%s/%s", sock_dir, s->name);
+		if (s->client || strcmp(tmp, s->path))
+			put(&f, ",path=%s", s->path);
+		if (s->client)
+			put(&f, ",client");
+	} else if (s->type == PORT_TAP) {
+		if (strcmp(s->ifname, s->name))
+			put(&f, ",ifname=%s", s->ifname);
+		if (s->no_offloads)
+			put(&f, ",offloads=off");
+	} else {
+		put(&f, ",local=%s", sw_ip_str(&s->local, a, sizeof(a)));
+		for (unsigned r = 0; r < s->nremote; r++)
+			put(&f, ",remote=%s", sw_ip_str(&s->remote[r], a, sizeof(a)));
+		put(&f, ",vni=%u", s->vni);
+		if (s->dstport != SW_VXLAN_PORT)
+			put(&f, ",dstport=%u", s->dstport);
+	}
+	if (s->queues != 1)
+		put(&f, ",queues=%u", s->queues);
+	if (s->vlan.mode != SW_VLAN_ALL) {
+		char v[SW_VLAN_FMT_MAX];
+		sw_vlan_format_opt(&s->vlan, v, sizeof(v));
+		put(&f, ",%s", v);
+	}
+	return f.over ? -ENOSPC : 0;
 }

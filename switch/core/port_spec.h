@@ -50,6 +50,11 @@ struct sw_port_spec {
 /* 0, or -EINVAL with err set (s is then undefined). */
 int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_spec *s,
 		       char *err, size_t errlen);
+/* s as the spec that makes it again (options at their defaults left
+ * out; a server port's path too when it is sock_dir/NAME). 0, or
+ * -ENOSPC when len is too small. */
+int sw_port_spec_format(const struct sw_port_spec *s, const char *sock_dir, char *buf,
+			size_t len);
 /* set-port NAME OPTS: what may change on a running port, today its VLAN
  * mode (tag=VID|none, trunks=LIST|none, comma separated, applied in
  * order) into v. 0, or -EINVAL with err set and v untouched. */

@@ -109,6 +109,19 @@ void sw_vlan_format(const struct sw_vlan *v, char *buf, size_t len)
 		snprintf(buf + off, len - off, " none");
 }
 
+void sw_vlan_format_opt(const struct sw_vlan *v, char *buf, size_t len)
+{
+	char f[SW_VLAN_FMT_MAX];
+
+	sw_vlan_format(v, f, sizeof(f));
+	if (v->mode == SW_VLAN_ALL)
+		snprintf(buf, len, "%s", "");
+	else if (v->mode == SW_VLAN_ACCESS)
+		snprintf(buf, len, "tag=%s", f + 7);
+	else
+		snprintf(buf, len, "trunks=%s", f + 6);
+}
+
 /* A tag sits after the two MACs, so both moves shift only those 12 bytes
  * within the first segment's headroom; the offload offsets, counted from
  * the frame's start, follow by 4. */

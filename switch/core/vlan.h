@@ -40,8 +40,13 @@ struct sw_vlan {
  * with err set and v untouched. */
 int sw_vlan_parse_tag(struct sw_vlan *v, const char *s, char *err, size_t errlen);
 int sw_vlan_parse_trunks(struct sw_vlan *v, const char *s, char *err, size_t errlen);
+/* Room for any mode printed: 4095 VIDs as "A:" or "A-B:" runs at worst. */
+#define SW_VLAN_FMT_MAX 16384
+
 /* "all", "access 10" or "trunk 10:20:100-199" into buf (truncated to len). */
 void sw_vlan_format(const struct sw_vlan *v, char *buf, size_t len);
+/* The same as the option that sets it: "", "tag=10", "trunks=10:20:100-199". */
+void sw_vlan_format_opt(const struct sw_vlan *v, char *buf, size_t len);
 
 static inline bool sw_vlan_carries(const struct sw_vlan *v, uint16_t vid)
 {

@@ -41,6 +41,7 @@ static void test_defaults(void)
 	CHECK_EQ(o.nb_ports, 0);
 	CHECK_EQ(o.nb_flows, 0);
 	CHECK(!o.no_ring_resync);
+	CHECK(o.db == NULL);
 }
 
 static void test_good(void)
@@ -51,8 +52,10 @@ static void test_good(void)
 	CHECK_EQ(PARSE(&o, "--control", "/tmp/x.ctl", "--socket-dir", "/tmp/d", "--pmd-cpus", "0,2-3",
 		       "--mac-age", "1", "--socket-mode", "0660", "--port", "vhost-user:a",
 		       "--port=tap:t", "--flow", "in_port=a,actions=drop", "--no-ring-resync",
-		       "--disable-features", "mrg_rxbuf", "--disable-protocol-features", "rarp"), 0);
+		       "--disable-features", "mrg_rxbuf", "--disable-protocol-features", "rarp",
+		       "--db", "/var/lib/vhu/switch.db"), 0);
 	CHECK_STR(o.control, "/tmp/x.ctl");
+	CHECK_STR(o.db, "/var/lib/vhu/switch.db");
 	CHECK_STR(o.sock_dir, "/tmp/d");
 	CHECK_EQ(o.nb_pmds, 3);
 	CHECK(o.pinned);
@@ -111,7 +114,7 @@ static void test_bad(void)
 		{ "--disable-features", "bogus" }, { "--disable-features", "64" },
 		{ "--disable-features", "mrg_rxbuf,bogus" },
 		{ "--disable-protocol-features", "bogus" },
-		{ "--control", "" }, { "--socket-dir", "" },
+		{ "--control", "" }, { "--socket-dir", "" }, { "--db", "" }, { "--db" },
 		{ "--bogus" }, { "-x" }, { "extra" }, { "--port" }, { "--flow" }, { "--control" },
 		{ "--mac-age" }, { "--help=yes" }, { "--no-ring-resync=1" },
 	};

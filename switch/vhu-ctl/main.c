@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,10 @@ int main(int argc, char **argv)
 {
 	const char *control = VHU_CTL_DEFAULT_PATH;
 	char req[VHU_CTL_LINE_MAX], abs_file[PATH_MAX];
+
+	/* A shell starts background jobs with SIGINT ignored; a capture must
+	 * still stop on it (the switch ends a capture whose client is gone). */
+	signal(SIGINT, SIG_DFL);
 	int i = 1;
 
 	if (i + 1 < argc && strcmp(argv[i], "--control") == 0) {

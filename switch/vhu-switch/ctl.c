@@ -34,7 +34,16 @@ static void write_all(int fd, const char *b, size_t n)
 	}
 }
 
-static int do_capture(struct sw_out *o, char **av, char *err, size_t errlen)
+/* The client closed its socket (vhu-ctl killed, Ctrl-C): a capture it
+ * waits for ends there, as tcpdump's does. POLLHUP only: a client that
+ * merely shut down its sending half still waits for the answer. */
+static bool client_gone(int fd)
+{
+	struct pollfd pf = { fd, 0, 0 };
+	return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR));
+}
+
+static int do_capture(struct sw_out *o, char **av, int fd, char *err, size_t errlen)
 	SW_EXCLUDES(sw_ctl_lock)
 {
 	char *end;
@@ -71,7 +80,8 @@ static int do_capture(struct sw_out *o, char **av, char *err, size_t errlen)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		/* refs == 1: the port was deleted and let go of it. */
-		if (capture_done(c) || capture_orphaned(c) || atomic_load(&sw_stop))
+		if (capture_done(c) || capture_orphaned(c) || atomic_load(&sw_stop) ||
+		    client_gone(fd))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((unsigned long)(t.tv_sec - t0.tv_sec) >= tmo)
@@ -95,7 +105,7 @@ static int do_capture(struct sw_out *o, char **av, char *err, size_t errlen)
 	return 0;
 }
 
-static int dispatch(struct sw_out *o, char **av, int ac, char *err, size_t errlen)
+static int dispatch(struct sw_out *o, char **av, int ac, int fd, char *err, size_t errlen)
 	SW_EXCLUDES(sw_ctl_lock)
 {
 	const struct vhu_ctl_req *r = vhu_ctl_req_find(av[0]);
@@ -107,7 +117,7 @@ static int dispatch(struct sw_out *o, char **av, int ac, char *err, size_t errle
 		return -1;
 	}
 	if (r->cmd == VHU_CTL_CAPTURE)
-		return do_capture(o, av, err, errlen);
+		return do_capture(o, av, fd, err, errlen);
 	sw_mutex_lock(&sw_ctl_lock);
 	switch (r->cmd) {
 	case VHU_CTL_ADD_PORT:
@@ -177,6 +187,11 @@ static int dispatch(struct sw_out *o, char **av, int ac, char *err, size_t errle
 	case VHU_CTL_CAPTURE:
 		break;
 	}
+	/* A change is in the --db file before it is answered. */
+	if (!rc && r->changes && db_save(err, errlen) < 0) {
+		SW_LOG("%s: %s", av[0], err);
+		rc = -1;
+	}
 	sw_mutex_unlock(&sw_ctl_lock);
 	return rc;
 }
@@ -218,7 +233,7 @@ static void *client_main(void *arg)
 	else if (ac > VHU_CTL_MAX_WORDS)
 		snprintf(err, sizeof(err), "more than %d words", VHU_CTL_MAX_WORDS);
 	else
-		rc = dispatch(&o, av, ac, err, sizeof(err));
+		rc = dispatch(&o, av, ac, fd, err, sizeof(err));
 	if (rc)
 		out_printf(&o, VHU_CTL_REPLY_ERR "%s\n", err);
 	else

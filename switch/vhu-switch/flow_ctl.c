@@ -91,6 +91,17 @@ void flow_del_all(void)
 		free(gone[k]);
 }
 
+void flow_write(FILE *f)
+{
+	char line[3 * SW_NAME_MAX];
+
+	for (int i = 0; i < SW_MAX_PORTS; i++)
+		if (flows.rule[i]) {
+			sw_flow_format(flows.rule[i], line, sizeof(line));
+			fprintf(f, "add-flow %s\n", line);
+		}
+}
+
 void cmd_dump_flows(struct sw_out *o)
 {
 	const struct sw_conf *c = atomic_load(&sw_conf);
@@ -99,11 +110,11 @@ void cmd_dump_flows(struct sw_out *o)
 		const struct sw_flow *f = flows.rule[i];
 		if (!f)
 			continue;
-		out_printf(o, "in_port=%s actions=", f->in);
-		if (f->action == FLOW_OUTPUT)
-			out_printf(o, "output:%s", f->out);
-		else
-			out_printf(o, "%s", f->action == FLOW_DROP ? "drop" : "normal");
+		char spec[3 * SW_NAME_MAX];
+		sw_flow_format(f, spec, sizeof(spec));
+		/* dump-flows has always shown in_port and actions apart. */
+		*strchr(spec, ',') = ' ';
+		out_printf(o, "%s", spec);
 		out_printf(o, " n_packets=%" PRIu64 " n_bytes=%" PRIu64,
 			   atomic_load_explicit(&f->packets, memory_order_relaxed),
 			   atomic_load_explicit(&f->bytes, memory_order_relaxed));

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "ctl_proto.h"
 #include "sw.h"
 
 struct sw_opts sw_opts;
@@ -67,6 +68,27 @@ static int make_ctl_dir(const char *ctl)
 	return make_dir(dir);
 }
 
+/* A --port whose name the --db file already has: the same port is kept,
+ * a different one is refused (the file or the command line is wrong). */
+static int cmdline_port(const char *spec, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock)
+{
+	struct sw_port_spec s;
+	char a[VHU_CTL_LINE_MAX], b[VHU_CTL_LINE_MAX];
+
+	if (sw_port_spec_parse(spec, sw_opts.sock_dir, &s, err, errlen) < 0)
+		return -EINVAL;
+	struct port *p = port_find(atomic_load(&sw_conf), s.name);
+	if (!p)
+		return port_add(spec, err, errlen);
+	sw_port_spec_format(&s, sw_opts.sock_dir, a, sizeof(a));
+	sw_port_spec_format(&p->spec, sw_opts.sock_dir, b, sizeof(b));
+	if (strcmp(a, b)) {
+		snprintf(err, errlen, "--port %.200s: %.100s has it as %.160s", spec, sw_opts.db, b);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char err[512];
@@ -94,23 +116,32 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
-	if (pmd_start() < 0 || ctl_start(sw_opts.control) < 0) {
+	if (pmd_start() < 0) {
 		rc = 1;
 		goto out;
 	}
-	SW_LOG("started: %u pmd%s, socket dir %s, mac ageing %u s", sw_opts.nb_pmds,
-	       sw_opts.nb_pmds == 1 ? "" : "s", sw_opts.sock_dir, sw_opts.mac_age);
-	for (unsigned i = 0; i < sw_opts.nb_ports + sw_opts.nb_flows; i++) {
-		sw_mutex_lock(&sw_ctl_lock);
-		int r = i < sw_opts.nb_ports ? port_add(sw_opts.ports[i], err, sizeof(err)) :
-			flow_add(sw_opts.flows[i - sw_opts.nb_ports], err, sizeof(err));
-		sw_mutex_unlock(&sw_ctl_lock);
-		if (r) {
-			SW_LOG("%s", err);
-			rc = 1;
-			goto out;
-		}
+	/* The saved configuration, then the command line's additions, before
+	 * the control socket takes requests. */
+	sw_mutex_lock(&sw_ctl_lock);
+	int r = sw_opts.db ? db_load(sw_opts.db, err, sizeof(err)) : 0;
+	for (unsigned i = 0; !r && i < sw_opts.nb_ports + sw_opts.nb_flows; i++)
+		r = i < sw_opts.nb_ports ? cmdline_port(sw_opts.ports[i], err, sizeof(err)) :
+		    flow_add(sw_opts.flows[i - sw_opts.nb_ports], err, sizeof(err));
+	if (!r && sw_opts.db)
+		r = db_save(err, sizeof(err));
+	sw_mutex_unlock(&sw_ctl_lock);
+	if (r) {
+		SW_LOG("%s", err);
+		rc = 1;
+		goto out;
 	}
+	if (ctl_start(sw_opts.control) < 0) {
+		rc = 1;
+		goto out;
+	}
+	SW_LOG("started: %u pmd%s, socket dir %s, mac ageing %u s%s%s", sw_opts.nb_pmds,
+	       sw_opts.nb_pmds == 1 ? "" : "s", sw_opts.sock_dir, sw_opts.mac_age,
+	       sw_opts.db ? ", db " : "", sw_opts.db ? sw_opts.db : "");
 	for (;;) {
 		struct timespec ts = { 1, 0 };
 		int s = sigtimedwait(&sigs, NULL, &ts);

@@ -158,7 +158,7 @@ int sw_conf_assign(struct sw_conf *c)
 	 * multi-queue port spread over the PMDs. */
 	for (unsigned i = 0; i < c->nb_live; i++) {
 		struct port *pt = c->ports[c->live[i]];
-		c->vlan[c->live[i]] = pt->vlan;
+		c->vlan[c->live[i]] = pt->spec.vlan;
 		for (uint16_t q = 0; q < pt->queues; q++, k++) {
 			unsigned p = k % np;
 			c->rxq[p][c->nb_rxq[p]++] = (struct sw_rxq){ pt, q };

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ctl_proto.h"
 #include "sw.h"
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
@@ -40,7 +41,7 @@ static int parse_spec(struct port *p, const char *spec, char *err, size_t errlen
 	p->queues = s.queues;
 	memcpy(p->ifname, s.ifname, sizeof(p->ifname));
 	p->no_offloads = s.no_offloads;
-	p->vlan = s.vlan;
+	p->spec = s;
 	p->vx.local = s.local;
 	memcpy(p->vx.remote, s.remote, sizeof(s.remote));
 	p->vx.nremote = s.nremote;
@@ -136,7 +137,7 @@ int port_add(const char *spec, char *err, size_t errlen)
 	}
 	sw_conf_publish(c);
 	char vlan[128];
-	sw_vlan_format(&p->vlan, vlan, sizeof(vlan));
+	sw_vlan_format(&p->spec.vlan, vlan, sizeof(vlan));
 	if (p->type == PORT_VHOST)
 		SW_LOG("port %s: added, vhost-user %s socket %s, %u queue pair%s, vlan %s",
 		       p->name, p->client ? "client of" : "server on", p->path, p->queues,
@@ -152,6 +153,20 @@ int port_add(const char *spec, char *err, size_t errlen)
 	return 0;
 }
 
+int port_write(FILE *f)
+{
+	const struct sw_conf *c = atomic_load(&sw_conf);
+	char line[VHU_CTL_LINE_MAX];
+
+	for (unsigned i = 0; i < c->nb_live; i++) {
+		const struct port *p = c->ports[c->live[i]];
+		if (sw_port_spec_format(&p->spec, sw_opts.sock_dir, line, sizeof(line)) < 0)
+			return -ENOSPC;
+		fprintf(f, "add-port %s\n", line);
+	}
+	return 0;
+}
+
 int port_set(const char *name, const char *opts, char *err, size_t errlen)
 {
 	struct port *p = port_find(atomic_load(&sw_conf), name);
@@ -160,17 +175,17 @@ int port_set(const char *name, const char *opts, char *err, size_t errlen)
 
 	if (!p)
 		return ERR("no port named '%s'", name);
-	v = p->vlan;
+	v = p->spec.vlan;
 	if (sw_port_set_parse(name, opts, &v, err, errlen) < 0)
 		return -EINVAL;
 	struct sw_conf *c = sw_conf_copy();
 	if (!c)
 		return ERR("out of memory");
-	sw_vlan_format(&p->vlan, was, sizeof(was));
-	struct sw_vlan old = p->vlan;
-	p->vlan = v;
+	sw_vlan_format(&p->spec.vlan, was, sizeof(was));
+	struct sw_vlan old = p->spec.vlan;
+	p->spec.vlan = v;
 	if (sw_conf_assign(c) < 0) {
-		p->vlan = old;
+		p->spec.vlan = old;
 		free(c);
 		return ERR("out of memory");
 	}

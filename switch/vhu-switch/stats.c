@@ -81,7 +81,7 @@ void cmd_show(struct sw_out *o)
 	for (unsigned i = 0; i < c->nb_live; i++) {
 		const struct port *p = c->ports[c->live[i]];
 		char vlan[128];
-		sw_vlan_format(&p->vlan, vlan, sizeof(vlan));
+		sw_vlan_format(&p->spec.vlan, vlan, sizeof(vlan));
 		out_printf(o, "port %s: type %s state %s vlan %s", p->name, type_name(p),
 			   state_name(p), vlan);
 		char ol[64];

@@ -131,9 +131,10 @@ struct port {
 	/* Frames dropped on the way in for their VLAN (one the port does not
 	 * carry, or a bad tag); also in the rx queue's dropped. */
 	_Atomic uint64_t vlan_dropped;
-	/* The VLAN mode: changed by the control side (set-port), which
-	 * publishes it in the next snapshot; PMDs read the snapshot's copy. */
-	struct sw_vlan vlan SW_GUARDED_BY(sw_ctl_lock);
+	/* The port as a spec (for show and the --db file), its VLAN mode
+	 * included: changed by the control side (set-port), which publishes
+	 * the mode in the next snapshot; PMDs read the snapshot's copy. */
+	struct sw_port_spec spec SW_GUARDED_BY(sw_ctl_lock);
 
 	struct vxlan_port vx;
 
@@ -200,6 +201,8 @@ int flow_add(const char *spec, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock
 /* in NULL: every flow. */
 int flow_del(const char *in, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
 void flow_del_all(void) SW_REQUIRES(sw_ctl_lock);
+/* Every flow's add-flow line for the --db file. */
+void flow_write(FILE *f) SW_REQUIRES(sw_ctl_lock);
 /* Fills conf->fwd from the flow table and conf's ports. */
 void flow_resolve(struct sw_conf *conf) SW_REQUIRES(sw_ctl_lock);
 
@@ -209,6 +212,8 @@ int port_add(const char *spec, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock
 int port_set(const char *name, const char *opts, char *err, size_t errlen)
 	SW_REQUIRES(sw_ctl_lock);
 int port_del(const char *name, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
+/* Every port's add-port line for the --db file; 0 or -ENOSPC. */
+int port_write(FILE *f) SW_REQUIRES(sw_ctl_lock);
 /* add-fdb PORT MAC [vlan=N] [remote=IP] and del-fdb MAC [vlan=N], their
  * words after the request name. */
 int fdb_add(char **av, int ac, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
@@ -267,6 +272,12 @@ static inline void port_capture(struct port *p, struct vhu_pkt **pkts, uint16_t 
 	if (__builtin_expect(c != NULL, 0) && n)
 		capture_pkts(c, pkts, n);
 }
+
+/* db.c: --db FILE. db_load replays it (at start); db_save rewrites it
+ * from the running state (after each change; nothing without --db). 0,
+ * or -EINVAL with err set: FILE:LINE and the reason for a bad file. */
+int db_load(const char *path, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
+int db_save(char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
 
 /* ctl.c */
 int ctl_start(const char *path);
