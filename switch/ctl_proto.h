@@ -14,7 +14,8 @@
  *
  * Requests, as they travel (vhu-ctl's own command line differs only for
  * capture, whose --count and --timeout become the two numbers):
- *   add-port SPEC | del-port NAME | set-port NAME OPTS | show |
+ *   add-port [--may-exist] SPEC | del-port [--if-exists] NAME |
+ *   set-port NAME OPTS | show |
  *   stats [NAME] [--json] | fdb | add-fdb PORT MAC [vlan=N] [remote=IP] |
  *   del-fdb MAC [vlan=N] |
  *   add-flow FLOW | del-flows [in_port=NAME] | dump-flows |
@@ -60,8 +61,8 @@ struct vhu_ctl_req {
 static inline const struct vhu_ctl_req *vhu_ctl_req_find(const char *name)
 {
 	static const struct vhu_ctl_req reqs[] = {
-		{ "add-port", VHU_CTL_ADD_PORT, 1, 1, true },
-		{ "del-port", VHU_CTL_DEL_PORT, 1, 1, true },
+		{ "add-port", VHU_CTL_ADD_PORT, 1, 2, true },
+		{ "del-port", VHU_CTL_DEL_PORT, 1, 2, true },
 		{ "set-port", VHU_CTL_SET_PORT, 2, 2, true },
 		{ "show", VHU_CTL_SHOW, 0, 0, false },
 		{ "stats", VHU_CTL_STATS, 0, 2, false },

@@ -2,8 +2,8 @@
 /*
  * vhu-ctl: the command line of vhu-switch's control socket.
  *
- *   vhu-ctl [--control PATH] add-port SPEC
- *   vhu-ctl [--control PATH] del-port NAME
+ *   vhu-ctl [--control PATH] add-port [--may-exist] SPEC
+ *   vhu-ctl [--control PATH] del-port [--if-exists] NAME
  *   vhu-ctl [--control PATH] set-port NAME tag=VID|none|trunks=LIST|none
  *   vhu-ctl [--control PATH] show
  *   vhu-ctl [--control PATH] stats [NAME] [--json]
@@ -37,10 +37,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vhu-ctl [--control PATH] COMMAND   (default PATH " VHU_CTL_DEFAULT_PATH ")\n"
-		"  add-port SPEC          SPEC = vhost-user:NAME[,path=P][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
+		"  add-port [--may-exist] SPEC   no error when the port's name exists\n"
+		"                         SPEC = vhost-user:NAME[,path=P][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
 		"                         | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P]\n"
 		"                         each with [,tag=VID | ,trunks=VID:VID:A-B]\n"
-		"  del-port NAME\n"
+		"  del-port [--if-exists] NAME   no error when there is no such port\n"
 		"  set-port NAME OPTS     OPTS = tag=VID|none | trunks=LIST|none (VLAN mode)\n"
 		"  show                   ports, state, queues, negotiated features\n"
 		"  stats [NAME] [--json]  per port and queue counters\n"

@@ -105,6 +105,25 @@ static int do_capture(struct sw_out *o, char **av, int fd, char *err, size_t err
 	return 0;
 }
 
+/* add (a SPEC): whether its port's name is taken; else (a NAME): whether
+ * there is no such port. */
+static bool port_exists(const char *arg, bool add) SW_REQUIRES(sw_ctl_lock)
+{
+	char name[SW_NAME_MAX];
+	const char *colon = strchr(arg, ':');
+
+	if (!add)
+		return !port_find(atomic_load(&sw_conf), arg);
+	if (!colon)
+		return false; /* port_add says what is wrong */
+	size_t n = strcspn(colon + 1, ",");
+	if (n >= sizeof(name))
+		return false;
+	memcpy(name, colon + 1, n);
+	name[n] = '\0';
+	return port_find(atomic_load(&sw_conf), name) != NULL;
+}
+
 static int dispatch(struct sw_out *o, char **av, int ac, int fd, char *err, size_t errlen)
 	SW_EXCLUDES(sw_ctl_lock)
 {
@@ -121,15 +140,29 @@ static int dispatch(struct sw_out *o, char **av, int ac, int fd, char *err, size
 	sw_mutex_lock(&sw_ctl_lock);
 	switch (r->cmd) {
 	case VHU_CTL_ADD_PORT:
-		rc = port_add(av[1], err, errlen);
+	case VHU_CTL_DEL_PORT: {
+		/* --may-exist / --if-exists, as ovs-vsctl's: what is asked is
+		 * already so, which is not an error for an orchestrator. */
+		bool add = r->cmd == VHU_CTL_ADD_PORT, lenient = false;
+		const char *flag = add ? "--may-exist" : "--if-exists", *arg = av[1];
+		if (ac == 3 && strcmp(av[1], flag) == 0) {
+			lenient = true;
+			arg = av[2];
+		} else if (ac == 3) {
+			snprintf(err, errlen, "usage: %s", add ? "add-port [--may-exist] SPEC" :
+								 "del-port [--if-exists] NAME");
+			rc = -1;
+			break;
+		}
+		if (lenient && port_exists(arg, add)) {
+			out_printf(o, "%s %s\n", add ? "exists" : "no port", arg);
+			break;
+		}
+		rc = add ? port_add(arg, err, errlen) : port_del(arg, err, errlen);
 		if (!rc)
-			out_printf(o, "added %s\n", av[1]);
+			out_printf(o, "%s %s\n", add ? "added" : "deleted", arg);
 		break;
-	case VHU_CTL_DEL_PORT:
-		rc = port_del(av[1], err, errlen);
-		if (!rc)
-			out_printf(o, "deleted %s\n", av[1]);
-		break;
+	}
 	case VHU_CTL_SET_PORT:
 		rc = port_set(av[1], av[2], err, errlen);
 		if (!rc)

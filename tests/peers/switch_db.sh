@@ -6,7 +6,8 @@
 # again with the same --db alone: show (the ports, their modes) and
 # dump-flows are as before, and traffic crosses the restored VLANs
 # (A on an access port of VLAN 10 gets B's frames tagged 10 on a trunk).
-# del-port is kept too. A file that does not replay stops the start with
+# del-port is kept too; add-port --may-exist and del-port --if-exists
+# succeed without a change where the port is there / gone. A file that does not replay stops the start with
 # FILE:LINE and the reason and is left as it was; a --port that differs
 # from the file's port of that name is refused, an identical one is not.
 . "$(dirname "$0")/../lib/common.sh"
@@ -21,6 +22,14 @@ vctl add-port vhost-user:gone >/dev/null || fail "add-port gone"
 vctl set-port a tag=10 >/dev/null && vctl set-port b trunks=10:20:100-199 >/dev/null || fail "set-port"
 vctl add-flow in_port=c,actions=drop >/dev/null || fail "add-flow"
 vctl del-port gone >/dev/null || fail "del-port"
+# Idempotent forms for orchestrators (ovs-vsctl's --may-exist/--if-exists).
+vctl add-port --may-exist vhost-user:a,tag=99 | grep -q "^exists vhost-user:a,tag=99" || fail "add-port --may-exist of an existing port"
+vctl add-port vhost-user:a >/dev/null 2>&1 && fail "add-port of an existing port succeeded"
+vctl del-port --if-exists gone | grep -q "no port gone" || fail "del-port --if-exists of a missing port"
+vctl del-port gone >/dev/null 2>&1 && fail "del-port of a missing port succeeded"
+vctl add-port --bogus vhost-user:z >/dev/null 2>&1 && fail "add-port --bogus was accepted"
+vctl add-port --may-exist vhost-user:gone >/dev/null && vctl del-port --if-exists gone >/dev/null ||
+	fail "--may-exist / --if-exists of a new / an existing port"
 [ ! -e "$DB.tmp" ] || fail "$DB.tmp left behind"
 cat "$DB"
 for want in "add-port vhost-user:a,tag=10" "add-port vhost-user:b,queues=2,trunks=10:20:100-199" \
