@@ -14,6 +14,7 @@
  *   vhu-ctl [--control PATH] del-flows [in_port=NAME]
  *   vhu-ctl [--control PATH] dump-flows
  *   vhu-ctl [--control PATH] capture NAME FILE [--count N] [--timeout S]
+ *   vhu-ctl [--control PATH] pmd-stats | pmd-rxq-show | pmd-stats-clear
  *
  * The protocol is ../ctl_proto.h's. vhu-ctl prints the reply's text (and
  * the error on stderr). Exit status: 0 OK, 1 ERR or no switch, 2 bad usage.
@@ -51,7 +52,10 @@ static void usage(FILE *f)
 		"  add-flow in_port=NAME,actions=output:NAME|drop|normal   port flow, overrides learning\n"
 		"  del-flows [in_port=NAME]\n"
 		"  dump-flows             the flows and their packet counts\n"
-		"  capture NAME FILE [--count N] [--timeout S]   pcap of packets crossing NAME\n");
+		"  capture NAME FILE [--count N] [--timeout S]   pcap of packets crossing NAME\n"
+		"  pmd-stats              per forwarding thread: busy share, packets, cycles/packet\n"
+		"  pmd-rxq-show           the rx queues each forwarding thread polls, their share\n"
+		"  pmd-stats-clear        count both from now\n");
 }
 
 static int bad(const char *msg)

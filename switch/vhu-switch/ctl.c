@@ -200,6 +200,16 @@ static int dispatch(struct sw_out *o, char **av, int ac, int fd, char *err, size
 	case VHU_CTL_DUMP_FLOWS:
 		cmd_dump_flows(o);
 		break;
+	case VHU_CTL_PMD_STATS:
+		cmd_pmd_stats(o);
+		break;
+	case VHU_CTL_PMD_RXQ_SHOW:
+		cmd_pmd_rxq_show(o);
+		break;
+	case VHU_CTL_PMD_STATS_CLEAR:
+		cmd_pmd_stats_clear();
+		out_printf(o, "cleared\n");
+		break;
 	case VHU_CTL_STATS: {
 		const char *name = NULL;
 		bool json = false;

@@ -409,16 +409,31 @@ static void hold(struct pmd *m)
 	SW_LOG("pmd %u: released", m->id);
 }
 
+struct sw_pmd_stats sw_pmd_stats[SW_MAX_PMDS];
+
+/* A counter only this thread writes: a plain add, readable by others. */
+static inline void stat_add(_Atomic uint64_t *c, uint64_t d)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + d,
+			      memory_order_relaxed);
+}
+
 static void *pmd_main(void *arg)
 {
 	struct pmd *m = arg;
 	struct vhu_pkt *pkts[SW_BURST];
 	unsigned idle = 0;
 
+	struct sw_pmd_stats *st = &sw_pmd_stats[m->id];
+
 	go_online(m);
 	while (!atomic_load_explicit(&sw_stop, memory_order_relaxed)) {
 		const struct sw_conf *c = atomic_load(&sw_conf);
 		unsigned nq = c->nb_rxq[m->id], work = 0;
+		/* One cycle read an iteration and one a busy rx queue: a queue
+		 * is charged from the end of the one before it (empty polls in
+		 * between included) to its last output. */
+		uint64_t t0 = sw_cycles(), t = t0;
 
 		for (unsigned i = 0; i < nq; i++) {
 			const struct sw_rxq *r = &c->rxq[m->id][i];
@@ -433,7 +448,15 @@ static void *pmd_main(void *arg)
 			uint64_t bytes = stats_count(&r->port->rx[r->q], pkts, n, 0);
 			port_capture(r->port, pkts, n);
 			forward(m, c, r->port, r->q, pkts, n, bytes);
+			uint64_t t1 = sw_cycles();
+			stat_add(&r->port->rxq_cycles[r->q], t1 - t);
+			t = t1;
 		}
+		uint64_t dt = sw_cycles() - t0;
+		stat_add(&st->v[work ? PS_BUSY : PS_IDLE], dt);
+		stat_add(&st->v[work ? PS_BUSY_ITERS : PS_IDLE_ITERS], 1);
+		if (work)
+			stat_add(&st->v[PS_PACKETS], work);
 		if (nq == 0) {
 			nap(m, NORXQ_SLEEP_NS);
 			continue;

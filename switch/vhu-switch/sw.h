@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -137,6 +138,10 @@ struct port {
 	struct sw_port_spec spec SW_GUARDED_BY(sw_ctl_lock);
 
 	struct vxlan_port vx;
+	/* Cycles the PMD polling rx queue q spent on its packets, from the
+	 * rx call to the last output (pmd-rxq-show); base as sw_pmd_stats'. */
+	_Atomic uint64_t rxq_cycles[VHU_MAX_QUEUE_PAIRS];
+	uint64_t rxq_base[VHU_MAX_QUEUE_PAIRS] SW_GUARDED_BY(sw_ctl_lock);
 
 	struct sw_txq txq[VHU_MAX_QUEUE_PAIRS];
 	struct sw_qstats rx[VHU_MAX_QUEUE_PAIRS], tx[VHU_MAX_QUEUE_PAIRS];
@@ -147,6 +152,34 @@ struct sw_rxq {
 	struct port *port;
 	uint16_t q;
 };
+
+/* How busy each PMD is (vhu-ctl pmd-stats): written by that PMD alone,
+ * once an iteration (cycles of iterations that forwarded something and
+ * of those that found nothing, not counting naps), read by the ctl side.
+ * base: the values at the last pmd-stats-clear (ctl side only). */
+enum { PS_BUSY, PS_IDLE, PS_BUSY_ITERS, PS_IDLE_ITERS, PS_PACKETS, PS_N };
+struct sw_pmd_stats {
+	_Atomic uint64_t v[PS_N];
+	uint64_t base[PS_N] SW_GUARDED_BY(sw_ctl_lock);
+};
+extern struct sw_pmd_stats sw_pmd_stats[SW_MAX_PMDS];
+
+/* A cycle counter for those statistics: the TSC, the generic timer, or
+ * nanoseconds where there is neither. */
+static inline uint64_t sw_cycles(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#elif defined(__aarch64__)
+	uint64_t v;
+	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
+	return v;
+#else
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
 
 /* Immutable once published. */
 struct sw_conf {
@@ -278,6 +311,11 @@ static inline void port_capture(struct port *p, struct vhu_pkt **pkts, uint16_t 
  * or -EINVAL with err set: FILE:LINE and the reason for a bad file. */
 int db_load(const char *path, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
 int db_save(char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
+
+/* pmd_stats.c: the text of pmd-stats, pmd-rxq-show; pmd-stats-clear. */
+void cmd_pmd_stats(struct sw_out *o) SW_REQUIRES(sw_ctl_lock);
+void cmd_pmd_rxq_show(struct sw_out *o) SW_REQUIRES(sw_ctl_lock);
+void cmd_pmd_stats_clear(void) SW_REQUIRES(sw_ctl_lock);
 
 /* ctl.c */
 int ctl_start(const char *path);

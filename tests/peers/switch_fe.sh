@@ -7,8 +7,9 @@
 # sent is either received by B or counted as a drop on port b (and the
 # same for B -> A), the switch's rx counts equal what the frontends sent,
 # fdb lists the MACs, show/stats answer and stats --json parses (python3)
-# with the same counters, no frame is "other", and a port name with '/' is
-# refused. Two PMDs when there are two CPUs (shared tx queues).
+# with the same counters, no frame is "other", a port name with '/' is
+# refused, and pmd-stats / pmd-rxq-show account for the traffic. Two
+# PMDs when there are two CPUs (shared tx queues).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/switch_common.inc"
 need_cmd python3
@@ -75,4 +76,16 @@ result "switch_fe A->B sent $sa, B got $pb, port b drops $bdr; B->A sent $sb, A 
 # Drops only while the other side was not up yet: a few ms of traffic.
 [ "$bdr" -lt $((sa / 10)) ] && [ "$adr" -lt $((sb / 10)) ] || fail "too many drops ($adr, $bdr)"
 grep -q "port c: deleted" "$T/sw.log" || fail "no log of the deletion"
+# The PMDs' own view: every frame that entered went through a PMD, each
+# of a's and b's queues is polled by one PMD and took part of its busy
+# cycles; after a clear, nothing is counted.
+vctl pmd-stats | tee "$T/pmd.txt"; vctl pmd-rxq-show | tee "$T/rxq.txt"
+pk=$(awk '{for (i = 1; i < NF; i++) if ($i == "packets") { gsub(",", "", $(i + 1)); s += $(i + 1) }} END {print s + 0}' "$T/pmd.txt")
+[ "$pk" -ge $((arx + brx)) ] || fail "pmd-stats counts $pk packets, ports a and b took $((arx + brx))"
+for p in a b; do
+	grep -qE "^  port $p +queue 0 +(en|dis)abled +pmd usage +[0-9.]+ %" "$T/rxq.txt" || fail "pmd-rxq-show lacks port $p queue 0"
+	grep -E "^  port $p +queue 0 " "$T/rxq.txt" | grep -q "usage +0.0 %" && fail "port $p's queue took no PMD cycles"
+done
+vctl pmd-stats-clear >/dev/null || fail "pmd-stats-clear"
+vctl pmd-stats | grep "^pmd" | grep -v "packets 0," && fail "pmd-stats counts packets after a clear (above)"
 echo PASS
