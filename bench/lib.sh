@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
-# Sourced by bench/run.sh, cost.sh, tcp_tap.sh and gso_fe.sh: process
+# Sourced by bench/run.sh, cost.sh, tcp_tap.sh, gso_fe.sh and vxlan.sh: process
 # handling, CPU placement and load, OVS-DPDK start-up, the testpmd frontend,
 # and the parsers for their rate output.
 # (Not executable: bench/run.sh is the entry point.)
@@ -103,7 +103,7 @@ wait_for() {
 }
 
 # Reps a side and one-second stats periods a run, the first WARMUP of them
-# left out; run.sh passes its own on to tcp_tap.sh and gso_fe.sh.
+# left out; run.sh passes its own on to tcp_tap.sh, gso_fe.sh and vxlan.sh.
 REPS=${BENCH_REPS:-5}; SECS=${BENCH_SECONDS:-6}; WARMUP=${BENCH_WARMUP:-1}
 
 # ---- CPUs -----------------------------------------------------------------
@@ -346,3 +346,9 @@ fe_features() { strip_ansi <"$1" | sed -n 's/.*features after negotiate = \([0-9
 ovs_pmd_totals() {
 	awk '/packets received:/ { rx += $NF; n++ } END { if (n) print rx + 0, rx + 0 }' "$1"
 }
+
+# nsx NS CMD...: CMD in network namespace NS.
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# ifstat NS IF FIELD: a counter of IF in NS (sysfs of that namespace).
+ifstat() { nsx "$1" cat "/sys/class/net/$2/statistics/$3" 2>/dev/null || echo 0; }

@@ -90,12 +90,6 @@ setup_hugepages
 rm -rf "$OUT"/failed/tcp-*.log "$OUT"/cmds/tcp-*.cmd
 log "tcp_tap: work dir $W; setups $SETUPS; reps $REPS x ${MEAS}s (+${WARMUP}s omitted); switch on CPU $CPU_BE, iperf3 on CPU $CPU_FE"
 
-# nsx NS CMD...: CMD in namespace NS.
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-
-# ifstat NS IF FIELD: a counter of IF in NS (sysfs of that namespace).
-ifstat() { nsx "$1" cat "/sys/class/net/$2/statistics/$3" 2>/dev/null || echo 0; }
-
 # tso_of NS IF: on|off, the interface's tcp-segmentation-offload.
 tso_of() {
 	nsx "$1" ethtool -k "$2" 2>/dev/null | sed -n 's/^tcp-segmentation-offload: \([a-z]*\).*/\1/p'
