@@ -12,7 +12,9 @@
  * outer UDP source port is taken from a hash of the inner flow, as Linux
  * does, so an underlay with ECMP spreads flows; here that is the port of
  * one of TX_SOCKS sockets bound to ephemeral ports, and a burst is one
- * sendmmsg a socket used. Frames to an unknown or group destination go to
+ * sendmmsg a socket used; with UDP GSO (add_dgram) same-size datagrams to
+ * one remote share one message (VHU_VXLAN_NO_GSO=1 turns it off, for
+ * comparing). Frames to an unknown or group destination go to
  * every remote (head-end replication); a known MAC's frames go to the
  * remote it was learnt from (pkt->user, set by the PMD from the fdb).
  *
@@ -24,6 +26,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,9 @@
 /* Messages of one sendmmsg, and segments of one frame. */
 #define TX_BATCH 64
 #define TX_IOV 8
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
 
 /* ip:port as a socket address; a link-local IPv6 address's interface is
  * looked up here, in the switch's namespace. */
@@ -142,6 +148,12 @@ int vxlan_port_open(struct port *p, char *err, size_t errlen)
 	}
 	for (unsigned r = 0; r < v->nremote; r++)
 		v->mtu[r] = path_mtu(p, r);
+	/* UDP GSO (Linux 4.18): a socket that takes the option takes the
+	 * control message. */
+	int zero = 0;
+	v->gso = !getenv("VHU_VXLAN_NO_GSO") &&
+		 setsockopt(v->tx_fd[0], SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+	SW_LOG("port %s: UDP GSO %s", p->name, v->gso ? "on" : "off");
 	atomic_store(&p->state, PS_RUNNING);
 	return 0;
 fail:
@@ -258,15 +270,34 @@ uint16_t vxlan_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
 	return got;
 }
 
+/* Datagrams of one UDP GSO send (the kernel's UDP_MAX_SEGMENTS is 64 on
+ * older kernels) and the payload bytes it may carry. */
+#define GSO_SEGS 64
+#define GSO_BYTES 65000
+#define TX_IOV_POOL 1024
+
+/* A burst's messages for one socket. With UDP GSO, consecutive datagrams
+ * of one size to one remote share a message (its iovecs follow each
+ * other in the pool) and a UDP_SEGMENT control message: the kernel takes
+ * them through its stack once and cuts them into datagrams at the end. */
 struct tx_batch {
 	struct mmsghdr msg[TX_BATCH];
-	struct iovec iov[TX_BATCH][TX_IOV];
+	uint16_t dgrams[TX_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} cm[TX_BATCH];
+	struct iovec iov[TX_IOV_POOL];
+	unsigned niov, bytes;     /* iovecs used; payload of the last message */
 	uint16_t n;
+	unsigned last_r;
+	uint32_t last_size;
 };
 
-static unsigned flush_sock(struct port *p, int fd, struct tx_batch *b, uint16_t *errs)
+/* Sends the batch on fd; returns the datagrams the kernel took. */
+static unsigned flush_sock(int fd, struct tx_batch *b, uint16_t *errs)
 {
-	unsigned sent = 0;
+	unsigned sent = 0, dgrams = 0;
 
 	while (sent < b->n) {
 		int r = sendmmsg(fd, b->msg + sent, b->n - sent, MSG_DONTWAIT);
@@ -274,14 +305,61 @@ static unsigned flush_sock(struct port *p, int fd, struct tx_batch *b, uint16_t 
 			/* Full socket buffer: the rest is dropped, as a full
 			 * ring is. Other errors (no route) count as errors. */
 			if (r < 0 && errno != EAGAIN && errno != ENOBUFS)
-				*errs = (uint16_t)(*errs + (b->n - sent));
+				for (unsigned k = sent; k < b->n; k++)
+					*errs = (uint16_t)(*errs + b->dgrams[k]);
 			break;
 		}
+		for (int k = 0; k < r; k++)
+			dgrams += b->dgrams[sent + (unsigned)k];
 		sent += (unsigned)r;
 	}
-	(void)p;
 	b->n = 0;
-	return sent;
+	b->niov = 0;
+	return dgrams;
+}
+
+/* Adds one datagram (the VXLAN header, then the frame's nseg segments,
+ * size bytes in all) for remote r: to the last message when GSO allows,
+ * else as a new one (flushing a full batch first). */
+static unsigned add_dgram(struct vxlan_port *v, int fd, struct tx_batch *b, unsigned r,
+			  const struct iovec *seg, unsigned nseg, uint32_t size, uint16_t *errs)
+{
+	unsigned done = 0;
+
+	if (v->gso && b->n && b->last_r == r && b->last_size == size &&
+	    b->dgrams[b->n - 1] < GSO_SEGS && b->bytes + size <= GSO_BYTES &&
+	    b->niov + nseg + 1 <= TX_IOV_POOL) {
+		struct msghdr *mh = &b->msg[b->n - 1].msg_hdr;
+		b->iov[b->niov++] = (struct iovec){ v->hdr, SW_VXLAN_HLEN };
+		memcpy(b->iov + b->niov, seg, nseg * sizeof(*seg));
+		b->niov += nseg;
+		mh->msg_iovlen += nseg + 1;
+		b->bytes += size;
+		if (++b->dgrams[b->n - 1] == 2) {
+			mh->msg_control = b->cm[b->n - 1].buf;
+			mh->msg_controllen = sizeof(b->cm[b->n - 1].buf);
+			struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			uint16_t gso = (uint16_t)size;
+			memcpy(CMSG_DATA(c), &gso, sizeof(gso));
+		}
+		return 0;
+	}
+	if (b->n == TX_BATCH || b->niov + nseg + 1 > TX_IOV_POOL)
+		done = flush_sock(fd, b, errs);
+	struct iovec *iov = b->iov + b->niov;
+	iov[0] = (struct iovec){ v->hdr, SW_VXLAN_HLEN };
+	memcpy(iov + 1, seg, nseg * sizeof(*seg));
+	b->niov += nseg + 1;
+	b->msg[b->n].msg_hdr = (struct msghdr){ .msg_name = &v->to[r], .msg_namelen = v->tolen,
+						.msg_iov = iov, .msg_iovlen = nseg + 1 };
+	b->dgrams[b->n++] = 1;
+	b->bytes = size;
+	b->last_r = r;
+	b->last_size = size;
+	return done;
 }
 
 void vxlan_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
@@ -289,21 +367,23 @@ void vxlan_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 	struct vxlan_port *v = &p->vx;
 	struct tx_batch b;
 	uint16_t mtu_drop = 0, errs = 0, seg_errs = 0, nsent = 0;
-	unsigned msgs = 0, delivered = 0;
+	unsigned msgs = 0, delivered = 0, sock = 0;
 	unsigned q = pmd % p->queues;
 
-	/* One socket a burst: the flow of its first frame picks it (a burst
-	 * is mostly one flow; frames of one flow keep one source port). */
+	/* The flow of a frame picks its socket (its outer source port); a
+	 * batch is flushed when the socket changes (a burst is mostly one
+	 * flow, so mostly once). */
 	b.n = 0;
+	b.niov = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		struct vhu_pkt *pkt = pkts[i];
-		unsigned sock = sw_vxlan_flow_hash(vhu_pkt_data(pkt), pkt->data_len) %
+		unsigned s_of = sw_vxlan_flow_hash(vhu_pkt_data(pkt), pkt->data_len) %
 				SW_VXLAN_TX_SOCKS;
 		unsigned r0 = 0, r1 = v->nremote;
 		if (pkt->user && pkt->user <= v->nremote)
 			r0 = pkt->user - 1, r1 = pkt->user;
 		struct iovec seg[TX_IOV];
-		int nseg = 0;
+		unsigned nseg = 0;
 		const struct vhu_pkt *s = pkt;
 		for (; s && nseg < TX_IOV - 1; s = s->next)
 			seg[nseg++] = (struct iovec){ vhu_pkt_data(s), s->data_len };
@@ -311,36 +391,25 @@ void vxlan_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 			seg_errs++; /* more segments than a frame after egress.c has */
 			continue;
 		}
+		if (b.n && s_of != sock)
+			delivered += flush_sock(v->tx_fd[sock], &b, &errs);
+		sock = s_of;
 		bool any = false;
 		for (unsigned r = r0; r < r1; r++) {
 			if (pkt->pkt_len + v->ip_overhead > v->mtu[r]) {
 				mtu_drop++;
 				continue;
 			}
-			struct iovec *iov = b.iov[b.n];
-			iov[0] = (struct iovec){ v->hdr, SW_VXLAN_HLEN };
-			memcpy(iov + 1, seg, (size_t)nseg * sizeof(seg[0]));
-			b.msg[b.n].msg_hdr = (struct msghdr){ .msg_name = &v->to[r],
-							      .msg_namelen = v->tolen,
-							      .msg_iov = iov,
-							      .msg_iovlen = (size_t)nseg + 1 };
-			b.n++;
+			delivered += add_dgram(v, v->tx_fd[sock], &b, r, seg, nseg,
+					       SW_VXLAN_HLEN + pkt->pkt_len, &errs);
 			msgs++;
 			any = true;
-			if (b.n == TX_BATCH)
-				delivered += flush_sock(p, v->tx_fd[sock], &b, &errs);
 		}
 		if (any)
 			pkts[nsent++] = pkt;
-		/* The next frame may be of another flow: send what this one's
-		 * socket has before switching. */
-		if (b.n && i + 1 < n &&
-		    sw_vxlan_flow_hash(vhu_pkt_data(pkts[i + 1]), pkts[i + 1]->data_len) %
-				    SW_VXLAN_TX_SOCKS != sock)
-			delivered += flush_sock(p, v->tx_fd[sock], &b, &errs);
-		if (b.n && i + 1 == n)
-			delivered += flush_sock(p, v->tx_fd[sock], &b, &errs);
 	}
+	if (b.n)
+		delivered += flush_sock(v->tx_fd[sock], &b, &errs);
 	port_capture(p, pkts, nsent);
 	/* tx_packets counts frames handed to the kernel for at least one
 	 * remote; tx_dropped counts copies (a frame for one remote) that did

@@ -81,6 +81,7 @@ struct vxlan_port {
 	uint8_t hdr[SW_VXLAN_HLEN];
 	int tx_fd[SW_VXLAN_TX_SOCKS];
 	unsigned mtu[SW_VXLAN_MAX_REMOTES];   /* IP MTU toward each remote */
+	bool gso;                             /* the kernel takes UDP_SEGMENT */
 	_Atomic uint64_t rx_bad, rx_vni, rx_src, rx_big, tx_mtu;
 };
 
