@@ -335,7 +335,7 @@ static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
 			continue;
 		}
 		d = vhu_pkt_data(pkt);
-		bool tagged = vid != SW_VLAN_NONE && vin->mode != SW_VLAN_ACCESS;
+		bool tagged = sw_vlan_tagged_out(vin, (uint16_t)vid);
 		struct macs mk = macs_of(d);
 		if (vid != prev_vid || mk.a != prev.a || mk.b != prev.b) {
 			/* A tunnel port's frames come from one of its remotes
