@@ -16,14 +16,11 @@ void sw_vxlan_header(uint8_t *h, uint32_t vni)
 	h[6] = (uint8_t)vni;
 }
 
-enum sw_vxlan_verdict sw_vxlan_check(const uint8_t *d, uint32_t len, uint32_t vni)
+int32_t sw_vxlan_vni(const uint8_t *d, uint32_t len)
 {
-	if (len < SW_VXLAN_HLEN + 14)
-		return SW_VXLAN_BAD;
-	if (d[0] != I_FLAG || d[1] || d[2] || d[3] || d[7])
-		return SW_VXLAN_BAD;
-	uint32_t v = (uint32_t)d[4] << 16 | (uint32_t)d[5] << 8 | d[6];
-	return v == vni ? SW_VXLAN_OK : SW_VXLAN_VNI;
+	if (len < SW_VXLAN_HLEN + 14 || d[0] != I_FLAG || d[1] || d[2] || d[3] || d[7])
+		return -1;
+	return (int32_t)((uint32_t)d[4] << 16 | (uint32_t)d[5] << 8 | d[6]);
 }
 
 static uint32_t mix(uint32_t h, const uint8_t *p, uint32_t n)

@@ -49,18 +49,14 @@ bool sw_ip_eq(const struct sw_ip *a, const struct sw_ip *b);
 #define SW_IP_STRLEN (INET6_ADDRSTRLEN + IFNAMSIZ + 1)
 const char *sw_ip_str(const struct sw_ip *ip, char *buf, size_t len);
 
-/* Why a datagram from the underlay is not a frame for us. */
-enum sw_vxlan_verdict {
-	SW_VXLAN_OK,
-	SW_VXLAN_BAD,   /* too short for a header and an Ethernet header, bad flags */
-	SW_VXLAN_VNI,   /* another VNI */
-};
-
 void sw_vxlan_header(uint8_t *h, uint32_t vni);
 
-/* The verdict on a datagram of len bytes (VXLAN header and inner frame)
- * for a port of VNI vni. */
-enum sw_vxlan_verdict sw_vxlan_check(const uint8_t *d, uint32_t len, uint32_t vni);
+/* The VNI of a datagram of len bytes (VXLAN header and inner frame), or
+ * -1 when it is too short for a header and an Ethernet header or its
+ * flags or reserved bits are wrong. Which port the VNI belongs to is the
+ * caller's: tunnel ports of one local address and UDP port share their
+ * sockets. */
+int32_t sw_vxlan_vni(const uint8_t *d, uint32_t len);
 
 /* A hash of the inner frame's flow (MACs, and for IPv4/IPv6 the addresses,
  * protocol and TCP/UDP ports), the same for every frame of a flow, so the

@@ -135,6 +135,25 @@ static void conf_free(struct sw_conf *c)
 	free(c);
 }
 
+/* Chains live port i behind the first earlier tunnel port of its receive
+ * group; false when it is the first (or no tunnel port). */
+static bool vx_chain(struct sw_conf *c, unsigned i)
+{
+	const struct port *pt = c->ports[c->live[i]];
+	if (pt->type != PORT_VXLAN)
+		return false;
+	for (unsigned j = 0; j < i; j++) {
+		uint16_t s = c->live[j];
+		if (c->ports[s]->type != PORT_VXLAN || c->ports[s]->vx.grp != pt->vx.grp)
+			continue;
+		while (c->vx_next[s] < SW_MAX_PORTS)
+			s = c->vx_next[s];
+		c->vx_next[s] = c->live[i];
+		return true;
+	}
+	return false;
+}
+
 int sw_conf_assign(struct sw_conf *c)
 {
 	unsigned total = 0, k = 0, np = sw_opts.nb_pmds;
@@ -155,10 +174,15 @@ int sw_conf_assign(struct sw_conf *c)
 			return -ENOMEM;
 	}
 	/* Round-robin over every (port, queue) so that the queues of one
-	 * multi-queue port spread over the PMDs. */
+	 * multi-queue port spread over the PMDs; a tunnel port that shares
+	 * its receive sockets with an earlier one is received by that one. */
+	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
+		c->vx_next[i] = SW_MAX_PORTS;
 	for (unsigned i = 0; i < c->nb_live; i++) {
 		struct port *pt = c->ports[c->live[i]];
 		c->vlan[c->live[i]] = pt->spec.vlan;
+		if (vx_chain(c, i))
+			continue;
 		for (uint16_t q = 0; q < pt->queues; q++, k++) {
 			unsigned p = k % np;
 			c->rxq[p][c->nb_rxq[p]++] = (struct sw_rxq){ pt, q };
@@ -340,7 +364,7 @@ static void forward(struct pmd *m, const struct sw_conf *c, struct port *in,
 		if (vid != prev_vid || mk.a != prev.a || mk.b != prev.b) {
 			/* A tunnel port's frames come from one of its remotes
 			 * (pkt->user, port_vxlan.c). */
-			uint32_t from = SW_DEST(in->idx, in->type == PORT_VXLAN ? pkt->user : 0);
+			uint32_t from = in->type == PORT_VXLAN ? pkt->user : SW_DEST(in->idx, 0);
 			d32 = sw_bridge_decide(&sw_fdb, d, pkt->data_len, (uint16_t)vid, from,
 					       c->live_mask, now);
 			o = d32 >= 0 ? SW_DEST_PORT(d32) : d32;
@@ -441,13 +465,24 @@ static void *pmd_main(void *arg)
 				vhost_rx(r->port, r->q, m->pool, pkts, SW_BURST) :
 				r->port->type == PORT_TAP ?
 				tap_rx(r->port, r->q, m->pool, m->big, pkts, SW_BURST) :
-				vxlan_rx(r->port, r->q, m->pool, pkts, SW_BURST);
+				vxlan_rx(c, r->port, r->q, m->pool, pkts, SW_BURST);
 			if (!n)
 				continue;
 			work += n;
-			uint64_t bytes = stats_count(&r->port->rx[r->q], pkts, n, 0);
-			port_capture(r->port, pkts, n);
-			forward(m, c, r->port, r->q, pkts, n, bytes);
+			/* A tunnel group's frames come in runs, a run a port. */
+			for (uint16_t a = 0, b; a < n; a = b) {
+				struct port *in = r->port;
+				b = n;
+				if (in->type == PORT_VXLAN) {
+					uint16_t s = SW_DEST_PORT(pkts[a]->user);
+					in = c->ports[s];
+					for (b = a + 1; b < n && SW_DEST_PORT(pkts[b]->user) == s; b++)
+						;
+				}
+				uint64_t bytes = stats_count(&in->rx[r->q], pkts + a, b - a, 0);
+				port_capture(in, pkts + a, b - a);
+				forward(m, c, in, r->q, pkts + a, b - a, bytes);
+			}
 			uint64_t t1 = sw_cycles();
 			stat_add(&r->port->rxq_cycles[r->q], t1 - t);
 			t = t1;

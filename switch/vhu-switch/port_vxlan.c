@@ -6,9 +6,11 @@
  * The kernel's UDP sockets carry them: it routes, resolves the next hop,
  * builds the outer IPv4 and UDP headers and their checksum, and leaves DF
  * clear and the TTL at 64, as its own vxlan driver does by default.
- * Receiving: one socket per queue bound to local:dstport (SO_REUSEPORT
- * spreads flows over them), recvmmsg of a burst a poll, each datagram read
- * straight into a packet after its 8-byte VXLAN header. Sending: the
+ * Receiving (port_vxlan_rx.c): one socket per queue bound to
+ * local:dstport (SO_REUSEPORT spreads flows over them), shared by every
+ * tunnel port of that address and port (struct vxlan_group: tenants'
+ * VNIs on one address, as the kernel's vxlan devices share theirs), read
+ * by the group's first port, each datagram handed to the port of its VNI. Sending: the
  * outer UDP source port is taken from a hash of the inner flow, as Linux
  * does, so an underlay with ECMP spreads flows; here that is the port of
  * one of TX_SOCKS sockets bound to ephemeral ports, and a burst is one
@@ -39,9 +41,6 @@
 /* Messages of one sendmmsg, and segments of one frame. */
 #define TX_BATCH 64
 #define TX_IOV 8
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
 
 /* ip:port as a socket address; a link-local IPv6 address's interface is
  * looked up here, in the switch's namespace. */
@@ -125,6 +124,86 @@ static unsigned path_mtu(struct port *p, unsigned r)
 	return (unsigned)mtu;
 }
 
+#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
+
+/* p's receive sockets: a running tunnel port's of the same local address
+ * and UDP port, or new ones. */
+static int group_join(struct port *p, char *err, size_t errlen)
+{
+	const struct sw_conf *c = atomic_load(&sw_conf);
+	struct vxlan_port *v = &p->vx;
+	struct vxlan_group *g = NULL;
+	const struct port *first = NULL;
+	char a[SW_IP_STRLEN];
+
+	sw_ip_str(&v->local, a, sizeof(a));
+	for (unsigned i = 0; i < c->nb_live; i++) {
+		const struct port *o = c->ports[c->live[i]];
+		if (o->type != PORT_VXLAN || o->vx.dstport != v->dstport ||
+		    !sw_ip_eq(&o->vx.local, &v->local))
+			continue;
+		if (o->vx.vni == v->vni)
+			return ERR("port %s: VNI %u on %s port %u is port %s's already", p->name,
+				   v->vni, a, v->dstport, o->name);
+		g = o->vx.grp;
+		first = o;
+	}
+	if (g && g->queues != p->queues)
+		return ERR("port %s: shares %s port %u with port %s, which has %u queue%s: give "
+			   "queues=%u",
+			   p->name, a, v->dstport, first->name, g->queues, g->queues == 1 ? "" : "s",
+			   g->queues);
+	if (g) {
+		g->refs++;
+		v->grp = g;
+		SW_LOG("port %s: VNI %u shares %s port %u with port %s", p->name, v->vni, a,
+		       v->dstport, first->name);
+		return 0;
+	}
+	if (!(g = calloc(1, sizeof(*g))))
+		return ERR("out of memory");
+	g->refs = 1;
+	g->queues = p->queues;
+	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
+		g->fds[q] = -1;
+	v->grp = g;
+	/* UDP GRO (Linux 5.0): a read may carry several datagrams. */
+	g->gro = !getenv("VHU_VXLAN_NO_GRO");
+	for (unsigned q = 0; q < g->queues; q++) {
+		int fd = udp_socket(p, &v->local, v->dstport, true, err, errlen), one = 1;
+		if (fd < 0)
+			return fd;
+		g->fds[q] = fd;
+		if (g->gro && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+			g->gro = false;
+	}
+	for (unsigned q = 0; g->gro && q < g->queues; q++)
+		if (!(g->over[q] = malloc((size_t)SW_BURST * SW_VXLAN_GRO_BYTES)) ||
+		    !(g->left[q] = calloc(SW_VXLAN_LEFT, sizeof(*g->left[q]))))
+			return ERR("out of memory");
+	SW_LOG("port %s: receives on %s port %u, UDP GRO %s", p->name, a, v->dstport,
+	       g->gro ? "on" : "off");
+	return 0;
+}
+
+static void group_leave(struct vxlan_port *v)
+{
+	struct vxlan_group *g = v->grp;
+
+	v->grp = NULL;
+	if (!g || --g->refs)
+		return;
+	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS; q++) {
+		if (g->fds[q] >= 0)
+			close(g->fds[q]);
+		if (g->left[q])
+			vhu_pkt_free_bulk(g->left[q], g->nleft[q]);
+		free(g->left[q]);
+		free(g->over[q]);
+	}
+	free(g);
+}
+
 int vxlan_port_open(struct port *p, char *err, size_t errlen)
 {
 	struct vxlan_port *v = &p->vx;
@@ -136,11 +215,8 @@ int vxlan_port_open(struct port *p, char *err, size_t errlen)
 		if ((fd = sockaddr_of(p, &v->remote[r], v->dstport, &v->to[r], &v->tolen, err,
 				      errlen)) < 0)
 			goto fail;
-	for (unsigned q = 0; q < p->queues; q++) {
-		if ((fd = udp_socket(p, &v->local, v->dstport, true, err, errlen)) < 0)
-			goto fail;
-		p->fds[q] = fd;
-	}
+	if ((fd = group_join(p, err, errlen)) < 0)
+		goto fail;
 	for (unsigned i = 0; i < SW_VXLAN_TX_SOCKS; i++) {
 		if ((fd = udp_socket(p, &v->local, 0, false, err, errlen)) < 0)
 			goto fail;
@@ -166,108 +242,14 @@ void vxlan_port_close(struct port *p)
 	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS; q++) {
 		vhu_pkt_free_bulk(p->rx_spare[q], p->nspare[q]);
 		p->nspare[q] = 0;
-		if (p->fds[q] >= 0)
-			close(p->fds[q]);
-		p->fds[q] = -1;
 	}
+	group_leave(&p->vx);
 	for (unsigned i = 0; i < SW_VXLAN_TX_SOCKS; i++) {
 		if (p->vx.tx_fd[i] >= 0)
 			close(p->vx.tx_fd[i]);
 		p->vx.tx_fd[i] = -1;
 	}
 	atomic_store(&p->state, PS_DOWN);
-}
-
-static int remote_of(const struct vxlan_port *v, const struct sockaddr_storage *from)
-{
-	for (unsigned r = 0; r < v->nremote; r++) {
-		if (from->ss_family != v->to[r].ss_family)
-			return -1;
-		if (from->ss_family == AF_INET) {
-			const struct sockaddr_in *a = (const void *)from, *b = (const void *)&v->to[r];
-			if (a->sin_addr.s_addr == b->sin_addr.s_addr)
-				return (int)r;
-		} else {
-			const struct sockaddr_in6 *a = (const void *)from, *b = (const void *)&v->to[r];
-			if (!memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) &&
-			    (!IN6_IS_ADDR_LINKLOCAL(&b->sin6_addr) || a->sin6_scope_id == b->sin6_scope_id))
-				return (int)r;
-		}
-	}
-	return -1;
-}
-
-uint16_t vxlan_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
-		  struct vhu_pkt **pkts, uint16_t n)
-{
-	struct vxlan_port *v = &p->vx;
-	struct vhu_pkt **sp = p->rx_spare[q];
-	uint16_t ns = p->nspare[q], got = 0, bad = 0, vni = 0, src = 0, big = 0;
-	struct mmsghdr msg[SW_BURST];
-	struct iovec iov[SW_BURST][2];
-	struct sockaddr_storage from[SW_BURST];
-	uint8_t hdr[SW_BURST][SW_VXLAN_HLEN];
-
-	if (n > SW_BURST)
-		n = SW_BURST;
-	if (ns < n && vhu_pkt_alloc_bulk(pool, sp + ns, n - ns) == 0)
-		ns = n;
-	/* Kept on every path: an idle poll must not leak what it allocated. */
-	p->nspare[q] = ns;
-	if (!ns)
-		return 0;
-	/* The spares are used from the top, as tap_rx does. */
-	for (uint16_t i = 0; i < ns; i++) {
-		struct vhu_pkt *pkt = sp[ns - 1 - i];
-		iov[i][0] = (struct iovec){ hdr[i], SW_VXLAN_HLEN };
-		iov[i][1] = (struct iovec){ vhu_pkt_data(pkt), vhu_pkt_tailroom(pkt) };
-		msg[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
-						  .msg_iov = iov[i], .msg_iovlen = 2 };
-	}
-	int r = recvmmsg(p->fds[q], msg, ns, MSG_DONTWAIT, NULL);
-	if (r <= 0) {
-		if (r < 0 && errno != EAGAIN && errno != EINTR)
-			atomic_fetch_add_explicit(&p->rx[q].errors, 1, memory_order_relaxed);
-		return 0;
-	}
-	/* Good ones go out in order; the spares not used or refused stay. */
-	struct vhu_pkt *keep[SW_BURST];
-	uint16_t nkeep = 0;
-	for (int i = 0; i < r; i++) {
-		struct vhu_pkt *pkt = sp[ns - 1 - i];
-		uint32_t len = msg[i].msg_len;
-		enum sw_vxlan_verdict verdict;
-		int rem;
-		if (msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			big++;
-		} else if ((verdict = sw_vxlan_check(hdr[i], len, v->vni)) == SW_VXLAN_BAD) {
-			bad++;
-		} else if (verdict == SW_VXLAN_VNI) {
-			vni++;
-		} else if ((rem = remote_of(v, &from[i])) < 0) {
-			src++;
-		} else {
-			pkt->data_len = pkt->pkt_len = len - SW_VXLAN_HLEN;
-			pkt->user = (uint32_t)rem + 1;
-			pkts[got++] = pkt;
-			continue;
-		}
-		keep[nkeep++] = pkt;
-	}
-	/* Unused spares (below the r taken) and refused ones, back on top. */
-	ns = (uint16_t)(ns - r);
-	for (uint16_t i = 0; i < nkeep; i++)
-		sp[ns++] = keep[i];
-	p->nspare[q] = ns;
-	uint16_t drop = (uint16_t)(bad + vni + src + big);
-	if (drop) {
-		atomic_fetch_add_explicit(&p->rx[q].dropped, drop, memory_order_relaxed);
-		atomic_fetch_add_explicit(&v->rx_bad, bad, memory_order_relaxed);
-		atomic_fetch_add_explicit(&v->rx_vni, vni, memory_order_relaxed);
-		atomic_fetch_add_explicit(&v->rx_src, src, memory_order_relaxed);
-		atomic_fetch_add_explicit(&v->rx_big, big, memory_order_relaxed);
-	}
-	return got;
 }
 
 /* Datagrams of one UDP GSO send (the kernel's UDP_MAX_SEGMENTS is 64 on

@@ -98,6 +98,14 @@ void cmd_show(struct sw_out *o)
 			for (unsigned r = 0; r < p->vx.nremote; r++)
 				out_printf(o, " %s(mtu %u)", sw_ip_str(&p->vx.remote[r], a, sizeof(a)),
 					   p->vx.mtu[r]);
+			/* The group's first port reads the sockets for all. */
+			for (unsigned j = 0; j < i; j++) {
+				const struct port *f = c->ports[c->live[j]];
+				if (f->type == PORT_VXLAN && f->vx.grp == p->vx.grp) {
+					out_printf(o, " received by %s", f->name);
+					break;
+				}
+			}
 			out_printf(o, "\n");
 			continue;
 		}
@@ -157,12 +165,12 @@ static void put_ol(struct sw_out *o, const struct port *p, bool json)
 		out_printf(o, json ? ", \"%s\": %" PRIu64 : " %s %" PRIu64, k[i], v[i]);
 	if (p->type != PORT_VXLAN)
 		return;
-	static const char *const kx[5] = { "rx_vxlan_bad", "rx_vxlan_vni", "rx_vxlan_src",
-					   "rx_vxlan_big", "tx_mtu_dropped" };
+	static const char *const kx[6] = { "rx_vxlan_bad", "rx_vxlan_vni", "rx_vxlan_src",
+					   "rx_vxlan_big", "tx_mtu_dropped", "rx_vxlan_gro" };
 	const struct vxlan_port *x = &p->vx;
-	uint64_t vx[5] = { atomic_load(&x->rx_bad), atomic_load(&x->rx_vni), atomic_load(&x->rx_src),
-			   atomic_load(&x->rx_big), atomic_load(&x->tx_mtu) };
-	for (int i = 0; i < 5; i++)
+	uint64_t vx[6] = { atomic_load(&x->rx_bad), atomic_load(&x->rx_vni), atomic_load(&x->rx_src),
+			   atomic_load(&x->rx_big), atomic_load(&x->tx_mtu), atomic_load(&x->rx_gro) };
+	for (int i = 0; i < 6; i++)
 		out_printf(o, json ? ", \"%s\": %" PRIu64 : " %s %" PRIu64, kx[i], vx[i]);
 }
 

@@ -65,6 +65,31 @@ struct capture;
  * the underlay to spread flows by. */
 #define SW_VXLAN_TX_SOCKS 8
 
+/* The receiving sockets of the tunnel ports of one local address and UDP
+ * port (each datagram goes to the port of its VNI, as the kernel's vxlan
+ * devices share one socket): one per queue, SO_REUSEPORT spreading flows
+ * over them. Made by the first such port, shared by the others (all with
+ * its queue count), closed with the last; refs under sw_ctl_lock. */
+struct vxlan_group {
+	unsigned refs;
+	uint16_t queues;
+	int fds[VHU_MAX_QUEUE_PAIRS];
+	/* UDP GRO (port_vxlan_rx.c): per queue, where the datagrams after
+	 * the first of each read of a burst land, the packets a poll had no
+	 * room for, and the datagrams the last poll's reads carried each.
+	 * Only the PMD polling the queue touches them. */
+	bool gro;
+	uint8_t *over[VHU_MAX_QUEUE_PAIRS];
+	struct vhu_pkt **left[VHU_MAX_QUEUE_PAIRS];
+	uint16_t nleft[VHU_MAX_QUEUE_PAIRS], per_read[VHU_MAX_QUEUE_PAIRS];
+};
+/* Datagrams one UDP GRO read may carry (a local sender's UDP GSO: 128
+ * since Linux 6.10), its bytes, and the backlog that a burst of such
+ * reads may leave. */
+#define SW_VXLAN_GRO_SEGS 128
+#define SW_VXLAN_GRO_BYTES 65536
+#define SW_VXLAN_LEFT (SW_BURST * SW_VXLAN_GRO_SEGS)
+
 /* A tunnel port's own part (port_vxlan.c). Settings from the spec, fixed
  * once published; counters added by PMDs, each also in rx_dropped or
  * tx_dropped. */
@@ -78,11 +103,15 @@ struct vxlan_port {
 	unsigned ip_overhead;
 	uint32_t vni;
 	uint16_t dstport;
+	struct vxlan_group *grp;
 	uint8_t hdr[SW_VXLAN_HLEN];
 	int tx_fd[SW_VXLAN_TX_SOCKS];
 	unsigned mtu[SW_VXLAN_MAX_REMOTES];   /* IP MTU toward each remote */
 	bool gso;                             /* the kernel takes UDP_SEGMENT */
 	_Atomic uint64_t rx_bad, rx_vni, rx_src, rx_big, tx_mtu;
+	/* Datagrams that came several to a read (UDP GRO); counted on the
+	 * group's first port. */
+	_Atomic uint64_t rx_gro;
 };
 
 /* Serialises the control side: port set, flow table, snapshots. */
@@ -105,8 +134,7 @@ struct port {
 	_Atomic uint64_t features, dev_id;
 	atomic_uint nr_vring;
 	/* tap: one fd per queue (IFF_MULTI_QUEUE), a 64 KiB receive area per
-	 * queue for what does not fit one segment; vxlan: one UDP socket per
-	 * queue */
+	 * queue for what does not fit one segment (vxlan: the group's) */
 	int fds[VHU_MAX_QUEUE_PAIRS];
 	uint8_t *rxbuf[VHU_MAX_QUEUE_PAIRS];
 	/* tap, vxlan: packets allocated for reads that found nothing yet, kept for
@@ -192,6 +220,10 @@ struct sw_conf {
 	struct sw_rxq *rxq[SW_MAX_PMDS];
 	struct sw_fwd fwd[SW_MAX_PORTS]; /* by input slot */
 	struct sw_vlan vlan[SW_MAX_PORTS]; /* by slot, the ports' modes */
+	/* Tunnel ports sharing receive sockets (struct vxlan_group): only the
+	 * first in slot order has rx queues; vx_next chains each to the next
+	 * (SW_MAX_PORTS ends the chain). */
+	uint16_t vx_next[SW_MAX_PORTS];
 };
 
 extern struct sw_opts sw_opts;
@@ -274,9 +306,11 @@ void tap_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
 /* port_vxlan.c */
 int vxlan_port_open(struct port *p, char *err, size_t errlen);
 void vxlan_port_close(struct port *p);
-/* Frames of one of the port's remotes: pkt->user is its number (1-based). */
-uint16_t vxlan_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
-		  struct vhu_pkt **pkts, uint16_t n);
+/* p: the first port of its group in c (sw_conf.vx_next). Frames of the
+ * group's ports from their remotes, grouped by port in arrival order:
+ * pkt->user is the SW_DEST (port slot, remote 1-based) each came from. */
+uint16_t vxlan_rx(const struct sw_conf *c, struct port *p, uint16_t q,
+		  struct vhu_pkt_pool *pool, struct vhu_pkt **pkts, uint16_t n);
 /* pkt->user: the remote to send to (1-based), or 0 for every remote. */
 void vxlan_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
 

@@ -31,10 +31,29 @@
 #     veth's link-local addresses (fe80::a%vA -> fe80::b) to a kernel
 #     vxlan device over IPv6; E (VLAN 30) pings it, the IPv6 overhead
 #     (56 bytes) sets the MTU, fdb shows the IPv6 remote.
+#  7. Tenants on one tunnel address: a second tunnel port vy (VNI 44 <->
+#     VLAN 20) on the same local address and UDP port as vx, toward a
+#     second kernel device vx1 (VNI 44, 169.254.202.2/24) in B, and a QEMU
+#     guest on a trunk port (trunks=10:20) with eth0.10 169.254.200.9 and
+#     eth0.20 169.254.202.9 (the guest's 8021q). It pings vx0 through
+#     eth0.10 and vx1 through eth0.20, 5/5 each; 169.254.202.5, which C
+#     (VLAN 10) holds, through eth0.20: 0/5. Captures of vx and vy while it
+#     runs: every IPv4/ARP frame on vx is of 169.254.200.0/24 and on vy of
+#     169.254.202.0/24, at least 10 on each; vx's rx_vxlan_vni does not
+#     move (VNI 44's datagrams reach vy, not vx's wrong-VNI counter).
+#  8. UDP GRO: B sends VX_GRO_N (2000) VXLAN datagrams to vx, 40 to a
+#     send with UDP GSO (as a vhu-switch on another host sends), each an
+#     inner UDP datagram for C (sequence number, payload a function of it,
+#     UDP checksum). C's socket gets every sequence number once with its
+#     payload intact, and vx's rx_vxlan_gro grew by at least half of them
+#     (they came several to a read: the first in place, the rest copied
+#     out of the overflow area).
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/guest.sh"
 . "$(dirname "$0")/switch_common.inc"
 sw_need_taps
 need_cmd python3
+guest_prepare || skip "no guest kernel/initramfs (see above)"
 
 NS=vxl$$
 IFP=vxt$$
@@ -311,4 +330,124 @@ vx6mac=$(ip -n "$NS-B" -o link show vx6 | sed -n 's/.*link\/ether \([0-9a-f:]*\)
 awk -v m="$vx6mac" '$1 == "vx6" && $2 == 30 && tolower($3) == m && $5 == "fe80::b%vA"' "$T/fdb6.txt" | grep -q . ||
 	die "fdb lacks vx6's MAC $vx6mac in VLAN 30 behind fe80::b%vA"
 result "switch_vxlan IPv6 underlay: E->vx6 $p6, IP 1430 $p6b, IP 1460 $p6c (tx_mtu_dropped $(sw_stat vx6 tx_mtu_dropped))"
+
+# ---- 7. two VNIs on one tunnel address; a VLAN-tagged guest
+ip -n "$NS-B" link add vx1 type vxlan id 44 local 169.254.100.2 remote 169.254.100.1 dstport $VX_PORT ||
+	die "the kernel cannot make a second VXLAN device on port $VX_PORT"
+ip -n "$NS-B" addr add 169.254.202.2/24 dev vx1
+ip -n "$NS-B" link set vx1 up
+ip -n "$NS-C" addr add 169.254.202.5/24 dev "${IFP}c"
+vctl add-port "vxlan:vy,local=169.254.100.1,remote=169.254.100.2,vni=44,tag=20" || die "add-port vy"
+vctl show | grep "^port vy:.* received by vx$" ||
+	die "vy does not share vx's sockets"
+vctl add-port "vhost-user:tr,trunks=10:20" || die "add-port tr"
+wait_for 10 test -S "$T/tr" || die "no socket for tr"
+vn0=$(sw_stat vx rx_vxlan_vni)
+for x in vx vy; do
+	bg "cap$x" "$VHU_CTL" --control "$CTL" capture $x "$T/$x.pcap" --count 100000 --timeout 150
+done
+guest_boot tr "$T/tr" "" "" "vhu.mode=ping vhu.vlan=10 vhu.vip=169.254.200.9/24 vhu.vlan1=20 vhu.vip1=169.254.202.9/24 vhu.peer=169.254.200.2 vhu.peer1=169.254.202.2 vhu.peer2=169.254.202.5 vhu.wait=40 vhu.wait2=0 vhu.count=5 vhu.limit=120" ||
+	die "guest_boot tr"
+guest_wait tr 130 || { guest_dump tr; die "the guest did not finish"; }
+tr -d '\r' <"$T/tr.console" | sed -n 's/^.*\(VHU-GUEST:\)/   tr \1/p' | grep -v 'bytes from'
+for x in vx vy; do
+	eval "kill \$PID_cap$x"
+	wait_for 10 grep -q "port $x: capture of .* ended" "$T/sw.log" || die "the capture of $x did not end"
+done
+want() { # want MARKER R/N WHAT
+	local got; got=$(guest_marker tr "$1" | grep -E '^[0-9]+/[0-9]+$')
+	[ "$got" = "$2" ] || { guest_dump tr; die "tr $3: $1 ${got:-none}, want $2"; }
+}
+want ping 5/5 "pinging vx0 (VNI 42) through eth0.10"
+want ping1 5/5 "pinging vx1 (VNI 44) through eth0.20"
+want ping2 0/5 "pinging C's 169.254.202.5 (VLAN 10) through eth0.20"
+# Per capture: frames of 169.254.200.0/24, of 169.254.202.0/24, of others.
+NETS='import struct, sys
+d = open(sys.argv[1], "rb").read()
+o, c = 24, {"200": 0, "202": 0, "other": 0}
+while o + 16 <= len(d):
+    n = struct.unpack_from("<I", d, o + 8)[0]
+    f, o = d[o + 16:o + 16 + n], o + 16 + n
+    t, b = f[12:14], f[14:]
+    if t == b"\x81\x00":
+        t, b = b[2:4], b[4:]
+    if t == b"\x08\x00" and len(b) >= 20:
+        ips = [b[12:16], b[16:20]]
+    elif t == b"\x08\x06" and len(b) >= 28:
+        ips = [b[14:18], b[24:28]]
+    else:
+        continue
+    for a in ips:
+        k = str(a[2]) if a[:2] == bytes([169, 254]) and a[2] in (200, 202) else "other"
+        c[k] += 1
+print(c["200"], c["202"], c["other"])'
+read -r x200 x202 xo < <(python3 -c "$NETS" "$T/vx.pcap") || die "cannot read vx's capture"
+read -r y200 y202 yo < <(python3 -c "$NETS" "$T/vy.pcap") || die "cannot read vy's capture"
+vn1=$(sw_stat vx rx_vxlan_vni)
+note "7. vx (VNI 42) addresses: 200.x $x200, 202.x $x202, other $xo; vy (VNI 44): 200.x $y200, 202.x $y202, other $yo; vx rx_vxlan_vni +$((vn1 - vn0))"
+[ "$x202" = 0 ] && [ "$xo" = 0 ] && [ "$x200" -ge 20 ] || die "VNI 42's tunnel carried other tenants' frames or too few of its own"
+[ "$y200" = 0 ] && [ "$yo" = 0 ] && [ "$y202" -ge 20 ] || die "VNI 44's tunnel carried other tenants' frames or too few of its own"
+[ "$vn1" = "$vn0" ] || die "vx counted VNI 44's datagrams as another VNI's ($vn0 -> $vn1)"
+for f in rx_vxlan_bad rx_vxlan_vni rx_vxlan_src; do
+	[ "$(sw_stat vy $f)" = 0 ] || die "vy counted $f $(sw_stat vy $f)"
+done
+note "7. done"
+
+# ---- 8. UDP GRO: coalesced datagrams split back into frames
+GRO_N=${VX_GRO_N:-2000}
+cmac=$(ip -n "$NS-C" -o link show "${IFP}c" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+GSEND='import socket, struct, sys, time
+dst, port, mac, n = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3].replace(":", "")), int(sys.argv[4])
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    v = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while v >> 16: v = (v & 0xffff) + (v >> 16)
+    return ~v & 0xffff
+src, to = socket.inet_aton("169.254.200.77"), socket.inet_aton("169.254.200.1")
+def dgram(seq):
+    pl = struct.pack("!I", seq) + bytes((seq + k) % 251 for k in range(996))
+    u = struct.pack("!HHHH", 7777, 5555, 8 + len(pl), 0) + pl
+    c = csum(src + to + struct.pack("!BBH", 0, 17, len(u)) + u) or 0xffff
+    u = u[:6] + struct.pack("!H", c) + u[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(u), seq & 0xffff, 0, 64, 17, 0, src, to)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return bytes([8, 0, 0, 0, 0, 0, 42, 0]) + mac + bytes([2, 0, 0, 0, 0xcc, 1]) + b"\x08\x00" + ip + u
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("169.254.100.2", 0))
+s.setsockopt(17, 103, len(dgram(0)))  # UDP_SEGMENT
+for base in range(0, n, 40):
+    s.sendto(b"".join(dgram(q) for q in range(base, min(n, base + 40))), (dst, port))
+    time.sleep(0.003)
+print(n)'
+GRECV='import socket, struct, sys, time
+n, secs = int(sys.argv[1]), float(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+s.bind(("169.254.200.1", 5555)); s.settimeout(0.5)
+print("ready", flush=True)
+seen, bad, dup, end = set(), 0, 0, time.time() + secs
+while len(seen) < n and time.time() < end:
+    try: d = s.recv(2048)
+    except socket.timeout: continue
+    q = struct.unpack("!I", d[:4])[0]
+    if d[4:] != bytes((q + k) % 251 for k in range(996)): bad += 1
+    elif q in seen: dup += 1
+    else: seen.add(q)
+print(len(seen), bad, dup)'
+g0=$(sw_stat vx rx_vxlan_gro) pk0=$(sw_stat vx rx_packets)
+[ -n "$g0" ] || die "vx has no rx_vxlan_gro counter"
+ip netns exec "$NS-C" timeout 40 python3 -c "$GRECV" "$GRO_N" 30 >"$T/grecv.txt" 2>&1 &
+grecv=$!
+wait_for 5 grep -q ready "$T/grecv.txt" || { cat "$T/grecv.txt"; die "the receiver in C did not start"; }
+ip netns exec "$NS-B" python3 -c "$GSEND" 169.254.100.1 $VX_PORT "$cmac" "$GRO_N" >/dev/null ||
+	die "the UDP GSO sender in B failed"
+wait "$grecv" || { cat "$T/grecv.txt"; die "the receiver in C failed"; }
+read -r gseen gbad gdup < <(sed -n 2p "$T/grecv.txt")
+g1=$(sw_stat vx rx_vxlan_gro) pk1=$(sw_stat vx rx_packets)
+note "8. UDP GRO: $GRO_N sent by 40 with UDP GSO; C got $gseen (payload bad $gbad, duplicates $gdup); vx rx_packets +$((pk1 - pk0)), rx_vxlan_gro +$((g1 - g0))"
+[ "$gseen" = "$GRO_N" ] && [ "$gbad" = 0 ] && [ "$gdup" = 0 ] ||
+	die "C got ${gseen:-none} of $GRO_N datagrams (payload bad ${gbad:-?}, duplicates ${gdup:-?})"
+[ $((g1 - g0)) -ge $((GRO_N / 2)) ] || die "only $((g1 - g0)) of $GRO_N datagrams came coalesced (rx_vxlan_gro): UDP GRO is off"
+
+result "switch_vxlan two VNIs on one address: tagged guest eth0.10->vx0 (VNI 42) 5/5, eth0.20->vx1 (VNI 44) 5/5, eth0.20->VLAN 10's address 0/5; address fields on vx 200.x $x200 / 202.x 0, on vy 202.x $y202 / 200.x 0; UDP GRO: $gseen/$GRO_N intact, $((g1 - g0)) came coalesced"
 echo PASS
