@@ -38,16 +38,23 @@ static void take(struct pmd_load *p, const struct sw_rxq_load *l)
 		p->per_port[l->port]++;
 }
 
-/* Whether PMD a is a better home than b for a queue of port. */
-static bool better(const struct pmd_load *a, const struct pmd_load *b, uint16_t port)
+/* Whether PMD a is a better home than b for l. A queue with no measured
+ * load gives no reason to prefer the idler PMD: it goes where its port
+ * has fewest queues, then where there are fewest, so that a new guest's
+ * queues start apart; a busy one goes where the load is least. */
+static bool better(const struct pmd_load *a, const struct pmd_load *b,
+		   const struct sw_rxq_load *l)
 {
-	if (a->cycles != b->cycles)
+	unsigned pa = l->port < SW_MAX_PORTS ? a->per_port[l->port] : 0;
+	unsigned pb = l->port < SW_MAX_PORTS ? b->per_port[l->port] : 0;
+
+	if (l->cycles && a->cycles != b->cycles)
 		return a->cycles < b->cycles;
-	unsigned pa = port < SW_MAX_PORTS ? a->per_port[port] : 0;
-	unsigned pb = port < SW_MAX_PORTS ? b->per_port[port] : 0;
 	if (pa != pb)
 		return pa < pb;
-	return a->nq < b->nq;
+	if (a->nq != b->nq)
+		return a->nq < b->nq;
+	return a->cycles < b->cycles;
 }
 
 static bool pinned(const struct sw_rxq_load *l, unsigned npmd)
@@ -78,9 +85,22 @@ void sw_rxq_place(const struct sw_rxq_load *qs, unsigned n, unsigned npmd, unsig
 	for (unsigned k = 0; k < m; k++) {
 		unsigned i = it[k].i, best = 0;
 		for (unsigned p = 1; p < npmd; p++)
-			if (better(&load[p], &load[best], qs[i].port))
+			if (better(&load[p], &load[best], &qs[i]))
 				best = p;
 		pmd_of[i] = best;
 		take(&load[best], &qs[i]);
 	}
+}
+
+uint64_t sw_rxq_max_load(const struct sw_rxq_load *qs, unsigned n, unsigned npmd,
+			 const unsigned *pmd_of)
+{
+	uint64_t load[SW_MAX_PMDS] = { 0 }, max = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (pmd_of[i] < npmd && pmd_of[i] < SW_MAX_PMDS)
+			load[pmd_of[i]] += qs[i].cycles;
+	for (unsigned m = 0; m < npmd && m < SW_MAX_PMDS; m++)
+		max = load[m] > max ? load[m] : max;
+	return max;
 }

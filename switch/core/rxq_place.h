@@ -9,10 +9,11 @@
  * biggest measured load first, each onto the PMD with the least load so
  * far (OVS's "cycles" assignment). A PMD with pinned queues takes others
  * too (OVS's pmd-rxq-isolate=false): with two CPUs, isolating one would
- * leave one PMD for every other queue. Among PMDs of equal load (a fresh
- * switch, idle queues) the one with the fewest queues of the same port,
- * then the fewest queues, then the lowest index wins: the queues of one
- * port, and the queue 0s of different ports, land on different PMDs.
+ * leave one PMD for every other queue. A queue without measured load (a
+ * guest that just enabled it) and ties go to the PMD with the fewest
+ * queues of the same port, then the fewest queues, then the lowest index:
+ * the queues of one port, and the queue 0s of different ports, start on
+ * different PMDs, and their traffic is spread before anything is measured.
  */
 #ifndef VHU_SWITCH_RXQ_PLACE_H
 #define VHU_SWITCH_RXQ_PLACE_H
@@ -34,5 +35,8 @@ struct sw_rxq_load {
 /* pmd_of[i]: the PMD (< npmd) for qs[i], n <= SW_MAX_RXQS. A pin >= npmd
  * counts as none. */
 void sw_rxq_place(const struct sw_rxq_load *qs, unsigned n, unsigned npmd, unsigned *pmd_of);
+/* The load of the busiest PMD when qs[i] is polled by pmd_of[i]. */
+uint64_t sw_rxq_max_load(const struct sw_rxq_load *qs, unsigned n, unsigned npmd,
+			 const unsigned *pmd_of);
 
 #endif

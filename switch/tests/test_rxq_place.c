@@ -35,6 +35,12 @@ static void test_fresh(void)
 	for (int i = 0; i < 4; i++)
 		on0 += to[i] == 0;
 	CHECK_EQ(on0, 2);
+	/* A busy port on one PMD, a new guest's two queues without load:
+	 * one on each PMD (not both on the idle one), the idle PMD first. */
+	struct sw_rxq_load grow[] = { Q(0, 0, -1, 500), Q(1, 0, -1, 0), Q(1, 1, -1, 0) };
+	sw_rxq_place(grow, 3, 2, to);
+	CHECK(to[1] != to[2]);
+	CHECK(to[1] != to[0]);
 	/* Three PMDs, three one-queue ports: one each. */
 	sw_rxq_place(ones, 3, 3, to);
 	CHECK(to[0] != to[1] && to[1] != to[2] && to[0] != to[2]);
@@ -52,6 +58,9 @@ static void test_cycles(void)
 	CHECK_EQ(to[2], to[3]);         /* 10 joins 90 */
 	CHECK_EQ(to[0], to[1]);         /* 5 joins 100: 105 against 100 */
 	CHECK_EQ(load_of(qs, 4, to, to[1]), 105);
+	CHECK_EQ(sw_rxq_max_load(qs, 4, 2, to), 105);
+	unsigned all0[4] = { 0, 0, 0, 0 };
+	CHECK_EQ(sw_rxq_max_load(qs, 4, 2, all0), 205);
 
 	/* One busy port with four queues and an idle one: the busy queues
 	 * two and two, whatever their order. */

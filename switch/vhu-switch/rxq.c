@@ -3,7 +3,9 @@
  * Which PMD polls which rx queue (the policy: ../core/rxq_place.h). Only
  * queues there is something to poll on are assigned: a tap's or tunnel's
  * every queue, a vhost-user port's pairs its guest enabled (a port offers
- * 16 pairs; a guest using one costs one polled queue).
+ * 16 pairs; a guest using one costs one polled queue). Every queue is
+ * placed again when the set of queues to poll or a pin changes, and on
+ * pmd-rxq-rebalance; other changes keep the placement.
  *
  * A guest enables and disables its queues on libvhu's loop thread, which
  * must never take sw_ctl_lock (sw.h). Its callbacks call rxq_changed(),
@@ -66,10 +68,47 @@ static int rxq_pin(const struct port *p, unsigned q) SW_REQUIRES(sw_ctl_lock)
 	return (p->spec.aff.mask >> q & 1) ? sw_opts_pmd_on_cpu(&sw_opts, p->spec.aff.cpu[q]) : -1;
 }
 
+/* The PMD that polls q of p in c, or -1. */
+static int pmd_polling(const struct sw_conf *c, const struct port *p, unsigned q)
+{
+	for (unsigned m = 0; m < sw_opts.nb_pmds; m++)
+		for (unsigned k = 0; k < c->nb_rxq[m]; k++)
+			if (c->rxq[m][k].port == p && c->rxq[m][k].q == q)
+				return (int)m;
+	return -1;
+}
+
 /* sw_conf_assign's room, too big for a stack. */
 static struct sw_rxq_load in[SW_MAX_RXQS] SW_GUARDED_BY(sw_ctl_lock);
 static struct sw_rxq ref[SW_MAX_RXQS] SW_GUARDED_BY(sw_ctl_lock);
 static unsigned pmd_of[SW_MAX_RXQS] SW_GUARDED_BY(sw_ctl_lock);
+static unsigned now_of[SW_MAX_RXQS] SW_GUARDED_BY(sw_ctl_lock);
+
+/* pmd-rxq-rebalance: place every queue again even if none came or went. */
+static bool force_place SW_GUARDED_BY(sw_ctl_lock);
+
+/* When the n queues to poll are the ones polled now, each pinned one on
+ * its PMD, they stay where they are (pmd_of): a flow or VLAN change, or a
+ * queue's enable that changed nothing, moves no queue. */
+static bool keep_placement(unsigned n) SW_REQUIRES(sw_ctl_lock)
+{
+	const struct sw_conf *cur = atomic_load(&sw_conf);
+	unsigned polled = 0;
+
+	if (!cur)
+		return false;
+	for (unsigned m = 0; m < sw_opts.nb_pmds; m++)
+		polled += cur->nb_rxq[m];
+	if (polled != n)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		int m = pmd_polling(cur, ref[i].port, ref[i].q);
+		if (m < 0 || (in[i].pin >= 0 && m != in[i].pin))
+			return false;
+		pmd_of[i] = (unsigned)m;
+	}
+	return true;
+}
 
 int sw_conf_assign(struct sw_conf *c)
 {
@@ -92,7 +131,17 @@ int sw_conf_assign(struct sw_conf *c)
 			ref[n++] = (struct sw_rxq){ p, (uint16_t)q };
 		}
 	}
-	sw_rxq_place(in, n, np, pmd_of);
+	/* A rebalance that would not make the busiest PMD less busy moves
+	 * nothing: equal loads would only swap places. */
+	bool keep = keep_placement(n);
+	if (keep && force_place) {
+		memcpy(now_of, pmd_of, n * sizeof(*now_of));
+		sw_rxq_place(in, n, np, pmd_of);
+		if (sw_rxq_max_load(in, n, np, pmd_of) >= sw_rxq_max_load(in, n, np, now_of))
+			memcpy(pmd_of, now_of, n * sizeof(*now_of));
+	} else if (!keep) {
+		sw_rxq_place(in, n, np, pmd_of);
+	}
 	for (unsigned p = 0; p < np; p++) {
 		free(c->rxq[p]);
 		c->nb_rxq[p] = 0;
@@ -104,16 +153,6 @@ int sw_conf_assign(struct sw_conf *c)
 		c->rxq[pmd_of[i]][c->nb_rxq[pmd_of[i]]++] = ref[i];
 	flow_resolve(c);
 	return 0;
-}
-
-/* The PMD that polls q of p in c, or -1. */
-static int pmd_polling(const struct sw_conf *c, const struct port *p, unsigned q)
-{
-	for (unsigned m = 0; m < sw_opts.nb_pmds; m++)
-		for (unsigned k = 0; k < c->nb_rxq[m]; k++)
-			if (c->rxq[m][k].port == p && c->rxq[m][k].q == q)
-				return (int)m;
-	return -1;
 }
 
 /* Whether PMD m polls the same queues in a and b. */
@@ -201,7 +240,9 @@ int rxq_rebalance(struct sw_out *o, char *err, size_t errlen)
 			 "are not pinned has been busy since the last pmd-stats-clear", free_q);
 	if (sw_opts.nb_pmds < 2 || !free_q || !busy)
 		return -EINVAL;
+	force_place = true;
 	int n = reassign();
+	force_place = false;
 	if (n < 0) {
 		snprintf(err, errlen, "out of memory; the old assignment stays");
 		return n;
