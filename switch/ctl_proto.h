@@ -20,7 +20,7 @@
  *   del-fdb MAC [vlan=N] |
  *   add-flow FLOW | del-flows [in_port=NAME] | dump-flows |
  *   capture NAME FILE COUNT TIMEOUT_S     (FILE absolute) |
- *   pmd-stats | pmd-rxq-show | pmd-stats-clear
+ *   pmd-stats | pmd-rxq-show | pmd-stats-clear | pmd-rxq-rebalance
  */
 #ifndef VHU_SWITCH_CTL_PROTO_H
 #define VHU_SWITCH_CTL_PROTO_H
@@ -48,7 +48,7 @@
 enum vhu_ctl_cmd {
 	VHU_CTL_ADD_PORT, VHU_CTL_DEL_PORT, VHU_CTL_SET_PORT, VHU_CTL_SHOW, VHU_CTL_STATS, VHU_CTL_FDB,
 	VHU_CTL_ADD_FDB, VHU_CTL_DEL_FDB, VHU_CTL_PMD_STATS, VHU_CTL_PMD_RXQ_SHOW,
-	VHU_CTL_PMD_STATS_CLEAR,
+	VHU_CTL_PMD_STATS_CLEAR, VHU_CTL_PMD_RXQ_REBALANCE,
 	VHU_CTL_ADD_FLOW, VHU_CTL_DEL_FLOWS, VHU_CTL_DUMP_FLOWS, VHU_CTL_CAPTURE,
 };
 
@@ -78,6 +78,7 @@ static inline const struct vhu_ctl_req *vhu_ctl_req_find(const char *name)
 		{ "pmd-stats", VHU_CTL_PMD_STATS, 0, 0, false },
 		{ "pmd-rxq-show", VHU_CTL_PMD_RXQ_SHOW, 0, 0, false },
 		{ "pmd-stats-clear", VHU_CTL_PMD_STATS_CLEAR, 0, 0, false },
+		{ "pmd-rxq-rebalance", VHU_CTL_PMD_RXQ_REBALANCE, 0, 0, false },
 	};
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++)
 		if (strcmp(reqs[i].name, name) == 0)

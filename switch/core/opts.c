@@ -38,14 +38,25 @@ void sw_opts_usage(FILE *f)
 		"  --db          keep the ports and flows vhu-ctl sets in FILE, rewritten before\n"
 		"                each change is answered, restored at start (then --port and\n"
 		"                --flow add to it)\n"
-		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N][,VLAN]\n"
-		"       | tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,VLAN]\n"
-		"       | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,VLAN]\n"
+		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N][,VLAN][,AFF]\n"
+		"       | tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,VLAN][,AFF]\n"
+		"       | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,VLAN][,AFF]\n"
+		"         (vhost-user: the guest enables up to queues=N pairs, default 16; only\n"
+		"         enabled ones are polled)\n"
 		"  VLAN = tag=VID (access port) | trunks=VID[:VID|:A-B]... (trunk); neither: all VLANs\n"
+		"  AFF  = rxq-affinity=Q:CPU[+Q:CPU...]: rx queue Q polled by the PMD on CPU\n"
 		"  FLOW = in_port=NAME,actions=output:NAME|drop|normal (overrides learning for that port)\n"
 		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"
 		"         protocol: rarp,log_shmfd,inflight_shmfd,...) or bit numbers\n",
 		SW_MAC_AGE_DEFAULT);
+}
+
+int sw_opts_pmd_on_cpu(const struct sw_opts *o, unsigned cpu)
+{
+	for (unsigned i = 0; o->pinned && i < o->nb_pmds; i++)
+		if (o->pmd_cpus[i] == (int)cpu)
+			return (int)i;
+	return -1;
 }
 
 int sw_opts_parse_cpus(struct sw_opts *o, const char *s, char *err, size_t errlen)

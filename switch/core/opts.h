@@ -35,5 +35,7 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 /* "1", "0,2", "2-3": one PMD per CPU. 0, or -EINVAL with err set. */
 int sw_opts_parse_cpus(struct sw_opts *o, const char *s, char *err, size_t errlen);
 void sw_opts_usage(FILE *f);
+/* The PMD pinned to cpu, or -1 (none there, or PMDs not pinned). */
+int sw_opts_pmd_on_cpu(const struct sw_opts *o, unsigned cpu);
 
 #endif

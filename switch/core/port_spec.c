@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Parsing a port SPEC (the grammar is in port_spec.h). */
 #include <ctype.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
@@ -30,35 +31,14 @@ static int vlan_opt(struct sw_vlan *v, const char *name, const char *tok, char *
 	return rc < 0 ? ERR("port %s: %s", name, e) : 0;
 }
 
-int sw_port_set_parse(const char *name, const char *opts, struct sw_vlan *v, char *err,
-		      size_t errlen)
+uint16_t sw_port_default_queues(enum sw_port_type t)
 {
-	struct sw_vlan nv = *v;
-	const char *o = opts;
-
-	do {
-		const char *comma = strchr(o, ',');
-		size_t n = comma ? (size_t)(comma - o) : strlen(o);
-		char tok[256];
-		if (!n || n >= sizeof(tok))
-			return ERR("port %s: bad option list '%s'", name, opts);
-		memcpy(tok, o, n);
-		tok[n] = '\0';
-		if (!is_vlan_opt(tok))
-			return ERR("port %s: set-port takes tag=VID|none and trunks=LIST|none, not '%s'",
-				   name, tok);
-		if (vlan_opt(&nv, name, tok, err, errlen) < 0)
-			return -EINVAL;
-		o = comma ? comma + 1 : NULL;
-	} while (o);
-	*v = nv;
-	return 0;
+	return t == PORT_VHOST ? VHU_MAX_QUEUE_PAIRS : 1;
 }
 
-static bool is_vxlan_opt(const char *tok)
+static bool is_aff_opt(const char *tok)
 {
-	return strncmp(tok, "local=", 6) == 0 || strncmp(tok, "remote=", 7) == 0 ||
-	       strncmp(tok, "vni=", 4) == 0 || strncmp(tok, "dstport=", 8) == 0;
+	return strncmp(tok, "rxq-affinity=", 13) == 0;
 }
 
 /* A decimal of 1..max digits-only, or -1. */
@@ -69,6 +49,95 @@ static long decimal(const char *s, long max)
 		return -1;
 	long v = strtol(s, &end, 10);
 	return *end || v > max ? -1 : v;
+}
+
+int sw_rxq_affinity_parse(const char *s, uint16_t queues, struct sw_rxq_affinity *a,
+			  char *err, size_t errlen)
+{
+	struct sw_rxq_affinity n = { 0 };
+	char buf[SW_AFF_FMT_MAX * 2], *save = NULL;
+
+	if (strcmp(s, "none") == 0) {
+		*a = n;
+		return 0;
+	}
+	if (!*s || strlen(s) >= sizeof(buf) || *s == '+' || s[strlen(s) - 1] == '+' ||
+	    strstr(s, "++"))
+		return ERR("bad rxq-affinity '%.80s': want Q:CPU[+Q:CPU...] or none", s);
+	strcpy(buf, s);
+	for (char *tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
+		char *colon = strchr(tok, ':');
+		long q = -1, cpu = -1;
+		if (colon) {
+			*colon = '\0';
+			q = decimal(tok, VHU_MAX_QUEUE_PAIRS - 1);
+			cpu = decimal(colon + 1, CPU_SETSIZE - 1);
+		}
+		if (q < 0 || cpu < 0)
+			return ERR("bad rxq-affinity '%.80s': want Q:CPU[+Q:CPU...] (Q 0..%d, CPU "
+				   "0..%d) or none", s, VHU_MAX_QUEUE_PAIRS - 1, CPU_SETSIZE - 1);
+		if (q >= queues)
+			return ERR("rxq-affinity '%.80s': queue %ld, but the port has %u queue%s", s,
+				   q, queues, queues == 1 ? "" : "s");
+		if (n.mask & (1u << q))
+			return ERR("rxq-affinity '%.80s': queue %ld given twice", s, q);
+		n.mask |= 1u << q;
+		n.cpu[q] = (uint16_t)cpu;
+	}
+	*a = n;
+	return 0;
+}
+
+void sw_rxq_affinity_format(const struct sw_rxq_affinity *a, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS && off < len; q++) {
+		if (!(a->mask & (1u << q)))
+			continue;
+		int w = snprintf(buf + off, len - off, "%s%u:%u", off ? "+" : "rxq-affinity=", q,
+				 a->cpu[q]);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+int sw_port_set_parse(const char *name, const char *opts, struct sw_port_spec *s, char *err,
+		      size_t errlen)
+{
+	struct sw_port_spec ns = *s;
+	const char *o = opts;
+
+	do {
+		const char *comma = strchr(o, ',');
+		size_t n = comma ? (size_t)(comma - o) : strlen(o);
+		char tok[256], e[200];
+		if (!n || n >= sizeof(tok))
+			return ERR("port %s: bad option list '%s'", name, opts);
+		memcpy(tok, o, n);
+		tok[n] = '\0';
+		if (is_aff_opt(tok)) {
+			if (sw_rxq_affinity_parse(tok + 13, ns.queues, &ns.aff, e, sizeof(e)) < 0)
+				return ERR("port %s: %s", name, e);
+		} else if (!is_vlan_opt(tok)) {
+			return ERR("port %s: set-port takes tag=VID|none, trunks=LIST|none and "
+				   "rxq-affinity=Q:CPU[+Q:CPU...]|none, not '%s'", name, tok);
+		} else if (vlan_opt(&ns.vlan, name, tok, err, errlen) < 0) {
+			return -EINVAL;
+		}
+		o = comma ? comma + 1 : NULL;
+	} while (o);
+	*s = ns;
+	return 0;
+}
+
+static bool is_vxlan_opt(const char *tok)
+{
+	return strncmp(tok, "local=", 6) == 0 || strncmp(tok, "remote=", 7) == 0 ||
+	       strncmp(tok, "vni=", 4) == 0 || strncmp(tok, "dstport=", 8) == 0;
 }
 
 static int vxlan_opt(struct sw_port_spec *p, const char *tok, char *err, size_t errlen)
@@ -110,6 +179,7 @@ static int vxlan_opt(struct sw_port_spec *p, const char *tok, char *err, size_t 
 static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errlen)
 {
 	bool have_path = false, have_vlan = false;
+	const char *aff = NULL;
 
 	while (opts) {
 		char *tok = opts, *comma = strchr(opts, ',');
@@ -146,6 +216,10 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 		} else if (p->type == PORT_VXLAN && is_vxlan_opt(tok)) {
 			if (vxlan_opt(p, tok, err, errlen) < 0)
 				return -EINVAL;
+		} else if (is_aff_opt(tok)) {
+			if (aff)
+				return ERR("port %s: rxq-affinity= given twice", p->name);
+			aff = tok + 13;
 		} else if (is_vlan_opt(tok)) {
 			if (have_vlan)
 				return ERR("port %s: one of tag= and trunks=, once", p->name);
@@ -163,6 +237,10 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 			return ERR("port %s: local and remotes must all be IPv4 or all IPv6", p->name);
 	if (p->type == PORT_VHOST && p->client && !have_path)
 		return ERR("port %s: a client port needs path=", p->name);
+	/* After queues=, which bounds it, wherever that came. */
+	char e[200];
+	if (aff && sw_rxq_affinity_parse(aff, p->queues, &p->aff, e, sizeof(e)) < 0)
+		return ERR("port %s: %s", p->name, e);
 	return have_path;
 }
 
@@ -202,7 +280,7 @@ int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_sp
 	if (strlen(name) >= sizeof(p->name))
 		return ERR("port name '%s' too long (max %zu)", name, sizeof(p->name) - 1);
 	strcpy(p->name, name);
-	p->queues = 1;
+	p->queues = sw_port_default_queues(p->type);
 	p->vni = SW_VXLAN_VNI_MAX + 1; /* unset */
 	p->dstport = SW_VXLAN_PORT;
 	int have_path = parse_opts(p, comma ? comma + 1 : NULL, err, errlen);
@@ -268,11 +346,16 @@ int sw_port_spec_format(const struct sw_port_spec *s, const char *sock_dir, char
 		if (s->dstport != SW_VXLAN_PORT)
 			put(&f, ",dstport=%u", s->dstport);
 	}
-	if (s->queues != 1)
+	if (s->queues != sw_port_default_queues(s->type))
 		put(&f, ",queues=%u", s->queues);
 	if (s->vlan.mode != SW_VLAN_ALL) {
 		char v[SW_VLAN_FMT_MAX];
 		sw_vlan_format_opt(&s->vlan, v, sizeof(v));
+		put(&f, ",%s", v);
+	}
+	if (s->aff.mask) {
+		char v[SW_AFF_FMT_MAX];
+		sw_rxq_affinity_format(&s->aff, v, sizeof(v));
 		put(&f, ",%s", v);
 	}
 	return f.over ? -ENOSPC : 0;

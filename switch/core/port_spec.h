@@ -2,13 +2,19 @@
 /*
  * A port SPEC, as --port and vhu-ctl add-port give it:
  *
- *   vhost-user:NAME[,path=PATH][,client][,queues=N][,tag=VID|,trunks=LIST]
- *   tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,tag=VID|,trunks=LIST]
- *   vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,tag=VID|,trunks=LIST]
+ *   vhost-user:NAME[,path=PATH][,client][,queues=N][,tag=VID|,trunks=LIST][,AFF]
+ *   tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,tag=VID|,trunks=LIST][,AFF]
+ *   vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,tag=VID|,trunks=LIST][,AFF]
+ *   AFF = rxq-affinity=Q:CPU[+Q:CPU...]
  *
  * A server port without path= listens on SOCK_DIR/NAME; a client port
  * needs path=; a tap port's interface is NAME unless ifname= says. queues:
- * vhost-user queue pairs offered, or a multi-queue tap's queues. A tap
+ * the most vhost-user queue pairs offered (default VHU_MAX_QUEUE_PAIRS: the
+ * guest enables what it wants of them, and only those are polled), or a
+ * multi-queue tap's queues (default 1). rxq-affinity: rx queue Q is polled
+ * by the PMD on CPU (as --pmd-cpus names CPUs, like OVS's
+ * other_config:pmd-rxq-affinity); pairs are joined by '+' because ','
+ * ends an option, each Q once and below queues. A
  * takes checksum and segmentation offloads from the kernel and gives them
  * to it unless offloads=off (then every frame crosses complete). tag and
  * trunks: the port's VLAN mode (vlan.h), at most one of them. A vxlan
@@ -25,11 +31,29 @@
 #include <stdint.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <vhu/vhu.h>
 #include "sw_core.h"
 #include "vlan.h"
 #include "vxlan.h"
 
 enum sw_port_type { PORT_VHOST, PORT_TAP, PORT_VXLAN };
+
+/* rxq-affinity: rx queue q is pinned to the PMD on CPU cpu[q] when bit q
+ * of mask is set. */
+struct sw_rxq_affinity {
+	uint32_t mask;
+	uint16_t cpu[VHU_MAX_QUEUE_PAIRS];
+};
+#define SW_AFF_FMT_MAX (16 + VHU_MAX_QUEUE_PAIRS * 9)
+
+/* The queues a port of type t has without queues=. */
+uint16_t sw_port_default_queues(enum sw_port_type t);
+/* Q:CPU[+Q:CPU...] or none into a, each Q below queues. 0, or -EINVAL
+ * with err set and a untouched. */
+int sw_rxq_affinity_parse(const char *s, uint16_t queues, struct sw_rxq_affinity *a,
+			  char *err, size_t errlen);
+/* rxq-affinity=... (or "" when nothing is pinned). */
+void sw_rxq_affinity_format(const struct sw_rxq_affinity *a, char *buf, size_t len);
 
 struct sw_port_spec {
 	enum sw_port_type type;
@@ -37,6 +61,7 @@ struct sw_port_spec {
 	char path[SW_PATH_MAX];   /* vhost-user */
 	bool client;              /* vhost-user */
 	uint16_t queues;          /* vhost-user queue pairs; tap queues */
+	struct sw_rxq_affinity aff;
 	char ifname[IFNAMSIZ];    /* tap */
 	bool no_offloads;         /* tap: offloads=off */
 	struct sw_vlan vlan;
@@ -55,10 +80,11 @@ int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_sp
  * -ENOSPC when len is too small. */
 int sw_port_spec_format(const struct sw_port_spec *s, const char *sock_dir, char *buf,
 			size_t len);
-/* set-port NAME OPTS: what may change on a running port, today its VLAN
- * mode (tag=VID|none, trunks=LIST|none, comma separated, applied in
- * order) into v. 0, or -EINVAL with err set and v untouched. */
-int sw_port_set_parse(const char *name, const char *opts, struct sw_vlan *v, char *err,
+/* set-port NAME OPTS: what may change on a running port, its VLAN mode
+ * (tag=VID|none, trunks=LIST|none) and rxq-affinity=LIST|none, comma
+ * separated, applied in order to s. 0, or -EINVAL with err set and s
+ * untouched. */
+int sw_port_set_parse(const char *name, const char *opts, struct sw_port_spec *s, char *err,
 		      size_t errlen);
 /* A name with '/' or '\' would reach outside the socket directory. */
 bool sw_port_name_has_sep(const char *name, size_t len);

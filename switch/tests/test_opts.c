@@ -35,6 +35,7 @@ static void test_defaults(void)
 	CHECK_STR(o.sock_dir, "/run/vhu");
 	CHECK_EQ(o.nb_pmds, 1);
 	CHECK(!o.pinned);
+	CHECK_EQ(sw_opts_pmd_on_cpu(&o, 0), -1);   /* not pinned: no CPU has one */
 	CHECK_EQ(o.mac_age, 300);
 	CHECK_EQ(o.sock_mode, 0);
 	CHECK_EQ(o.disable, 0);
@@ -62,6 +63,11 @@ static void test_good(void)
 	CHECK_EQ(o.pmd_cpus[0], 0);
 	CHECK_EQ(o.pmd_cpus[1], 2);
 	CHECK_EQ(o.pmd_cpus[2], 3);
+	/* rxq-affinity names CPUs: the PMD on each, none elsewhere. */
+	CHECK_EQ(sw_opts_pmd_on_cpu(&o, 0), 0);
+	CHECK_EQ(sw_opts_pmd_on_cpu(&o, 2), 1);
+	CHECK_EQ(sw_opts_pmd_on_cpu(&o, 3), 2);
+	CHECK_EQ(sw_opts_pmd_on_cpu(&o, 1), -1);
 	CHECK_EQ(o.mac_age, 1);
 	CHECK_EQ(o.sock_mode, 0660);
 	CHECK_EQ(o.nb_ports, 2);

@@ -23,15 +23,15 @@ static void test_good(void)
 		bool client;
 		unsigned queues;
 	} good[] = {
-		{ "vhost-user:vm1", PORT_VHOST, "vm1", "/run/vhu/vm1", "", false, 1 },
+		{ "vhost-user:vm1", PORT_VHOST, "vm1", "/run/vhu/vm1", "", false, 16 },
 		{ "vhost-user:vm1,queues=4", PORT_VHOST, "vm1", "/run/vhu/vm1", "", false, 4 },
 		{ "vhost-user:vm1,queues=16", PORT_VHOST, "vm1", "/run/vhu/vm1", "", false, 16 },
-		{ "vhost-user:vm1,path=/tmp/s", PORT_VHOST, "vm1", "/tmp/s", "", false, 1 },
+		{ "vhost-user:vm1,path=/tmp/s", PORT_VHOST, "vm1", "/tmp/s", "", false, 16 },
 		{ "vhost-user:vm1,path=/tmp/s,client,queues=2", PORT_VHOST, "vm1", "/tmp/s", "", true, 2 },
-		{ "vhost-user:vm1,client,path=/tmp/s", PORT_VHOST, "vm1", "/tmp/s", "", true, 1 },
-		{ "vhost-user:a:b", PORT_VHOST, "a:b", "/run/vhu/a:b", "", false, 1 },
-		{ "vhost-user:" N63, PORT_VHOST, N63, "/run/vhu/" N63, "", false, 1 },
-		{ "vhost-user:x,path=" P107, PORT_VHOST, "x", P107, "", false, 1 },
+		{ "vhost-user:vm1,client,path=/tmp/s", PORT_VHOST, "vm1", "/tmp/s", "", true, 16 },
+		{ "vhost-user:a:b", PORT_VHOST, "a:b", "/run/vhu/a:b", "", false, 16 },
+		{ "vhost-user:" N63, PORT_VHOST, N63, "/run/vhu/" N63, "", false, 16 },
+		{ "vhost-user:x,path=" P107, PORT_VHOST, "x", P107, "", false, 16 },
 		{ "tap:t0", PORT_TAP, "t0", "", "t0", false, 1 },
 		{ "tap:t0,ifname=veth9", PORT_TAP, "t0", "", "veth9", false, 1 },
 		{ "tap:fifteen-chars", PORT_TAP, "fifteen-chars", "", "fifteen-chars", false, 1 },
@@ -108,6 +108,18 @@ static void test_bad(void)
 		"vxlan:v,local=fd00::1,remote=::1,vni=1",
 		"vxlan:v,local=fd00::1,remote=::ffff:169.254.0.2,vni=1",
 		"vxlan:v,local=fe80::1%0123456789abcdef,remote=fe80::2%e0,vni=1",
+		/* rxq-affinity=Q:CPU[+Q:CPU...]: Q below queues, each once */
+		"vhost-user:a,rxq-affinity=", "vhost-user:a,rxq-affinity=0", "vhost-user:a,rxq-affinity=0:",
+		"vhost-user:a,rxq-affinity=:1", "vhost-user:a,rxq-affinity=0:1:2",
+		"vhost-user:a,rxq-affinity=0:1+", "vhost-user:a,rxq-affinity=+0:1",
+		"vhost-user:a,rxq-affinity=0:1++1:0", "vhost-user:a,rxq-affinity=0:1+0:0",
+		"vhost-user:a,rxq-affinity=16:0", "vhost-user:a,rxq-affinity=-1:0",
+		"vhost-user:a,rxq-affinity=0:-1", "vhost-user:a,rxq-affinity=0:1x",
+		"vhost-user:a,rxq-affinity=0:99999999999", "vhost-user:a,rxq-affinity=0x1:0",
+		"vhost-user:a,rxq-affinity=0:1;1:0", "vhost-user:a,rxq-affinity=0: 1",
+		"vhost-user:a,queues=2,rxq-affinity=2:0", "vhost-user:a,rxq-affinity=2:0,queues=2",
+		"tap:t,rxq-affinity=1:0", "vhost-user:a,rxq-affinity=0:0,rxq-affinity=1:0",
+		"vhost-user:a,rxq-affinity", "vhost-user:a,rxq-affinity=0:1048576",
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct sw_port_spec s;
@@ -189,6 +201,53 @@ static void test_vlan(void)
 	CHECK(!sw_vlan_carries(&s.vlan, 30));
 }
 
+/* rxq-affinity pins queues to CPUs; '+' joins the pairs. */
+static void test_affinity(void)
+{
+	struct sw_port_spec s;
+	char err[256], buf[256];
+
+	CHECK_EQ(sw_port_spec_parse("vhost-user:a", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.aff.mask, 0);
+	CHECK_EQ(sw_port_spec_parse("vhost-user:a,rxq-affinity=3:1+0:7,queues=4", dir, &s, err,
+				    sizeof(err)), 0);
+	CHECK_EQ(s.aff.mask, 0x9);
+	CHECK_EQ(s.aff.cpu[0], 7);
+	CHECK_EQ(s.aff.cpu[3], 1);
+	CHECK_EQ(sw_port_spec_format(&s, dir, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "vhost-user:a,queues=4,rxq-affinity=0:7+3:1");
+	CHECK_EQ(sw_port_spec_parse("tap:t,queues=2,rxq-affinity=1:1", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.aff.mask, 0x2);
+	CHECK_EQ(sw_port_spec_parse("vhost-user:a,rxq-affinity=none", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.aff.mask, 0);
+	CHECK_EQ(sw_port_spec_parse("vhost-user:a,rxq-affinity=15:1023", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.aff.cpu[15], 1023);
+
+	/* set-port: VLAN mode and affinity, in order; a bad one changes nothing. */
+	CHECK_EQ(sw_port_spec_parse("vhost-user:a,queues=2,tag=10", dir, &s, err, sizeof(err)), 0);
+	struct sw_port_spec was = s;
+	CHECK_EQ(sw_port_set_parse("a", "rxq-affinity=1:0+0:1", &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.aff.mask, 0x3);
+	CHECK_EQ(s.vlan.tag, 10);
+	CHECK_EQ(sw_port_set_parse("a", "tag=none,rxq-affinity=none", &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.aff.mask, 0);
+	CHECK_EQ(s.vlan.mode, SW_VLAN_ALL);
+	s = was;
+	static const char *const bad[] = {
+		"rxq-affinity=2:0", "rxq-affinity=0:1+0:1", "rxq-affinity=", "rxq-affinity=x",
+		"tag=20,rxq-affinity=0", "rxq-affinity=0:1,tag=5000", "queues=1", "rxq-affinity",
+		"rxq-affinity=0:1,", ",rxq-affinity=0:1",
+	};
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		err[0] = '\0';
+		CHECK_EQ(sw_port_set_parse("a", bad[i], &s, err, sizeof(err)), -EINVAL);
+		CHECK(err[0] != '\0');
+		CHECK(memcmp(&s, &was, sizeof(s)) == 0);
+	}
+	CHECK_EQ(sw_port_set_parse("a", "rxq-affinity=2:0", &s, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "queue 2, but the port has 2 queues") != NULL);
+}
+
 /* Every spec printed back parses to the same port: what the database
  * stores is what was asked for. */
 static void test_format(void)
@@ -199,6 +258,8 @@ static void test_format(void)
 		"tap:t0", "tap:t0,ifname=veth9,offloads=off,queues=4", "tap:t1,trunks=0:10:100-199",
 		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,remote=169.254.0.3,vni=0,dstport=8472",
 		"vxlan:v6,local=fe80::1%e0,remote=fe80::2%e0,vni=16777215,tag=4094",
+		"vhost-user:vm1,queues=16", "vhost-user:vm1,queues=1,rxq-affinity=0:3",
+		"tap:t0,queues=3,trunks=10,rxq-affinity=2:0+1:1",
 	};
 	for (size_t i = 0; i < NELEM(specs); i++) {
 		struct sw_port_spec a, b;
@@ -235,6 +296,7 @@ int main(void)
 	RUN(test_bad);
 	RUN(test_vlan);
 	RUN(test_vxlan);
+	RUN(test_affinity);
 	RUN(test_format);
 	RUN(test_name_sep);
 	return t_done("switch_port_spec");

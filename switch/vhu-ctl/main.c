@@ -4,7 +4,7 @@
  *
  *   vhu-ctl [--control PATH] add-port [--may-exist] SPEC
  *   vhu-ctl [--control PATH] del-port [--if-exists] NAME
- *   vhu-ctl [--control PATH] set-port NAME tag=VID|none|trunks=LIST|none
+ *   vhu-ctl [--control PATH] set-port NAME OPTS   (tag=, trunks=, rxq-affinity=)
  *   vhu-ctl [--control PATH] show
  *   vhu-ctl [--control PATH] stats [NAME] [--json]
  *   vhu-ctl [--control PATH] fdb
@@ -14,7 +14,7 @@
  *   vhu-ctl [--control PATH] del-flows [in_port=NAME]
  *   vhu-ctl [--control PATH] dump-flows
  *   vhu-ctl [--control PATH] capture NAME FILE [--count N] [--timeout S]
- *   vhu-ctl [--control PATH] pmd-stats | pmd-rxq-show | pmd-stats-clear
+ *   vhu-ctl [--control PATH] pmd-stats | pmd-rxq-show | pmd-stats-clear | pmd-rxq-rebalance
  *
  * The protocol is ../ctl_proto.h's. vhu-ctl prints the reply's text (and
  * the error on stderr). Exit status: 0 OK, 1 ERR or no switch, 2 bad usage.
@@ -41,9 +41,12 @@ static void usage(FILE *f)
 		"  add-port [--may-exist] SPEC   no error when the port's name exists\n"
 		"                         SPEC = vhost-user:NAME[,path=P][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
 		"                         | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P]\n"
-		"                         each with [,tag=VID | ,trunks=VID:VID:A-B]\n"
+		"                         each with [,tag=VID | ,trunks=VID:VID:A-B] [,rxq-affinity=Q:CPU[+Q:CPU...]]\n"
+		"                         vhost-user offers 16 queue pairs unless queues=N; the guest's\n"
+		"                         enabled ones are polled\n"
 		"  del-port [--if-exists] NAME   no error when there is no such port\n"
-		"  set-port NAME OPTS     OPTS = tag=VID|none | trunks=LIST|none (VLAN mode)\n"
+		"  set-port NAME OPTS     OPTS = tag=VID|none | trunks=LIST|none (VLAN mode),\n"
+		"                         rxq-affinity=Q:CPU[+Q:CPU...]|none (rx queue Q on the PMD of CPU)\n"
 		"  show                   ports, state, queues, negotiated features\n"
 		"  stats [NAME] [--json]  per port and queue counters\n"
 		"  fdb                    the MAC table\n"
@@ -55,7 +58,9 @@ static void usage(FILE *f)
 		"  capture NAME FILE [--count N] [--timeout S]   pcap of packets crossing NAME\n"
 		"  pmd-stats              per forwarding thread: busy share, packets, cycles/packet\n"
 		"  pmd-rxq-show           the rx queues each forwarding thread polls, their share\n"
-		"  pmd-stats-clear        count both from now\n");
+		"  pmd-stats-clear        count both from now\n"
+		"  pmd-rxq-rebalance      place the rx queues that are not pinned again by their cycles\n"
+		"                         since pmd-stats-clear, biggest first on the least loaded PMD\n");
 }
 
 static int bad(const char *msg)

@@ -210,6 +210,9 @@ static int dispatch(struct sw_out *o, char **av, int ac, int fd, char *err, size
 		cmd_pmd_stats_clear();
 		out_printf(o, "cleared\n");
 		break;
+	case VHU_CTL_PMD_RXQ_REBALANCE:
+		rc = rxq_rebalance(o, err, errlen) < 0 ? -1 : 0;
+		break;
 	case VHU_CTL_STATS: {
 		const char *name = NULL;
 		bool json = false;

@@ -30,7 +30,7 @@ static int publish(char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock)
 {
 	struct sw_conf *c = sw_conf_copy();
 	if (!c || sw_conf_assign(c) < 0) {
-		free(c);
+		sw_conf_free(c);
 		return ERR("out of memory");
 	}
 	sw_conf_publish(c);

@@ -11,12 +11,15 @@
  * Exit status: 0 ok, 1 runtime failure, 2 bad options.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include "ctl_proto.h"
 #include "sw.h"
 
@@ -107,7 +110,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	/* Threads created from here on inherit the mask: signals wait for
-	 * the main thread's sigtimedwait. */
+	 * the main thread's signalfd. */
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -115,6 +118,13 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	int sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	/* Before any port: their callbacks ask for rx queue assignments. */
+	int rxq_fd = sig_fd < 0 ? -1 : rxq_init();
+	if (rxq_fd < 0) {
+		fprintf(stderr, "vhu-switch: signalfd/eventfd: %s\n", strerror(errno));
+		return 1;
+	}
 
 	if (pmd_start() < 0) {
 		rc = 1;
@@ -142,14 +152,29 @@ int main(int argc, char **argv)
 	SW_LOG("started: %u pmd%s, socket dir %s, mac ageing %u s%s%s", sw_opts.nb_pmds,
 	       sw_opts.nb_pmds == 1 ? "" : "s", sw_opts.sock_dir, sw_opts.mac_age,
 	       sw_opts.db ? ", db " : "", sw_opts.db ? sw_opts.db : "");
+	/* Signals, rx queue changes (rxq.c), and the fdb's ageing once a second. */
+	struct pollfd pf[2] = { { sig_fd, POLLIN, 0 }, { rxq_fd, POLLIN, 0 } };
+	uint32_t aged = sw_now_s();
 	for (;;) {
-		struct timespec ts = { 1, 0 };
-		int s = sigtimedwait(&sigs, NULL, &ts);
-		if (s > 0) {
-			SW_LOG("signal %d: stopping", s);
+		if (poll(pf, 2, 1000) < 0 && errno != EINTR) {
+			SW_LOG("poll: %s; stopping", strerror(errno));
+			rc = 1;
 			break;
 		}
-		sw_fdb_age(&sw_fdb, sw_now_s(), sw_opts.mac_age);
+		struct signalfd_siginfo si;
+		if ((pf[0].revents & POLLIN) && read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			SW_LOG("signal %u: stopping", si.ssi_signo);
+			break;
+		}
+		if (rxq_take_request()) {
+			sw_mutex_lock(&sw_ctl_lock);
+			rxq_reassign();
+			sw_mutex_unlock(&sw_ctl_lock);
+		}
+		if (sw_now_s() != aged) {
+			aged = sw_now_s();
+			sw_fdb_age(&sw_fdb, aged, sw_opts.mac_age);
+		}
 	}
 out:
 	ctl_stop();
@@ -161,5 +186,7 @@ out:
 	flow_del_all(); /* after the PMDs: the last snapshot reached them */
 	sw_mutex_unlock(&sw_ctl_lock);
 	vhu_loop_stop_thread();
+	rxq_fini();
+	close(sig_fd);
 	return rc;
 }

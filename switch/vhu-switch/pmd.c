@@ -126,70 +126,13 @@ struct sw_conf *sw_conf_copy(void)
 	return n;
 }
 
-static void conf_free(struct sw_conf *c)
+void sw_conf_free(struct sw_conf *c)
 {
 	if (!c)
 		return;
 	for (unsigned i = 0; i < SW_MAX_PMDS; i++)
 		free(c->rxq[i]);
 	free(c);
-}
-
-/* Chains live port i behind the first earlier tunnel port of its receive
- * group; false when it is the first (or no tunnel port). */
-static bool vx_chain(struct sw_conf *c, unsigned i)
-{
-	const struct port *pt = c->ports[c->live[i]];
-	if (pt->type != PORT_VXLAN)
-		return false;
-	for (unsigned j = 0; j < i; j++) {
-		uint16_t s = c->live[j];
-		if (c->ports[s]->type != PORT_VXLAN || c->ports[s]->vx.grp != pt->vx.grp)
-			continue;
-		while (c->vx_next[s] < SW_MAX_PORTS)
-			s = c->vx_next[s];
-		c->vx_next[s] = c->live[i];
-		return true;
-	}
-	return false;
-}
-
-int sw_conf_assign(struct sw_conf *c)
-{
-	unsigned total = 0, k = 0, np = sw_opts.nb_pmds;
-
-	c->nb_live = 0;
-	c->live_mask = 0;
-	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
-		if (c->ports[i]) {
-			c->live[c->nb_live++] = (uint16_t)i;
-			c->live_mask |= 1ULL << i;
-			total += c->ports[i]->queues;
-		}
-	for (unsigned p = 0; p < np; p++) {
-		free(c->rxq[p]);
-		c->nb_rxq[p] = 0;
-		c->rxq[p] = calloc(total ? total : 1, sizeof(struct sw_rxq));
-		if (!c->rxq[p])
-			return -ENOMEM;
-	}
-	/* Round-robin over every (port, queue) so that the queues of one
-	 * multi-queue port spread over the PMDs; a tunnel port that shares
-	 * its receive sockets with an earlier one is received by that one. */
-	for (unsigned i = 0; i < SW_MAX_PORTS; i++)
-		c->vx_next[i] = SW_MAX_PORTS;
-	for (unsigned i = 0; i < c->nb_live; i++) {
-		struct port *pt = c->ports[c->live[i]];
-		c->vlan[c->live[i]] = pt->spec.vlan;
-		if (vx_chain(c, i))
-			continue;
-		for (uint16_t q = 0; q < pt->queues; q++, k++) {
-			unsigned p = k % np;
-			c->rxq[p][c->nb_rxq[p]++] = (struct sw_rxq){ pt, q };
-		}
-	}
-	flow_resolve(c);
-	return 0;
 }
 
 /* Two grace periods: first a snapshot without any rx queue, so that no rx
@@ -199,18 +142,19 @@ void sw_conf_publish(struct sw_conf *c)
 {
 	struct sw_conf *mid = calloc(1, sizeof(*mid)), *old;
 
+	rxq_note_moves(atomic_load(&sw_conf), c);
 	if (mid) {
 		memcpy(mid->ports, c->ports, sizeof(mid->ports));
 		memcpy(mid->live, c->live, sizeof(mid->live));
 		mid->nb_live = c->nb_live;
 		old = atomic_exchange(&sw_conf, mid);
 		sw_synchronize();
-		conf_free(old);
+		sw_conf_free(old);
 		old = NULL;
 	}
 	old = atomic_exchange(&sw_conf, c);
 	sw_synchronize();
-	conf_free(old);
+	sw_conf_free(old);
 	for (unsigned p = 0; p < sw_opts.nb_pmds; p++) {
 		unsigned n = c->nb_rxq[p];
 		char line[512];
@@ -523,7 +467,7 @@ int pmd_start(void)
 		rc = -ENOMEM;
 	sw_mutex_unlock(&sw_ctl_lock);
 	if (rc) {
-		conf_free(c);
+		sw_conf_free(c);
 		return rc;
 	}
 	atomic_store(&sw_conf, c);
@@ -581,5 +525,5 @@ void pmd_stop(void)
 		free(m);
 		pmds[i] = NULL;
 	}
-	conf_free(atomic_exchange(&sw_conf, NULL));
+	sw_conf_free(atomic_exchange(&sw_conf, NULL));
 }

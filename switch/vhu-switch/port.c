@@ -50,6 +50,18 @@ static int parse_spec(struct port *p, const char *spec, char *err, size_t errlen
 	return 0;
 }
 
+/* Every pinned queue's CPU runs a PMD. */
+static int check_affinity(const char *name, const struct sw_rxq_affinity *a, char *err,
+			  size_t errlen)
+{
+	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
+		if ((a->mask >> q & 1) && sw_opts_pmd_on_cpu(&sw_opts, a->cpu[q]) < 0)
+			return ERR("port %s: rxq-affinity %u:%u: no PMD runs on cpu %u (%s)", name, q,
+				   a->cpu[q], a->cpu[q], sw_opts.pinned ? "see --pmd-cpus" :
+				   "PMDs are not pinned: --pmd-cpus");
+	return 0;
+}
+
 static int port_open(struct port *p, char *err, size_t errlen)
 {
 	switch (p->type) {
@@ -94,6 +106,8 @@ int port_add(const char *spec, char *err, size_t errlen)
 	for (unsigned i = 0; i < SW_VXLAN_TX_SOCKS; i++)
 		p->vx.tx_fd[i] = -1;
 	rc = parse_spec(p, spec, err, errlen);
+	if (!rc)
+		rc = check_affinity(p->name, &p->spec.aff, err, errlen);
 	if (rc) {
 		port_free(p);
 		return rc;
@@ -130,7 +144,7 @@ int port_add(const char *spec, char *err, size_t errlen)
 	}
 	c = sw_conf_copy();
 	if (!c || (c->ports[slot] = p, sw_conf_assign(c)) < 0) {
-		free(c);
+		sw_conf_free(c);
 		port_close(p);
 		port_free(p);
 		return ERR("out of memory");
@@ -170,30 +184,33 @@ int port_write(FILE *f)
 int port_set(const char *name, const char *opts, char *err, size_t errlen)
 {
 	struct port *p = port_find(atomic_load(&sw_conf), name);
-	struct sw_vlan v;
-	char was[128], now[128];
+	struct sw_port_spec s;
+	char was[128], now[128], aff[SW_AFF_FMT_MAX];
 
 	if (!p)
 		return ERR("no port named '%s'", name);
-	v = p->spec.vlan;
-	if (sw_port_set_parse(name, opts, &v, err, errlen) < 0)
+	s = p->spec;
+	if (sw_port_set_parse(name, opts, &s, err, errlen) < 0 ||
+	    check_affinity(name, &s.aff, err, errlen) < 0)
 		return -EINVAL;
 	struct sw_conf *c = sw_conf_copy();
 	if (!c)
 		return ERR("out of memory");
 	sw_vlan_format(&p->spec.vlan, was, sizeof(was));
-	struct sw_vlan old = p->spec.vlan;
-	p->spec.vlan = v;
+	struct sw_port_spec old = p->spec;
+	p->spec = s;
 	if (sw_conf_assign(c) < 0) {
-		p->spec.vlan = old;
-		free(c);
+		p->spec = old;
+		sw_conf_free(c);
 		return ERR("out of memory");
 	}
 	sw_conf_publish(c);
 	/* What the port learnt belongs to the VLANs it was in. */
-	sw_fdb_flush_port(&sw_fdb, p->idx);
-	sw_vlan_format(&v, now, sizeof(now));
-	SW_LOG("port %s: vlan %s (was %s)", p->name, now, was);
+	if (memcmp(&old.vlan, &s.vlan, sizeof(s.vlan)))
+		sw_fdb_flush_port(&sw_fdb, p->idx);
+	sw_vlan_format(&s.vlan, now, sizeof(now));
+	sw_rxq_affinity_format(&s.aff, aff, sizeof(aff));
+	SW_LOG("port %s: vlan %s (was %s)%s%s", p->name, now, was, aff[0] ? ", " : "", aff);
 	return 0;
 }
 
@@ -291,7 +308,7 @@ int port_del(const char *name, char *err, size_t errlen)
 	}
 	c->ports[p->idx] = NULL;
 	if (sw_conf_assign(c) < 0) {
-		free(c);
+		sw_conf_free(c);
 		return ERR("out of memory");
 	}
 	sw_conf_publish(c); /* a grace period has passed: no PMD holds p */

@@ -59,6 +59,7 @@ static int new_device(struct vhu_dev *dev)
 	atomic_store(&p->dev_id, vhu_dev_get_id(dev));
 	update_masks(p, dev);
 	atomic_store(&p->state, PS_RUNNING);
+	rxq_changed();
 	for (unsigned q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
 		atomic_store(&p->txq[q].congested, false);
 	feature_format(vhu_dev_get_features(dev), names, sizeof(names));
@@ -80,6 +81,7 @@ static void destroy_device(struct vhu_dev *dev)
 	atomic_store(&p->state, PS_CONNECTED);
 	atomic_store(&p->guest_rx_mask, 0);
 	atomic_store(&p->guest_tx_mask, 0);
+	rxq_changed();
 	SW_LOG("port %s: device down: socket %s id %" PRIu64, p->name, p->path,
 	       vhu_dev_get_id(dev));
 }
@@ -96,10 +98,9 @@ static int vring_state_changed(struct vhu_dev *dev, uint16_t vring, int enable)
 		return 0;
 	}
 	atomic_uint *m = (vring & 1) ? &p->guest_tx_mask : &p->guest_rx_mask;
-	if (enable)
-		atomic_fetch_or(m, 1u << q);
-	else
-		atomic_fetch_and(m, ~(1u << q));
+	unsigned was = enable ? atomic_fetch_or(m, 1u << q) : atomic_fetch_and(m, ~(1u << q));
+	if ((vring & 1) && (was >> q & 1) != !!enable)
+		rxq_changed();
 	if (vring + 1u > atomic_load(&p->nr_vring))
 		atomic_store(&p->nr_vring, vring + 1u);
 	SW_LOG("port %s: vring %u %s", p->name, vring, enable ? "enabled" : "disabled");

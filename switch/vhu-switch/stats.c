@@ -118,9 +118,10 @@ void cmd_show(struct sw_out *o)
 		}
 		unsigned rxm = atomic_load(&p->guest_rx_mask), txm = atomic_load(&p->guest_tx_mask);
 		feature_format(f, names, sizeof(names));
-		out_printf(o, " device %" PRIu64 " vrings %u enabled-rxq 0x%x enabled-txq 0x%x\n"
+		out_printf(o, " device %" PRIu64 " vrings %u enabled %d enabled-rxq 0x%x enabled-txq 0x%x\n"
 			   "  features 0x%016" PRIx64 " [%s]\n  offloads taken on transmit [%s]\n",
-			   atomic_load(&p->dev_id), atomic_load(&p->nr_vring), rxm, txm, f, names, ol);
+			   atomic_load(&p->dev_id), atomic_load(&p->nr_vring), __builtin_popcount(txm),
+			   rxm, txm, f, names, ol);
 	}
 }
 
@@ -177,20 +178,27 @@ static void put_ol(struct sw_out *o, const struct port *p, bool json)
 static void port_stats(struct sw_out *o, const struct port *p, bool json, bool first)
 {
 	uint64_t tot[8] = { 0 }, qv[VHU_MAX_QUEUE_PAIRS][8];
+	/* Queues listed: a vhost-user port's that its guest set up or that
+	 * counted something (it offers 16; a guest uses what it wants). */
+	unsigned nq = p->type == PORT_VHOST ? (atomic_load(&p->nr_vring) + 1) / 2 : p->queues;
 
 	for (unsigned q = 0; q < p->queues; q++) {
 		qget(&p->rx[q], qv[q]);
 		qget(&p->tx[q], qv[q] + 4);
-		for (int k = 0; k < 8; k++)
+		for (int k = 0; k < 8; k++) {
 			tot[k] += qv[q][k];
+			if (qv[q][k] && q >= nq)
+				nq = q + 1;
+		}
 	}
+	nq = nq < 1 ? 1 : nq > p->queues ? p->queues : nq;
 	if (json) {
 		out_printf(o, "%s\n  {\"name\": \"%s\", \"type\": \"%s\", \"state\": \"%s\", ",
 			   first ? "" : ",", p->name, type_name(p), state_name(p));
 		put_vals(o, tot, true);
 		put_ol(o, p, true);
 		out_printf(o, ", \"queues\": [");
-		for (unsigned q = 0; q < p->queues; q++) {
+		for (unsigned q = 0; q < nq; q++) {
 			out_printf(o, "%s{\"queue\": %u, ", q ? ", " : "", q);
 			put_vals(o, qv[q], true);
 			out_printf(o, "}");
@@ -202,8 +210,8 @@ static void port_stats(struct sw_out *o, const struct port *p, bool json, bool f
 	put_vals(o, tot, false);
 	put_ol(o, p, false);
 	out_printf(o, "\n");
-	if (p->queues > 1)
-		for (unsigned q = 0; q < p->queues; q++) {
+	if (nq > 1)
+		for (unsigned q = 0; q < nq; q++) {
 			out_printf(o, "  queue %u:", q);
 			put_vals(o, qv[q], false);
 			out_printf(o, "\n");

@@ -4,7 +4,8 @@
  * flows, port specs, options) are in ../core; this folder runs them.
  *
  * Threads:
- *  - main: options, signals, fdb ageing once a second;
+ *  - main: options, signals, fdb ageing once a second, and the new rx
+ *    queue assignment when a guest enables or disables queues (rxq.c);
  *  - ctl: the control socket, one short-lived thread per client; every
  *    change of the port set or the flow table happens under sw_ctl_lock;
  *  - libvhu's loop thread: device callbacks (port_vhost.c); they never take
@@ -168,9 +169,12 @@ struct port {
 
 	struct vxlan_port vx;
 	/* Cycles the PMD polling rx queue q spent on its packets, from the
-	 * rx call to the last output (pmd-rxq-show); base as sw_pmd_stats'. */
+	 * rx call to the last output (pmd-rxq-show); base as sw_pmd_stats'
+	 * (the queue's load for placement), shown: the value when its PMD's
+	 * queues last changed (its share of that PMD's busy cycles since). */
 	_Atomic uint64_t rxq_cycles[VHU_MAX_QUEUE_PAIRS];
 	uint64_t rxq_base[VHU_MAX_QUEUE_PAIRS] SW_GUARDED_BY(sw_ctl_lock);
+	uint64_t rxq_shown[VHU_MAX_QUEUE_PAIRS] SW_GUARDED_BY(sw_ctl_lock);
 
 	struct sw_txq txq[VHU_MAX_QUEUE_PAIRS];
 	struct sw_qstats rx[VHU_MAX_QUEUE_PAIRS], tx[VHU_MAX_QUEUE_PAIRS];
@@ -190,6 +194,7 @@ enum { PS_BUSY, PS_IDLE, PS_BUSY_ITERS, PS_IDLE_ITERS, PS_PACKETS, PS_N };
 struct sw_pmd_stats {
 	_Atomic uint64_t v[PS_N];
 	uint64_t base[PS_N] SW_GUARDED_BY(sw_ctl_lock);
+	uint64_t busy_shown SW_GUARDED_BY(sw_ctl_lock);   /* as port's rxq_shown */
 };
 extern struct sw_pmd_stats sw_pmd_stats[SW_MAX_PMDS];
 
@@ -259,8 +264,28 @@ void sw_synchronize(void);
 void sw_conf_publish(struct sw_conf *conf) SW_REQUIRES(sw_ctl_lock);
 /* Copy of the current snapshot for the ctl thread to modify. */
 struct sw_conf *sw_conf_copy(void) SW_REQUIRES(sw_ctl_lock);
-/* Rebuilds the round-robin rx queue assignment of conf and its fwd[]. */
+void sw_conf_free(struct sw_conf *conf);
+
+/* rxq.c: rx queue assignment. */
+struct sw_out;
+/* Rebuilds conf's live ports, their VLAN modes, which PMD polls which
+ * rx queue (../core/rxq_place.h) and fwd[]. 0 or -ENOMEM. */
 int sw_conf_assign(struct sw_conf *conf) SW_REQUIRES(sw_ctl_lock);
+/* The eventfd rxq_changed() writes, for the main thread to wait on. */
+int rxq_init(void);
+void rxq_fini(void);
+/* From any thread, libvhu's included: a guest enabled or disabled queues. */
+void rxq_changed(void);
+/* Whether rxq_changed() was called since the last time (resets it). */
+bool rxq_take_request(void);
+/* Before next replaces cur: PMDs whose queues change count their queues'
+ * shares in pmd-rxq-show from now (rxq_shown). */
+void rxq_note_moves(const struct sw_conf *cur, const struct sw_conf *next)
+	SW_REQUIRES(sw_ctl_lock);
+/* A new assignment, published when queues move. */
+void rxq_reassign(void) SW_REQUIRES(sw_ctl_lock);
+/* pmd-rxq-rebalance: the same, asked for; err says why nothing was done. */
+int rxq_rebalance(struct sw_out *o, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
 
 /* flow_ctl.c: the switch's flow table */
 int flow_add(const char *spec, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);

@@ -54,6 +54,8 @@
 #                    (with multiqueue, XPS maps each CPU to its own TX queue)
 #   vhu.time=S       serve: stay up S s (30); pingloop: ping deadline (60)
 #   vhu.limit=S      watchdog: power off after S s whatever happens (150)
+#   vhu.linger=S     stay up S s after the mode's last marker ("lingering"),
+#                    NIC up, for the host to look at the device in use
 #   vhu.peer1=ADDR   pingloop: also ping this IPv4 address (on eth1's subnet)
 #                    at the same time; its summary is "ping1 R/N"
 #   vhu.role=R       tcp: send (a file of vhu.size random bytes, 2 MiB, to
@@ -277,6 +279,7 @@ tcp)
 *) M "error unknown mode $mode" ;;
 esac
 [ -n "${P_memck:-}" ] && M "memck end $(md5sum </tmp/memck | cut -d' ' -f1)"
+if [ -n "${P_linger:-}" ]; then M "lingering ${P_linger} s"; sleep "$P_linger"; fi
 fin
 INIT
 }

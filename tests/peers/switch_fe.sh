@@ -8,7 +8,9 @@
 # same for B -> A), the switch's rx counts equal what the frontends sent,
 # fdb lists the MACs, show/stats answer and stats --json parses (python3)
 # with the same counters, no frame is "other", a port name with '/' is
-# refused, and pmd-stats / pmd-rxq-show account for the traffic. Two
+# refused, and pmd-stats / pmd-rxq-show account for the traffic (a
+# frontend's one queue pair of the 16 a port offers is its one polled
+# queue, none once it left). Two
 # PMDs when there are two CPUs (shared tx queues).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/switch_common.inc"
@@ -38,6 +40,10 @@ grep -q '^port c: .*state running' "$T/show.txt" || fail "port c not running in 
 wait "$PID_fec"; rc_c=$?
 vctl del-port c || { sw_dump; fail "del-port c"; }
 vctl stats c >/dev/null 2>&1 && fail "stats c works after del-port"
+# While A and B still send: only queues a guest enabled are polled, so
+# a port's queues are in pmd-rxq-show while its frontend is up.
+sleep 0.5
+vctl pmd-rxq-show >"$T/rxq.txt"
 wait "$PID_fea"; rc_a=$?
 wait "$PID_feb"; rc_b=$?
 cat "$T/fea.log" "$T/feb.log" "$T/fec.log" | grep '^fe:'
@@ -79,13 +85,17 @@ grep -q "port c: deleted" "$T/sw.log" || fail "no log of the deletion"
 # The PMDs' own view: every frame that entered went through a PMD, each
 # of a's and b's queues is polled by one PMD and took part of its busy
 # cycles; after a clear, nothing is counted.
-vctl pmd-stats | tee "$T/pmd.txt"; vctl pmd-rxq-show | tee "$T/rxq.txt"
+vctl pmd-stats | tee "$T/pmd.txt"; cat "$T/rxq.txt"
 pk=$(awk '{for (i = 1; i < NF; i++) if ($i == "packets") { gsub(",", "", $(i + 1)); s += $(i + 1) }} END {print s + 0}' "$T/pmd.txt")
 [ "$pk" -ge $((arx + brx)) ] || fail "pmd-stats counts $pk packets, ports a and b took $((arx + brx))"
 for p in a b; do
 	grep -qE "^  port $p +queue 0 +(en|dis)abled +pmd usage +[0-9.]+ %" "$T/rxq.txt" || fail "pmd-rxq-show lacks port $p queue 0"
 	grep -E "^  port $p +queue 0 " "$T/rxq.txt" | grep -q "usage +0.0 %" && fail "port $p's queue took no PMD cycles"
+	# A one-queue frontend on a port that offers 16 pairs: one polled queue.
+	grep -q "^port $p: 16 queue pairs offered, 1 enabled by the guest, 1 rx queue polled" "$T/rxq.txt" ||
+		fail "port $p: not 16 offered, 1 enabled, 1 polled"
 done
+vctl pmd-rxq-show | grep -q "^  port" && fail "queues still polled after the frontends left"
 vctl pmd-stats-clear >/dev/null || fail "pmd-stats-clear"
 vctl pmd-stats | grep "^pmd" | grep -v "packets 0," && fail "pmd-stats counts packets after a clear (above)"
 echo PASS

@@ -10,18 +10,10 @@
 . "$(dirname "$0")/switch_common.inc"
 sw_need_taps
 guest_prepare || skip "no guest kernel/initramfs (see above)"
-
-NS=vhusw-$$-$RANDOM
-TAPIF=vhut$$
-TAPIF=${TAPIF:0:15}
-ip netns add "$NS" || skip "cannot create a network namespace"
-trap 'ip netns del "$NS" 2>/dev/null; cleanup' EXIT
+sw_netns
 
 sw_start --port vhost-user:vm0 --port "tap:t0,ifname=$TAPIF"
-ip link set "$TAPIF" netns "$NS" || { sw_dump; fail "cannot move $TAPIF into $NS"; }
-ip -n "$NS" addr add 169.254.20.2/16 dev "$TAPIF"
-ip -n "$NS" link set "$TAPIF" up
-ip -n "$NS" link set lo up
+sw_tap_into_ns 169.254.20.2/16
 nsmac=$(ip -n "$NS" -o link show "$TAPIF" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 
 guest_boot g0 "$T/vm0" "" "" "vhu.mode=ping vhu.ip=169.254.20.1/16 vhu.peer=169.254.20.2 vhu.count=5 vhu.wait=30" || fail "guest_boot"
