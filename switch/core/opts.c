@@ -25,7 +25,8 @@ void sw_opts_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vhu-switch [--control PATH] [--socket-dir DIR] [--pmd-cpus LIST]\n"
-		"                  [--mac-age SECONDS] [--socket-mode OCTAL] [--disable-features LIST]\n"
+		"                  [--mac-age SECONDS] [--socket-mode OCTAL] [--socket-group GROUP]\n"
+		"                  [--disable-features LIST]\n"
 		"                  [--disable-protocol-features LIST] [--no-ring-resync]\n"
 		"                  [--db FILE] [--port SPEC]... [--flow FLOW]...\n"
 		"  --control     control socket for vhu-ctl (default " VHU_CTL_DEFAULT_PATH ")\n"
@@ -35,6 +36,8 @@ void sw_opts_usage(FILE *f)
 		"                default one unpinned PMD\n"
 		"  --mac-age     MACs not seen for this long are forgotten (default %u s)\n"
 		"  --socket-mode octal mode of server port sockets (default the library's 0660)\n"
+		"  --socket-group the group of the control socket and server port sockets, both\n"
+		"                0660 (unless --socket-mode), for a QEMU running as another user\n"
 		"  --db          keep the ports and flows vhu-ctl sets in FILE, rewritten before\n"
 		"                each change is answered, restored at start (then --port and\n"
 		"                --flow add to it)\n"
@@ -110,6 +113,7 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 		{ "pmd-cpus", required_argument, NULL, 'p' },
 		{ "mac-age", required_argument, NULL, 'a' },
 		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ "port", required_argument, NULL, 'P' },
 		{ "flow", required_argument, NULL, 'f' },
 		{ "disable-features", required_argument, NULL, 'F' },
@@ -151,6 +155,11 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 			if (number(optarg, 8, 0, 0777, &v))
 				return ERR("bad --socket-mode '%s' (octal, e.g. 0660)", optarg);
 			o->sock_mode = (unsigned)v;
+			break;
+		case 'g':
+			if (!*optarg)
+				return ERR("empty --socket-group");
+			o->sock_group = optarg;
 			break;
 		case 'F':
 			if (!*optarg || feature_parse_list(optarg, &o->disable))

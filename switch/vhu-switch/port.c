@@ -41,6 +41,7 @@ static int parse_spec(struct port *p, const char *spec, char *err, size_t errlen
 	p->queues = s.queues;
 	memcpy(p->ifname, s.ifname, sizeof(p->ifname));
 	p->no_offloads = s.no_offloads;
+	atomic_store(&p->tx_retries_max, s.tx_retries);
 	p->spec = s;
 	p->vx.local = s.local;
 	memcpy(p->vx.remote, s.remote, sizeof(s.remote));
@@ -170,30 +171,65 @@ int port_write(FILE *f)
 int port_set(const char *name, const char *opts, char *err, size_t errlen)
 {
 	struct port *p = port_find(atomic_load(&sw_conf), name);
-	struct sw_vlan v;
-	char was[128], now[128];
+	struct sw_port_spec s;
+	char line[VHU_CTL_LINE_MAX];
 
 	if (!p)
 		return ERR("no port named '%s'", name);
-	v = p->spec.vlan;
-	if (sw_port_set_parse(name, opts, &v, err, errlen) < 0)
+	s = p->spec;
+	if (sw_port_set_parse(opts, &s, err, errlen) < 0)
 		return -EINVAL;
-	struct sw_conf *c = sw_conf_copy();
-	if (!c)
-		return ERR("out of memory");
-	sw_vlan_format(&p->spec.vlan, was, sizeof(was));
-	struct sw_vlan old = p->spec.vlan;
-	p->spec.vlan = v;
-	if (sw_conf_assign(c) < 0) {
-		p->spec.vlan = old;
-		free(c);
-		return ERR("out of memory");
+	/* Its add-port line must still fit a request (and the --db file). */
+	if (sw_port_spec_format(&s, sw_opts.sock_dir, line,
+				sizeof(line) - sizeof("add-port --may-exist \n")) < 0)
+		return ERR("port %s: its spec would be longer than a request line", name);
+	if (memcmp(&s.vlan, &p->spec.vlan, sizeof(s.vlan))) {
+		char was[128], now[128];
+		struct sw_conf *c = sw_conf_copy();
+		if (!c)
+			return ERR("out of memory");
+		struct sw_vlan old = p->spec.vlan;
+		p->spec.vlan = s.vlan;
+		if (sw_conf_assign(c) < 0) {
+			p->spec.vlan = old;
+			free(c);
+			return ERR("out of memory");
+		}
+		sw_conf_publish(c);
+		/* What the port learnt belongs to the VLANs it was in. */
+		sw_fdb_flush_port(&sw_fdb, p->idx);
+		sw_vlan_format(&old, was, sizeof(was));
+		sw_vlan_format(&s.vlan, now, sizeof(now));
+		SW_LOG("port %s: vlan %s (was %s)", p->name, now, was);
 	}
-	sw_conf_publish(c);
-	/* What the port learnt belongs to the VLANs it was in. */
-	sw_fdb_flush_port(&sw_fdb, p->idx);
-	sw_vlan_format(&v, now, sizeof(now));
-	SW_LOG("port %s: vlan %s (was %s)", p->name, now, was);
+	if (s.tx_retries != p->spec.tx_retries) {
+		atomic_store(&p->tx_retries_max, s.tx_retries);
+		SW_LOG("port %s: tx-retries %u (was %u)", p->name, s.tx_retries, p->spec.tx_retries);
+	}
+	if (memcmp(&s.ext, &p->spec.ext, sizeof(s.ext)))
+		SW_LOG("port %s: external-ids now %u", p->name, s.ext.n);
+	p->spec = s;
+	return 0;
+}
+
+/* find-port external-id:KEY=VALUE: the names of the ports that have it. */
+int port_find_ext(struct sw_out *o, const char *arg, char *err, size_t errlen)
+{
+	const struct sw_conf *c = atomic_load(&sw_conf);
+	size_t pre = sw_ext_id_prefix(arg);
+	struct sw_ext_id id;
+	char e[200];
+
+	if (!pre)
+		return ERR("find-port takes external-id:KEY=VALUE, not '%.100s'", arg);
+	if (sw_ext_id_parse(arg + pre, false, &id, e, sizeof(e)) < 0)
+		return ERR("%s", e);
+	for (unsigned i = 0; i < c->nb_live; i++) {
+		const struct port *p = c->ports[c->live[i]];
+		const char *v = sw_ext_ids_get(&p->spec.ext, id.key);
+		if (v && strcmp(v, id.val) == 0)
+			out_printf(o, "%s\n", p->name);
+	}
 	return 0;
 }
 
