@@ -9,6 +9,7 @@
 #include "ctl_proto.h"
 #include "feature_names.h"
 #include "opts.h"
+#include "port_spec.h"
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
 
@@ -37,18 +38,20 @@ void sw_opts_usage(FILE *f)
 		"  --mac-age     MACs not seen for this long are forgotten (default %u s)\n"
 		"  --socket-mode octal mode of server port sockets (default the library's 0660)\n"
 		"  --socket-group the group of the control socket and server port sockets, both\n"
-		"                0660 (unless --socket-mode), for a QEMU running as another user\n"
+		"                0660 (ports: unless --socket-mode), for a QEMU running as another user\n"
 		"  --db          keep the ports and flows vhu-ctl sets in FILE, rewritten before\n"
 		"                each change is answered, restored at start (then --port and\n"
 		"                --flow add to it)\n"
-		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N][,VLAN]\n"
-		"       | tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,VLAN]\n"
-		"       | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,VLAN]\n"
+		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N][,tx-retries=N][,VLAN][,EXT]...\n"
+		"       | tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,VLAN][,EXT]...\n"
+		"       | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,VLAN][,EXT]...\n"
+		"  tx-retries = more enqueue attempts to a full guest ring, 0..%d (default %d)\n"
 		"  VLAN = tag=VID (access port) | trunks=VID[:VID|:A-B]... (trunk); neither: all VLANs\n"
+		"  EXT  = external-ids:KEY=VALUE, data for orchestrators (vhu-ctl find-port)\n"
 		"  FLOW = in_port=NAME,actions=output:NAME|drop|normal (overrides learning for that port)\n"
 		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"
 		"         protocol: rarp,log_shmfd,inflight_shmfd,...) or bit numbers\n",
-		SW_MAC_AGE_DEFAULT);
+		SW_MAC_AGE_DEFAULT, SW_TX_RETRIES_MAX, SW_TX_RETRIES_DEFAULT);
 }
 
 int sw_opts_parse_cpus(struct sw_opts *o, const char *s, char *err, size_t errlen)
