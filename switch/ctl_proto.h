@@ -35,6 +35,8 @@
 #define VHU_CTL_DEFAULT_PATH VHU_SWITCH_RUN_DIR "/vhu-switch.ctl"
 
 #define VHU_CTL_LINE_MAX 4096      /* request line, '\n' included */
+/* The longest port SPEC: what fits an add-port request (and a --db line). */
+#define VHU_CTL_SPEC_MAX (VHU_CTL_LINE_MAX - sizeof("add-port --may-exist \n"))
 #define VHU_CTL_MAX_WORDS 8        /* command and its arguments */
 #define VHU_CTL_RECV_TIMEOUT_S 5   /* for the request line to arrive */
 #define VHU_CTL_REPLY_OK "OK"

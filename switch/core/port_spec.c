@@ -210,7 +210,7 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_spec *p,
 		       char *err, size_t errlen)
 {
-	char buf[VHU_CTL_LINE_MAX];
+	char buf[VHU_CTL_SPEC_MAX];
 	const char *colon = strchr(spec, ':');
 
 	memset(p, 0, sizeof(*p));

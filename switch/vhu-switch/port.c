@@ -157,7 +157,7 @@ int port_add(const char *spec, char *err, size_t errlen)
 int port_write(FILE *f)
 {
 	const struct sw_conf *c = atomic_load(&sw_conf);
-	char line[VHU_CTL_LINE_MAX];
+	char line[VHU_CTL_SPEC_MAX];
 
 	for (unsigned i = 0; i < c->nb_live; i++) {
 		const struct port *p = c->ports[c->live[i]];
@@ -172,7 +172,7 @@ int port_set(const char *name, const char *opts, char *err, size_t errlen)
 {
 	struct port *p = port_find(atomic_load(&sw_conf), name);
 	struct sw_port_spec s;
-	char line[VHU_CTL_LINE_MAX];
+	char line[VHU_CTL_SPEC_MAX];
 
 	if (!p)
 		return ERR("no port named '%s'", name);
@@ -180,8 +180,7 @@ int port_set(const char *name, const char *opts, char *err, size_t errlen)
 	if (sw_port_set_parse(opts, &s, err, errlen) < 0)
 		return -EINVAL;
 	/* Its add-port line must still fit a request (and the --db file). */
-	if (sw_port_spec_format(&s, sw_opts.sock_dir, line,
-				sizeof(line) - sizeof("add-port --may-exist \n")) < 0)
+	if (sw_port_spec_format(&s, sw_opts.sock_dir, line, sizeof(line)) < 0)
 		return ERR("port %s: its spec would be longer than a request line", name);
 	if (memcmp(&s.vlan, &p->spec.vlan, sizeof(s.vlan))) {
 		char was[128], now[128];
