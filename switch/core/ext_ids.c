@@ -40,7 +40,7 @@ int sw_ext_id_parse(const char *kv, bool empty_ok, struct sw_ext_id *id, char *e
 			   SW_EXT_ID_KEY_MAX);
 	for (size_t i = 0; i < kn; i++)
 		if (!key_char(kv[i]))
-			return ERR("external-id key '%.*s': only letters, digits and _.:- ", (int)kn,
+			return ERR("external-id key '%.*s': only letters, digits and _.:-", (int)kn,
 				   kv);
 	if (vn > SW_EXT_ID_VAL_MAX)
 		return ERR("external-id %.*s: value longer than %d bytes", (int)kn, kv,
