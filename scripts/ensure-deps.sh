@@ -18,7 +18,7 @@ for group in "$@"; do
 		want dpdk-testpmd dpdk-dev; want qemu-system-x86_64 qemu-system-x86
 		want /bin/busybox busybox-static; want cpio cpio; want socat socat
 		want ip iproute2; want tshark tshark; want tcpdump tcpdump
-		want iperf3 iperf3 ;;
+		want iperf3 iperf3; want systemd-analyze systemd ;;
 	bench)
 		want gnuplot gnuplot-nox; want perf linux-perf
 		want /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk openvswitch-switch-dpdk

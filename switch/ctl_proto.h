@@ -15,8 +15,8 @@
  * Requests, as they travel (vhu-ctl's own command line differs only for
  * capture, whose --count and --timeout become the two numbers):
  *   add-port [--may-exist] SPEC | del-port [--if-exists] NAME |
- *   set-port NAME OPTS | show |
- *   stats [NAME] [--json] | fdb | add-fdb PORT MAC [vlan=N] [remote=IP] |
+ *   set-port NAME OPTS | find-port external-id:KEY=VALUE | show |
+ *   stats [NAME] [--json | --prometheus] | fdb | add-fdb PORT MAC [vlan=N] [remote=IP] |
  *   del-fdb MAC [vlan=N] |
  *   add-flow FLOW | del-flows [in_port=NAME] | dump-flows |
  *   capture NAME FILE COUNT TIMEOUT_S     (FILE absolute) |
@@ -35,6 +35,8 @@
 #define VHU_CTL_DEFAULT_PATH VHU_SWITCH_RUN_DIR "/vhu-switch.ctl"
 
 #define VHU_CTL_LINE_MAX 4096      /* request line, '\n' included */
+/* The longest port SPEC: what fits an add-port request (and a --db line). */
+#define VHU_CTL_SPEC_MAX (VHU_CTL_LINE_MAX - sizeof("add-port --may-exist \n"))
 #define VHU_CTL_MAX_WORDS 8        /* command and its arguments */
 #define VHU_CTL_RECV_TIMEOUT_S 5   /* for the request line to arrive */
 #define VHU_CTL_REPLY_OK "OK"
@@ -46,7 +48,8 @@
 #define VHU_CTL_CAPTURE_MAX_S 3600
 
 enum vhu_ctl_cmd {
-	VHU_CTL_ADD_PORT, VHU_CTL_DEL_PORT, VHU_CTL_SET_PORT, VHU_CTL_SHOW, VHU_CTL_STATS, VHU_CTL_FDB,
+	VHU_CTL_ADD_PORT, VHU_CTL_DEL_PORT, VHU_CTL_SET_PORT, VHU_CTL_FIND_PORT, VHU_CTL_SHOW,
+	VHU_CTL_STATS, VHU_CTL_FDB,
 	VHU_CTL_ADD_FDB, VHU_CTL_DEL_FDB, VHU_CTL_PMD_STATS, VHU_CTL_PMD_RXQ_SHOW,
 	VHU_CTL_PMD_STATS_CLEAR, VHU_CTL_PMD_RXQ_REBALANCE,
 	VHU_CTL_ADD_FLOW, VHU_CTL_DEL_FLOWS, VHU_CTL_DUMP_FLOWS, VHU_CTL_CAPTURE,
@@ -66,6 +69,7 @@ static inline const struct vhu_ctl_req *vhu_ctl_req_find(const char *name)
 		{ "add-port", VHU_CTL_ADD_PORT, 1, 2, true },
 		{ "del-port", VHU_CTL_DEL_PORT, 1, 2, true },
 		{ "set-port", VHU_CTL_SET_PORT, 2, 2, true },
+		{ "find-port", VHU_CTL_FIND_PORT, 1, 1, false },
 		{ "show", VHU_CTL_SHOW, 0, 0, false },
 		{ "stats", VHU_CTL_STATS, 0, 2, false },
 		{ "fdb", VHU_CTL_FDB, 0, 0, false },

@@ -9,6 +9,7 @@
 #include "ctl_proto.h"
 #include "feature_names.h"
 #include "opts.h"
+#include "port_spec.h"
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
 
@@ -25,7 +26,8 @@ void sw_opts_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vhu-switch [--control PATH] [--socket-dir DIR] [--pmd-cpus LIST]\n"
-		"                  [--mac-age SECONDS] [--socket-mode OCTAL] [--disable-features LIST]\n"
+		"                  [--mac-age SECONDS] [--socket-mode OCTAL] [--socket-group GROUP]\n"
+		"                  [--disable-features LIST]\n"
 		"                  [--disable-protocol-features LIST] [--no-ring-resync]\n"
 		"                  [--db FILE] [--port SPEC]... [--flow FLOW]...\n"
 		"  --control     control socket for vhu-ctl (default " VHU_CTL_DEFAULT_PATH ")\n"
@@ -35,20 +37,24 @@ void sw_opts_usage(FILE *f)
 		"                default one unpinned PMD\n"
 		"  --mac-age     MACs not seen for this long are forgotten (default %u s)\n"
 		"  --socket-mode octal mode of server port sockets (default the library's 0660)\n"
+		"  --socket-group the group of the control socket and server port sockets, both\n"
+		"                0660 (ports: unless --socket-mode), for a QEMU running as another user\n"
 		"  --db          keep the ports and flows vhu-ctl sets in FILE, rewritten before\n"
 		"                each change is answered, restored at start (then --port and\n"
 		"                --flow add to it)\n"
-		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N][,VLAN][,AFF]\n"
-		"       | tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,VLAN][,AFF]\n"
-		"       | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,VLAN][,AFF]\n"
+		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N][,tx-retries=N][,VLAN][,AFF][,EXT]...\n"
+		"       | tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,VLAN][,AFF][,EXT]...\n"
+		"       | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,VLAN][,AFF][,EXT]...\n"
 		"         (vhost-user: the guest enables up to queues=N pairs, default 16; only\n"
 		"         enabled ones are polled)\n"
+		"  tx-retries = more enqueue attempts to a full guest ring, 0..%d (default %d)\n"
 		"  VLAN = tag=VID (access port) | trunks=VID[:VID|:A-B]... (trunk); neither: all VLANs\n"
 		"  AFF  = rxq-affinity=Q:CPU[+Q:CPU...]: rx queue Q polled by the PMD on CPU\n"
+		"  EXT  = external-ids:KEY=VALUE, data for orchestrators (vhu-ctl find-port)\n"
 		"  FLOW = in_port=NAME,actions=output:NAME|drop|normal (overrides learning for that port)\n"
 		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"
 		"         protocol: rarp,log_shmfd,inflight_shmfd,...) or bit numbers\n",
-		SW_MAC_AGE_DEFAULT);
+		SW_MAC_AGE_DEFAULT, SW_TX_RETRIES_MAX, SW_TX_RETRIES_DEFAULT);
 }
 
 int sw_opts_pmd_on_cpu(const struct sw_opts *o, unsigned cpu)
@@ -121,6 +127,7 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 		{ "pmd-cpus", required_argument, NULL, 'p' },
 		{ "mac-age", required_argument, NULL, 'a' },
 		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
 		{ "port", required_argument, NULL, 'P' },
 		{ "flow", required_argument, NULL, 'f' },
 		{ "disable-features", required_argument, NULL, 'F' },
@@ -162,6 +169,11 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 			if (number(optarg, 8, 0, 0777, &v))
 				return ERR("bad --socket-mode '%s' (octal, e.g. 0660)", optarg);
 			o->sock_mode = (unsigned)v;
+			break;
+		case 'g':
+			if (!*optarg)
+				return ERR("empty --socket-group");
+			o->sock_group = optarg;
 			break;
 		case 'F':
 			if (!*optarg || feature_parse_list(optarg, &o->disable))

@@ -7,12 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include "sw_core.h"
 
 struct sw_opts {
 	const char *control;       /* control socket */
 	const char *sock_dir;      /* server port sockets DIR/NAME */
 	unsigned sock_mode;        /* server sockets; 0: the library's 0660 */
+	/* --socket-group: the group of the control and server port sockets
+	 * (0660 unless --socket-mode); main.c resolves sock_gid at start */
+	const char *sock_group;
+	gid_t sock_gid;
 	int pmd_cpus[SW_MAX_PMDS];
 	unsigned nb_pmds;
 	bool pinned;

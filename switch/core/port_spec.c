@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <vhu/vhu.h>
+#include "ctl_proto.h"
 #include "port_spec.h"
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
@@ -105,29 +106,63 @@ void sw_rxq_affinity_format(const struct sw_rxq_affinity *a, char *buf, size_t l
 	}
 }
 
-int sw_port_set_parse(const char *name, const char *opts, struct sw_port_spec *s, char *err,
+static int tx_retries_opt(struct sw_port_spec *p, const char *v, char *err, size_t errlen)
+{
+	long n = decimal(v, SW_TX_RETRIES_MAX);
+	if (p->type != PORT_VHOST)
+		return ERR("port %s: tx-retries is for vhost-user ports", p->name);
+	if (n < 0)
+		return ERR("port %s: bad tx-retries '%s' (0..%d)", p->name, v, SW_TX_RETRIES_MAX);
+	p->tx_retries = (uint8_t)n;
+	return 0;
+}
+
+/* external-ids:KEY=VALUE; in a spec (!set) VALUE may not be empty and
+ * each KEY comes once. */
+static int ext_id_opt(struct sw_port_spec *p, const char *kv, bool set, char *err,
 		      size_t errlen)
+{
+	struct sw_ext_id id;
+	char e[200];
+
+	if (sw_ext_id_parse(kv, set, &id, e, sizeof(e)) < 0)
+		return ERR("port %s: %s", p->name, e);
+	if (!set && sw_ext_ids_get(&p->ext, id.key))
+		return ERR("port %s: external-id %s given twice", p->name, id.key);
+	if (sw_ext_ids_set(&p->ext, &id, e, sizeof(e)) < 0)
+		return ERR("port %s: %s", p->name, e);
+	return 0;
+}
+
+int sw_port_set_parse(const char *opts, struct sw_port_spec *s, char *err, size_t errlen)
 {
 	struct sw_port_spec ns = *s;
 	const char *o = opts;
 
 	do {
 		const char *comma = strchr(o, ',');
-		size_t n = comma ? (size_t)(comma - o) : strlen(o);
+		size_t n = comma ? (size_t)(comma - o) : strlen(o), pre;
 		char tok[256], e[200];
+		int rc;
 		if (!n || n >= sizeof(tok))
-			return ERR("port %s: bad option list '%s'", name, opts);
+			return ERR("port %s: bad option list '%.200s'", s->name, opts);
 		memcpy(tok, o, n);
 		tok[n] = '\0';
-		if (is_aff_opt(tok)) {
-			if (sw_rxq_affinity_parse(tok + 13, ns.queues, &ns.aff, e, sizeof(e)) < 0)
-				return ERR("port %s: %s", name, e);
-		} else if (!is_vlan_opt(tok)) {
-			return ERR("port %s: set-port takes tag=VID|none, trunks=LIST|none and "
-				   "rxq-affinity=Q:CPU[+Q:CPU...]|none, not '%s'", name, tok);
-		} else if (vlan_opt(&ns.vlan, name, tok, err, errlen) < 0) {
+		if (is_vlan_opt(tok))
+			rc = vlan_opt(&ns.vlan, s->name, tok, err, errlen);
+		else if (is_aff_opt(tok))
+			rc = sw_rxq_affinity_parse(tok + 13, ns.queues, &ns.aff, e, sizeof(e)) < 0 ?
+				     ERR("port %s: %s", s->name, e) : 0;
+		else if (strncmp(tok, "tx-retries=", 11) == 0)
+			rc = tx_retries_opt(&ns, tok + 11, err, errlen);
+		else if ((pre = sw_ext_id_prefix(tok)) == strlen(SW_EXT_IDS_OPT))
+			rc = ext_id_opt(&ns, tok + pre, true, err, errlen);
+		else
+			rc = ERR("port %s: set-port takes tag=VID|none, trunks=LIST|none, "
+				 "rxq-affinity=Q:CPU[+Q:CPU...]|none, tx-retries=N and "
+				 "external-ids:KEY=[VALUE], not '%s'", s->name, tok);
+		if (rc < 0)
 			return -EINVAL;
-		}
 		o = comma ? comma + 1 : NULL;
 	} while (o);
 	*s = ns;
@@ -213,6 +248,12 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 			p->no_offloads = false;
 		} else if (p->type == PORT_TAP && strcmp(tok, "offloads=off") == 0) {
 			p->no_offloads = true;
+		} else if (strncmp(tok, "tx-retries=", 11) == 0) {
+			if (tx_retries_opt(p, tok + 11, err, errlen) < 0)
+				return -EINVAL;
+		} else if (sw_ext_id_prefix(tok) == strlen(SW_EXT_IDS_OPT)) {
+			if (ext_id_opt(p, tok + strlen(SW_EXT_IDS_OPT), false, err, errlen) < 0)
+				return -EINVAL;
 		} else if (p->type == PORT_VXLAN && is_vxlan_opt(tok)) {
 			if (vxlan_opt(p, tok, err, errlen) < 0)
 				return -EINVAL;
@@ -247,7 +288,7 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_spec *p,
 		       char *err, size_t errlen)
 {
-	char buf[512];
+	char buf[VHU_CTL_SPEC_MAX];
 	const char *colon = strchr(spec, ':');
 
 	memset(p, 0, sizeof(*p));
@@ -281,6 +322,7 @@ int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_sp
 		return ERR("port name '%s' too long (max %zu)", name, sizeof(p->name) - 1);
 	strcpy(p->name, name);
 	p->queues = sw_port_default_queues(p->type);
+	p->tx_retries = SW_TX_RETRIES_DEFAULT;
 	p->vni = SW_VXLAN_VNI_MAX + 1; /* unset */
 	p->dstport = SW_VXLAN_PORT;
 	int have_path = parse_opts(p, comma ? comma + 1 : NULL, err, errlen);
@@ -333,6 +375,8 @@ int sw_port_spec_format(const struct sw_port_spec *s, const char *sock_dir, char
 			put(&f, ",path=%s", s->path);
 		if (s->client)
 			put(&f, ",client");
+		if (s->tx_retries != SW_TX_RETRIES_DEFAULT)
+			put(&f, ",tx-retries=%u", s->tx_retries);
 	} else if (s->type == PORT_TAP) {
 		if (strcmp(s->ifname, s->name))
 			put(&f, ",ifname=%s", s->ifname);
@@ -358,5 +402,7 @@ int sw_port_spec_format(const struct sw_port_spec *s, const char *sock_dir, char
 		sw_rxq_affinity_format(&s->aff, v, sizeof(v));
 		put(&f, ",%s", v);
 	}
+	for (unsigned i = 0; i < s->ext.n; i++)
+		put(&f, "," SW_EXT_IDS_OPT "%s=%s", s->ext.id[i].key, s->ext.id[i].val);
 	return f.over ? -ENOSPC : 0;
 }

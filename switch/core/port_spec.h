@@ -2,10 +2,11 @@
 /*
  * A port SPEC, as --port and vhu-ctl add-port give it:
  *
- *   vhost-user:NAME[,path=PATH][,client][,queues=N][,tag=VID|,trunks=LIST][,AFF]
+ *   vhost-user:NAME[,path=PATH][,client][,queues=N][,tx-retries=N][,tag=VID|,trunks=LIST][,AFF]
  *   tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,tag=VID|,trunks=LIST][,AFF]
  *   vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,tag=VID|,trunks=LIST][,AFF]
  *   AFF = rxq-affinity=Q:CPU[+Q:CPU...]
+ *   each with [,external-ids:KEY=VALUE]... (ext_ids.h)
  *
  * A server port without path= listens on SOCK_DIR/NAME; a client port
  * needs path=; a tap port's interface is NAME unless ifname= says. queues:
@@ -22,6 +23,10 @@
  * (up to SW_VXLAN_MAX_REMOTES, of local's family: IPv4, or IPv6 with
  * %IFNAME on a link-local one): its VNI, 0..16777215, is
  * the port's one network; with tag= it is that VLAN on the bridge.
+ * tx-retries (OVS's tx-retries-max): how many more enqueue attempts a
+ * burst to the guest makes when its ring did not take the whole burst,
+ * 0..SW_TX_RETRIES_MAX, SW_TX_RETRIES_DEFAULT unless given
+ * (port_vhost.c says how they wait).
  */
 #ifndef VHU_SWITCH_PORT_SPEC_H
 #define VHU_SWITCH_PORT_SPEC_H
@@ -32,6 +37,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <vhu/vhu.h>
+#include "ext_ids.h"
 #include "sw_core.h"
 #include "vlan.h"
 #include "vxlan.h"
@@ -54,12 +60,15 @@ int sw_rxq_affinity_parse(const char *s, uint16_t queues, struct sw_rxq_affinity
 			  char *err, size_t errlen);
 /* rxq-affinity=... (or "" when nothing is pinned). */
 void sw_rxq_affinity_format(const struct sw_rxq_affinity *a, char *buf, size_t len);
+#define SW_TX_RETRIES_DEFAULT 8   /* OVS's default */
+#define SW_TX_RETRIES_MAX 32      /* and its maximum */
 
 struct sw_port_spec {
 	enum sw_port_type type;
 	char name[SW_NAME_MAX];
 	char path[SW_PATH_MAX];   /* vhost-user */
 	bool client;              /* vhost-user */
+	uint8_t tx_retries;       /* vhost-user */
 	uint16_t queues;          /* vhost-user queue pairs; tap queues */
 	struct sw_rxq_affinity aff;
 	char ifname[IFNAMSIZ];    /* tap */
@@ -70,6 +79,7 @@ struct sw_port_spec {
 	unsigned nremote;
 	uint32_t vni;
 	uint16_t dstport;
+	struct sw_ext_ids ext;
 };
 
 /* 0, or -EINVAL with err set (s is then undefined). */
@@ -80,12 +90,12 @@ int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_sp
  * -ENOSPC when len is too small. */
 int sw_port_spec_format(const struct sw_port_spec *s, const char *sock_dir, char *buf,
 			size_t len);
-/* set-port NAME OPTS: what may change on a running port, its VLAN mode
- * (tag=VID|none, trunks=LIST|none) and rxq-affinity=LIST|none, comma
- * separated, applied in order to s. 0, or -EINVAL with err set and s
- * untouched. */
-int sw_port_set_parse(const char *name, const char *opts, struct sw_port_spec *s, char *err,
-		      size_t errlen);
+/* set-port NAME OPTS: what may change on a running port (its VLAN mode:
+ * tag=VID|none, trunks=LIST|none; rxq-affinity=LIST|none;
+ * external-ids:KEY=VALUE, an empty VALUE removing KEY; tx-retries=N on a
+ * vhost-user port), comma separated, applied in order to s. 0, or -EINVAL
+ * with err set and s untouched. */
+int sw_port_set_parse(const char *opts, struct sw_port_spec *s, char *err, size_t errlen);
 /* A name with '/' or '\' would reach outside the socket directory. */
 bool sw_port_name_has_sep(const char *name, size_t len);
 

@@ -43,6 +43,7 @@ static void test_defaults(void)
 	CHECK_EQ(o.nb_flows, 0);
 	CHECK(!o.no_ring_resync);
 	CHECK(o.db == NULL);
+	CHECK(o.sock_group == NULL);
 }
 
 static void test_good(void)
@@ -54,8 +55,9 @@ static void test_good(void)
 		       "--mac-age", "1", "--socket-mode", "0660", "--port", "vhost-user:a",
 		       "--port=tap:t", "--flow", "in_port=a,actions=drop", "--no-ring-resync",
 		       "--disable-features", "mrg_rxbuf", "--disable-protocol-features", "rarp",
-		       "--db", "/var/lib/vhu/switch.db"), 0);
+		       "--db", "/var/lib/vhu/switch.db", "--socket-group", "kvm"), 0);
 	CHECK_STR(o.control, "/tmp/x.ctl");
+	CHECK_STR(o.sock_group, "kvm");
 	CHECK_STR(o.db, "/var/lib/vhu/switch.db");
 	CHECK_STR(o.sock_dir, "/tmp/d");
 	CHECK_EQ(o.nb_pmds, 3);
@@ -121,6 +123,7 @@ static void test_bad(void)
 		{ "--disable-features", "mrg_rxbuf,bogus" },
 		{ "--disable-protocol-features", "bogus" },
 		{ "--control", "" }, { "--socket-dir", "" }, { "--db", "" }, { "--db" },
+		{ "--socket-group", "" }, { "--socket-group" },
 		{ "--bogus" }, { "-x" }, { "extra" }, { "--port" }, { "--flow" }, { "--control" },
 		{ "--mac-age" }, { "--help=yes" }, { "--no-ring-resync=1" },
 	};

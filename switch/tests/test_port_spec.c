@@ -12,6 +12,12 @@
 /* 107 bytes: the longest socket path. */
 #define P107 "/tmp/" N63 "012345678901234567890123456789012345678"
 
+#define K32 "abcdefghijklmnopqrstuvwxyz-_.:01"
+#define K33 K32 "2"
+#define V64 N63 "x"
+#define V128 V64 V64
+#define V129 V128 "y"
+
 static const char *dir = "/run/vhu";
 
 static void test_good(void)
@@ -120,6 +126,17 @@ static void test_bad(void)
 		"vhost-user:a,queues=2,rxq-affinity=2:0", "vhost-user:a,rxq-affinity=2:0,queues=2",
 		"tap:t,rxq-affinity=1:0", "vhost-user:a,rxq-affinity=0:0,rxq-affinity=1:0",
 		"vhost-user:a,rxq-affinity", "vhost-user:a,rxq-affinity=0:1048576",
+		"vhost-user:a,tx-retries=33", "vhost-user:a,tx-retries=-1", "vhost-user:a,tx-retries=",
+		"vhost-user:a,tx-retries=x", "vhost-user:a,tx-retries=1x", "tap:a,tx-retries=1",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=1,tx-retries=1",
+		"vhost-user:a,external-ids:", "vhost-user:a,external-ids:k", "vhost-user:a,external-ids:=v",
+		"vhost-user:a,external-ids:k=", "vhost-user:a,external-ids:k=v,external-ids:k=w",
+		"vhost-user:a,external-id:k=v", "vhost-user:a,external-ids:k!=v",
+		"vhost-user:a,external-ids:k=v\"", "vhost-user:a,external-ids:k=v\\",
+		"vhost-user:a,external-ids:k=\x01", "vhost-user:a,external-ids:k=a b",
+		"vhost-user:a,external-ids:" K33 "=v", "vhost-user:a,external-ids:k=" V129,
+		("vhost-user:a,external-ids:a=1,external-ids:b=1,external-ids:c=1,external-ids:d=1,"
+		 "external-ids:e=1,external-ids:f=1,external-ids:g=1,external-ids:h=1,external-ids:i=1"),
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct sw_port_spec s;
@@ -226,10 +243,10 @@ static void test_affinity(void)
 	/* set-port: VLAN mode and affinity, in order; a bad one changes nothing. */
 	CHECK_EQ(sw_port_spec_parse("vhost-user:a,queues=2,tag=10", dir, &s, err, sizeof(err)), 0);
 	struct sw_port_spec was = s;
-	CHECK_EQ(sw_port_set_parse("a", "rxq-affinity=1:0+0:1", &s, err, sizeof(err)), 0);
+	CHECK_EQ(sw_port_set_parse("rxq-affinity=1:0+0:1", &s, err, sizeof(err)), 0);
 	CHECK_EQ(s.aff.mask, 0x3);
 	CHECK_EQ(s.vlan.tag, 10);
-	CHECK_EQ(sw_port_set_parse("a", "tag=none,rxq-affinity=none", &s, err, sizeof(err)), 0);
+	CHECK_EQ(sw_port_set_parse("tag=none,rxq-affinity=none", &s, err, sizeof(err)), 0);
 	CHECK_EQ(s.aff.mask, 0);
 	CHECK_EQ(s.vlan.mode, SW_VLAN_ALL);
 	s = was;
@@ -240,11 +257,11 @@ static void test_affinity(void)
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		err[0] = '\0';
-		CHECK_EQ(sw_port_set_parse("a", bad[i], &s, err, sizeof(err)), -EINVAL);
+		CHECK_EQ(sw_port_set_parse(bad[i], &s, err, sizeof(err)), -EINVAL);
 		CHECK(err[0] != '\0');
 		CHECK(memcmp(&s, &was, sizeof(s)) == 0);
 	}
-	CHECK_EQ(sw_port_set_parse("a", "rxq-affinity=2:0", &s, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(sw_port_set_parse("rxq-affinity=2:0", &s, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "queue 2, but the port has 2 queues") != NULL);
 }
 
@@ -260,10 +277,15 @@ static void test_format(void)
 		"vxlan:v6,local=fe80::1%e0,remote=fe80::2%e0,vni=16777215,tag=4094",
 		"vhost-user:vm1,queues=16", "vhost-user:vm1,queues=1,rxq-affinity=0:3",
 		"tap:t0,queues=3,trunks=10,rxq-affinity=2:0+1:1",
+		"vhost-user:vm1,tx-retries=0", "vhost-user:vm1,tx-retries=32,external-ids:iface-id=x",
+		"tap:t0,external-ids:" K32 "=" V128 ",external-ids:b=~!#$%&'()*+-./:;<=>?@[]^_`{|}",
+		("vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=5,external-ids:a=1,external-ids:b=2,"
+		 "external-ids:c=3,external-ids:d=4,external-ids:e=5,external-ids:f=6,external-ids:g=7,"
+		 "external-ids:h=8"),
 	};
 	for (size_t i = 0; i < NELEM(specs); i++) {
 		struct sw_port_spec a, b;
-		char err[256], buf[1024];
+		char err[256], buf[2048];
 		CHECK_EQ(sw_port_spec_parse(specs[i], dir, &a, err, sizeof(err)), 0);
 		CHECK_EQ(sw_port_spec_format(&a, dir, buf, sizeof(buf)), 0);
 		CHECK_EQ(sw_port_spec_parse(buf, dir, &b, err, sizeof(err)), 0);
@@ -279,6 +301,74 @@ static void test_format(void)
 	sw_port_spec_parse("vhost-user:vm1", dir, &a, err, sizeof(err));
 	sw_port_spec_format(&a, dir, buf, sizeof(buf));
 	CHECK_STR(buf, "vhost-user:vm1");
+}
+
+/* tx-retries and external-ids in a spec. */
+static void test_ext_ids(void)
+{
+	struct sw_port_spec s;
+	char err[256];
+
+	CHECK_EQ(sw_port_spec_parse("vhost-user:a", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.tx_retries, SW_TX_RETRIES_DEFAULT);
+	CHECK_EQ(s.ext.n, 0u);
+	CHECK_EQ(sw_port_spec_parse("vhost-user:a,external-ids:iface-id=5d1f,tx-retries=0,"
+				    "external-ids:vm=x=y", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.tx_retries, 0);
+	CHECK_EQ(s.ext.n, 2u);
+	CHECK_STR(s.ext.id[0].key, "iface-id");
+	CHECK_STR(sw_ext_ids_get(&s.ext, "iface-id"), "5d1f");
+	CHECK_STR(sw_ext_ids_get(&s.ext, "vm"), "x=y");
+	CHECK(sw_ext_ids_get(&s.ext, "iface") == NULL);
+	CHECK_EQ(sw_ext_id_prefix("external-id:k=v"), 12u);
+	CHECK_EQ(sw_ext_id_prefix("external-ids:k=v"), 13u);
+	CHECK_EQ(sw_ext_id_prefix("external_ids:k=v"), 0u);
+}
+
+/* set-port's options: applied in order, all or nothing. */
+static void test_set(void)
+{
+	struct sw_port_spec s, t;
+	char err[256];
+
+	CHECK_EQ(sw_port_spec_parse("vhost-user:a,external-ids:k=1", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(sw_port_set_parse("tag=10,external-ids:o=2,tx-retries=3,external-ids:k=", &s, err,
+				   sizeof(err)), 0);
+	CHECK_EQ(s.vlan.mode, SW_VLAN_ACCESS);
+	CHECK_EQ(s.tx_retries, 3);
+	CHECK_EQ(s.ext.n, 1u);
+	CHECK_STR(s.ext.id[0].key, "o");
+	/* Setting a key again replaces its value; removing a missing one is fine. */
+	CHECK_EQ(sw_port_set_parse("external-ids:o=3,external-ids:gone=", &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.ext.n, 1u);
+	CHECK_STR(sw_ext_ids_get(&s.ext, "o"), "3");
+	static const char *const bad[] = {
+		"", ",", "tag=10,", "tx-retries=33", "tx-retries=", "queues=2", "client",
+		"external-ids:", "external-ids:=1", "external-ids:k!=1", "external-ids:" K33 "=1",
+		"external-ids:k=" V129, "external-id:k=1", "external-ids:k=1,tag=5000",
+		("external-ids:b=1,external-ids:c=1,external-ids:d=1,external-ids:e=1,"
+		 "external-ids:f=1,external-ids:g=1,external-ids:h=1,external-ids:i=1"),
+	};
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		t = s;
+		err[0] = '\0';
+		CHECK_EQ(sw_port_set_parse(bad[i], &t, err, sizeof(err)), -EINVAL);
+		CHECK(err[0] != '\0');
+		CHECK(memcmp(&t, &s, sizeof(s)) == 0);
+		if (memcmp(&t, &s, sizeof(s)))
+			fprintf(stderr, "  '%s' changed the spec\n", bad[i]);
+	}
+	/* Seven more fill the port's eight; removing one makes room again. */
+	CHECK_EQ(sw_port_set_parse("external-ids:b=1,external-ids:c=1,external-ids:d=1,"
+				   "external-ids:e=1,external-ids:f=1,external-ids:g=1,"
+				   "external-ids:h=1", &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.ext.n, (unsigned)SW_EXT_IDS_MAX);
+	CHECK_EQ(sw_port_set_parse("external-ids:i=1", &s, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(sw_port_set_parse("external-ids:o=,external-ids:i=1", &s, err, sizeof(err)), 0);
+	CHECK_STR(s.ext.id[SW_EXT_IDS_MAX - 1].key, "i");
+	/* tx-retries is a vhost-user port's. */
+	CHECK_EQ(sw_port_spec_parse("tap:t", dir, &t, err, sizeof(err)), 0);
+	CHECK_EQ(sw_port_set_parse("tx-retries=1", &t, err, sizeof(err)), -EINVAL);
 }
 
 static void test_name_sep(void)
@@ -298,6 +388,8 @@ int main(void)
 	RUN(test_vxlan);
 	RUN(test_affinity);
 	RUN(test_format);
+	RUN(test_ext_ids);
+	RUN(test_set);
 	RUN(test_name_sep);
 	return t_done("switch_port_spec");
 }

@@ -4,9 +4,11 @@
  *
  *   vhu-ctl [--control PATH] add-port [--may-exist] SPEC
  *   vhu-ctl [--control PATH] del-port [--if-exists] NAME
- *   vhu-ctl [--control PATH] set-port NAME OPTS   (tag=, trunks=, rxq-affinity=)
+ *   vhu-ctl [--control PATH] set-port NAME OPT[,OPT...] [OPT...]   (tag=, trunks=,
+ *                            rxq-affinity=, tx-retries=, external-ids:)
+ *   vhu-ctl [--control PATH] find-port external-id:KEY=VALUE
  *   vhu-ctl [--control PATH] show
- *   vhu-ctl [--control PATH] stats [NAME] [--json]
+ *   vhu-ctl [--control PATH] stats [NAME] [--json | --format text|json|prometheus]
  *   vhu-ctl [--control PATH] fdb
  *   vhu-ctl [--control PATH] add-fdb PORT MAC [vlan=N] [remote=IP]
  *   vhu-ctl [--control PATH] del-fdb MAC [vlan=N]
@@ -16,7 +18,9 @@
  *   vhu-ctl [--control PATH] capture NAME FILE [--count N] [--timeout S]
  *   vhu-ctl [--control PATH] pmd-stats | pmd-rxq-show | pmd-stats-clear | pmd-rxq-rebalance
  *
- * The protocol is ../ctl_proto.h's. vhu-ctl prints the reply's text (and
+ * The protocol is ../ctl_proto.h's (set-port's OPT words travel as one,
+ * joined by ','; --format json|prometheus as --json|--prometheus).
+ * vhu-ctl prints the reply's text (and
  * the error on stderr). Exit status: 0 OK, 1 ERR or no switch, 2 bad usage.
  */
 #include <errno.h>
@@ -42,13 +46,16 @@ static void usage(FILE *f)
 		"                         SPEC = vhost-user:NAME[,path=P][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
 		"                         | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P]\n"
 		"                         each with [,tag=VID | ,trunks=VID:VID:A-B] [,rxq-affinity=Q:CPU[+Q:CPU...]]\n"
-		"                         vhost-user offers 16 queue pairs unless queues=N; the guest's\n"
-		"                         enabled ones are polled\n"
+		"                         [,external-ids:KEY=VALUE]...; vhost-user also [,tx-retries=N]\n"
+		"                         (0..32, default 8); vhost-user offers 16 queue pairs unless\n"
+		"                         queues=N; the guest's enabled ones are polled\n"
 		"  del-port [--if-exists] NAME   no error when there is no such port\n"
-		"  set-port NAME OPTS     OPTS = tag=VID|none | trunks=LIST|none (VLAN mode),\n"
-		"                         rxq-affinity=Q:CPU[+Q:CPU...]|none (rx queue Q on the PMD of CPU)\n"
-		"  show                   ports, state, queues, negotiated features\n"
-		"  stats [NAME] [--json]  per port and queue counters\n"
+		"  set-port NAME OPT...   OPT = tag=VID|none | trunks=LIST|none (VLAN mode)\n"
+		"                         | rxq-affinity=Q:CPU[+Q:CPU...]|none (rx queue Q on the PMD of CPU)\n"
+		"                         | tx-retries=N | external-ids:KEY=VALUE (KEY= removes KEY)\n"
+		"  find-port external-id:KEY=VALUE   the ports that have it, a name a line\n"
+		"  show                   ports, state, queues, negotiated features, external-ids\n"
+		"  stats [NAME] [--json | --format text|json|prometheus]   per port and queue counters\n"
 		"  fdb                    the MAC table\n"
 		"  add-fdb PORT MAC [vlan=N] [remote=IP]   a static MAC entry (remote= on a vxlan port)\n"
 		"  del-fdb MAC [vlan=N]\n"
@@ -106,7 +113,14 @@ int main(int argc, char **argv)
 			return bad("arguments may not contain spaces");
 	if (!r)
 		return bad("unknown command");
-	if (r->cmd != VHU_CTL_STATS && r->cmd != VHU_CTL_CAPTURE) {
+	if (r->cmd == VHU_CTL_SET_PORT) {
+		if (argc - i < 2)
+			return bad("set-port takes NAME and at least one OPT");
+		n = snprintf(req, sizeof(req), "set-port %s ", argv[i++]);
+		for (; i < argc && n > 0 && (size_t)n < sizeof(req); i++)
+			n += snprintf(req + n, sizeof(req) - (size_t)n, "%s%s", argv[i],
+				      i + 1 < argc ? "," : "\n");
+	} else if (r->cmd != VHU_CTL_STATS && r->cmd != VHU_CTL_CAPTURE) {
 		/* The rest travel as given. */
 		unsigned nargs = (unsigned)(argc - i);
 		if (nargs < r->min_args || nargs > r->max_args) {
@@ -125,18 +139,25 @@ int main(int argc, char **argv)
 		if (n > 0 && (size_t)n < sizeof(req))
 			n += snprintf(req + n, sizeof(req) - (size_t)n, "\n");
 	} else if (r->cmd == VHU_CTL_STATS) {
-		const char *name = NULL;
-		int json = 0;
+		const char *name = NULL, *fmt = "";
 		for (; i < argc; i++) {
-			if (strcmp(argv[i], "--json") == 0)
-				json = 1;
+			const char *f = strcmp(argv[i], "--format") == 0 && i + 1 < argc ? argv[++i] :
+					strcmp(argv[i], "--json") == 0 ? "json" : NULL;
+			if (f && strcmp(f, "text") == 0)
+				fmt = "";
+			else if (f && strcmp(f, "json") == 0)
+				fmt = " --json";
+			else if (f && strcmp(f, "prometheus") == 0)
+				fmt = " --prometheus";
+			else if (f || argv[i][0] == '-')
+				return bad("stats takes [NAME] [--json | --format text|json|prometheus]");
 			else if (!name)
 				name = argv[i];
 			else
 				return bad("stats takes one port name");
 		}
 		n = snprintf(req, sizeof(req), "stats%s%s%s\n", name ? " " : "",
-			     name ? name : "", json ? " --json" : "");
+			     name ? name : "", fmt);
 	} else {
 		const char *name = NULL, *file = NULL;
 		unsigned long count = VHU_CTL_CAPTURE_COUNT, tmo = VHU_CTL_CAPTURE_TIMEOUT_S;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,6 +169,9 @@ static int dispatch(struct sw_out *o, char **av, int ac, int fd, char *err, size
 		if (!rc)
 			out_printf(o, "set %s %s\n", av[1], av[2]);
 		break;
+	case VHU_CTL_FIND_PORT:
+		rc = port_find_ext(o, av[1], err, errlen);
+		break;
 	case VHU_CTL_SHOW:
 		cmd_show(o);
 		break;
@@ -215,16 +219,21 @@ static int dispatch(struct sw_out *o, char **av, int ac, int fd, char *err, size
 		break;
 	case VHU_CTL_STATS: {
 		const char *name = NULL;
-		bool json = false;
-		for (int i = 1; i < ac; i++) {
+		enum sw_stats_fmt fmt = SW_STATS_TEXT;
+		for (int i = 1; i < ac && !rc; i++) {
 			if (strcmp(av[i], "--json") == 0)
-				json = true;
-			else if (!name)
+				fmt = SW_STATS_JSON;
+			else if (strcmp(av[i], "--prometheus") == 0)
+				fmt = SW_STATS_PROMETHEUS;
+			else if (av[i][0] == '-') {
+				snprintf(err, errlen, "stats: unknown option '%s'", av[i]);
+				rc = -1;
+			} else if (!name)
 				name = av[i];
 			else
 				name = "";  /* two names: no port has both */
 		}
-		if (cmd_stats(o, name, json) < 0) {
+		if (!rc && cmd_stats(o, name, fmt) < 0) {
 			snprintf(err, errlen, "no port named '%s'", name);
 			rc = -1;
 		}
@@ -345,6 +354,14 @@ int ctl_start(const char *path)
 	    listen(listen_fd, 16) < 0 || pipe(stop_pipe) < 0) {
 		int e = errno;
 		SW_LOG("control socket %s: %s", path, strerror(e));
+		return -e;
+	}
+	/* vhu-ctl run by a member of the group may connect. */
+	if (sw_opts.sock_group && (chown(path, (uid_t)-1, sw_opts.sock_gid) < 0 ||
+				   chmod(path, 0660) < 0)) {
+		int e = errno;
+		SW_LOG("control socket %s: cannot give it to group %s: %s", path,
+		       sw_opts.sock_group, strerror(e));
 		return -e;
 	}
 	if (pthread_create(&srv_thr, NULL, server_main, NULL))

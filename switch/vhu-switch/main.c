@@ -11,6 +11,7 @@
  * Exit status: 0 ok, 1 runtime failure, 2 bad options.
  */
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -71,6 +72,28 @@ static int make_ctl_dir(const char *ctl)
 	return make_dir(dir);
 }
 
+/* --socket-group NAME (or a number) before anything is created. */
+static int resolve_group(const char *name, gid_t *gid)
+{
+	char buf[16384], *end;
+	struct group g, *r = NULL;
+	int e = getgrnam_r(name, &g, buf, sizeof(buf), &r);
+
+	if (r) {
+		*gid = g.gr_gid;
+		return 0;
+	}
+	errno = 0;
+	unsigned long n = strtoul(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && !*end && !errno && n < (gid_t)-1) {
+		*gid = (gid_t)n;
+		return 0;
+	}
+	fprintf(stderr, "vhu-switch: --socket-group %s: %s\n", name,
+		e ? strerror(e) : "no such group");
+	return -1;
+}
+
 /* A --port whose name the --db file already has: the same port is kept,
  * a different one is refused (the file or the command line is wrong). */
 static int cmdline_port(const char *spec, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock)
@@ -106,6 +129,8 @@ int main(int argc, char **argv)
 		sw_opts_usage(stderr);
 		return 2;
 	}
+	if (sw_opts.sock_group && resolve_group(sw_opts.sock_group, &sw_opts.sock_gid) < 0)
+		return 2;
 	if (make_dir(sw_opts.sock_dir) < 0 || make_ctl_dir(sw_opts.control) < 0)
 		return 1;
 

@@ -41,6 +41,7 @@ static int parse_spec(struct port *p, const char *spec, char *err, size_t errlen
 	p->queues = s.queues;
 	memcpy(p->ifname, s.ifname, sizeof(p->ifname));
 	p->no_offloads = s.no_offloads;
+	atomic_store(&p->tx_retries_max, s.tx_retries);
 	p->spec = s;
 	p->vx.local = s.local;
 	memcpy(p->vx.remote, s.remote, sizeof(s.remote));
@@ -170,7 +171,7 @@ int port_add(const char *spec, char *err, size_t errlen)
 int port_write(FILE *f)
 {
 	const struct sw_conf *c = atomic_load(&sw_conf);
-	char line[VHU_CTL_LINE_MAX];
+	char line[VHU_CTL_SPEC_MAX];
 
 	for (unsigned i = 0; i < c->nb_live; i++) {
 		const struct port *p = c->ports[c->live[i]];
@@ -185,32 +186,68 @@ int port_set(const char *name, const char *opts, char *err, size_t errlen)
 {
 	struct port *p = port_find(atomic_load(&sw_conf), name);
 	struct sw_port_spec s;
-	char was[128], now[128], aff[SW_AFF_FMT_MAX];
+	char line[VHU_CTL_SPEC_MAX];
 
 	if (!p)
 		return ERR("no port named '%s'", name);
 	s = p->spec;
-	if (sw_port_set_parse(name, opts, &s, err, errlen) < 0 ||
+	if (sw_port_set_parse(opts, &s, err, errlen) < 0 ||
 	    check_affinity(name, &s.aff, err, errlen) < 0)
 		return -EINVAL;
-	struct sw_conf *c = sw_conf_copy();
-	if (!c)
-		return ERR("out of memory");
-	sw_vlan_format(&p->spec.vlan, was, sizeof(was));
-	struct sw_port_spec old = p->spec;
-	p->spec = s;
-	if (sw_conf_assign(c) < 0) {
-		p->spec = old;
-		sw_conf_free(c);
-		return ERR("out of memory");
+	/* Its add-port line must still fit a request (and the --db file). */
+	if (sw_port_spec_format(&s, sw_opts.sock_dir, line, sizeof(line)) < 0)
+		return ERR("port %s: its spec would be longer than a request line", name);
+	bool vlan = memcmp(&s.vlan, &p->spec.vlan, sizeof(s.vlan)) != 0;
+	if (vlan || memcmp(&s.aff, &p->spec.aff, sizeof(s.aff))) {
+		char was[128], now[128], aff[SW_AFF_FMT_MAX];
+		struct sw_conf *c = sw_conf_copy();
+		if (!c)
+			return ERR("out of memory");
+		struct sw_port_spec old = p->spec;
+		p->spec.vlan = s.vlan;
+		p->spec.aff = s.aff;
+		if (sw_conf_assign(c) < 0) {
+			p->spec = old;
+			sw_conf_free(c);
+			return ERR("out of memory");
+		}
+		sw_conf_publish(c);
+		/* What the port learnt belongs to the VLANs it was in. */
+		if (vlan)
+			sw_fdb_flush_port(&sw_fdb, p->idx);
+		sw_vlan_format(&old.vlan, was, sizeof(was));
+		sw_vlan_format(&s.vlan, now, sizeof(now));
+		sw_rxq_affinity_format(&s.aff, aff, sizeof(aff));
+		SW_LOG("port %s: vlan %s (was %s)%s%s", p->name, now, was, aff[0] ? ", " : "", aff);
 	}
-	sw_conf_publish(c);
-	/* What the port learnt belongs to the VLANs it was in. */
-	if (memcmp(&old.vlan, &s.vlan, sizeof(s.vlan)))
-		sw_fdb_flush_port(&sw_fdb, p->idx);
-	sw_vlan_format(&s.vlan, now, sizeof(now));
-	sw_rxq_affinity_format(&s.aff, aff, sizeof(aff));
-	SW_LOG("port %s: vlan %s (was %s)%s%s", p->name, now, was, aff[0] ? ", " : "", aff);
+	if (s.tx_retries != p->spec.tx_retries) {
+		atomic_store(&p->tx_retries_max, s.tx_retries);
+		SW_LOG("port %s: tx-retries %u (was %u)", p->name, s.tx_retries, p->spec.tx_retries);
+	}
+	if (memcmp(&s.ext, &p->spec.ext, sizeof(s.ext)))
+		SW_LOG("port %s: external-ids now %u", p->name, s.ext.n);
+	p->spec = s;
+	return 0;
+}
+
+/* find-port external-id:KEY=VALUE: the names of the ports that have it. */
+int port_find_ext(struct sw_out *o, const char *arg, char *err, size_t errlen)
+{
+	const struct sw_conf *c = atomic_load(&sw_conf);
+	size_t pre = sw_ext_id_prefix(arg);
+	struct sw_ext_id id;
+	char e[200];
+
+	if (!pre)
+		return ERR("find-port takes external-id:KEY=VALUE, not '%.100s'", arg);
+	if (sw_ext_id_parse(arg + pre, false, &id, e, sizeof(e)) < 0)
+		return ERR("%s", e);
+	for (unsigned i = 0; i < c->nb_live; i++) {
+		const struct port *p = c->ports[c->live[i]];
+		const char *v = sw_ext_ids_get(&p->spec.ext, id.key);
+		if (v && strcmp(v, id.val) == 0)
+			out_printf(o, "%s\n", p->name);
+	}
 	return 0;
 }
 

@@ -13,17 +13,21 @@
  * Transmit to a guest (host -> guest, its rx vrings): PMD n sends on the
  * (n % k)-th of the k enabled rx queues (the seeds' tx_q[qid % n].map).
  * When PMDs outnumber those queues several may pick the same one, and only
- * then is the queue's spinlock taken. A full ring is retried for at most
- * SW_ENQ_RETRY_NS while the guest makes room (the seeds'
- * VHOST_ENQ_RETRY_USECS); what is left is dropped and counted. A queue
- * that timed out is not waited for again until it takes packets, so a
- * guest that stopped reading costs one failed enqueue per burst, not
- * 100 us.
+ * then is the queue's spinlock taken. A ring that did not take the whole
+ * burst gets up to the port's tx-retries more attempts (OVS's
+ * tx-retries-max, default SW_TX_RETRIES_DEFAULT; 0: none): at once when
+ * the last one took some frames, else after waiting for the guest to
+ * make room, which a burst does for at most SW_ENQ_RETRY_NS in all (the
+ * seeds' VHOST_ENQ_RETRY_USECS). What is left is dropped and counted
+ * (tx_failure_drops). A queue that ended a burst short after waiting is
+ * not waited for again until it takes packets, so a guest that stopped
+ * reading costs one failed enqueue per burst, not 100 us.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <vhu/pkt.h>
 #include "feature_names.h"
 #include "sw.h"
@@ -175,6 +179,11 @@ int vhost_port_open(struct port *p, char *err, size_t errlen)
 		what = "register callbacks on";
 	else if ((rc = vhu_driver_start(p->path)))
 		what = "start";
+	/* The library made the socket 0660 (or --socket-mode's): QEMU running
+	 * as a member of --socket-group may connect. */
+	else if (sw_opts.sock_group && !p->client &&
+		 chown(p->path, (uid_t)-1, sw_opts.sock_gid) < 0 && (rc = -errno))
+		what = "give the group to";
 	if (rc) {
 		snprintf(err, errlen, "port %s: cannot %s socket %s: %s", p->name, what,
 			 p->path, strerror(-rc));
@@ -245,23 +254,22 @@ void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 		while (atomic_flag_test_and_set_explicit(&t->lock, memory_order_acquire))
 			;
 	bool wait = !atomic_load_explicit(&t->congested, memory_order_relaxed);
+	unsigned budget = atomic_load_explicit(&p->tx_retries_max, memory_order_relaxed);
+	unsigned retries = 0;
 	for (;;) {
 		uint16_t m = vhu_enqueue_burst(dev, VHU_VRING_RX(q), pkts + sent, n - sent);
 		sent += m;
-		if (sent == n)
+		if (sent == n || retries == budget || (!m && !wait))
 			break;
-		if (m)
-			continue;
-		if (!wait)
-			break;
-		if (!start)
-			start = mono_ns();
-		else if (mono_ns() - start > SW_ENQ_RETRY_NS)
-			break;
-		/* Room comes when the guest refills its ring. */
-		while (!vhu_vring_avail_entries(dev, VHU_VRING_RX(q)) &&
-		       mono_ns() - start <= SW_ENQ_RETRY_NS)
-			cpu_relax();
+		if (!m) {
+			/* Room comes when the guest refills its ring. */
+			if (!start)
+				start = mono_ns();
+			while (!vhu_vring_avail_entries(dev, VHU_VRING_RX(q)) &&
+			       mono_ns() - start <= SW_ENQ_RETRY_NS)
+				cpu_relax();
+		}
+		retries++;
 	}
 	bool congested = sent < n && (sent == 0 || wait);
 	if (congested != atomic_load_explicit(&t->congested, memory_order_relaxed))
@@ -270,4 +278,8 @@ void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 	if (shared)
 		atomic_flag_clear_explicit(&t->lock, memory_order_release);
 	stats_count(&p->tx[q], pkts, sent, (uint16_t)(n - sent));
+	if (retries)
+		atomic_fetch_add_explicit(&p->tx_retries, retries, memory_order_relaxed);
+	if (sent < n)
+		atomic_fetch_add_explicit(&p->tx_fail_drops, n - sent, memory_order_relaxed);
 }

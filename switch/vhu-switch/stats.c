@@ -1,13 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Counters and the text of show / stats / fdb replies.
- *
- * Counters per port, queue and direction: packets and bytes that crossed,
- * dropped (tx: the guest had no room within the retry time, or no running
- * guest, or no room to retag a frame for it; rx: runt frames, frames of
- * a VLAN the port does not carry), errors (tap read/write failures).
- * rx_vlan_dropped says how many of rx_dropped were for their VLAN. Queue q of a
- * vhost-user port is queue pair q: rx = guest vring 2q+1, tx = vring 2q.
+ * Counting a burst (stats_count), and the text of show and fdb replies
+ * (what the counters mean and stats' forms: counters.c).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -22,8 +16,21 @@ uint64_t stats_count(struct sw_qstats *s, struct vhu_pkt **pkts, uint16_t n,
 {
 	uint64_t bytes = 0;
 
-	for (uint16_t i = 0; i < n; i++)
-		bytes += pkts[i]->pkt_len;
+	/* The size bins' counts, 9 bits each in one word (a register; an
+	 * array indexed by each frame's bin would chain loads and stores),
+	 * added up at most 511 frames at a time so that none carries. */
+	for (uint16_t i = 0; i < n;) {
+		uint16_t end = n - i > 511 ? i + 511 : n;
+		uint64_t bins = 0;
+		for (; i < end; i++) {
+			uint32_t len = pkts[i]->pkt_len;
+			bytes += len;
+			bins += 1ull << (9 * sw_size_bin(len));
+		}
+		for (unsigned b = 0; b < SW_SIZE_BINS; b++, bins >>= 9)
+			if (bins & 511)
+				atomic_fetch_add_explicit(&s->size[b], bins & 511, memory_order_relaxed);
+	}
 	if (n) {
 		atomic_fetch_add_explicit(&s->packets, n, memory_order_relaxed);
 		atomic_fetch_add_explicit(&s->bytes, bytes, memory_order_relaxed);
@@ -56,187 +63,90 @@ void out_printf(struct sw_out *o, const char *fmt, ...)
 	}
 }
 
-static const char *state_name(const struct port *p)
+const char *port_state_name(const struct port *p)
 {
 	static const char *const n[] = { "down", "connected", "running" };
 	int s = atomic_load(&p->state);
 	return s >= 0 && s <= PS_RUNNING ? n[s] : "?";
 }
 
-static const char *type_name(const struct port *p)
+const char *port_type_name(const struct port *p)
 {
 	static const char *const n[] = { [PORT_VHOST] = "vhost-user", [PORT_TAP] = "tap",
 					 [PORT_VXLAN] = "vxlan" };
 	return n[p->type];
 }
 
+/* After a port's lines: its external-ids, when it has any. */
+static void show_ext_ids(struct sw_out *o, const struct port *p) SW_REQUIRES(sw_ctl_lock)
+{
+	if (!p->spec.ext.n)
+		return;
+	out_printf(o, "  external-ids");
+	for (unsigned i = 0; i < p->spec.ext.n; i++)
+		out_printf(o, " %s=%s", p->spec.ext.id[i].key, p->spec.ext.id[i].val);
+	out_printf(o, "\n");
+}
+
+static void show_port(struct sw_out *o, const struct port *p) SW_REQUIRES(sw_ctl_lock)
+{
+	char vlan[128];
+	sw_vlan_format(&p->spec.vlan, vlan, sizeof(vlan));
+	out_printf(o, "port %s: type %s state %s vlan %s", p->name, port_type_name(p),
+		   port_state_name(p), vlan);
+	char ol[64];
+	sw_ol_names(atomic_load(&p->ol_caps), ol, sizeof(ol));
+	if (p->type == PORT_TAP) {
+		out_printf(o, " ifname %s queues %u offloads [%s]\n", p->ifname, p->queues, ol);
+		return;
+	}
+	if (p->type == PORT_VXLAN) {
+		char a[SW_IP_STRLEN];
+		out_printf(o, " local %s port %u vni %u queues %u remotes",
+			   sw_ip_str(&p->vx.local, a, sizeof(a)), p->vx.dstport, p->vx.vni,
+			   p->queues);
+		for (unsigned r = 0; r < p->vx.nremote; r++)
+			out_printf(o, " %s(mtu %u)", sw_ip_str(&p->vx.remote[r], a, sizeof(a)),
+				   p->vx.mtu[r]);
+		/* The group's first port reads the sockets for all. */
+		const struct sw_conf *c = atomic_load(&sw_conf);
+		for (unsigned j = 0; j < c->nb_live && c->ports[c->live[j]] != p; j++) {
+			const struct port *f = c->ports[c->live[j]];
+			if (f->type == PORT_VXLAN && f->vx.grp == p->vx.grp) {
+				out_printf(o, " received by %s", f->name);
+				break;
+			}
+		}
+		out_printf(o, "\n");
+		return;
+	}
+	uint64_t f = atomic_load(&p->features);
+	out_printf(o, " %s %s queues %u tx-retries %u", p->client ? "client" : "server",
+		   p->path, p->queues, p->spec.tx_retries);
+	if (atomic_load(&p->state) != PS_RUNNING) {
+		out_printf(o, "\n");
+		return;
+	}
+	unsigned rxm = atomic_load(&p->guest_rx_mask), txm = atomic_load(&p->guest_tx_mask);
+	char names[768];
+	feature_format(f, names, sizeof(names));
+	out_printf(o, " device %" PRIu64 " vrings %u enabled %d enabled-rxq 0x%x enabled-txq 0x%x\n"
+		   "  features 0x%016" PRIx64 " [%s]\n  offloads taken on transmit [%s]\n",
+		   atomic_load(&p->dev_id), atomic_load(&p->nr_vring), __builtin_popcount(txm), rxm,
+		   txm, f, names, ol);
+}
+
 void cmd_show(struct sw_out *o)
 {
 	const struct sw_conf *c = atomic_load(&sw_conf);
-	char names[768];
 
 	out_printf(o, "vhu-switch: %u port%s, %u pmd%s, mac ageing %u s\n", c->nb_live,
 		   c->nb_live == 1 ? "" : "s", sw_opts.nb_pmds,
 		   sw_opts.nb_pmds == 1 ? "" : "s", sw_opts.mac_age);
 	for (unsigned i = 0; i < c->nb_live; i++) {
-		const struct port *p = c->ports[c->live[i]];
-		char vlan[128];
-		sw_vlan_format(&p->spec.vlan, vlan, sizeof(vlan));
-		out_printf(o, "port %s: type %s state %s vlan %s", p->name, type_name(p),
-			   state_name(p), vlan);
-		char ol[64];
-		sw_ol_names(atomic_load(&p->ol_caps), ol, sizeof(ol));
-		if (p->type == PORT_TAP) {
-			out_printf(o, " ifname %s queues %u offloads [%s]\n", p->ifname, p->queues, ol);
-			continue;
-		}
-		if (p->type == PORT_VXLAN) {
-			char a[SW_IP_STRLEN];
-			out_printf(o, " local %s port %u vni %u queues %u remotes",
-				   sw_ip_str(&p->vx.local, a, sizeof(a)), p->vx.dstport, p->vx.vni,
-				   p->queues);
-			for (unsigned r = 0; r < p->vx.nremote; r++)
-				out_printf(o, " %s(mtu %u)", sw_ip_str(&p->vx.remote[r], a, sizeof(a)),
-					   p->vx.mtu[r]);
-			/* The group's first port reads the sockets for all. */
-			for (unsigned j = 0; j < i; j++) {
-				const struct port *f = c->ports[c->live[j]];
-				if (f->type == PORT_VXLAN && f->vx.grp == p->vx.grp) {
-					out_printf(o, " received by %s", f->name);
-					break;
-				}
-			}
-			out_printf(o, "\n");
-			continue;
-		}
-		uint64_t f = atomic_load(&p->features);
-		out_printf(o, " %s %s queues %u", p->client ? "client" : "server", p->path,
-			   p->queues);
-		if (atomic_load(&p->state) != PS_RUNNING) {
-			out_printf(o, "\n");
-			continue;
-		}
-		unsigned rxm = atomic_load(&p->guest_rx_mask), txm = atomic_load(&p->guest_tx_mask);
-		feature_format(f, names, sizeof(names));
-		out_printf(o, " device %" PRIu64 " vrings %u enabled %d enabled-rxq 0x%x enabled-txq 0x%x\n"
-			   "  features 0x%016" PRIx64 " [%s]\n  offloads taken on transmit [%s]\n",
-			   atomic_load(&p->dev_id), atomic_load(&p->nr_vring), __builtin_popcount(txm),
-			   rxm, txm, f, names, ol);
+		show_port(o, c->ports[c->live[i]]);
+		show_ext_ids(o, c->ports[c->live[i]]);
 	}
-}
-
-struct totals {
-	uint64_t v[8];
-};
-
-static void qget(const struct sw_qstats *s, uint64_t *v)
-{
-	v[0] = atomic_load_explicit(&s->packets, memory_order_relaxed);
-	v[1] = atomic_load_explicit(&s->bytes, memory_order_relaxed);
-	v[2] = atomic_load_explicit(&s->dropped, memory_order_relaxed);
-	v[3] = atomic_load_explicit(&s->errors, memory_order_relaxed);
-}
-
-static const char *const keys[8] = {
-	"rx_packets", "rx_bytes", "rx_dropped", "rx_errors",
-	"tx_packets", "tx_bytes", "tx_dropped", "tx_errors",
-};
-
-static void put_vals(struct sw_out *o, const uint64_t *v, bool json)
-{
-	for (int k = 0; k < 8; k++) {
-		if (json)
-			out_printf(o, "%s\"%s\": %" PRIu64, k ? ", " : "", keys[k], v[k]);
-		else
-			out_printf(o, " %s %" PRIu64, keys[k], v[k]);
-	}
-}
-
-/* The port's counters that explain others (sw.h), after its totals. */
-static void put_ol(struct sw_out *o, const struct port *p, bool json)
-{
-	static const char *const k[4] = { "tx_ol_whole", "tx_ol_segmented", "tx_ol_csum",
-					  "rx_vlan_dropped" };
-	uint64_t v[4] = { atomic_load_explicit(&p->ol_whole, memory_order_relaxed),
-			  atomic_load_explicit(&p->ol_segmented, memory_order_relaxed),
-			  atomic_load_explicit(&p->ol_csum, memory_order_relaxed),
-			  atomic_load_explicit(&p->vlan_dropped, memory_order_relaxed) };
-
-	for (int i = 0; i < 4; i++)
-		out_printf(o, json ? ", \"%s\": %" PRIu64 : " %s %" PRIu64, k[i], v[i]);
-	if (p->type != PORT_VXLAN)
-		return;
-	static const char *const kx[6] = { "rx_vxlan_bad", "rx_vxlan_vni", "rx_vxlan_src",
-					   "rx_vxlan_big", "tx_mtu_dropped", "rx_vxlan_gro" };
-	const struct vxlan_port *x = &p->vx;
-	uint64_t vx[6] = { atomic_load(&x->rx_bad), atomic_load(&x->rx_vni), atomic_load(&x->rx_src),
-			   atomic_load(&x->rx_big), atomic_load(&x->tx_mtu), atomic_load(&x->rx_gro) };
-	for (int i = 0; i < 6; i++)
-		out_printf(o, json ? ", \"%s\": %" PRIu64 : " %s %" PRIu64, kx[i], vx[i]);
-}
-
-static void port_stats(struct sw_out *o, const struct port *p, bool json, bool first)
-{
-	uint64_t tot[8] = { 0 }, qv[VHU_MAX_QUEUE_PAIRS][8];
-	/* Queues listed: a vhost-user port's that its guest set up or that
-	 * counted something (it offers 16; a guest uses what it wants). */
-	unsigned nq = p->type == PORT_VHOST ? (atomic_load(&p->nr_vring) + 1) / 2 : p->queues;
-
-	for (unsigned q = 0; q < p->queues; q++) {
-		qget(&p->rx[q], qv[q]);
-		qget(&p->tx[q], qv[q] + 4);
-		for (int k = 0; k < 8; k++) {
-			tot[k] += qv[q][k];
-			if (qv[q][k] && q >= nq)
-				nq = q + 1;
-		}
-	}
-	nq = nq < 1 ? 1 : nq > p->queues ? p->queues : nq;
-	if (json) {
-		out_printf(o, "%s\n  {\"name\": \"%s\", \"type\": \"%s\", \"state\": \"%s\", ",
-			   first ? "" : ",", p->name, type_name(p), state_name(p));
-		put_vals(o, tot, true);
-		put_ol(o, p, true);
-		out_printf(o, ", \"queues\": [");
-		for (unsigned q = 0; q < nq; q++) {
-			out_printf(o, "%s{\"queue\": %u, ", q ? ", " : "", q);
-			put_vals(o, qv[q], true);
-			out_printf(o, "}");
-		}
-		out_printf(o, "]}");
-		return;
-	}
-	out_printf(o, "port %s:", p->name);
-	put_vals(o, tot, false);
-	put_ol(o, p, false);
-	out_printf(o, "\n");
-	if (nq > 1)
-		for (unsigned q = 0; q < nq; q++) {
-			out_printf(o, "  queue %u:", q);
-			put_vals(o, qv[q], false);
-			out_printf(o, "\n");
-		}
-}
-
-int cmd_stats(struct sw_out *o, const char *name, bool json)
-{
-	const struct sw_conf *c = atomic_load(&sw_conf);
-	bool first = true;
-
-	if (name && !port_find(c, name))
-		return -1;
-	if (json)
-		out_printf(o, "{\"ports\": [");
-	for (unsigned i = 0; i < c->nb_live; i++) {
-		const struct port *p = c->ports[c->live[i]];
-		if (name && strcmp(p->name, name))
-			continue;
-		port_stats(o, p, json, first);
-		first = false;
-	}
-	if (json)
-		out_printf(o, "\n]}\n");
-	return 0;
 }
 
 /* A MAC learnt through a tunnel shows the remote it is behind. */

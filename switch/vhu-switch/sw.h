@@ -36,6 +36,7 @@
 #include "offload.h"
 #include "opts.h"
 #include "port_spec.h"
+#include "size_bin.h"
 #include "sw_core.h"
 #include "sw_tsa.h"
 #include "vlan.h"
@@ -44,13 +45,16 @@
 /* Frames one egress call may carry after software segmentation: a burst
  * of GSO packets becomes several calls of at most this many. */
 #define SW_EG_MAX 1024
-/* The seeds' VHOST_ENQ_RETRY_USECS: how long a full guest ring is waited for. */
+/* The seeds' VHOST_ENQ_RETRY_USECS: how long one burst waits in all for a
+ * full guest ring to have room (its tx-retries count the attempts). */
 #define SW_ENQ_RETRY_NS 100000
 
 /* Per queue and direction. Only PMDs write; ctl reads. Several PMDs may
- * add to one tx queue, so every update is an atomic add, once per burst. */
+ * add to one tx queue, so every update is an atomic add, once per burst
+ * (size: once per burst and bin the burst had frames in). */
 struct sw_qstats {
 	_Atomic uint64_t packets, bytes, dropped, errors;
+	_Atomic uint64_t size[SW_SIZE_BINS];
 };
 
 enum port_state { PS_DOWN, PS_CONNECTED, PS_RUNNING };
@@ -162,6 +166,13 @@ struct port {
 	/* Frames dropped on the way in for their VLAN (one the port does not
 	 * carry, or a bad tag); also in the rx queue's dropped. */
 	_Atomic uint64_t vlan_dropped;
+	/* vhost-user transmit: the retry budget (spec's tx-retries, changed by
+	 * set-port, read by PMDs once per burst); enqueue attempts after a
+	 * burst's first (retries) and frames a running guest's ring had no
+	 * room for after them (fail_drops, also in the tx queue's dropped),
+	 * added once per burst. */
+	atomic_uint tx_retries_max;
+	_Atomic uint64_t tx_retries, tx_fail_drops;
 	/* The port as a spec (for show and the --db file), its VLAN mode
 	 * included: changed by the control side (set-port), which publishes
 	 * the mode in the next snapshot; PMDs read the snapshot's copy. */
@@ -303,6 +314,11 @@ int port_add(const char *spec, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock
 int port_set(const char *name, const char *opts, char *err, size_t errlen)
 	SW_REQUIRES(sw_ctl_lock);
 int port_del(const char *name, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
+struct sw_out;
+/* find-port's answer: the ports whose external-ids have arg's
+ * KEY=VALUE, a name a line. 0, or -EINVAL with err set. */
+int port_find_ext(struct sw_out *o, const char *arg, char *err, size_t errlen)
+	SW_REQUIRES(sw_ctl_lock);
 /* Every port's add-port line for the --db file; 0 or -ENOSPC. */
 int port_write(FILE *f) SW_REQUIRES(sw_ctl_lock);
 /* add-fdb PORT MAC [vlan=N] [remote=IP] and del-fdb MAC [vlan=N], their
@@ -340,7 +356,6 @@ uint16_t vxlan_rx(const struct sw_conf *c, struct port *p, uint16_t q,
 void vxlan_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
 
 /* stats.c */
-struct sw_out;
 /* Adds a burst to s; returns the bytes of its n packets. */
 uint64_t stats_count(struct sw_qstats *s, struct vhu_pkt **pkts, uint16_t n,
 		     uint16_t dropped);
@@ -388,7 +403,13 @@ struct sw_out {
 };
 void out_printf(struct sw_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cmd_show(struct sw_out *o) SW_REQUIRES(sw_ctl_lock);
-int cmd_stats(struct sw_out *o, const char *name, bool json) SW_REQUIRES(sw_ctl_lock);
+const char *port_state_name(const struct port *p);
+const char *port_type_name(const struct port *p);
+/* counters.c: stats [NAME] as text, JSON or Prometheus text; -1: no
+ * port NAME. */
+enum sw_stats_fmt { SW_STATS_TEXT, SW_STATS_JSON, SW_STATS_PROMETHEUS };
+int cmd_stats(struct sw_out *o, const char *name, enum sw_stats_fmt fmt)
+	SW_REQUIRES(sw_ctl_lock);
 void cmd_fdb(struct sw_out *o) SW_REQUIRES(sw_ctl_lock);
 void cmd_dump_flows(struct sw_out *o) SW_REQUIRES(sw_ctl_lock);
 
