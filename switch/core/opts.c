@@ -41,6 +41,8 @@ void sw_opts_usage(FILE *f)
 		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N][,VLAN]\n"
 		"       | tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,VLAN]\n"
 		"       | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,VLAN]\n"
+		"       | afxdp:NAME,ifname=IF[,queues=N][,mode=auto|native|generic]\n"
+		"               [,zerocopy=auto|on|off][,umem-frames=N][,VLAN]\n"
 		"  VLAN = tag=VID (access port) | trunks=VID[:VID|:A-B]... (trunk); neither: all VLANs\n"
 		"  FLOW = in_port=NAME,actions=output:NAME|drop|normal (overrides learning for that port)\n"
 		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"

@@ -5,6 +5,8 @@
  *   vhost-user:NAME[,path=PATH][,client][,queues=N][,tag=VID|,trunks=LIST]
  *   tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,tag=VID|,trunks=LIST]
  *   vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,tag=VID|,trunks=LIST]
+ *   afxdp:NAME,ifname=IF[,queues=N][,mode=auto|native|generic]
+ *         [,zerocopy=auto|on|off][,umem-frames=N][,tag=VID|,trunks=LIST]
  *
  * A server port without path= listens on SOCK_DIR/NAME; a client port
  * needs path=; a tap port's interface is NAME unless ifname= says. queues:
@@ -16,6 +18,12 @@
  * (up to SW_VXLAN_MAX_REMOTES, of local's family: IPv4, or IPv6 with
  * %IFNAME on a link-local one): its VNI, 0..16777215, is
  * the port's one network; with tag= it is that VLAN on the bridge.
+ * An afxdp port (docs/afxdp.md) owns queues 0..N-1 of an existing
+ * interface through AF_XDP sockets: mode= is how the XDP program is
+ * attached (auto: native, else generic), zerocopy= the socket's bind
+ * mode (auto: whatever the driver can), umem-frames= the frames of each
+ * queue's UMEM (a power of two, SW_XDP_FRAMES_MIN..MAX; half receive,
+ * half transmit).
  */
 #ifndef VHU_SWITCH_PORT_SPEC_H
 #define VHU_SWITCH_PORT_SPEC_H
@@ -29,7 +37,13 @@
 #include "vlan.h"
 #include "vxlan.h"
 
-enum sw_port_type { PORT_VHOST, PORT_TAP, PORT_VXLAN };
+enum sw_port_type { PORT_VHOST, PORT_TAP, PORT_VXLAN, PORT_AFXDP };
+enum sw_xdp_mode { SW_XDP_AUTO, SW_XDP_NATIVE, SW_XDP_GENERIC };
+enum sw_xdp_zc { SW_ZC_AUTO, SW_ZC_ON, SW_ZC_OFF };
+
+#define SW_XDP_FRAMES_MIN 128
+#define SW_XDP_FRAMES_MAX 65536
+#define SW_XDP_FRAMES_DEFAULT 4096
 
 struct sw_port_spec {
 	enum sw_port_type type;
@@ -37,7 +51,7 @@ struct sw_port_spec {
 	char path[SW_PATH_MAX];   /* vhost-user */
 	bool client;              /* vhost-user */
 	uint16_t queues;          /* vhost-user queue pairs; tap queues */
-	char ifname[IFNAMSIZ];    /* tap */
+	char ifname[IFNAMSIZ];    /* tap, afxdp */
 	bool no_offloads;         /* tap: offloads=off */
 	struct sw_vlan vlan;
 	/* vxlan */
@@ -45,6 +59,10 @@ struct sw_port_spec {
 	unsigned nremote;
 	uint32_t vni;
 	uint16_t dstport;
+	/* afxdp */
+	enum sw_xdp_mode xdp_mode;
+	enum sw_xdp_zc zerocopy;
+	uint32_t umem_frames;
 };
 
 /* 0, or -EINVAL with err set (s is then undefined). */

@@ -38,6 +38,10 @@ static void test_good(void)
 		{ "tap:" N63 ",ifname=short", PORT_TAP, N63, "", "short", false, 1 },
 		{ "tap:t0,queues=4,offloads=off", PORT_TAP, "t0", "", "t0", false, 4 },
 		{ "tap:t0,offloads=on,queues=16", PORT_TAP, "t0", "", "t0", false, 16 },
+		{ "afxdp:x0,ifname=veth1", PORT_AFXDP, "x0", "", "veth1", false, 1 },
+		{ "afxdp:x0,queues=2,ifname=eth0,mode=native", PORT_AFXDP, "x0", "", "eth0", false, 2 },
+		{ "afxdp:x0,ifname=e,mode=generic,zerocopy=off,umem-frames=128", PORT_AFXDP, "x0", "",
+		  "e", false, 1 },
 	};
 	for (size_t i = 0; i < NELEM(good); i++) {
 		struct sw_port_spec s;
@@ -108,6 +112,14 @@ static void test_bad(void)
 		"vxlan:v,local=fd00::1,remote=::1,vni=1",
 		"vxlan:v,local=fd00::1,remote=::ffff:169.254.0.2,vni=1",
 		"vxlan:v,local=fe80::1%0123456789abcdef,remote=fe80::2%e0,vni=1",
+		"afxdp:x", "afxdp:x,queues=2", "afxdp:x,ifname=", "afxdp:x,ifname=e,mode=",
+		"afxdp:x,ifname=e,mode=drv", "afxdp:x,ifname=e,mode=Native", "afxdp:x,ifname=e,zerocopy",
+		"afxdp:x,ifname=e,zerocopy=yes", "afxdp:x,ifname=e,umem-frames=100",
+		"afxdp:x,ifname=e,umem-frames=64", "afxdp:x,ifname=e,umem-frames=131072",
+		"afxdp:x,ifname=e,umem-frames=", "afxdp:x,ifname=e,umem-frames=0x100",
+		"afxdp:x,ifname=e,offloads=off", "afxdp:x,ifname=e,path=/x", "afxdp:x,ifname=e,vni=1",
+		"tap:t,mode=native", "vhost-user:a,zerocopy=on", "afxdp:x,ifname=0123456789abcdef",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=1,umem-frames=128",
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct sw_port_spec s;
@@ -189,6 +201,28 @@ static void test_vlan(void)
 	CHECK(!sw_vlan_carries(&s.vlan, 30));
 }
 
+static void test_afxdp(void)
+{
+	struct sw_port_spec s;
+	char err[256];
+
+	CHECK_EQ(sw_port_spec_parse("afxdp:x,ifname=e", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.xdp_mode, SW_XDP_AUTO);
+	CHECK_EQ(s.zerocopy, SW_ZC_AUTO);
+	CHECK_EQ(s.umem_frames, SW_XDP_FRAMES_DEFAULT);
+	CHECK_EQ(sw_port_spec_parse("afxdp:x,ifname=e,mode=generic,zerocopy=off,umem-frames=65536",
+				    dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.xdp_mode, SW_XDP_GENERIC);
+	CHECK_EQ(s.zerocopy, SW_ZC_OFF);
+	CHECK_EQ(s.umem_frames, 65536);
+	CHECK_EQ(sw_port_spec_parse("afxdp:x,ifname=e,mode=native,zerocopy=on", dir, &s, err,
+				    sizeof(err)), 0);
+	CHECK_EQ(s.xdp_mode, SW_XDP_NATIVE);
+	CHECK_EQ(s.zerocopy, SW_ZC_ON);
+	CHECK_EQ(sw_port_spec_parse("afxdp:x", dir, &s, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "needs ifname=") != NULL);
+}
+
 /* Every spec printed back parses to the same port: what the database
  * stores is what was asked for. */
 static void test_format(void)
@@ -199,6 +233,8 @@ static void test_format(void)
 		"tap:t0", "tap:t0,ifname=veth9,offloads=off,queues=4", "tap:t1,trunks=0:10:100-199",
 		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,remote=169.254.0.3,vni=0,dstport=8472",
 		"vxlan:v6,local=fe80::1%e0,remote=fe80::2%e0,vni=16777215,tag=4094",
+		"afxdp:x0,ifname=veth1", "afxdp:x1,ifname=eth0,mode=native,zerocopy=on,queues=4",
+		"afxdp:x2,ifname=e,mode=generic,zerocopy=off,umem-frames=512,tag=10",
 	};
 	for (size_t i = 0; i < NELEM(specs); i++) {
 		struct sw_port_spec a, b;
@@ -235,6 +271,7 @@ int main(void)
 	RUN(test_bad);
 	RUN(test_vlan);
 	RUN(test_vxlan);
+	RUN(test_afxdp);
 	RUN(test_format);
 	RUN(test_name_sep);
 	return t_done("switch_port_spec");

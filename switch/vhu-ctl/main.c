@@ -41,6 +41,8 @@ static void usage(FILE *f)
 		"  add-port [--may-exist] SPEC   no error when the port's name exists\n"
 		"                         SPEC = vhost-user:NAME[,path=P][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
 		"                         | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P]\n"
+		"                         | afxdp:NAME,ifname=IF[,queues=N][,mode=auto|native|generic]\n"
+		"                           [,zerocopy=auto|on|off][,umem-frames=N]\n"
 		"                         each with [,tag=VID | ,trunks=VID:VID:A-B]\n"
 		"  del-port [--if-exists] NAME   no error when there is no such port\n"
 		"  set-port NAME OPTS     OPTS = tag=VID|none | trunks=LIST|none (VLAN mode)\n"

@@ -6,7 +6,8 @@
  * dropped (tx: the guest had no room within the retry time, or no running
  * guest, or no room to retag a frame for it; rx: runt frames, frames of
  * a VLAN the port does not carry), errors (tap read/write failures).
- * rx_vlan_dropped says how many of rx_dropped were for their VLAN. Queue q of a
+ * rx_vlan_dropped says how many of rx_dropped were for their VLAN. An
+ * afxdp port adds its own (port_afxdp_io.c) and the kernel's. Queue q of a
  * vhost-user port is queue pair q: rx = guest vring 2q+1, tx = vring 2q.
  */
 #include <inttypes.h>
@@ -66,7 +67,7 @@ static const char *state_name(const struct port *p)
 static const char *type_name(const struct port *p)
 {
 	static const char *const n[] = { [PORT_VHOST] = "vhost-user", [PORT_TAP] = "tap",
-					 [PORT_VXLAN] = "vxlan" };
+					 [PORT_VXLAN] = "vxlan", [PORT_AFXDP] = "afxdp" };
 	return n[p->type];
 }
 
@@ -88,6 +89,12 @@ void cmd_show(struct sw_out *o)
 		sw_ol_names(atomic_load(&p->ol_caps), ol, sizeof(ol));
 		if (p->type == PORT_TAP) {
 			out_printf(o, " ifname %s queues %u offloads [%s]\n", p->ifname, p->queues, ol);
+			continue;
+		}
+		if (p->type == PORT_AFXDP) {
+			out_printf(o, " ifname %s queues %u xdp %s sockets %s umem-frames %u\n",
+				   p->ifname, p->queues, afxdp_mode(p),
+				   afxdp_zerocopy(p) ? "zero-copy" : "copy", p->spec.umem_frames);
 			continue;
 		}
 		if (p->type == PORT_VXLAN) {
@@ -155,6 +162,8 @@ static void put_ol(struct sw_out *o, const struct port *p, bool json)
 
 	for (int i = 0; i < 4; i++)
 		out_printf(o, json ? ", \"%s\": %" PRIu64 : " %s %" PRIu64, k[i], v[i]);
+	if (p->type == PORT_AFXDP)
+		afxdp_put_stats(o, p, -1, json);
 	if (p->type != PORT_VXLAN)
 		return;
 	static const char *const kx[5] = { "rx_vxlan_bad", "rx_vxlan_vni", "rx_vxlan_src",
@@ -185,6 +194,8 @@ static void port_stats(struct sw_out *o, const struct port *p, bool json, bool f
 		for (unsigned q = 0; q < p->queues; q++) {
 			out_printf(o, "%s{\"queue\": %u, ", q ? ", " : "", q);
 			put_vals(o, qv[q], true);
+			if (p->type == PORT_AFXDP)
+				afxdp_put_stats(o, p, (int)q, true);
 			out_printf(o, "}");
 		}
 		out_printf(o, "]}");
@@ -198,6 +209,8 @@ static void port_stats(struct sw_out *o, const struct port *p, bool json, bool f
 		for (unsigned q = 0; q < p->queues; q++) {
 			out_printf(o, "  queue %u:", q);
 			put_vals(o, qv[q], false);
+			if (p->type == PORT_AFXDP)
+				afxdp_put_stats(o, p, (int)q, false);
 			out_printf(o, "\n");
 		}
 }
