@@ -29,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -36,6 +37,9 @@
 #include "port_afxdp.h"
 #include "sw.h"
 
+/* How long a queue released a moment ago is waited for: 1 s. */
+#define BUSY_TRIES 20
+#define BUSY_WAIT_NS 50000000L
 #define ERR(rc, ...) (snprintf(err, errlen, __VA_ARGS__), (rc))
 
 /* Whether this kernel and these privileges allow AF_XDP at all. */
@@ -193,7 +197,17 @@ static int open_queue(struct port *p, struct afxdp_port *x, unsigned q, int mfd,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 		.bind_flags = (__u16)(XDP_USE_NEED_WAKEUP | zc[p->spec.zerocopy]),
 	};
-	rc = xsk_socket__create(&xq->xsk, p->ifname, q, xq->umem, &xq->rx, &xq->tx, &sc);
+	/* A socket of this queue closed just before (del-port, add-port)
+	 * leaves the queue busy until the kernel's deferred release has run. */
+	for (int i = 0; i < BUSY_TRIES; i++) {
+		rc = xsk_socket__create(&xq->xsk, p->ifname, q, xq->umem, &xq->rx, &xq->tx, &sc);
+		if (rc != -EBUSY)
+			break;
+		nanosleep(&(struct timespec){ 0, BUSY_WAIT_NS }, NULL);
+	}
+	if (rc == -EBUSY)
+		return ERR(rc, "port %s: %s queue %u is in use by another AF_XDP socket", p->name,
+			   p->ifname, q);
 	if (rc == -EOPNOTSUPP && p->spec.zerocopy == SW_ZC_ON)
 		return ERR(rc, "port %s: %s has no zero-copy AF_XDP (zerocopy=auto or off)",
 			   p->name, p->ifname);
