@@ -13,7 +13,10 @@ for group in "$@"; do
 	build)
 		want cc gcc; want clang clang; want meson meson; want ninja ninja-build
 		want pkg-config pkg-config
-		want /usr/include/linux/virtio_ring.h linux-libc-dev ;;
+		want /usr/include/linux/virtio_ring.h linux-libc-dev
+		# vhu-switch's afxdp ports: libxdp's xsk API and redirect program
+		# (libxdp1), libbpf to load and attach it
+		want /usr/include/xdp/xsk.h libxdp-dev; want /usr/include/bpf/libbpf.h libbpf-dev ;;
 	peers)
 		want dpdk-testpmd dpdk-dev; want qemu-system-x86_64 qemu-system-x86
 		want /bin/busybox busybox-static; want cpio cpio; want socat socat

@@ -45,6 +45,8 @@ void sw_opts_usage(FILE *f)
 		"  SPEC = vhost-user:NAME[,path=PATH][,client][,queues=N][,tx-retries=N][,VLAN][,AFF][,EXT]...\n"
 		"       | tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,VLAN][,AFF][,EXT]...\n"
 		"       | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,VLAN][,AFF][,EXT]...\n"
+		"       | afxdp:NAME,ifname=IF[,queues=N][,mode=auto|native|generic]\n"
+		"               [,zerocopy=auto|on|off][,umem-frames=N][,VLAN][,AFF][,EXT]...\n"
 		"         (vhost-user: the guest enables up to queues=N pairs, default 16; only\n"
 		"         enabled ones are polled)\n"
 		"  tx-retries = more enqueue attempts to a full guest ring, 0..%d (default %d)\n"

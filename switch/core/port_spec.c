@@ -210,6 +210,51 @@ static int vxlan_opt(struct sw_port_spec *p, const char *tok, char *err, size_t 
 	}
 }
 
+/* The words an option takes, in the enum's order. */
+static const char *const xdp_modes[] = { "auto", "native", "generic" };
+static const char *const xdp_zcs[] = { "auto", "on", "off" };
+
+static int word(const char *v, const char *const *w, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(v, w[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool is_afxdp_opt(const char *tok)
+{
+	return strncmp(tok, "mode=", 5) == 0 || strncmp(tok, "zerocopy=", 9) == 0 ||
+	       strncmp(tok, "umem-frames=", 12) == 0;
+}
+
+static int afxdp_opt(struct sw_port_spec *p, const char *tok, char *err, size_t errlen)
+{
+	const char *v = strchr(tok, '=') + 1;
+	int w;
+	long n;
+
+	switch (tok[0]) {
+	case 'm':
+		if ((w = word(v, xdp_modes, 3)) < 0)
+			return ERR("port %s: bad mode '%s' (auto, native or generic)", p->name, v);
+		p->xdp_mode = (enum sw_xdp_mode)w;
+		return 0;
+	case 'z':
+		if ((w = word(v, xdp_zcs, 3)) < 0)
+			return ERR("port %s: bad zerocopy '%s' (auto, on or off)", p->name, v);
+		p->zerocopy = (enum sw_xdp_zc)w;
+		return 0;
+	default:
+		n = decimal(v, SW_XDP_FRAMES_MAX);
+		if (n < SW_XDP_FRAMES_MIN || (n & (n - 1)))
+			return ERR("port %s: bad umem-frames '%s' (a power of two, %d..%d)", p->name,
+				   v, SW_XDP_FRAMES_MIN, SW_XDP_FRAMES_MAX);
+		p->umem_frames = (uint32_t)n;
+		return 0;
+	}
+}
+
 /* Options split at ',' with empty options refused (strtok would skip them). */
 static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errlen)
 {
@@ -239,7 +284,8 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 			    q > VHU_MAX_QUEUE_PAIRS)
 				return ERR("port %s: queues must be 1..%d", p->name, VHU_MAX_QUEUE_PAIRS);
 			p->queues = (uint16_t)q;
-		} else if (p->type == PORT_TAP && strncmp(tok, "ifname=", 7) == 0) {
+		} else if ((p->type == PORT_TAP || p->type == PORT_AFXDP) &&
+			   strncmp(tok, "ifname=", 7) == 0) {
 			if (strlen(tok + 7) == 0 || strlen(tok + 7) >= IFNAMSIZ ||
 			    strpbrk(tok + 7, "/ \t:"))
 				return ERR("port %s: bad ifname '%s'", p->name, tok + 7);
@@ -253,6 +299,9 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 				return -EINVAL;
 		} else if (sw_ext_id_prefix(tok) == strlen(SW_EXT_IDS_OPT)) {
 			if (ext_id_opt(p, tok + strlen(SW_EXT_IDS_OPT), false, err, errlen) < 0)
+				return -EINVAL;
+		} else if (p->type == PORT_AFXDP && is_afxdp_opt(tok)) {
+			if (afxdp_opt(p, tok, err, errlen) < 0)
 				return -EINVAL;
 		} else if (p->type == PORT_VXLAN && is_vxlan_opt(tok)) {
 			if (vxlan_opt(p, tok, err, errlen) < 0)
@@ -276,6 +325,9 @@ static int parse_opts(struct sw_port_spec *p, char *opts, char *err, size_t errl
 	for (unsigned i = 0; p->type == PORT_VXLAN && i < p->nremote; i++)
 		if (p->remote[i].family != p->local.family)
 			return ERR("port %s: local and remotes must all be IPv4 or all IPv6", p->name);
+	if (p->type == PORT_AFXDP && !p->ifname[0])
+		return ERR("port %s: an afxdp port needs ifname= (the interface whose queues it takes)",
+			   p->name);
 	if (p->type == PORT_VHOST && p->client && !have_path)
 		return ERR("port %s: a client port needs path=", p->name);
 	/* After queues=, which bounds it, wherever that came. */
@@ -293,7 +345,8 @@ int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_sp
 
 	memset(p, 0, sizeof(*p));
 	if (!colon)
-		return ERR("bad port spec '%s': want vhost-user:NAME[,...] or tap:NAME[,...]", spec);
+		return ERR("bad port spec '%s': want TYPE:NAME[,...] (vhost-user, tap, vxlan, afxdp)",
+			   spec);
 	if (strlen(spec) >= sizeof(buf))
 		return ERR("port spec too long");
 	if ((size_t)(colon - spec) == 10 && strncmp(spec, "vhost-user", 10) == 0)
@@ -302,8 +355,10 @@ int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_sp
 		p->type = PORT_TAP;
 	else if ((size_t)(colon - spec) == 5 && strncmp(spec, "vxlan", 5) == 0)
 		p->type = PORT_VXLAN;
+	else if ((size_t)(colon - spec) == 5 && strncmp(spec, "afxdp", 5) == 0)
+		p->type = PORT_AFXDP;
 	else
-		return ERR("unknown port type in '%s' (vhost-user, tap or vxlan)", spec);
+		return ERR("unknown port type in '%s' (vhost-user, tap, vxlan or afxdp)", spec);
 	strcpy(buf, colon + 1);
 	char *comma = strchr(buf, ',');
 	if (comma)
@@ -325,6 +380,7 @@ int sw_port_spec_parse(const char *spec, const char *sock_dir, struct sw_port_sp
 	p->tx_retries = SW_TX_RETRIES_DEFAULT;
 	p->vni = SW_VXLAN_VNI_MAX + 1; /* unset */
 	p->dstport = SW_VXLAN_PORT;
+	p->umem_frames = SW_XDP_FRAMES_DEFAULT;
 	int have_path = parse_opts(p, comma ? comma + 1 : NULL, err, errlen);
 	if (have_path < 0)
 		return have_path;
@@ -364,7 +420,7 @@ int sw_port_spec_format(const struct sw_port_spec *s, const char *sock_dir, char
 			size_t len)
 {
 	static const char *const type[] = { [PORT_VHOST] = "vhost-user", [PORT_TAP] = "tap",
-					    [PORT_VXLAN] = "vxlan" };
+					    [PORT_VXLAN] = "vxlan", [PORT_AFXDP] = "afxdp" };
 	struct fmt f = { buf, len, 0, len == 0 };
 	char tmp[SW_PATH_MAX + 8], a[SW_IP_STRLEN];
 
@@ -382,6 +438,14 @@ int sw_port_spec_format(const struct sw_port_spec *s, const char *sock_dir, char
 			put(&f, ",ifname=%s", s->ifname);
 		if (s->no_offloads)
 			put(&f, ",offloads=off");
+	} else if (s->type == PORT_AFXDP) {
+		put(&f, ",ifname=%s", s->ifname);
+		if (s->xdp_mode != SW_XDP_AUTO)
+			put(&f, ",mode=%s", xdp_modes[s->xdp_mode]);
+		if (s->zerocopy != SW_ZC_AUTO)
+			put(&f, ",zerocopy=%s", xdp_zcs[s->zerocopy]);
+		if (s->umem_frames != SW_XDP_FRAMES_DEFAULT)
+			put(&f, ",umem-frames=%u", s->umem_frames);
 	} else {
 		put(&f, ",local=%s", sw_ip_str(&s->local, a, sizeof(a)));
 		for (unsigned r = 0; r < s->nremote; r++)

@@ -5,6 +5,8 @@
  *   vhost-user:NAME[,path=PATH][,client][,queues=N][,tx-retries=N][,tag=VID|,trunks=LIST][,AFF]
  *   tap:NAME[,ifname=IF][,queues=N][,offloads=on|off][,tag=VID|,trunks=LIST][,AFF]
  *   vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P][,tag=VID|,trunks=LIST][,AFF]
+ *   afxdp:NAME,ifname=IF[,queues=N][,mode=auto|native|generic]
+ *         [,zerocopy=auto|on|off][,umem-frames=N][,tag=VID|,trunks=LIST][,AFF]
  *   AFF = rxq-affinity=Q:CPU[+Q:CPU...]
  *   each with [,external-ids:KEY=VALUE]... (ext_ids.h)
  *
@@ -27,6 +29,12 @@
  * burst to the guest makes when its ring did not take the whole burst,
  * 0..SW_TX_RETRIES_MAX, SW_TX_RETRIES_DEFAULT unless given
  * (port_vhost.c says how they wait).
+ * An afxdp port (docs/afxdp.md) owns queues 0..N-1 of an existing
+ * interface through AF_XDP sockets: mode= is how the XDP program is
+ * attached (auto: native, else generic), zerocopy= the socket's bind
+ * mode (auto: whatever the driver can), umem-frames= the frames of each
+ * queue's UMEM (a power of two, SW_XDP_FRAMES_MIN..MAX; half receive,
+ * half transmit).
  */
 #ifndef VHU_SWITCH_PORT_SPEC_H
 #define VHU_SWITCH_PORT_SPEC_H
@@ -42,7 +50,13 @@
 #include "vlan.h"
 #include "vxlan.h"
 
-enum sw_port_type { PORT_VHOST, PORT_TAP, PORT_VXLAN };
+enum sw_port_type { PORT_VHOST, PORT_TAP, PORT_VXLAN, PORT_AFXDP };
+enum sw_xdp_mode { SW_XDP_AUTO, SW_XDP_NATIVE, SW_XDP_GENERIC };
+enum sw_xdp_zc { SW_ZC_AUTO, SW_ZC_ON, SW_ZC_OFF };
+
+#define SW_XDP_FRAMES_MIN 128
+#define SW_XDP_FRAMES_MAX 65536
+#define SW_XDP_FRAMES_DEFAULT 4096
 
 /* rxq-affinity: rx queue q is pinned to the PMD on CPU cpu[q] when bit q
  * of mask is set. */
@@ -71,7 +85,7 @@ struct sw_port_spec {
 	uint8_t tx_retries;       /* vhost-user */
 	uint16_t queues;          /* vhost-user queue pairs; tap queues */
 	struct sw_rxq_affinity aff;
-	char ifname[IFNAMSIZ];    /* tap */
+	char ifname[IFNAMSIZ];    /* tap, afxdp */
 	bool no_offloads;         /* tap: offloads=off */
 	struct sw_vlan vlan;
 	/* vxlan */
@@ -80,6 +94,10 @@ struct sw_port_spec {
 	uint32_t vni;
 	uint16_t dstport;
 	struct sw_ext_ids ext;
+	/* afxdp */
+	enum sw_xdp_mode xdp_mode;
+	enum sw_xdp_zc zerocopy;
+	uint32_t umem_frames;
 };
 
 /* 0, or -EINVAL with err set (s is then undefined). */

@@ -44,6 +44,10 @@ static void test_good(void)
 		{ "tap:" N63 ",ifname=short", PORT_TAP, N63, "", "short", false, 1 },
 		{ "tap:t0,queues=4,offloads=off", PORT_TAP, "t0", "", "t0", false, 4 },
 		{ "tap:t0,offloads=on,queues=16", PORT_TAP, "t0", "", "t0", false, 16 },
+		{ "afxdp:x0,ifname=veth1", PORT_AFXDP, "x0", "", "veth1", false, 1 },
+		{ "afxdp:x0,queues=2,ifname=eth0,mode=native", PORT_AFXDP, "x0", "", "eth0", false, 2 },
+		{ "afxdp:x0,ifname=e,mode=generic,zerocopy=off,umem-frames=128", PORT_AFXDP, "x0", "",
+		  "e", false, 1 },
 	};
 	for (size_t i = 0; i < NELEM(good); i++) {
 		struct sw_port_spec s;
@@ -137,6 +141,14 @@ static void test_bad(void)
 		"vhost-user:a,external-ids:" K33 "=v", "vhost-user:a,external-ids:k=" V129,
 		("vhost-user:a,external-ids:a=1,external-ids:b=1,external-ids:c=1,external-ids:d=1,"
 		 "external-ids:e=1,external-ids:f=1,external-ids:g=1,external-ids:h=1,external-ids:i=1"),
+		"afxdp:x", "afxdp:x,queues=2", "afxdp:x,ifname=", "afxdp:x,ifname=e,mode=",
+		"afxdp:x,ifname=e,mode=drv", "afxdp:x,ifname=e,mode=Native", "afxdp:x,ifname=e,zerocopy",
+		"afxdp:x,ifname=e,zerocopy=yes", "afxdp:x,ifname=e,umem-frames=100",
+		"afxdp:x,ifname=e,umem-frames=64", "afxdp:x,ifname=e,umem-frames=131072",
+		"afxdp:x,ifname=e,umem-frames=", "afxdp:x,ifname=e,umem-frames=0x100",
+		"afxdp:x,ifname=e,offloads=off", "afxdp:x,ifname=e,path=/x", "afxdp:x,ifname=e,vni=1",
+		"tap:t,mode=native", "vhost-user:a,zerocopy=on", "afxdp:x,ifname=0123456789abcdef",
+		"vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=1,umem-frames=128",
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct sw_port_spec s;
@@ -265,6 +277,28 @@ static void test_affinity(void)
 	CHECK(strstr(err, "queue 2, but the port has 2 queues") != NULL);
 }
 
+static void test_afxdp(void)
+{
+	struct sw_port_spec s;
+	char err[256];
+
+	CHECK_EQ(sw_port_spec_parse("afxdp:x,ifname=e", dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.xdp_mode, SW_XDP_AUTO);
+	CHECK_EQ(s.zerocopy, SW_ZC_AUTO);
+	CHECK_EQ(s.umem_frames, SW_XDP_FRAMES_DEFAULT);
+	CHECK_EQ(sw_port_spec_parse("afxdp:x,ifname=e,mode=generic,zerocopy=off,umem-frames=65536",
+				    dir, &s, err, sizeof(err)), 0);
+	CHECK_EQ(s.xdp_mode, SW_XDP_GENERIC);
+	CHECK_EQ(s.zerocopy, SW_ZC_OFF);
+	CHECK_EQ(s.umem_frames, 65536);
+	CHECK_EQ(sw_port_spec_parse("afxdp:x,ifname=e,mode=native,zerocopy=on", dir, &s, err,
+				    sizeof(err)), 0);
+	CHECK_EQ(s.xdp_mode, SW_XDP_NATIVE);
+	CHECK_EQ(s.zerocopy, SW_ZC_ON);
+	CHECK_EQ(sw_port_spec_parse("afxdp:x", dir, &s, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "needs ifname=") != NULL);
+}
+
 /* Every spec printed back parses to the same port: what the database
  * stores is what was asked for. */
 static void test_format(void)
@@ -282,6 +316,8 @@ static void test_format(void)
 		("vxlan:v,local=169.254.0.1,remote=169.254.0.2,vni=5,external-ids:a=1,external-ids:b=2,"
 		 "external-ids:c=3,external-ids:d=4,external-ids:e=5,external-ids:f=6,external-ids:g=7,"
 		 "external-ids:h=8"),
+		"afxdp:x0,ifname=veth1", "afxdp:x1,ifname=eth0,mode=native,zerocopy=on,queues=4",
+		"afxdp:x2,ifname=e,mode=generic,zerocopy=off,umem-frames=512,tag=10",
 	};
 	for (size_t i = 0; i < NELEM(specs); i++) {
 		struct sw_port_spec a, b;
@@ -387,6 +423,7 @@ int main(void)
 	RUN(test_vlan);
 	RUN(test_vxlan);
 	RUN(test_affinity);
+	RUN(test_afxdp);
 	RUN(test_format);
 	RUN(test_ext_ids);
 	RUN(test_set);

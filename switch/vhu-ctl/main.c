@@ -45,6 +45,8 @@ static void usage(FILE *f)
 		"  add-port [--may-exist] SPEC   no error when the port's name exists\n"
 		"                         SPEC = vhost-user:NAME[,path=P][,client][,queues=N] | tap:NAME[,ifname=IF]\n"
 		"                         | vxlan:NAME,local=IP,remote=IP[,remote=IP...],vni=N[,dstport=P]\n"
+		"                         | afxdp:NAME,ifname=IF[,queues=N][,mode=auto|native|generic]\n"
+		"                           [,zerocopy=auto|on|off][,umem-frames=N]\n"
 		"                         each with [,tag=VID | ,trunks=VID:VID:A-B] [,rxq-affinity=Q:CPU[+Q:CPU...]]\n"
 		"                         [,external-ids:KEY=VALUE]...; vhost-user also [,tx-retries=N]\n"
 		"                         (0..32, default 8); vhost-user offers 16 queue pairs unless\n"

@@ -165,10 +165,14 @@ static void port_text(struct sw_out *o, const struct port *p)
 
 	out_printf(o, "port %s:", p->name);
 	put_vals(o, p, -1, 0, C_N, false);
+	if (p->type == PORT_AFXDP)
+		afxdp_put_stats(o, p, -1, false);
 	out_printf(o, "\n");
 	for (unsigned q = 0; nq > 1 && q < nq; q++) {
 		out_printf(o, "  queue %u:", q);
 		put_vals(o, p, (int)q, 0, C_NQ, false);
+		if (p->type == PORT_AFXDP)
+			afxdp_put_stats(o, p, (int)q, false);
 		out_printf(o, "\n");
 	}
 }
@@ -190,10 +194,14 @@ static void port_json(struct sw_out *o, const struct port *p, bool first)
 	out_printf(o, ", \"type\": \"%s\", \"state\": \"%s\", ", port_type_name(p),
 		   port_state_name(p));
 	put_vals(o, p, -1, 0, C_N, true);
+	if (p->type == PORT_AFXDP)
+		afxdp_put_stats(o, p, -1, true);
 	out_printf(o, ", \"queues\": [");
 	for (unsigned q = 0, nq = listed_queues(p); q < nq; q++) {
 		out_printf(o, "%s{\"queue\": %u, ", q ? ", " : "", q);
 		put_vals(o, p, (int)q, 0, C_NQ, true);
+		if (p->type == PORT_AFXDP)
+			afxdp_put_stats(o, p, (int)q, true);
 		out_printf(o, "}");
 	}
 	out_printf(o, "]}");

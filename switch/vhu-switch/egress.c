@@ -18,12 +18,19 @@ static void port_send(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint1
 {
 	if (!n)
 		return;
-	if (p->type == PORT_VHOST)
+	switch (p->type) {
+	case PORT_VHOST:
 		vhost_tx(p, pmd, pkts, n);
-	else if (p->type == PORT_TAP)
+		break;
+	case PORT_TAP:
 		tap_tx(p, pmd, pkts, n);
-	else
+		break;
+	case PORT_VXLAN:
 		vxlan_tx(p, pmd, pkts, n);
+		break;
+	default:
+		afxdp_tx(p, pmd, pkts, n);
+	}
 }
 
 static void flush(struct sw_egress *e, struct port *p, unsigned pmd, unsigned *k, unsigned *nown)

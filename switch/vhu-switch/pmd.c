@@ -379,6 +379,21 @@ static void hold(struct pmd *m)
 
 struct sw_pmd_stats sw_pmd_stats[SW_MAX_PMDS];
 
+static inline uint16_t port_rx(struct pmd *m, const struct sw_conf *c, const struct sw_rxq *r,
+			       struct vhu_pkt **pkts)
+{
+	switch (r->port->type) {
+	case PORT_VHOST:
+		return vhost_rx(r->port, r->q, m->pool, pkts, SW_BURST);
+	case PORT_TAP:
+		return tap_rx(r->port, r->q, m->pool, m->big, pkts, SW_BURST);
+	case PORT_VXLAN:
+		return vxlan_rx(c, r->port, r->q, m->pool, pkts, SW_BURST);
+	default:
+		return afxdp_rx(r->port, r->q, m->pool, pkts, SW_BURST);
+	}
+}
+
 /* A counter only this thread writes: a plain add, readable by others. */
 static inline void stat_add(_Atomic uint64_t *c, uint64_t d)
 {
@@ -405,11 +420,7 @@ static void *pmd_main(void *arg)
 
 		for (unsigned i = 0; i < nq; i++) {
 			const struct sw_rxq *r = &c->rxq[m->id][i];
-			uint16_t n = r->port->type == PORT_VHOST ?
-				vhost_rx(r->port, r->q, m->pool, pkts, SW_BURST) :
-				r->port->type == PORT_TAP ?
-				tap_rx(r->port, r->q, m->pool, m->big, pkts, SW_BURST) :
-				vxlan_rx(c, r->port, r->q, m->pool, pkts, SW_BURST);
+			uint16_t n = port_rx(m, c, r, pkts);
 			if (!n)
 				continue;
 			work += n;

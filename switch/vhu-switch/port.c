@@ -63,15 +63,17 @@ static int check_affinity(const char *name, const struct sw_rxq_affinity *a, cha
 	return 0;
 }
 
-static int port_open(struct port *p, char *err, size_t errlen)
+static int port_open(struct port *p, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock)
 {
 	switch (p->type) {
 	case PORT_VHOST:
 		return vhost_port_open(p, err, errlen);
 	case PORT_TAP:
 		return tap_port_open(p, err, errlen);
-	default:
+	case PORT_VXLAN:
 		return vxlan_port_open(p, err, errlen);
+	default:
+		return afxdp_port_open(p, err, errlen);
 	}
 }
 
@@ -84,8 +86,11 @@ static void port_close(struct port *p)
 	case PORT_TAP:
 		tap_port_close(p);
 		break;
-	default:
+	case PORT_VXLAN:
 		vxlan_port_close(p);
+		break;
+	default:
+		afxdp_port_close(p);
 	}
 }
 
@@ -161,6 +166,9 @@ int port_add(const char *spec, char *err, size_t errlen)
 		SW_LOG("port %s: added, tap %s, %u queue%s, offloads %s, vlan %s", p->name,
 		       p->ifname, p->queues, p->queues == 1 ? "" : "s",
 		       p->no_offloads ? "off" : "on", vlan);
+	else if (p->type == PORT_AFXDP)
+		SW_LOG("port %s: added, afxdp on %s, %u queue%s, vlan %s", p->name, p->ifname,
+		       p->queues, p->queues == 1 ? "" : "s", vlan);
 	else
 		SW_LOG("port %s: added, vxlan vni %u on port %u, %u remote%s, %u queue%s, vlan %s",
 		       p->name, p->vx.vni, p->vx.dstport, p->vx.nremote,

@@ -102,7 +102,7 @@ static unsigned tap_set_offloads(struct port *p)
 	return ioctl(p->fds[0], TUNSETOFFLOAD, TUN_F_CSUM) == 0 ? SW_OL_CSUM : 0;
 }
 
-static void tap_link_up(struct port *p)
+void sw_link_up(struct port *p)
 {
 	struct ifreq ifr;
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -138,7 +138,7 @@ int tap_port_open(struct port *p, char *err, size_t errlen)
 	atomic_store(&p->ol_caps, tap_set_offloads(p));
 	/* Bring the link up so the switch side is ready; addresses and the
 	 * peer side are the administrator's business. */
-	tap_link_up(p);
+	sw_link_up(p);
 	atomic_store(&p->state, PS_RUNNING);
 	return 0;
 }

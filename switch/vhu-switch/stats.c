@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Counting a burst (stats_count), and the text of show and fdb replies
- * (what the counters mean and stats' forms: counters.c).
+ * (what the counters mean and stats' forms: counters.c; an afxdp port
+ * adds its own, port_afxdp_io.c, and the kernel's).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -73,7 +74,7 @@ const char *port_state_name(const struct port *p)
 const char *port_type_name(const struct port *p)
 {
 	static const char *const n[] = { [PORT_VHOST] = "vhost-user", [PORT_TAP] = "tap",
-					 [PORT_VXLAN] = "vxlan" };
+					 [PORT_VXLAN] = "vxlan", [PORT_AFXDP] = "afxdp" };
 	return n[p->type];
 }
 
@@ -98,6 +99,12 @@ static void show_port(struct sw_out *o, const struct port *p) SW_REQUIRES(sw_ctl
 	sw_ol_names(atomic_load(&p->ol_caps), ol, sizeof(ol));
 	if (p->type == PORT_TAP) {
 		out_printf(o, " ifname %s queues %u offloads [%s]\n", p->ifname, p->queues, ol);
+		return;
+	}
+	if (p->type == PORT_AFXDP) {
+		out_printf(o, " ifname %s queues %u xdp %s sockets %s umem-frames %u\n", p->ifname,
+			   p->queues, afxdp_mode(p), afxdp_zerocopy(p) ? "zero-copy" : "copy",
+			   p->spec.umem_frames);
 		return;
 	}
 	if (p->type == PORT_VXLAN) {

@@ -65,6 +65,7 @@ struct sw_txq {
 };
 
 struct capture;
+struct afxdp_port;
 
 /* Sockets a tunnel port sends from: as many outer UDP source ports for
  * the underlay to spread flows by. */
@@ -179,6 +180,8 @@ struct port {
 	struct sw_port_spec spec SW_GUARDED_BY(sw_ctl_lock);
 
 	struct vxlan_port vx;
+	/* afxdp: its sockets, UMEMs and XDP program (port_afxdp.h) */
+	struct afxdp_port *xdp;
 	/* Cycles the PMD polling rx queue q spent on its packets, from the
 	 * rx call to the last output (pmd-rxq-show); base as sw_pmd_stats'
 	 * (the queue's load for placement), shown: the value when its PMD's
@@ -354,6 +357,24 @@ uint16_t vxlan_rx(const struct sw_conf *c, struct port *p, uint16_t q,
 		  struct vhu_pkt_pool *pool, struct vhu_pkt **pkts, uint16_t n);
 /* pkt->user: the remote to send to (1-based), or 0 for every remote. */
 void vxlan_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
+
+/* port_afxdp.c, port_afxdp_io.c (port_afxdp_none.c when built without
+ * libxdp: open says so) */
+int afxdp_port_open(struct port *p, char *err, size_t errlen) SW_REQUIRES(sw_ctl_lock);
+void afxdp_port_close(struct port *p);
+uint16_t afxdp_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
+		  struct vhu_pkt **pkts, uint16_t n);
+void afxdp_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
+/* "native" or "generic": how the XDP program is attached. */
+const char *afxdp_mode(const struct port *p);
+bool afxdp_zerocopy(const struct port *p);
+struct sw_out;
+/* The port's own drop counters and the kernel's XDP_STATISTICS, as
+ * stats fields: of queue q, or of every queue when q < 0. */
+void afxdp_put_stats(struct sw_out *o, const struct port *p, int q, bool json);
+
+/* Brings ifname of port p up (tap, afxdp: the switch's side must be). */
+void sw_link_up(struct port *p);
 
 /* stats.c */
 /* Adds a burst to s; returns the bytes of its n packets. */
