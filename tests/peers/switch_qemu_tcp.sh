@@ -142,56 +142,6 @@ want_ol a2 tx_ol_segmented eq0 "A takes GSO"
 result "switch_qemu_tcp case 2 B offloads off: A->B and B->A $SIZE bytes each md5 equal (A sent in $(tcp_field a2 sent secs) s, B in $(tcp_field b2 sent secs) s); $(ol_line b2); $(ol_line a2)"
 
 # ---- 3 and 4. guest <-> namespace behind a tap port, both directions
-cat >"$T/nstcp.py" <<'PY'
-# The namespace's side: receive one file on PORT and send one to the guest.
-import hashlib, os, socket, sys, threading, time
-peer, port, size, limit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-def out(s): print(s, flush=True)
-def recv(ls):
-    try:
-        c, _ = ls.accept()
-        c.settimeout(limit)
-        h, n = hashlib.md5(), 0
-        while True:
-            b = c.recv(1 << 16)
-            if not b:
-                break
-            h.update(b); n += len(b)
-        c.close()
-        out(f"ns recv size={n} md5={h.hexdigest()}")
-    except OSError as e:
-        out(f"ns recv error {e}")
-def send():
-    data = os.urandom(size)
-    out(f"ns file size={size} md5={hashlib.md5(data).hexdigest()}")
-    end, tries = time.time() + limit, 0
-    while True:
-        tries += 1
-        try:
-            c = socket.create_connection((peer, port), timeout=5)
-            break
-        except OSError as e:
-            if time.time() > end:
-                out(f"ns send error {e} after {tries} tries"); return
-            time.sleep(1)
-    try:
-        c.settimeout(limit); t0 = time.time()
-        c.sendall(data); c.shutdown(socket.SHUT_WR)
-        while c.recv(1 << 16):
-            pass
-        c.close()
-        out(f"ns sent secs={time.time() - t0:.2f} tries={tries}")
-    except OSError as e:
-        out(f"ns send error {e}")
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("", port)); ls.listen(1); ls.settimeout(limit)
-out("ns listening")
-t = [threading.Thread(target=recv, args=(ls,)), threading.Thread(target=send)]
-for x in t: x.start()
-for x in t: x.join()
-out("ns done")
-PY
 
 # nsf LOG WHAT KEY: KEY=VALUE from the namespace side's "ns WHAT ..." line.
 nsf() { sed -n "s/^ns $2 .*\\b$3=\\([^ ]*\\).*/\\1/p" "$1" | tail -1; }
@@ -201,7 +151,7 @@ nsf() { sed -n "s/^ns $2 .*\\b$3=\\([^ ]*\\).*/\\1/p" "$1" | tail -1; }
 ns_case() {
 	local n=$1 ns=$2 ol=$3 g=g$1 t=t$1 log=$T/ns$1.log
 	note "case $n: guest <-> namespace $ns behind tap port $t with offloads $ol ($SIZE bytes each way)"
-	bg "ns$n" ip netns exec "$ns" python3 "$T/nstcp.py" "169.254.3$n.1" "$PORT" "$SIZE" 90
+	bg "ns$n" ip netns exec "$ns" python3 "$VHU_ROOT/tests/lib/nstcp.py" "169.254.3$n.1" "$PORT" "$SIZE" 90
 	wait_for 10 grep -q 'ns listening' "$log" || { cat "$log"; fail "namespace listener did not start"; }
 	guest_boot "$g" "$T/$g" "" "" "$(tkargs "169.254.3$n.1" "169.254.3$n.2" both)" || fail "guest_boot $g"
 	guests_done "$g"
