@@ -6,7 +6,8 @@
 # tests/install/consumer.c and fe_consumer.c in a folder outside the tree
 # with nothing but `cc FILE $(pkg-config --cflags --libs libvhu)` (and
 # libvhu-frontend) and runs them: version, registration, a frontend
-# talking to a backend. All in temporary folders, removed at the end.
+# talking to a backend; and that vhu-switch's systemd unit is installed and
+# valid. All in temporary folders, removed at the end.
 . "$(dirname "$0")/../lib/common.sh"
 [ -f "$VHU_BUILD/build.ninja" ] || skip "$VHU_BUILD is not built (make build)"
 command -v pkg-config >/dev/null 2>&1 || skip "pkg-config is not installed (apt-get install pkgconf)"
@@ -25,6 +26,26 @@ note "installed: headers $inc, libraries $libdir, pkg-config $pc"
 for h in vhu.h pkt.h frontend.h version.h; do
 	[ -f "$inc/$h" ] || fail "vhu/$h not installed"
 done
+
+# The systemd unit (switch/dist/): installed, running the installed
+# vhu-switch with its db under /var/lib/vhu, and valid for systemd (its
+# ExecStart pointed into the DESTDIR, where the program is, for the check).
+unit=$(find "$root" -name vhu-switch.service | head -1)
+[ -n "$unit" ] || fail "vhu-switch.service not installed"
+case $unit in */lib/systemd/system/vhu-switch.service) ;; *) fail "unit installed as $unit" ;; esac
+exe=$(sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' "$unit")
+[ -x "$root$exe" ] && [ "$(basename "$exe")" = vhu-switch ] || fail "the unit runs $exe, not the installed vhu-switch"
+grep -q -- "--db /var/lib/vhu/switch.db" "$unit" && grep -qx "StateDirectory=vhu" "$unit" &&
+	grep -qx "RuntimeDirectory=vhu" "$unit" || fail "the unit lacks its db, StateDirectory or RuntimeDirectory"
+if command -v systemd-analyze >/dev/null 2>&1; then
+	mkdir -p "$T/unit"
+	sed "s|^ExecStart=$exe|ExecStart=$root$exe|" "$unit" >"$T/unit/vhu-switch.service"
+	(cd "$T/unit" && systemd-analyze verify "$T/unit/vhu-switch.service") >"$T/verify.log" 2>&1 ||
+		{ cat "$T/verify.log"; fail "systemd-analyze verify refuses vhu-switch.service"; }
+	note "vhu-switch.service installed as ${unit#"$root"}, systemd-analyze verify: ok"
+else
+	note "vhu-switch.service installed as ${unit#"$root"}; no systemd-analyze, not verified (apt-get install systemd)"
+fi
 
 "$VHU_ROOT/tests/install/abi_check.sh" "$libdir" "$inc" || fail "ABI check of the installed libraries"
 
