@@ -61,7 +61,7 @@ cross: crossdeps $(BUILD_CROSS)/build.ninja
 # Every test: unit and integration (plain, ASan+UBSan, TSan), then the real
 # peers (DPDK testpmd, QEMU guests). Prints "N passed, N failed, N skipped".
 test: build asan tsan clang cross
-	@scripts/ensure-deps.sh peers
+	@scripts/ensure-deps.sh peers libvirt
 	tests/run.sh
 
 # Unit and integration tests only, no peers.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Installs with apt what a make target needs, only when it is missing.
-# Usage: scripts/ensure-deps.sh build|peers|bench|fuzz|sanitizers|cross ...
+# Usage: scripts/ensure-deps.sh build|peers|libvirt|bench|fuzz|sanitizers|cross ...
 set -u
 need=()
 want() { # want COMMAND-OR-FILE PACKAGE
@@ -22,6 +22,10 @@ for group in "$@"; do
 		want /bin/busybox busybox-static; want cpio cpio; want socat socat
 		want ip iproute2; want tshark tshark; want tcpdump tcpdump
 		want iperf3 iperf3; want systemd-analyze systemd ;;
+	libvirt)
+		# the daemon and virsh, for tests/peers/switch_libvirt.sh; QEMU
+		# comes with peers
+		want libvirtd libvirt-daemon-system; want virsh libvirt-clients ;;
 	bench)
 		want gnuplot gnuplot-nox; want perf linux-perf
 		want /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk openvswitch-switch-dpdk

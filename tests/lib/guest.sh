@@ -80,6 +80,15 @@
 VHU_GUEST_DIR=$VHU_CACHE/guest
 # Loaded in this order: each after the ones it depends on (modinfo -F depends).
 VHU_GUEST_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net llc stp garp mrp 8021q"
+# The kernel command line before the guest's program (vhu.*), for QEMU
+# here and for libvirt domains (tests/lib/libvirt.sh).
+# clocksource=hpet: the guest keeps time off the emulated HPET (QEMU's
+# clock), not a TSC the guest calibrated at boot. Under TCG on a busy
+# host that calibration once came out far off: a serving guest counted
+# 150 s of uptime in a test case that ran about 33 s, its 45 s stay
+# ended early and it powered off under the test; tsc=reliable had also
+# switched off the watchdog that would have caught it.
+VHU_GUEST_APPEND="console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off clocksource=hpet"
 
 _guest_init() {
 cat <<'INIT'
@@ -411,12 +420,6 @@ guest_boot() {
 		i=$((i+1))
 	done
 	: >"$T/$name.console"
-	# clocksource=hpet: the guest keeps time off the emulated HPET (QEMU's
-	# clock), not a TSC the guest calibrated at boot. Under TCG on a busy
-	# host that calibration once came out far off: a serving guest counted
-	# 150 s of uptime in a test case that ran about 33 s, its 45 s stay
-	# ended early and it powered off under the test; tsc=reliable had also
-	# switched off the watchdog that would have caught it.
 	# shellcheck disable=SC2086
 	bg "$name" timeout -k 5 "${GUEST_TIMEOUT:-120}" qemu-system-x86_64 \
 		-accel tcg -cpu max -m "${GUEST_MEM:-256M}" -smp "${GUEST_SMP:-1}" \
@@ -425,7 +428,7 @@ guest_boot() {
 		-serial "file:$T/$name.console" \
 		-monitor "unix:$T/$name.mon,server=on,wait=off" \
 		-kernel "$VHU_GUEST_KERNEL" -initrd "$VHU_GUEST_INITRD" \
-		-append "console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off clocksource=hpet $kargs" \
+		-append "$VHU_GUEST_APPEND $kargs" \
 		"${args[@]}" ${GUEST_QEMU_EXTRA:-}
 	eval "GUEST_START_$name=\$(date +%s%N)"
 }
