@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
-# Sourced by bench/run.sh, cost.sh, tcp_tap.sh, gso_fe.sh and vxlan.sh: process
+# Sourced by bench/run.sh, cost.sh, tcp_tap.sh, gso_fe.sh, vxlan.sh and afxdp.sh: process
 # handling, CPU placement and load, OVS-DPDK start-up, the testpmd frontend,
 # and the parsers for their rate output.
 # (Not executable: bench/run.sh is the entry point.)
@@ -187,7 +187,8 @@ HAVE_OVS=1; [ -x "$OVS_VSWITCHD" ] && command -v ovs-vsctl >/dev/null || HAVE_OV
 # ovs-vswitchd-dpdk, each in the foreground of its own timeout (bg), state
 # in DIR; OVS's PMD on CPU_BE, DPDK's main lcore on CPU LCORE, the whole
 # ovs-vswitchd under taskset -c PIN unless PIN is empty (tap ports are
-# polled by its main thread, not by the PMD). OTHER_CONFIG (key=value) go
+# polled by its main thread, not by the PMD), in network namespace OVS_NS
+# when that is set (the interfaces it is to own are there). OTHER_CONFIG (key=value) go
 # in before ovs-vswitchd starts: userspace-tso-enable is read only then.
 # Sets V, ovs-vsctl on this database. No bridge yet.
 ovs_up() {
@@ -203,6 +204,7 @@ ovs_up() {
 	local extra="--no-pci --file-prefix=$PFX" mem=(other_config:dpdk-socket-mem=512)
 	[ "$HUGE" = 1 ] || { extra+=" --no-huge -m 1024"; mem=(); }
 	[ -n "$pin" ] && pinned=(taskset -c "$pin")
+	[ -n "${OVS_NS:-}" ] && pinned=(ip netns exec "$OVS_NS" "${pinned[@]}")
 	"${V[@]}" --no-wait init
 	"${V[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
 		other_config:dpdk-lcore-mask=$((1 << lcore)) other_config:pmd-cpu-mask=$((1 << CPU_BE)) \
@@ -345,6 +347,18 @@ fe_features() { strip_ansi <"$1" | sed -n 's/.*features after negotiate = \([0-9
 # are not told apart from what the loop held.
 ovs_pmd_totals() {
 	awk '/packets received:/ { rx += $NF; n++ } END { if (n) print rx + 0, rx + 0 }' "$1"
+}
+
+# sw_counts FILE PORT:FIELD...: those counters of a `vhu-ctl stats --json`
+# answer, "-" for each when it cannot be read.
+sw_counts() {
+	python3 -c '
+import json, sys
+try:
+    ps = {p["name"]: p for p in json.load(open(sys.argv[1]))["ports"]}
+    print(*[str(ps[p].get(k, "-")) for p, k in (a.split(":") for a in sys.argv[2:])])
+except Exception:
+    print(*["-"] * (len(sys.argv) - 2))' "$@"
 }
 
 # nsx NS CMD...: CMD in network namespace NS.

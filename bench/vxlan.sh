@@ -294,18 +294,6 @@ tp() {
 		"${app[@]}" --no-flush-rx
 }
 
-# sw_counts FILE PORT:FIELD...: those counters of a `vhu-ctl stats --json`
-# answer, "-" for each when it cannot be read.
-sw_counts() {
-	python3 -c '
-import json, sys
-try:
-    ps = {p["name"]: p for p in json.load(open(sys.argv[1]))["ports"]}
-    print(*[str(ps[p].get(k, "-")) for p, k in (a.split(":") for a in sys.argv[2:])])
-except Exception:
-    print(*["-"] * (len(sys.argv) - 2))' "$@"
-}
-
 # run_vx SETUP SIZE REP: one run; appends its line to RAW.
 run_vx() {
 	local s=$1 size=$2 rep=$3 bound=$((SECS + 40)) status=ok
