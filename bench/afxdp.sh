@@ -318,11 +318,7 @@ run_xdp() {
 
 T0=$(date +%s)
 echo "setup,size,rep,mpps,rx_total,crossed,drops,status,busy_cpu_be,busy_cpu_fe" >"$RAW"
-for ((rep = 1; rep <= REPS; rep++)); do
-	for size in $SIZES; do
-		for s in $(rep_order "$rep" "$SETUPS"); do run_xdp "$s" "$size" "$rep"; done
-	done
-done
+each_run run_xdp "$SIZES" "$SETUPS"
 { env_head "$SECS"; cat <<EOF
 cpu_be=$CPU_BE
 cpu_fe=$CPU_FE

@@ -130,6 +130,17 @@ rep_order() {
 	if [ $(($1 % 2)) = 1 ]; then echo "$2"; else tr ' ' '\n' <<<"$2" | tac | tr '\n' ' '; fi
 }
 
+# each_run FN "ITEMS" "SETUPS": FN SETUP ITEM REP for every rep, item and
+# setup, the setups in rep_order: the loop of every side-by-side script.
+each_run() {
+	local fn=$1 items=$2 setups=$3 rep it s
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for it in $items; do
+			for s in $(rep_order "$rep" "$setups"); do "$fn" "$s" "$it" "$rep"; done
+		done
+	done
+}
+
 # env_head SECONDS: the lines every bench script's env file starts with:
 # the shape of its runs (SECONDS as its report means them) and whether
 # DPDK had hugepages.

@@ -384,11 +384,7 @@ run_vx() {
 
 T0=$(date +%s)
 echo "setup,size,rep,mpps,tx_mpps,rx_total,tx_total,crossed,drops,status,busy_cpu_be,busy_cpu_fe" >"$RAW"
-for ((rep = 1; rep <= REPS; rep++)); do
-	for size in $SIZES; do
-		for s in $(rep_order "$rep" "$SETUPS"); do run_vx "$s" "$size" "$rep"; done
-	done
-done
+each_run run_vx "$SIZES" "$SETUPS"
 { env_head "$SECS"; cat <<EOF
 cpu_main=$CPU_BE
 cpu_be=$CPU_BE
