@@ -123,8 +123,10 @@ L = ["## vhost-user to AF_XDP and back\n",
      f"- CPUs: the backend's forwarding core (vhu-switch `--pmd-cpus`, OVS `pmd-cpu-mask`, testpmd's "
      f"forwarding lcore) on CPU {meta.get('cpu_be')}, with the kernel's share (veth transmit, its NAPI "
      "running the XDP program, the redirect into the other socket: copy mode sends inside the "
-     f"backend's `sendto`); the frontend's forwarding lcore on CPU {meta.get('cpu_fe')}; main lcores "
-     "on the other CPU (asleep between stats lines).",
+     f"backend's `sendto`); the frontend's forwarding lcore on CPU {meta.get('cpu_fe')}; each testpmd's "
+     "main lcore on the CPU its forwarding lcore leaves (asleep between stats lines); OVS's main "
+     f"thread on CPU {meta.get('cpu_fe')}. The veth bound's testpmd forwards on CPU "
+     f"{meta.get('cpu_be')} alone: no frontend.",
      "- Sides: " + defs(NAMES) + ". Setups are made afresh for every run; the sides take turns.",
      "- Checks of every run; a run that fails one is not used: " + defs(CHECKS) + ".", ""]
 if bound:
