@@ -227,11 +227,7 @@ except Exception:
 
 T0=$(date +%s)
 echo "setup,mode,rep,gbps,kfps,frames,sent,tx_full,switch_fwd,switch_whole,switch_drops,status,features_tx,features_rx,busy_cpu_switch,busy_cpu_fe,switch_cycles_per_frame" >"$RAW"
-for ((rep = 1; rep <= REPS; rep++)); do
-	for mode in $MODES; do
-		for s in $(rep_order "$rep" "$SETUPS"); do run_gso "$s" "$mode" "$rep"; done
-	done
-done
+each_run run_gso "$MODES" "$SETUPS"
 { env_head "$MEAS"; cat <<EOF
 size=$SIZE
 mss=$MSS

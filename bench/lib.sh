@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
-# Sourced by bench/run.sh, cost.sh, tcp_tap.sh, gso_fe.sh and vxlan.sh: process
+# Sourced by bench/run.sh, cost.sh, tcp_tap.sh, gso_fe.sh, vxlan.sh and afxdp.sh: process
 # handling, CPU placement and load, OVS-DPDK start-up, the testpmd frontend,
 # and the parsers for their rate output.
 # (Not executable: bench/run.sh is the entry point.)
@@ -130,6 +130,17 @@ rep_order() {
 	if [ $(($1 % 2)) = 1 ]; then echo "$2"; else tr ' ' '\n' <<<"$2" | tac | tr '\n' ' '; fi
 }
 
+# each_run FN "ITEMS" "SETUPS": FN SETUP ITEM REP for every rep, item and
+# setup, the setups in rep_order: the loop of every side-by-side script.
+each_run() {
+	local fn=$1 items=$2 setups=$3 rep it s
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for it in $items; do
+			for s in $(rep_order "$rep" "$setups"); do "$fn" "$s" "$it" "$rep"; done
+		done
+	done
+}
+
 # env_head SECONDS: the lines every bench script's env file starts with:
 # the shape of its runs (SECONDS as its report means them) and whether
 # DPDK had hugepages.
@@ -187,7 +198,8 @@ HAVE_OVS=1; [ -x "$OVS_VSWITCHD" ] && command -v ovs-vsctl >/dev/null || HAVE_OV
 # ovs-vswitchd-dpdk, each in the foreground of its own timeout (bg), state
 # in DIR; OVS's PMD on CPU_BE, DPDK's main lcore on CPU LCORE, the whole
 # ovs-vswitchd under taskset -c PIN unless PIN is empty (tap ports are
-# polled by its main thread, not by the PMD). OTHER_CONFIG (key=value) go
+# polled by its main thread, not by the PMD), in network namespace OVS_NS
+# when that is set (the interfaces it is to own are there). OTHER_CONFIG (key=value) go
 # in before ovs-vswitchd starts: userspace-tso-enable is read only then.
 # Sets V, ovs-vsctl on this database. No bridge yet.
 ovs_up() {
@@ -203,6 +215,7 @@ ovs_up() {
 	local extra="--no-pci --file-prefix=$PFX" mem=(other_config:dpdk-socket-mem=512)
 	[ "$HUGE" = 1 ] || { extra+=" --no-huge -m 1024"; mem=(); }
 	[ -n "$pin" ] && pinned=(taskset -c "$pin")
+	[ -n "${OVS_NS:-}" ] && pinned=(ip netns exec "$OVS_NS" "${pinned[@]}")
 	"${V[@]}" --no-wait init
 	"${V[@]}" --no-wait set Open_vSwitch . other_config:dpdk-init=true \
 		other_config:dpdk-lcore-mask=$((1 << lcore)) other_config:pmd-cpu-mask=$((1 << CPU_BE)) \
@@ -345,6 +358,18 @@ fe_features() { strip_ansi <"$1" | sed -n 's/.*features after negotiate = \([0-9
 # are not told apart from what the loop held.
 ovs_pmd_totals() {
 	awk '/packets received:/ { rx += $NF; n++ } END { if (n) print rx + 0, rx + 0 }' "$1"
+}
+
+# sw_counts FILE PORT:FIELD...: those counters of a `vhu-ctl stats --json`
+# answer, "-" for each when it cannot be read.
+sw_counts() {
+	python3 -c '
+import json, sys
+try:
+    ps = {p["name"]: p for p in json.load(open(sys.argv[1]))["ports"]}
+    print(*[str(ps[p].get(k, "-")) for p, k in (a.split(":") for a in sys.argv[2:])])
+except Exception:
+    print(*["-"] * (len(sys.argv) - 2))' "$@"
 }
 
 # nsx NS CMD...: CMD in network namespace NS.

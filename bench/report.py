@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--tcp", help="bench/tcp_tap.sh's section (optional)")
     ap.add_argument("--gso", help="bench/gso_fe.sh's section (optional)")
     ap.add_argument("--vxlan", help="bench/vxlan.sh's section (optional)")
+    ap.add_argument("--afxdp", help="bench/afxdp.sh's section (optional)")
     o = ap.parse_args()
 
     meta = read_env(o.meta)
@@ -248,7 +249,7 @@ def main():
         L.append("Minimum over the runs (bold): anything else callgrind counts (empty polls while the "
                  "frontend was descheduled, the stats thread) only adds; the maximum shows how much.\n")
 
-    for sec in (o.tcp, o.gso, o.vxlan):
+    for sec in (o.tcp, o.gso, o.vxlan, o.afxdp):
         if sec and os.path.exists(sec):
             with open(sec) as f:
                 L.append(f.read().rstrip() + "\n")

@@ -49,7 +49,8 @@
 #   BENCH_COST=0 (skip bench/cost.sh)  BENCH_TCP=0 (skip bench/tcp_tap.sh,
 #   TCP between namespaces behind tap ports)  BENCH_GSO=0 (skip
 #   bench/gso_fe.sh, 64 KiB TSO frames between two vhu-fe)  BENCH_VXLAN=0
-#   (skip bench/vxlan.sh, VM to VM across a VXLAN tunnel)  BENCH_NO_HUGE=1
+#   (skip bench/vxlan.sh, VM to VM across a VXLAN tunnel)  BENCH_AFXDP=0
+#   (skip bench/afxdp.sh, vhost-user to AF_XDP and back)  BENCH_NO_HUGE=1
 #   BENCH_KEEP=1 (keep the work dir)  VHU_BUILD (build)
 #   BENCH_FWD_EXTRA (vhu-fwd options, for runs that must fail a check)
 # The full matrix at the defaults: 40 rows x 10 runs of about 11 s, some 75
@@ -451,6 +452,14 @@ else
 	rm -f "$OUT"/vxlan{.md,.csv,_raw.csv,.env}
 fi
 
+# ---- vhost-user to AF_XDP and back ---------------------------------------------
+if [ "${BENCH_AFXDP:-1}" != 0 ]; then
+	BENCH_REPS=$REPS BENCH_SECONDS=$SECS BENCH_WARMUP=$WARMUP VHU_BUILD=$VHU_BUILD \
+		bash "$BENCH/afxdp.sh" "$OUT" || log "afxdp.sh failed"
+else
+	rm -f "$OUT"/afxdp{.md,.csv,_raw.csv,.env}
+fi
+
 # ---- report -------------------------------------------------------------------
 T_END=$(date +%s)
 { env_head "$SECS"; cat <<EOF
@@ -469,5 +478,6 @@ EOF
 env_stamp "$T_START" src include tools; } >"$OUT/meta.env"
 python3 "$BENCH/report.py" --raw "$RAW" --mem "$MEMF" --meta "$OUT/meta.env" --cmds "$OUT/cmds" \
 	--csv "$CSV" --md "$DOC" --png "$PNG" --plot "$BENCH/plot.gp" --cost "$COSTF" \
-	--tcp "$OUT/tcp_tap.md" --gso "$OUT/gso_fe.md" --vxlan "$OUT/vxlan.md" || exit 1
+	--tcp "$OUT/tcp_tap.md" --gso "$OUT/gso_fe.md" --vxlan "$OUT/vxlan.md" \
+	--afxdp "$OUT/afxdp.md" || exit 1
 log "done in $((T_END - T_START)) s: $DOC, $CSV"

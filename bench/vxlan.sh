@@ -294,18 +294,6 @@ tp() {
 		"${app[@]}" --no-flush-rx
 }
 
-# sw_counts FILE PORT:FIELD...: those counters of a `vhu-ctl stats --json`
-# answer, "-" for each when it cannot be read.
-sw_counts() {
-	python3 -c '
-import json, sys
-try:
-    ps = {p["name"]: p for p in json.load(open(sys.argv[1]))["ports"]}
-    print(*[str(ps[p].get(k, "-")) for p, k in (a.split(":") for a in sys.argv[2:])])
-except Exception:
-    print(*["-"] * (len(sys.argv) - 2))' "$@"
-}
-
 # run_vx SETUP SIZE REP: one run; appends its line to RAW.
 run_vx() {
 	local s=$1 size=$2 rep=$3 bound=$((SECS + 40)) status=ok
@@ -396,11 +384,7 @@ run_vx() {
 
 T0=$(date +%s)
 echo "setup,size,rep,mpps,tx_mpps,rx_total,tx_total,crossed,drops,status,busy_cpu_be,busy_cpu_fe" >"$RAW"
-for ((rep = 1; rep <= REPS; rep++)); do
-	for size in $SIZES; do
-		for s in $(rep_order "$rep" "$SETUPS"); do run_vx "$s" "$size" "$rep"; done
-	done
-done
+each_run run_vx "$SIZES" "$SETUPS"
 { env_head "$SECS"; cat <<EOF
 cpu_main=$CPU_BE
 cpu_be=$CPU_BE
