@@ -16,7 +16,7 @@ need_cmd python3
 # status of each run as SIDE=STATUS.
 bench_row() {
 	BENCH_OUT="$T/$1" BENCH_ROWS=dequeue:64:split-mrg BENCH_REPS=1 BENCH_SECONDS=${SECS:-3} \
-		BENCH_WARMUP=1 BENCH_MEM=0 BENCH_COST=0 BENCH_TCP=0 BENCH_GSO=0 BENCH_AFXDP=0 \
+		BENCH_WARMUP=1 BENCH_MEM=0 BENCH_COST=0 BENCH_TCP=0 BENCH_GSO=0 BENCH_VXLAN=0 BENCH_AFXDP=0 \
 		BENCH_FWD_EXTRA="$2" VHU_BUILD="$VHU_BUILD" \
 		bash "$VHU_ROOT/bench/run.sh" >"$T/$1.log" 2>&1 || { tail -20 "$T/$1.log"; fail "$1: bench/run.sh broke"; }
 	awk -F, 'NR > 1 { printf "%s=%s ", $4, $10 }' "$T/$1/raw.csv"
