@@ -110,19 +110,15 @@ static int do_capture(struct sw_out *o, char **av, int fd, char *err, size_t err
  * there is no such port. */
 static bool port_exists(const char *arg, bool add) SW_REQUIRES(sw_ctl_lock)
 {
-	char name[SW_NAME_MAX];
-	const char *colon = strchr(arg, ':');
+	struct sw_port_spec s;
+	char err[8];
 
 	if (!add)
 		return !port_find(atomic_load(&sw_conf), arg);
-	if (!colon)
-		return false; /* port_add says what is wrong */
-	size_t n = strcspn(colon + 1, ",");
-	if (n >= sizeof(name))
+	/* A bad spec is port_add's to explain. */
+	if (sw_port_spec_parse(arg, sw_opts.sock_dir, &s, err, sizeof(err)) < 0)
 		return false;
-	memcpy(name, colon + 1, n);
-	name[n] = '\0';
-	return port_find(atomic_load(&sw_conf), name) != NULL;
+	return port_find(atomic_load(&sw_conf), s.name) != NULL;
 }
 
 static int dispatch(struct sw_out *o, char **av, int ac, int fd, char *err, size_t errlen)

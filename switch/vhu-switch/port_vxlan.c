@@ -126,6 +126,16 @@ static unsigned path_mtu(struct port *p, unsigned r)
 
 #define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
 
+const struct port *vxlan_group_reader(const struct sw_conf *c, const struct port *p)
+{
+	for (unsigned i = 0; i < c->nb_live; i++) {
+		const struct port *o = c->ports[c->live[i]];
+		if (o == p || (o->type == PORT_VXLAN && o->vx.grp == p->vx.grp))
+			return o;
+	}
+	return p;
+}
+
 /* p's receive sockets: a running tunnel port's of the same local address
  * and UDP port, or new ones. */
 static int group_join(struct port *p, char *err, size_t errlen)
@@ -133,7 +143,7 @@ static int group_join(struct port *p, char *err, size_t errlen)
 	const struct sw_conf *c = atomic_load(&sw_conf);
 	struct vxlan_port *v = &p->vx;
 	struct vxlan_group *g = NULL;
-	const struct port *first = NULL;
+	const struct port *member = NULL;
 	char a[SW_IP_STRLEN];
 
 	sw_ip_str(&v->local, a, sizeof(a));
@@ -146,18 +156,18 @@ static int group_join(struct port *p, char *err, size_t errlen)
 			return ERR("port %s: VNI %u on %s port %u is port %s's already", p->name,
 				   v->vni, a, v->dstport, o->name);
 		g = o->vx.grp;
-		first = o;
+		member = o;
 	}
 	if (g && g->queues != p->queues)
 		return ERR("port %s: shares %s port %u with port %s, which has %u queue%s: give "
 			   "queues=%u",
-			   p->name, a, v->dstport, first->name, g->queues, g->queues == 1 ? "" : "s",
+			   p->name, a, v->dstport, member->name, g->queues, g->queues == 1 ? "" : "s",
 			   g->queues);
 	if (g) {
 		g->refs++;
 		v->grp = g;
 		SW_LOG("port %s: VNI %u shares %s port %u with port %s", p->name, v->vni, a,
-		       v->dstport, first->name);
+		       v->dstport, member->name);
 		return 0;
 	}
 	if (!(g = calloc(1, sizeof(*g))))

@@ -110,24 +110,24 @@ static bool keep_placement(unsigned n) SW_REQUIRES(sw_ctl_lock)
 	return true;
 }
 
-/* Chains live port i behind the first earlier tunnel port of its receive
- * group (sw_conf.vx_next); false when it is the first (or no tunnel
- * port): only a group's first port has rx queues. */
+/* Chains live port i behind the last port of its receive group's chain
+ * (sw_conf.vx_next); false when it is its group's reader (or no tunnel
+ * port): only the reader has rx queues. */
 static bool vx_chain(struct sw_conf *c, unsigned i)
 {
 	const struct port *pt = c->ports[c->live[i]];
 	if (pt->type != PORT_VXLAN)
 		return false;
-	for (unsigned j = 0; j < i; j++) {
-		uint16_t s = c->live[j];
-		if (c->ports[s]->type != PORT_VXLAN || c->ports[s]->vx.grp != pt->vx.grp)
-			continue;
-		while (c->vx_next[s] < SW_MAX_PORTS)
-			s = c->vx_next[s];
-		c->vx_next[s] = c->live[i];
-		return true;
-	}
-	return false;
+	const struct port *r = vxlan_group_reader(c, pt);
+	if (r == pt)
+		return false;
+	uint16_t s = 0;
+	while (c->ports[s] != r)
+		s++;
+	while (c->vx_next[s] < SW_MAX_PORTS)
+		s = c->vx_next[s];
+	c->vx_next[s] = c->live[i];
+	return true;
 }
 
 int sw_conf_assign(struct sw_conf *c)

@@ -115,15 +115,9 @@ static void show_port(struct sw_out *o, const struct port *p) SW_REQUIRES(sw_ctl
 		for (unsigned r = 0; r < p->vx.nremote; r++)
 			out_printf(o, " %s(mtu %u)", sw_ip_str(&p->vx.remote[r], a, sizeof(a)),
 				   p->vx.mtu[r]);
-		/* The group's first port reads the sockets for all. */
-		const struct sw_conf *c = atomic_load(&sw_conf);
-		for (unsigned j = 0; j < c->nb_live && c->ports[c->live[j]] != p; j++) {
-			const struct port *f = c->ports[c->live[j]];
-			if (f->type == PORT_VXLAN && f->vx.grp == p->vx.grp) {
-				out_printf(o, " received by %s", f->name);
-				break;
-			}
-		}
+		const struct port *r = vxlan_group_reader(atomic_load(&sw_conf), p);
+		if (r != p)
+			out_printf(o, " received by %s", r->name);
 		out_printf(o, "\n");
 		return;
 	}

@@ -350,6 +350,10 @@ void tap_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
 /* port_vxlan.c */
 int vxlan_port_open(struct port *p, char *err, size_t errlen);
 void vxlan_port_close(struct port *p);
+/* The port that reads the receive sockets of p's group in c: the group's
+ * first live port in slot order (p itself when it is the first). Looks
+ * only at c->live[0..nb_live), so rxq.c may ask while it fills it. */
+const struct port *vxlan_group_reader(const struct sw_conf *c, const struct port *p);
 /* p: the first port of its group in c (sw_conf.vx_next). Frames of the
  * group's ports from their remotes, grouped by port in arrival order:
  * pkt->user is the SW_DEST (port slot, remote 1-based) each came from. */
