@@ -87,7 +87,9 @@ struct vhu_dev;
 
 /* Device events, copied by vhu_driver_callback_register(). Every
  * callback is optional (NULL: not called) and runs on the control thread
- * with the control lock held. Fill it with a designated initializer (or
+ * with the control lock held. Keep them short: while one runs, no other
+ * connection is served (one that takes 100 ms or more is named in a log
+ * line). Fill it with a designated initializer (or
  * zero it first): reserved must be all NULL. A later release puts new
  * callbacks in reserved's place without changing the size, so a program
  * built today keeps working, and a program that sets one is refused

@@ -20,11 +20,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <dirent.h>
 #include <unistd.h>
 #include <vhu/frontend.h>
 #include <vhu/vhu.h>
 #include "check.h"
+#include "log_capture.h"
+#include "proc_fds.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED 1
@@ -43,34 +44,20 @@
 static char path[64], lim_path[64];
 
 /* ---- log lines, kept to be looked for --------------------------------- */
-#define LOGN 512
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char logs[LOGN][256];
-static unsigned log_n;
-
 static void log_fn(enum vhu_log_level lvl, const char *msg, void *arg)
 {
 	(void)arg;
 	if (lvl <= VHU_LOG_WARN)
 		fprintf(stderr, "  log: %s\n", msg);
-	pthread_mutex_lock(&log_mu);
-	snprintf(logs[log_n++ % LOGN], sizeof(logs[0]), "%s", msg);
-	pthread_mutex_unlock(&log_mu);
+	log_keep(msg);
 }
 
 static bool wait_log(const char *sub, int ms)
 {
-	for (double end = now() + ms / 1000.0; now() < end; usleep(5000)) {
-		pthread_mutex_lock(&log_mu);
-		unsigned n = log_n;
-		bool hit = false;
-		for (unsigned i = n > LOGN ? n - LOGN : 0; i < n && !hit; i++)
-			hit = strstr(logs[i % LOGN], sub) != NULL;
-		pthread_mutex_unlock(&log_mu);
-		if (hit)
+	for (double end = now() + ms / 1000.0; now() < end; usleep(5000))
+		if (log_has(0, sub))
 			return true;
-	}
-	return false;
+	return log_has(0, sub);
 }
 
 /* ---- the backend: counts connections, bounces the good device's frames - */
@@ -268,14 +255,7 @@ static void stalls(void)
 /* ---- resources --------------------------------------------------------- */
 static int fd_count(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n - 1; /* the one opendir holds */
+	return count_dir("/proc/self/fd");
 }
 
 static long rss_kib(void)
