@@ -184,7 +184,9 @@ static int try_connect(struct vhu_socket *s) VHU_REQUIRES(vhu_ctl)
 	int fd;
 
 	make_addr(s->path, &un);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a unix connect then fails (EAGAIN) rather than waits
+	 * when the server's listen queue is full, and is retried later. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&un, sizeof(un)) < 0) {

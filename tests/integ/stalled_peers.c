@@ -12,7 +12,8 @@
  * freed heap; under a sanitizer RSS is not checked, LeakSanitizer checks
  * leaks at exit instead). A socket limited to 4 connections refuses the
  * fifth with a log line and takes one again once they left. A
- * new_device that takes 150 ms is named in a log line.
+ * new_device that takes 150 ms is named in a log line. A client socket
+ * whose server's listen queue is full starts at once (and retries).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -346,6 +347,41 @@ static void limit(void)
 	CHECK(vhu_driver_unregister(lim_path) == 0, "unregister");
 }
 
+/* A client socket whose server never accepts (its listen queue full):
+ * the connect is retried, nobody waits on it. */
+static void deaf_server(void)
+{
+	char deaf[64];
+	int fills[64], nf = 0;
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+
+	snprintf(deaf, sizeof(deaf), "/tmp/vhu-stall-deaf-%d.sock", getpid());
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", deaf);
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(l >= 0 && bind(l, (struct sockaddr *)&un, sizeof(un)) == 0 && listen(l, 0) == 0,
+	      "deaf server: %s", strerror(errno));
+	while (nf < 64) {
+		int f = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (connect(f, (struct sockaddr *)&un, sizeof(un)) < 0) {
+			close(f);
+			break;
+		}
+		fills[nf++] = f;
+	}
+	CHECK(nf < 64, "the listen queue never filled");
+	double t0 = now();
+	CHECK(vhu_driver_register(deaf, VHU_CLIENT) == 0, "register client");
+	CHECK(vhu_driver_start(deaf) == 0, "start client");
+	printf("RESULT client start toward a full listen queue: %.3f s\n", now() - t0);
+	CHECK(now() - t0 < 0.5, "client start waited %.3f s", now() - t0);
+	good_round("a client socket's server never accepts");
+	CHECK(vhu_driver_unregister(deaf) == 0, "unregister client");
+	for (int i = 0; i < nf; i++)
+		close(fills[i]);
+	close(l);
+	unlink(deaf);
+}
+
 int main(void)
 {
 	pthread_t th;
@@ -374,6 +410,7 @@ int main(void)
 	stalls();
 	idle_conns();
 	limit();
+	deaf_server();
 
 	CHECK(vhu_driver_unregister(path) == 0, "unregister");
 	__atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
