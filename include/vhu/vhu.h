@@ -87,7 +87,9 @@ struct vhu_dev;
 
 /* Device events, copied by vhu_driver_callback_register(). Every
  * callback is optional (NULL: not called) and runs on the control thread
- * with the control lock held. Fill it with a designated initializer (or
+ * with the control lock held. Keep them short: while one runs, no other
+ * connection is served (one that takes 100 ms or more is named in a log
+ * line). Fill it with a designated initializer (or
  * zero it first): reserved must be all NULL. A later release puts new
  * callbacks in reserved's place without changing the size, so a program
  * built today keeps working, and a program that sets one is refused
@@ -161,6 +163,21 @@ int vhu_driver_get_max_queue_pairs(const char *path, uint16_t *n);
 /* Mode of a server socket file (default 0660; -EINVAL beyond 0777).
  * Set before start. */
 int vhu_driver_set_socket_mode(const char *path, unsigned mode);
+/* Server: frontends connected at once (default
+ * VHU_DEFAULT_MAX_CONNECTIONS); one more is accepted and closed at once,
+ * with a log line (one a second at most, counting them). -EINVAL for 0.
+ * Applies to the next connection. */
+#define VHU_DEFAULT_MAX_CONNECTIONS 1024
+int vhu_driver_set_max_connections(const char *path, unsigned n);
+/* Longest a frontend may leave a message half sent, or its replies
+ * unread, before its connection is closed with a log line (default
+ * 3000 ms, precision 0.1 s). Nobody else waits meanwhile: the library
+ * reads and writes every connection without blocking. -EINVAL outside
+ * VHU_MIN_IO_TIMEOUT_MS..VHU_MAX_IO_TIMEOUT_MS. Applies at once, also
+ * to connections already there. */
+#define VHU_MIN_IO_TIMEOUT_MS 100
+#define VHU_MAX_IO_TIMEOUT_MS 3600000
+int vhu_driver_set_io_timeout(const char *path, unsigned ms);
 /* Copies *ops (NULL: no callbacks) and keeps ctx, which
  * vhu_dev_get_ctx() gives back on every device of this path. Set before
  * start. -ENOTSUP when ops->reserved is not all NULL (see struct

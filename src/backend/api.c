@@ -141,6 +141,30 @@ VHU_EXPORT int vhu_driver_set_socket_mode(const char *path, unsigned mode)
 	});
 }
 
+VHU_EXPORT int vhu_driver_set_max_connections(const char *path, unsigned n)
+{
+	WITH_SOCKET(path, s, {
+		if (n == 0) {
+			ret_ = -EINVAL;
+		} else {
+			s->max_conns = n;
+			ret_ = 0;
+		}
+	});
+}
+
+VHU_EXPORT int vhu_driver_set_io_timeout(const char *path, unsigned ms)
+{
+	WITH_SOCKET(path, s, {
+		if (ms < VHU_MIN_IO_TIMEOUT_MS || ms > VHU_MAX_IO_TIMEOUT_MS) {
+			ret_ = -EINVAL;
+		} else {
+			s->io_timeout_ms = ms;
+			ret_ = 0;
+		}
+	});
+}
+
 VHU_EXPORT int vhu_driver_callback_register(const char *path,
 					    const struct vhu_device_ops *ops, void *ctx)
 {

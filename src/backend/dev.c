@@ -5,9 +5,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
+#include "backend/conn.h"
 #include "backend/dev.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "backend/msg.h"
 #include "loop/loop.h"
@@ -22,12 +23,24 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+int64_t vhu_cb_start(void)
+{
+	return vhu_now_ms();
+}
+
+void vhu_cb_done(const struct vhu_dev *dev, const char *cb, int64_t t0)
+{
+	int64_t ms = vhu_now_ms() - t0;
+	if (ms >= VHU_SLOW_CALLBACK_MS)
+		VHU_WARN("%s: the application's %s took %lld ms; no other connection was "
+			 "served meanwhile", dev->name, cb, (long long)ms);
+}
+
 static void dev_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
 {
 	struct vhu_dev *dev = arg;
 
-	(void)events;
-	if (!vhu_dev_handle_msg(dev))
+	if (!vhu_conn_event(dev, events))
 		vhu_dev_destroy(dev);
 }
 
@@ -39,30 +52,31 @@ struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
 		return NULL;
 	dev->sock = s;
 	dev->fd = fd;
-	/* The loop calls us only when a message has begun to arrive, but a
-	 * frontend that stops mid-message, or stops reading our replies,
-	 * would otherwise block the control thread (every device) forever. */
-	struct timeval tv = { .tv_sec = VHU_CONN_IO_TIMEOUT_MS / 1000,
-			      .tv_usec = (VHU_CONN_IO_TIMEOUT_MS % 1000) * 1000 };
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-		VHU_WARN("%s: cannot set socket timeouts: %s", s->path, strerror(errno));
 	dev->id = next_dev_id++;
 	dev->backend_req_fd = dev->log_fd = dev->inflight_fd = dev->reply_fd = -1;
 	snprintf(dev->name, sizeof(dev->name), "%s#%llu", s->path,
 		 (unsigned long long)dev->id);
-	dev->ev = vhu_loop_add(fd, dev_event, dev);
+	/* Non-blocking, so that a frontend that stops mid-message or stops
+	 * reading our replies holds nothing but its own connection. */
+	dev->conn = vhu_conn_new(dev);
+	dev->ev = dev->conn ? vhu_loop_add(fd, dev_event, dev) : NULL;
 	if (!dev->ev) {
+		vhu_conn_free(dev->conn);
 		free(dev);
 		return NULL;
 	}
 	dev->next = s->devs;
 	s->devs = dev;
 	VHU_INFO("%s: new connection", dev->name);
-	if (s->ops.new_connection && s->ops.new_connection(dev) != 0) {
-		VHU_WARN("%s: application refused the connection", dev->name);
-		vhu_dev_destroy(dev);
-		return NULL;
+	if (s->ops.new_connection) {
+		int64_t t0 = vhu_cb_start();
+		int r = s->ops.new_connection(dev);
+		vhu_cb_done(dev, "new_connection", t0);
+		if (r != 0) {
+			VHU_WARN("%s: application refused the connection", dev->name);
+			vhu_dev_destroy(dev);
+			return NULL;
+		}
 	}
 	return dev;
 }
@@ -116,7 +130,12 @@ void vhu_dev_check_ready(struct vhu_dev *dev)
 	__atomic_store_n(&dev->running, true, __ATOMIC_RELAXED);
 	VHU_INFO("%s: device ready, features 0x%llx, %u vrings", dev->name,
 		 (unsigned long long)dev->features, dev->nr_vring);
-	if (dev->sock->ops.new_device && dev->sock->ops.new_device(dev) != 0) {
+	if (!dev->sock->ops.new_device)
+		return;
+	int64_t t0 = vhu_cb_start();
+	int r = dev->sock->ops.new_device(dev);
+	vhu_cb_done(dev, "new_device", t0);
+	if (r != 0) {
 		VHU_WARN("%s: application refused the device; closing", dev->name);
 		__atomic_store_n(&dev->running, false, __ATOMIC_RELAXED);
 		/* Closed from the loop once this message is done. */
@@ -130,8 +149,11 @@ void vhu_dev_stop(struct vhu_dev *dev)
 		return;
 	__atomic_store_n(&dev->running, false, __ATOMIC_RELAXED);
 	VHU_INFO("%s: device stopped", dev->name);
-	if (dev->sock->ops.destroy_device)
+	if (dev->sock->ops.destroy_device) {
+		int64_t t0 = vhu_cb_start();
 		dev->sock->ops.destroy_device(dev);
+		vhu_cb_done(dev, "destroy_device", t0);
+	}
 }
 
 static void vq_reset(struct vhu_vq *vq)
@@ -189,11 +211,15 @@ void vhu_dev_destroy(struct vhu_dev *dev)
 	vhu_dev_stop(dev);
 	vhu_loop_del(dev->ev);
 	VHU_INFO("%s: connection closed", dev->name);
-	if (s->ops.destroy_connection)
+	if (s->ops.destroy_connection) {
+		int64_t t0 = vhu_cb_start();
 		s->ops.destroy_connection(dev);
+		vhu_cb_done(dev, "destroy_connection", t0);
+	}
 	vhu_dev_reset(dev);
 	close_fd(&dev->backend_req_fd);
 	vhu_dev_inflight_unmap(dev);
+	vhu_conn_free(dev->conn);
 	close(dev->fd);
 	for (struct vhu_dev **pp = &s->devs; *pp; pp = &(*pp)->next) {
 		if (*pp == dev) {

@@ -26,10 +26,7 @@
 
 struct vhu_socket;
 struct vhu_loop_entry;
-
-/* Longest a connection may stall mid-message (or leave a reply unread
- * with its socket buffer full) before the backend drops it. */
-#define VHU_CONN_IO_TIMEOUT_MS 3000
+struct vhu_conn;
 
 /* Fields marked VHU_CTL are written and read only under vhu_ctl (clang
  * checks it); the others say who may touch them. */
@@ -39,6 +36,7 @@ struct vhu_dev {
 	struct vhu_dev *next VHU_CTL;          /* in sock->devs */
 	int fd VHU_CTL;
 	struct vhu_loop_entry *ev VHU_CTL;
+	struct vhu_conn *conn VHU_CTL;         /* its I/O, src/backend/conn.h */
 	uint64_t id;                     /* set at creation, then read-only */
 	char name[48];                   /* "path#id" for log lines; read-only */
 
@@ -94,6 +92,10 @@ struct vhu_socket {
 	int timer_fd VHU_CTL;                  /* client reconnect */
 	struct vhu_loop_entry *timer_ev VHU_CTL;
 	struct vhu_dev *devs VHU_CTL;
+	unsigned io_timeout_ms VHU_CTL;        /* a message partial, replies unread */
+	unsigned max_conns VHU_CTL;            /* server: devices at once */
+	uint64_t refused VHU_CTL;              /* connections over max_conns */
+	int64_t refused_logged_ms VHU_CTL;     /* last log line about them */
 };
 
 struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd) VHU_REQUIRES(vhu_ctl);
@@ -111,10 +113,19 @@ void vhu_dev_lock_all(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl)
 	VHU_ACQUIRE(dev->vrings_locked);
 void vhu_dev_unlock_all(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl)
 	VHU_RELEASE(dev->vrings_locked);
-/* Handles readable data on the connection; false: close it. */
-bool vhu_dev_handle_msg(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
+/* Handles one whole message (its fds closed or taken after); false:
+ * close the connection. */
+bool vhu_dev_handle_msg(struct vhu_dev *dev, struct vhu_msg *msg) VHU_REQUIRES(vhu_ctl);
 /* Frees mem and everything the frontend configured (RESET_OWNER). */
 void vhu_dev_reset(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
+
+/* The application's callbacks run on the control thread, so while one
+ * runs no other connection is served: each call is timed (start, then
+ * done with the callback's name), and one that took VHU_SLOW_CALLBACK_MS
+ * or more gets a log line naming it. */
+#define VHU_SLOW_CALLBACK_MS 100
+int64_t vhu_cb_start(void);
+void vhu_cb_done(const struct vhu_dev *dev, const char *cb, int64_t t0);
 
 /* Socket layer callbacks into the device layer. */
 void vhu_socket_dev_closed(struct vhu_socket *s, struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);

@@ -42,7 +42,9 @@ int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 		/* Called with the vrings locked would deadlock an application
 		 * that waits for its data path: unlock around it. */
 		vhu_dev_unlock_all(dev);
+		int64_t t0 = vhu_cb_start();
 		dev->sock->ops.features_changed(dev, f);
+		vhu_cb_done(dev, "features_changed", t0);
 		vhu_dev_lock_all(dev);
 	}
 	return 0;

@@ -237,7 +237,10 @@ int vhu_h_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
 	vhu_vq_update_active(vq);
 	vhu_spin_unlock(&vq->lock);
 	VHU_INFO("%s: vring %u %s", dev->name, index, en ? "enabled" : "disabled");
-	if (changed && dev->running && dev->sock->ops.vring_state_changed)
+	if (changed && dev->running && dev->sock->ops.vring_state_changed) {
+		int64_t t0 = vhu_cb_start();
 		dev->sock->ops.vring_state_changed(dev, (uint16_t)index, (int)en);
+		vhu_cb_done(dev, "vring_state_changed", t0);
+	}
 	return 0;
 }

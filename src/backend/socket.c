@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Registered paths: a server socket accepts any number of frontends, one
- * device each; a client socket connects and, unless told otherwise,
+ * Registered paths: a server socket accepts up to its max_conns
+ * frontends at once (more are accepted and closed at once, so that they
+ * wait neither in the listen queue nor on us), one device each; a client socket connects and, unless told otherwise,
  * retries every second while the peer is absent or after it leaves.
  */
 #include <errno.h>
@@ -13,8 +14,10 @@
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "backend/conn.h"
 #include "backend/dev.h"
 #include "backend/socket.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "loop/loop.h"
 
@@ -68,9 +71,31 @@ int vhu_socket_register(const char *path, uint64_t flags)
 	s->protocol_features = vhu_default_protocol_features();
 	s->max_queue_pairs = VHU_MAX_QUEUE_PAIRS;
 	s->listen_fd = s->timer_fd = -1;
+	s->io_timeout_ms = VHU_CONN_IO_TIMEOUT_MS;
+	s->max_conns = VHU_DEFAULT_MAX_CONNECTIONS;
 	s->next = sockets;
 	sockets = s;
 	return 0;
+}
+
+/* At the limit: says so, once a second at most (a peer that connects in a
+ * loop must not flood the log), with how many were refused. */
+static bool too_many(struct vhu_socket *s) VHU_REQUIRES(vhu_ctl)
+{
+	unsigned n = 0;
+	for (struct vhu_dev *d = s->devs; d && n < s->max_conns; d = d->next)
+		n++;
+	if (n < s->max_conns)
+		return false;
+	int64_t now = vhu_now_ms();
+	s->refused++;
+	if (!s->refused_logged_ms || now - s->refused_logged_ms >= 1000) {
+		VHU_WARN("%s: connection refused: %u connections already, the limit "
+			 "(%llu refused so far)", s->path, s->max_conns,
+			 (unsigned long long)s->refused);
+		s->refused_logged_ms = now;
+	}
+	return true;
 }
 
 static void accept_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
@@ -83,6 +108,10 @@ static void accept_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			VHU_ERR("%s: accept: %s", s->path, strerror(errno));
+		return;
+	}
+	if (too_many(s)) {
+		close(fd);
 		return;
 	}
 	if (!vhu_dev_create(s, fd))
@@ -155,7 +184,9 @@ static int try_connect(struct vhu_socket *s) VHU_REQUIRES(vhu_ctl)
 	int fd;
 
 	make_addr(s->path, &un);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a unix connect then fails (EAGAIN) rather than waits
+	 * when the server's listen queue is full, and is retried later. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&un, sizeof(un)) < 0) {

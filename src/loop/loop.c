@@ -87,6 +87,13 @@ struct vhu_loop_entry *vhu_loop_add(int fd, vhu_loop_cb cb, void *arg)
 	return e;
 }
 
+int vhu_loop_watch_out(struct vhu_loop_entry *e, bool out)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (out ? EPOLLOUT : 0),
+				  .data.ptr = e };
+	return epoll_ctl(epfd, EPOLL_CTL_MOD, e->fd, &ev) < 0 ? -errno : 0;
+}
+
 void vhu_loop_del(struct vhu_loop_entry *e)
 {
 	if (!e)

@@ -9,6 +9,7 @@
 #ifndef VHU_LOOP_LOOP_H
 #define VHU_LOOP_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "common/mutex.h"
 
@@ -25,6 +26,9 @@ struct vhu_loop_entry;
 
 /* Adds fd for EPOLLIN (plus hang-up/errors). NULL on failure. */
 struct vhu_loop_entry *vhu_loop_add(int fd, vhu_loop_cb cb, void *arg);
+/* Also calls back when fd becomes writable (out), or no longer. 0 or
+ * negative errno. */
+int vhu_loop_watch_out(struct vhu_loop_entry *e, bool out);
 /* Stops watching; the fd itself is the caller's to close. */
 void vhu_loop_del(struct vhu_loop_entry *e);
 /* Lazily creates the epoll set; 0 or negative errno. */

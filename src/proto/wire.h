@@ -8,7 +8,10 @@
 #ifndef VHU_PROTO_WIRE_H
 #define VHU_PROTO_WIRE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/vhost_types.h>
 
 /* The requests, their numbers and names: one list, in requests.h. */
@@ -105,13 +108,41 @@ struct vhu_msg {
 	int nfds;
 };
 
-/* Socket I/O of whole messages (src/proto/msg_io.c).
- * vhu_msg_recv: 1 on a message, 0 on orderly EOF, negative errno on error
- * or on a malformed message (payload over VHU_MAX_PAYLOAD, truncated
- * header or payload, more fds than VHU_MAX_MSG_FDS: extra fds closed).
- * Blocking socket: waits for the whole message. */
+/* Socket I/O of messages (src/proto/msg_io.c). */
+
+/* Where a message being received stands: bytes of header and payload so
+ * far; fds that came with it are in the message itself. */
+struct vhu_msg_rx {
+	uint32_t got;
+	bool fds_over;      /* more than VHU_MAX_MSG_FDS came (extra closed) */
+};
+/* Starts a message: msg holds no fds, nothing read. */
+void vhu_msg_rx_init(struct vhu_msg *msg, struct vhu_msg_rx *st);
+/* Reads what the socket has of the message, never past its end (so fds
+ * stay with the message they came with). 1: msg is whole (call
+ * vhu_msg_rx_init before the next); 0: orderly EOF between messages;
+ * -EAGAIN: a non-blocking socket has no more bytes now, the partial
+ * message stays in msg; other negative errno: an error or a malformed
+ * message (payload over VHU_MAX_PAYLOAD, EOF mid-message, more fds than
+ * VHU_MAX_MSG_FDS), logged, msg's fds closed. */
+int vhu_msg_rx_step(int sock, struct vhu_msg *msg, struct vhu_msg_rx *st);
+/* "message header truncated (6 of 12 bytes)" or "SET_VRING_NUM: payload
+ * truncated (4 of 8 bytes)", for log lines about a partial message. */
+const char *vhu_msg_rx_partial(const struct vhu_msg *msg, const struct vhu_msg_rx *st,
+			       char *buf, size_t len);
+/* A whole message from a blocking socket: 1 on a message, 0 on orderly
+ * EOF, negative errno as vhu_msg_rx_step (-ETIMEDOUT when SO_RCVTIMEO
+ * expired mid-message). */
 int vhu_msg_recv(int sock, struct vhu_msg *msg);
-/* Sends header, payload and fds (msg->nfds of msg->fds) in one sendmsg. */
+/* Header and payload of msg into buf (room for header + VHU_MAX_PAYLOAD);
+ * returns the length. */
+uint32_t vhu_msg_pack(const struct vhu_msg *msg, uint8_t *buf);
+/* One sendmsg of len bytes of buf, nfds of fds attached to its first
+ * byte: bytes written, or negative errno (-EAGAIN: the socket is
+ * non-blocking and full, or SO_SNDTIMEO expired). */
+ssize_t vhu_msg_write(int sock, const void *buf, size_t len, const int *fds, int nfds);
+/* Sends header, payload and fds (msg->nfds of msg->fds) on a blocking
+ * socket: 0, or negative errno (-ETIMEDOUT when SO_SNDTIMEO expired). */
 int vhu_msg_send(int sock, const struct vhu_msg *msg);
 /* Closes every fd still held by msg and sets nfds to 0. */
 void vhu_msg_close_fds(struct vhu_msg *msg);

@@ -91,7 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!dev)
 		abort();
 
-	/* Write the whole stream, then EOF: the backend reads blocking. */
+	/* Write the whole stream, then EOF: the backend reads what is there
+	 * (a message still partial at EOF closes the connection). */
 	size_t off = 0;
 	while (off + 3 <= size) {
 		int nfds = data[off] & 3;

@@ -38,6 +38,8 @@
 #include <vhu/frontend.h>
 #include <vhu/vhu.h>
 #include "proto/wire.h"
+#include "log_capture.h"
+#include "proc_fds.h"
 
 #define HDR 12u /* virtio-net header with VERSION_1 */
 #define BAD_MEM (16ull << 20)
@@ -56,40 +58,12 @@ static double now(void)
 }
 
 /* ---- log capture --------------------------------------------------------- */
-#define LOGN 2048
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char logs[LOGN][256];
-static unsigned log_n;
-
 static void log_fn(enum vhu_log_level lvl, const char *msg, void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&log_mu);
-	snprintf(logs[log_n % LOGN], sizeof(logs[0]), "%s", msg);
-	log_n++;
-	pthread_mutex_unlock(&log_mu);
+	log_keep(msg);
 	if (verbose || (lvl <= VHU_LOG_WARN && getenv("HOSTILE_SHOW_ERRORS")))
 		fprintf(stderr, "  [vhu %d] %s\n", (int)lvl, msg);
-}
-
-static unsigned log_mark(void)
-{
-	pthread_mutex_lock(&log_mu);
-	unsigned n = log_n;
-	pthread_mutex_unlock(&log_mu);
-	return n;
-}
-
-static bool log_has(unsigned mark, const char *sub)
-{
-	bool found = false;
-	pthread_mutex_lock(&log_mu);
-	if (log_n - mark > LOGN)
-		mark = log_n - LOGN;
-	for (unsigned i = mark; i != log_n && !found; i++)
-		found = strstr(logs[i % LOGN], sub) != NULL;
-	pthread_mutex_unlock(&log_mu);
-	return found;
 }
 
 static bool wait_log(unsigned mark, const char *sub, int ms)
@@ -303,18 +277,6 @@ static bool good_progress(void)
 }
 
 /* ---- resources ------------------------------------------------------------ */
-static int count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	int n = 0;
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static int count_lines(const char *path)
 {
 	FILE *f = fopen(path, "r");

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "backend/conn.h"
 #include "backend/msg.h"
 #include "t.h"
 
@@ -526,7 +527,12 @@ static bool dispatch(uint32_t req, int64_t *ack)
 	msg.hdr.flags |= VHU_MSG_NEED_REPLY;
 	CHECK_EQ(vhu_msg_send(sv[1], &msg), 0);
 	dev.fd = sv[0];
-	bool kept = vhu_dev_handle_msg(&dev);
+	dev.conn = vhu_conn_new(&dev);
+	struct vhu_msg got;
+	bool kept = dev.conn && vhu_msg_recv(sv[0], &got) == 1 &&
+		    vhu_dev_handle_msg(&dev, &got);
+	vhu_conn_free(dev.conn);
+	dev.conn = NULL;
 	dev.fd = -1;
 	shutdown(sv[0], SHUT_WR);
 	if (vhu_msg_recv(sv[1], &in) == 1 && in.hdr.request == req &&
