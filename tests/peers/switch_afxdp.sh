@@ -143,6 +143,27 @@ for p in l1 l2; do
 	want_eq "$p errors" "$(c $p rx_errors)$(c $p tx_errors)" 00
 	want_eq "$p kernel XDP drops" "$(xsk_sum $p)" 0
 done
+# The afxdp counters are rows of the one stats table: Prometheus carries
+# each of them per queue, with the text's values (traffic has stopped).
+vctl stats --format prometheus >"$T/prom1.txt" || fail "stats --format prometheus"
+vctl stats >"$T/stats1b.txt"
+python3 - "$T/prom1.txt" "$T/stats1b.txt" <<'EOF' || fail "afxdp counters differ between Prometheus and text stats"
+import re, sys
+prom = {}
+for m in re.finditer(r'^vhu_port_(\w+)_total\{port="(l[12])",queue="0"\} (\d+)$', open(sys.argv[1]).read(), re.M):
+    prom[(m.group(2), m.group(1))] = int(m.group(3))
+n = 0
+for line in open(sys.argv[2]):
+    if line.startswith(("port l1:", "port l2:")):
+        port, rest = line[5:].split(':', 1)
+        w = rest.split()
+        for k, v in zip(w[0::2], w[1::2]):
+            if k.startswith(("xsk_", "rx_xdp_", "tx_xdp_")):
+                assert prom.get((port, k)) == int(v), f'{port} {k}: text {v}, prometheus {prom.get((port, k))}'
+                n += 1
+assert n == 20, f'{n} afxdp counters in the text stats of l1 and l2, not 20'
+print(f'prometheus: the {n} afxdp counters of l1 and l2 as the text stats')
+EOF
 result "switch_afxdp case 1 vhu-fe -> generic l1 -> veth -> native l2 -> testpmd macswap -> back: sent $s, $e came back checked; l1 tx $(c l1 tx_packets) = l2 rx, l2 tx $(c l2 tx_packets) = l1 rx; drops f->l1 $(c l1 tx_dropped) l2->t $(c t tx_dropped) t->l2 $(c l2 tx_dropped) l1->f $(c f tx_dropped)"
 
 # ---- 2. a guest and namespace A through x
