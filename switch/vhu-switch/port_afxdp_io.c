@@ -45,6 +45,10 @@ uint16_t afxdp_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool, struct 
 	for (uint32_t i = 0; i < got; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, ri + i);
 		uint64_t addr = d->addr, base = addr & FRAME_MASK;
+		/* The next frame's header while this one is copied. */
+		if (i + 1 < got)
+			__builtin_prefetch(x->area + (xsk_ring_cons__rx_desc(&x->rx, ri + i + 1)->addr &
+						      (x->area_len - 1)));
 		uint32_t len = d->len;
 		bool in = base < (uint64_t)x->half * XDP_FRAME;
 		*xsk_ring_prod__fill_addr(&x->fill, fi + i) = in ? base : 0;
@@ -127,7 +131,14 @@ void afxdp_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 			struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + i);
 			uint64_t a = x->tx_free[--x->ntx_free];
 			d->addr = a;
-			d->len = vhu_pkt_read(pkts[i], 0, x->area + a, XDP_FRAME);
+			/* One segment (every frame below 2 KiB from a guest or a
+			 * veth) is one memcpy; vhu_pkt_read walks chains. */
+			if (!pkts[i]->next) {
+				d->len = pkts[i]->data_len;
+				memcpy(x->area + a, vhu_pkt_data(pkts[i]), d->len);
+			} else {
+				d->len = vhu_pkt_read(pkts[i], 0, x->area + a, XDP_FRAME);
+			}
 		}
 		xsk_ring_prod__submit(&x->tx, k);
 	} else {
