@@ -131,8 +131,8 @@ void afxdp_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 			struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + i);
 			uint64_t a = x->tx_free[--x->ntx_free];
 			d->addr = a;
-			/* One segment (every frame below 2 KiB from a guest or a
-			 * veth) is one memcpy; vhu_pkt_read walks chains. */
+			/* A frame that fits is nearly always one segment: one
+			 * memcpy, no chain walk. */
 			if (!pkts[i]->next) {
 				d->len = pkts[i]->data_len;
 				memcpy(x->area + a, vhu_pkt_data(pkts[i]), d->len);
