@@ -108,9 +108,10 @@ for g in $groups; do
 			sel=${VHU_ASAN_PEERS:-testpmd_loop testpmd_packed testpmd_client fe_vs_dpdk qemu_ping qemu_ping_packed switch_fe switch_qemu switch_mq switch_reconnect switch_soak switch_tap switch_capture switch_flow switch_quiesce switch_tap_tcp switch_qemu_tcp switch_testpmd_tso switch_vlan_fe switch_vxlan switch_db switch_restart_qemu switch_afxdp switch_ops switch_libvirt} ;;
 		peers-tsan)
 			# vhu-switch's PMD and control threads while vhu-ctl changes
-			# ports and flows under traffic
+			# ports and flows under traffic (switch_afxdp: afxdp ports removed
+			# and added under traffic)
 			sanb=build-tsan prefix=tsan:
-			sel=${VHU_TSAN_PEERS:-switch_fe switch_flow switch_capture switch_tap_tcp switch_vlan_fe} ;;
+			sel=${VHU_TSAN_PEERS:-switch_fe switch_flow switch_capture switch_tap_tcp switch_vlan_fe switch_afxdp} ;;
 		esac
 		if [ -n "$sanb" ]; then
 			[ -f $sanb/build.ninja ] || { echo "== $sanb: not built, $g skipped"; skip=$((skip+1)); continue; }

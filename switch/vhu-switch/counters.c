@@ -10,7 +10,8 @@
  * rx_vlan_dropped says how many of rx_dropped were for their VLAN,
  * tx_failure_drops how many of tx_dropped a running guest had no room for
  * after tx_retries more attempts. Queue q of a vhost-user port is queue
- * pair q: rx = guest vring 2q+1, tx = vring 2q.
+ * pair q: rx = guest vring 2q+1, tx = vring 2q. Tunnel and afxdp ports
+ * add rows of their own (docs/vxlan.md, docs/afxdp.md).
  */
 #include <inttypes.h>
 #include <string.h>
@@ -19,14 +20,15 @@
 enum {
 	C_RX_PACKETS, C_RX_BYTES, C_RX_DROPPED, C_RX_ERRORS,
 	C_TX_PACKETS, C_TX_BYTES, C_TX_DROPPED, C_TX_ERRORS,
-	C_NQ,                     /* the counters above are also per queue */
+	C_NQ,                     /* the counters above (and C_XDP's) are also per queue */
 	C_OL_WHOLE = C_NQ, C_OL_SEGMENTED, C_OL_CSUM, C_VLAN_DROPPED, C_TX_RETRIES,
 	C_TX_FAIL_DROPS,
 	C_RX_SIZE,                /* SW_SIZE_BINS each */
 	C_TX_SIZE = C_RX_SIZE + SW_SIZE_BINS,
 	C_VX = C_TX_SIZE + SW_SIZE_BINS,   /* from here: tunnel ports only */
 	C_VX_BAD = C_VX, C_VX_VNI, C_VX_SRC, C_VX_BIG, C_VX_MTU, C_VX_GRO,
-	C_N
+	C_XDP,                    /* from here: afxdp ports only, per queue */
+	C_N = C_XDP + AFXDP_NSTATS
 };
 
 /* The size bins' names are made from their ranges (size_bin.h). */
@@ -53,6 +55,17 @@ static const struct {
 	[C_VX_BIG] = { "rx_vxlan_big", "Tunnel datagrams too big to take." },
 	[C_VX_MTU] = { "tx_mtu_dropped", "Frames too big for the underlay's MTU toward a remote." },
 	[C_VX_GRO] = { "rx_vxlan_gro", "Tunnel datagrams that came several to a read (UDP GRO)." },
+	/* afxdp_stats' order (sw.h); xsk_: the kernel's XDP_STATISTICS. */
+	[C_XDP + 0] = { "rx_xdp_no_pkt", "Frames received while the PMD's packet pool was empty (in rx_dropped)." },
+	[C_XDP + 1] = { "rx_xdp_bad_desc", "Receive descriptors outside the receive frames, or runts (in rx_errors)." },
+	[C_XDP + 2] = { "tx_xdp_ring_full", "Frames not sent: the kernel had not taken the tx ring's earlier ones (in tx_dropped)." },
+	[C_XDP + 3] = { "tx_xdp_no_frame", "Frames not sent: every transmit frame was with the kernel (in tx_dropped)." },
+	[C_XDP + 4] = { "xsk_rx_dropped", "Frames the kernel dropped for the AF_XDP sockets (XDP_STATISTICS)." },
+	[C_XDP + 5] = { "xsk_rx_invalid_descs", "Receive descriptors the kernel found invalid (XDP_STATISTICS)." },
+	[C_XDP + 6] = { "xsk_tx_invalid_descs", "Invalid tx ring descriptors (XDP_STATISTICS)." },
+	[C_XDP + 7] = { "xsk_rx_ring_full", "Frames dropped for a full rx ring (XDP_STATISTICS)." },
+	[C_XDP + 8] = { "xsk_rx_fill_ring_empty_descs", "Times the fill ring was empty (XDP_STATISTICS)." },
+	[C_XDP + 9] = { "xsk_tx_ring_empty_descs", "Times the kernel found nothing to send, not a loss (XDP_STATISTICS)." },
 };
 
 static bool is_size(unsigned c)
@@ -85,7 +98,13 @@ static const char *help(unsigned c)
 
 static bool has(const struct port *p, unsigned c)
 {
-	return c < C_VX || p->type == PORT_VXLAN;
+	return c < C_VX || p->type == (c < C_XDP ? PORT_VXLAN : PORT_AFXDP);
+}
+
+/* Whether counter c is also shown per queue. */
+static bool per_queue(unsigned c)
+{
+	return c < C_NQ || c >= C_XDP;
 }
 
 static uint64_t ld(const _Atomic uint64_t *a)
@@ -107,9 +126,20 @@ static uint64_t qval(const struct port *p, unsigned c, unsigned q)
 	}
 }
 
+static uint64_t xdp_val(const struct port *p, unsigned c, int q)
+{
+	uint64_t v[AFXDP_NSTATS] = { 0 };
+
+	for (unsigned i = q < 0 ? 0 : (unsigned)q; i < (q < 0 ? p->queues : (unsigned)q + 1); i++)
+		afxdp_stats(p, i, v);
+	return v[c - C_XDP];
+}
+
 /* Counter c of port p: of queue q, or of the whole port when q < 0. */
 static uint64_t val(const struct port *p, unsigned c, int q)
 {
+	if (c >= C_XDP)
+		return xdp_val(p, c, q);
 	if (c < C_NQ || is_size(c)) {
 		if (q >= 0)
 			return qval(p, c, (unsigned)q);
@@ -134,16 +164,19 @@ static uint64_t val(const struct port *p, unsigned c, int q)
 	}
 }
 
-/* " key N" (text) or ", \"key\": N" (JSON) for counters [from, to) of p. */
-static void put_vals(struct sw_out *o, const struct port *p, int q, unsigned from,
-		     unsigned to, bool json)
+/* " key N" (text) or "\"key\": N, ..." (JSON) for p's counters: of
+ * queue q (those counted per queue), or of the port when q < 0. */
+static void put_vals(struct sw_out *o, const struct port *p, int q, bool json)
 {
 	char b[48];
-	for (unsigned c = from; c < to; c++)
-		if (has(p, c))
-			out_printf(o, json ? "%s\"%s\": %" PRIu64 : "%s%s %" PRIu64,
-				   json ? (c == from ? "" : ", ") : " ", key(c, b, sizeof(b)),
-				   val(p, c, q));
+	bool first = true;
+	for (unsigned c = 0; c < C_N; c++) {
+		if (!has(p, c) || (q >= 0 && !per_queue(c)))
+			continue;
+		out_printf(o, json ? "%s\"%s\": %" PRIu64 : "%s%s %" PRIu64,
+			   json ? (first ? "" : ", ") : " ", key(c, b, sizeof(b)), val(p, c, q));
+		first = false;
+	}
 }
 
 /* Queues listed: a vhost-user port's that its guest set up or that
@@ -164,15 +197,11 @@ static void port_text(struct sw_out *o, const struct port *p)
 	unsigned nq = listed_queues(p);
 
 	out_printf(o, "port %s:", p->name);
-	put_vals(o, p, -1, 0, C_N, false);
-	if (p->type == PORT_AFXDP)
-		afxdp_put_stats(o, p, -1, false);
+	put_vals(o, p, -1, false);
 	out_printf(o, "\n");
 	for (unsigned q = 0; nq > 1 && q < nq; q++) {
 		out_printf(o, "  queue %u:", q);
-		put_vals(o, p, (int)q, 0, C_NQ, false);
-		if (p->type == PORT_AFXDP)
-			afxdp_put_stats(o, p, (int)q, false);
+		put_vals(o, p, (int)q, false);
 		out_printf(o, "\n");
 	}
 }
@@ -193,15 +222,11 @@ static void port_json(struct sw_out *o, const struct port *p, bool first)
 	put_quoted(o, p->name);
 	out_printf(o, ", \"type\": \"%s\", \"state\": \"%s\", ", port_type_name(p),
 		   port_state_name(p));
-	put_vals(o, p, -1, 0, C_N, true);
-	if (p->type == PORT_AFXDP)
-		afxdp_put_stats(o, p, -1, true);
+	put_vals(o, p, -1, true);
 	out_printf(o, ", \"queues\": [");
 	for (unsigned q = 0, nq = listed_queues(p); q < nq; q++) {
 		out_printf(o, "%s{\"queue\": %u, ", q ? ", " : "", q);
-		put_vals(o, p, (int)q, 0, C_NQ, true);
-		if (p->type == PORT_AFXDP)
-			afxdp_put_stats(o, p, (int)q, true);
+		put_vals(o, p, (int)q, true);
 		out_printf(o, "}");
 	}
 	out_printf(o, "]}");
@@ -224,8 +249,8 @@ static void prometheus(struct sw_out *o, const struct sw_conf *c, const char *na
 					   m, help(k), m);
 				head = true;
 			}
-			int nq = k < C_NQ ? (int)listed_queues(p) : 0;
-			for (int q = k < C_NQ ? 0 : -1; q < nq; q++) {
+			int nq = per_queue(k) ? (int)listed_queues(p) : 0;
+			for (int q = per_queue(k) ? 0 : -1; q < nq; q++) {
 				out_printf(o, "vhu_port_%s_total{port=", m);
 				put_quoted(o, p->name);
 				if (q >= 0)

@@ -10,7 +10,6 @@
  * up to a budget a call, so it is repeated while the kernel says EAGAIN).
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <vhu/pkt.h>
@@ -46,6 +45,10 @@ uint16_t afxdp_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool, struct 
 	for (uint32_t i = 0; i < got; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, ri + i);
 		uint64_t addr = d->addr, base = addr & FRAME_MASK;
+		/* The next frame's header while this one is copied. */
+		if (i + 1 < got)
+			__builtin_prefetch(x->area + (xsk_ring_cons__rx_desc(&x->rx, ri + i + 1)->addr &
+						      (x->area_len - 1)));
 		uint32_t len = d->len;
 		bool in = base < (uint64_t)x->half * XDP_FRAME;
 		*xsk_ring_prod__fill_addr(&x->fill, fi + i) = in ? base : 0;
@@ -128,7 +131,14 @@ void afxdp_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 			struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, idx + i);
 			uint64_t a = x->tx_free[--x->ntx_free];
 			d->addr = a;
-			d->len = vhu_pkt_read(pkts[i], 0, x->area + a, XDP_FRAME);
+			/* A frame that fits is nearly always one segment: one
+			 * memcpy, no chain walk. */
+			if (!pkts[i]->next) {
+				d->len = pkts[i]->data_len;
+				memcpy(x->area + a, vhu_pkt_data(pkts[i]), d->len);
+			} else {
+				d->len = vhu_pkt_read(pkts[i], 0, x->area + a, XDP_FRAME);
+			}
 		}
 		xsk_ring_prod__submit(&x->tx, k);
 	} else {
@@ -148,11 +158,15 @@ void afxdp_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 		atomic_fetch_add_explicit(&p->tx[q].errors, big, memory_order_relaxed);
 }
 
-static void qstats(const struct xdp_queue *x, uint64_t *v)
+void afxdp_stats(const struct port *p, unsigned q, uint64_t v[AFXDP_NSTATS])
 {
+	const struct xdp_queue *x;
 	struct xdp_statistics st;
 	socklen_t len = sizeof(st);
 
+	if (!p->xdp || q >= p->queues)
+		return;
+	x = &p->xdp->q[q];
 	memset(&st, 0, sizeof(st));
 	if (x->fd >= 0)
 		(void)getsockopt(x->fd, SOL_XDP, XDP_STATISTICS, &st, &len);
@@ -166,22 +180,4 @@ static void qstats(const struct xdp_queue *x, uint64_t *v)
 	v[7] += st.rx_ring_full;
 	v[8] += st.rx_fill_ring_empty_descs;
 	v[9] += st.tx_ring_empty_descs;
-}
-
-void afxdp_put_stats(struct sw_out *o, const struct port *p, int q, bool json)
-{
-	/* Ours, then the kernel's XDP_STATISTICS (prefixed xsk_). */
-	static const char *const k[10] = {
-		"rx_xdp_no_pkt", "rx_xdp_bad_desc", "tx_xdp_ring_full", "tx_xdp_no_frame",
-		"xsk_rx_dropped", "xsk_rx_invalid_descs", "xsk_tx_invalid_descs", "xsk_rx_ring_full",
-		"xsk_rx_fill_ring_empty_descs", "xsk_tx_ring_empty_descs",
-	};
-	uint64_t v[10] = { 0 };
-
-	if (!p->xdp)
-		return;
-	for (unsigned i = q < 0 ? 0 : (unsigned)q; i < (q < 0 ? p->queues : (unsigned)q + 1); i++)
-		qstats(&p->xdp->q[i], v);
-	for (int i = 0; i < 10; i++)
-		out_printf(o, json ? ", \"%s\": %" PRIu64 : " %s %" PRIu64, k[i], v[i]);
 }

@@ -44,7 +44,7 @@ bool afxdp_zerocopy(const struct port *p)
 	return false;
 }
 
-void afxdp_put_stats(struct sw_out *o, const struct port *p, int q, bool json)
+void afxdp_stats(const struct port *p, unsigned q, uint64_t v[AFXDP_NSTATS])
 {
-	(void)o, (void)p, (void)q, (void)json;
+	(void)p, (void)q, (void)v;
 }

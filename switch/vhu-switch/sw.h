@@ -372,10 +372,10 @@ void afxdp_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
 /* "native" or "generic": how the XDP program is attached. */
 const char *afxdp_mode(const struct port *p);
 bool afxdp_zerocopy(const struct port *p);
-struct sw_out;
-/* The port's own drop counters and the kernel's XDP_STATISTICS, as
- * stats fields: of queue q, or of every queue when q < 0. */
-void afxdp_put_stats(struct sw_out *o, const struct port *p, int q, bool json);
+/* Adds queue q's own drop counters and the kernel's XDP_STATISTICS of
+ * its socket to v, in counters.c's order (its C_XDP rows). */
+#define AFXDP_NSTATS 10
+void afxdp_stats(const struct port *p, unsigned q, uint64_t v[AFXDP_NSTATS]);
 
 /* Brings ifname of port p up (tap, afxdp: the switch's side must be). */
 void sw_link_up(struct port *p);

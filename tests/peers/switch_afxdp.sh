@@ -14,7 +14,8 @@
 #  2. a QEMU guest on port g pings namespace A through x and sends it a
 #     file over TCP while A sends one back, md5 equal both ways.
 #  3. del-port x under traffic from A: XA has no XDP program any more and
-#     the kernel answers A's pings on it; x is added again (mode=auto
+#     the kernel answers A's pings on it; zerocopy=on on XA is refused
+#     (veth has no zero-copy AF_XDP; auto said copy mode); x is added again (mode=auto
 #     finds native), traffic crosses it; vhu-switch stopped with SIGINT
 #     (exit 0, no leak) leaves XA, L1 and L2 without a program.
 #  4. a second switch on XA killed with -9 under traffic: its program goes
@@ -143,6 +144,27 @@ for p in l1 l2; do
 	want_eq "$p errors" "$(c $p rx_errors)$(c $p tx_errors)" 00
 	want_eq "$p kernel XDP drops" "$(xsk_sum $p)" 0
 done
+# The afxdp counters are rows of the one stats table: Prometheus carries
+# each of them per queue, with the text's values (traffic has stopped).
+vctl stats --format prometheus >"$T/prom1.txt" || fail "stats --format prometheus"
+vctl stats >"$T/stats1b.txt"
+python3 - "$T/prom1.txt" "$T/stats1b.txt" <<'EOF' || fail "afxdp counters differ between Prometheus and text stats"
+import re, sys
+prom = {}
+for m in re.finditer(r'^vhu_port_(\w+)_total\{port="(l[12])",queue="0"\} (\d+)$', open(sys.argv[1]).read(), re.M):
+    prom[(m.group(2), m.group(1))] = int(m.group(3))
+n = 0
+for line in open(sys.argv[2]):
+    if line.startswith(("port l1:", "port l2:")):
+        port, rest = line[5:].split(':', 1)
+        w = rest.split()
+        for k, v in zip(w[0::2], w[1::2]):
+            if k.startswith(("xsk_", "rx_xdp_", "tx_xdp_")):
+                assert prom.get((port, k)) == int(v), f'{port} {k}: text {v}, prometheus {prom.get((port, k))}'
+                n += 1
+assert n == 20, f'{n} afxdp counters in the text stats of l1 and l2, not 20'
+print(f'prometheus: the {n} afxdp counters of l1 and l2 as the text stats')
+EOF
 result "switch_afxdp case 1 vhu-fe -> generic l1 -> veth -> native l2 -> testpmd macswap -> back: sent $s, $e came back checked; l1 tx $(c l1 tx_packets) = l2 rx, l2 tx $(c l2 tx_packets) = l1 rx; drops f->l1 $(c l1 tx_dropped) l2->t $(c t tx_dropped) t->l2 $(c l2 tx_dropped) l1->f $(c f tx_dropped)"
 
 # ---- 2. a guest and namespace A through x
@@ -177,6 +199,14 @@ ip -n "$NS" addr add 169.254.40.3/16 dev "$XA"
 got=$(ping_a 3)
 [ "${got:-0}" -ge 2 ] || fail "the kernel does not answer on $XA after del-port ($got of 3 replies)"
 ip -n "$NS" addr del 169.254.40.3/16 dev "$XA"
+# veth has no zero-copy AF_XDP: zerocopy=on is refused with the reason,
+# nothing left on XA; auto (x at start) used copy mode and said so.
+zc=$(vctl add-port "afxdp:z,ifname=$XA,zerocopy=on" 2>&1) && fail "zerocopy=on on $XA was accepted"
+grep -q "$XA has no zero-copy AF_XDP (zerocopy=auto or off)" <<<"$zc" || fail "zerocopy=on on $XA: $zc"
+xdp_on "$XA" && fail "$XA kept an XDP program after the refused zerocopy=on port"
+grep -q "port x: $XA has no zero-copy AF_XDP: frames are copied by the kernel" "$T/sw.log" ||
+	fail "zerocopy=auto on $XA did not say it fell back to copy mode"
+grep -q "^port x: .* sockets copy" "$T/show.txt" || fail "show does not say x's sockets are in copy mode"
 vctl add-port "afxdp:x,ifname=$XA" || fail "add-port x again failed"
 [ "$(grep -c "port x: native XDP on $XA" "$T/sw.log")" = 2 ] || fail "mode=auto did not find native XDP on $XA"
 r0=$(sw_stat x rx_packets)
@@ -189,7 +219,7 @@ stop_own sw
 for i in "$XA" "$L1" "$L2"; do
 	wait_for 5 sh -c "! ip -n '$NS' link show '$i' | grep -q prog/xdp" || fail "$i kept its XDP program after vhu-switch exited"
 done
-result "switch_afxdp case 3 del-port x under traffic: $XA clean, kernel answered $got/3 pings; x re-added (auto: native), $r1 frames; SIGINT exit left $XA, $L1, $L2 clean"
+result "switch_afxdp case 3 del-port x under traffic: $XA clean, kernel answered $got/3 pings; zerocopy=on refused, auto fell back to copy mode; x re-added (auto: native), $r1 frames; SIGINT exit left $XA, $L1, $L2 clean"
 
 # ---- 4. kill -9 under traffic
 note "case 4: vhu-switch killed with -9 under traffic"
