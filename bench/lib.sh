@@ -146,7 +146,7 @@ each_run() {
 # that do not, within a second, and every row's rate follows (bench/notes.md).
 # vhu-c2c (bench/c2c_probe.c) times a cache line's round trip between
 # CPU_BE and CPU_FE; a run is labelled by the probes before and after it.
-VHU_C2C=$VHU_BUILD/bench/vhu-c2c
+VHU_C2C=${VHU_C2C:-$VHU_BUILD/bench/vhu-c2c}
 C2C_FAST=${BENCH_C2C_FAST:-250}   # ns a round trip: a shared cache below this
 C2C_SLOW=${BENCH_C2C_SLOW:-350}   # and none above this
 
