@@ -7,10 +7,12 @@
  *
  *   vhu-c2c [-a CPU] [-b CPU] [-t SECONDS]      (defaults 0, 1, 0.1)
  *
- * Prints the median over batches of 1000 round trips, in ns: a batch in
- * which either thread was preempted (other work shares the CPUs) is far
- * off and the median leaves it out. Exit 1, printing nothing, when the
- * two threads could not be pinned or the responder never answered.
+ * Prints the 10th percentile over batches of 1000 round trips, in ns: a
+ * batch in which either thread was preempted is far off, and with other
+ * work on the CPUs (the other helpers' builds) many batches can be: the
+ * median read up to 812 ns then, where the runs around it read 100-140.
+ * Exit 1, printing nothing, when the two threads could not be pinned or
+ * the responder never answered.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -121,6 +123,6 @@ out:
 		return 1;
 	}
 	qsort(batch, nb, sizeof(batch[0]), cmp);
-	printf("%.0f\n", batch[nb / 2]);
+	printf("%.0f\n", batch[nb / 10]);
 	return 0;
 }
