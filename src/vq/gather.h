@@ -32,11 +32,12 @@
  * where it changed (vhu_net_put_hdr), and a recycled buffer holds the
  * header it got last time, so the line stays in the guest's cache too;
  * taken for ownership, it would leave the guest's cache and come back on
- * the guest's read, two transfers between the cores a packet. */
+ * the guest's read, two transfers between the cores a packet. hdr_len 0
+ * (packed rings, see vhu_net_hdr_shared): every line for ownership. */
 static inline void vhu_prefetch_buf(const uint8_t *p, uint32_t len, bool writable,
 				    uint32_t hdr_len)
 {
-	if (!writable || ((uintptr_t)p + hdr_len) & 63 || len <= hdr_len) {
+	if (!writable || !hdr_len || ((uintptr_t)p + hdr_len) & 63 || len <= hdr_len) {
 		vhu_prefetch_span(p, len, writable);
 		return;
 	}
@@ -63,7 +64,6 @@ static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, bool writable, struc
 					 (1u << VRING_PACKED_DESC_F_USED) | VRING_DESC_F_NEXT |
 					 VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE);
 	const uint16_t dir = writable ? VRING_DESC_F_WRITE : 0;
-	const uint32_t hdr_len = vq->hdr_len;
 	struct vhu_gpa_hint hint = { 0, 0, NULL };
 	uint16_t idx = vq->last_avail_idx, k;
 	bool wrap = vq->avail_wrap;
@@ -88,7 +88,7 @@ static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, bool writable, struc
 		iov[k] = (struct vhu_iov){ .base = p, .len = len, .gpa = addr };
 		sh[k] = (struct vhu_packed_used){ .id = id, .ndesc = 1, .len = 0 };
 		if (k < VHU_AHEAD)
-			vhu_prefetch_buf(p, len, writable, hdr_len);
+			vhu_prefetch_span(p, len, writable);
 		/* The descriptor line two lines on. */
 		if ((idx & 3) == 0 && idx + 8u < size)
 			vhu_prefetch(src + 8);
