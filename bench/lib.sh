@@ -141,6 +141,44 @@ each_run() {
 	done
 }
 
+# ---- placement (issue 23) -------------------------------------------------
+# The host moves the two vCPUs between cores that share a cache and cores
+# that do not, within a second, and every row's rate follows (bench/notes.md).
+# vhu-c2c (bench/c2c_probe.c) times a cache line's round trip between
+# CPU_BE and CPU_FE; a run is labelled by the probes before and after it.
+VHU_C2C=${VHU_C2C:-$VHU_BUILD/bench/vhu-c2c}
+C2C_FAST=${BENCH_C2C_FAST:-250}   # ns a round trip: a shared cache below this
+C2C_SLOW=${BENCH_C2C_SLOW:-350}   # and none above this
+
+# c2c: one probe, ns a round trip, or "-" when it cannot run.
+c2c() {
+	[ -x "$VHU_C2C" ] && [ "$CPU_BE" != "$CPU_FE" ] || { echo -; return; }
+	timeout -k 1 3 "$VHU_C2C" -a "$CPU_BE" -b "$CPU_FE" -t "${BENCH_C2C_SECONDS:-0.1}" 2>/dev/null || echo -
+}
+
+# placement NS...: fast or slow when every probe says so, mixed when they
+# disagree or one falls between the two bounds, unknown without probes.
+placement() {
+	local x f=0 s=0 m=0
+	for x in "$@"; do
+		case $x in ''|-|*[!0-9.]*) echo unknown; return ;; esac
+		if awk -v x="$x" -v b="$C2C_FAST" 'BEGIN { exit !(x < b) }'; then f=1
+		elif awk -v x="$x" -v b="$C2C_SLOW" 'BEGIN { exit !(x > b) }'; then s=1
+		else m=1; fi
+	done
+	if [ $m = 1 ] || [ $((f + s)) = 2 ]; then echo mixed
+	elif [ $f = 1 ]; then echo fast
+	elif [ $s = 1 ]; then echo slow
+	else echo unknown; fi
+}
+
+# rate_jump: whether the rates on stdin (steady_window's) span more than BENCH_JUMP (1.6) x: the placement changed during the run
+# (the two placements are 2-3x apart for every row that crosses cores).
+rate_jump() {
+	awk -v j="${BENCH_JUMP:-1.6}" '$1 > 0 { if (!n++ || $1 < lo) lo = $1; if ($1 > hi) hi = $1 }
+		END { exit !(n > 1 && hi > lo * j) }'
+}
+
 # env_head SECONDS: the lines every bench script's env file starts with:
 # the shape of its runs (SECONDS as its report means them) and whether
 # DPDK had hugepages.
@@ -299,23 +337,25 @@ tp_rates() {
 # fwd_rates LOG rx|tx: vhu-fwd's stats lines.
 fwd_rates() { sed -n "s/^stats: .* $2-mpps \([0-9.]*\).*/\1/p" "$1"; }
 
-# steady: from rates on stdin (Mpps per period), the mean over the steady
-# window: the SECS periods from the first non-zero one, less the first
-# WARMUP (traffic starts mid-period, and the rings fill). Later periods are
-# ignored (for a backend that counts, the one in which the frontend was
-# stopped is partial). Prints "mpps nsamples" or nothing.
-steady() {
+# steady_window: from rates on stdin (Mpps per period), those of the
+# steady window: the SECS periods from the first non-zero one, less the
+# first WARMUP (traffic starts mid-period, and the rings fill). Later
+# periods are ignored (for a backend that counts, the one in which the
+# frontend was stopped is partial).
+steady_window() {
 	awk -v warm="$WARMUP" -v secs="$SECS" '
 		{ r[NR] = $1 + 0 }
 		END {
 			s = 0; for (i = 1; i <= NR; i++) if (r[i] > 0) { s = i; break }
 			if (!s) exit
 			e = s + secs - 1; if (e > NR) e = NR
-			b = s + warm
-			if (b > e) exit
-			t = 0; for (i = b; i <= e; i++) t += r[i]
-			printf "%.4f %d\n", t / (e - b + 1), e - b + 1
+			for (i = s + warm; i <= e; i++) print r[i]
 		}'
+}
+
+# steady: the mean over the steady window, "mpps nsamples", or nothing.
+steady() {
+	steady_window | awk '{ t += $1; n++ } END { if (n) printf "%.4f %d\n", t / n, n }'
 }
 
 # ---- counts and features for the checks of each run ---------------------------

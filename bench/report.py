@@ -39,6 +39,77 @@ CHECKS = {
 }
 
 
+PLACES = ("fast", "slow")  # bench/lib.sh's placement labels a ratio is given for
+LABELS = PLACES + ("mixed",)  # anything else (runs from before the label) is unknown
+
+
+def by_placement(ours, peer):
+    """The reps of a row grouped by the placement both of its runs had
+    (lib.sh's label; runs from before the label are unknown). A rep whose
+    two runs disagree, or either of which was mixed, counts as mixed and
+    in no placement's ratio. Per placement: the ratio of the medians over
+    its reps, the per-rep ratios' min and max, and the count."""
+    o = {r["rep"]: r for r in ours["ok"]}
+    p = {r["rep"]: r for r in peer["ok"]}
+    groups = {}
+    for rep in o:
+        if rep not in p:
+            continue
+        lo, lp = (x if x in LABELS else "unknown" for x in (o[rep].get("placement"), p[rep].get("placement")))
+        pl = lo if lo == lp else ("unknown" if "unknown" in (lo, lp) else "mixed")
+        groups.setdefault(pl, []).append((fnum(o[rep]["mpps"]), fnum(p[rep]["mpps"])))
+    res = {}
+    for pl, pairs in groups.items():
+        rs = [a / b for a, b in pairs if b]
+        res[pl] = {"n": len(pairs), "ours": med([a for a, _ in pairs]), "peer": med([b for _, b in pairs]),
+                   "rmin": min(rs) if rs else None, "rmax": max(rs) if rs else None}
+        mo, mp = res[pl]["ours"], res[pl]["peer"]
+        res[pl]["ratio"] = mo / mp if mo and mp else None
+    return res
+
+
+def place_cell(bp):
+    """A row's per-placement ratios in one cell, mixed and unknown counted."""
+    parts = []
+    for pl in PLACES:
+        x = bp.get(pl)
+        if x:
+            parts.append(f"{pl} {fmt(x['ratio'])} ({x['n']})")
+    for pl in ("mixed", "unknown"):
+        if bp.get(pl):
+            parts.append(f"{pl} {bp[pl]['n']}")
+    return ", ".join(parts) or "-"
+
+
+def place_csv(x):
+    if not x:
+        return ["-", "-", "-", 0]
+    return [fmt(x["ratio"], 3), fmt(x["ours"], 3), fmt(x["peer"], 3), x["n"]]
+
+
+def place_summary(rows):
+    """Per placement, the geometric mean of the ratios of the complete
+    rows that have reps in it, with the count of rows and of those at 1.2
+    or more (issue 23's target): lines for the report and the README."""
+    out = []
+    for pl in PLACES:
+        rs = [r for r in rows if r["place"].get(pl) and r["place"][pl]["ratio"]]
+        if not rs:
+            out.append(f"{pl} placement: no rep")
+            continue
+        v = [r["place"][pl]["ratio"] for r in rs]
+        reps = sum(r["place"][pl]["n"] for r in rs)
+        worst = min(rs, key=lambda r: r["place"][pl]["ratio"])
+        out.append(f"{pl} placement: geometric mean {statistics.geometric_mean(v):.2f} over {len(rs)} rows "
+                   f"({reps} reps), {sum(x >= 1.2 for x in v)} at 1.2 or more, {sum(x >= 1.0 for x in v)} "
+                   f"at 1.0 or more; lowest {worst['sc']} {worst['size']} {worst['ring']} "
+                   f"{worst['place'][pl]['ratio']:.2f}")
+    mixed = sum(r["place"].get("mixed", {}).get("n", 0) for r in rows)
+    unknown = sum(r["place"].get("unknown", {}).get("n", 0) for r in rows)
+    out.append(f"reps in neither: {mixed} mixed, {unknown} unknown (no probe)")
+    return out
+
+
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -90,18 +161,22 @@ def main():
         sc, size, ring = key
         c = compare(side_stats(rows[key]["ours"]), side_stats(rows[key]["peer"]), reps_asked)
         results.append(dict(c, sc=sc, size=size, ring=ring, features=rows[key]["features"],
-                            fe_bound=FE_BOUND.get(sc, "")))
+                            fe_bound=FE_BOUND.get(sc, ""), place=by_placement(c["ours"], c["peer"])))
 
     with open(o.csv, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["scenario", "size", "ring"] + spread_header("mpps") +
                    ["ours_cycles_per_pkt", "peer_cycles_per_pkt", "ours_cpu_util", "peer_cpu_util",
-                    "status", "ours_features"] + REP_HEADER + ["frontend_bound"])
+                    "status", "ours_features"] + REP_HEADER + ["frontend_bound"] +
+                   [f"{pl}_{k}" for pl in PLACES for k in ("ratio", "ours_mpps", "peer_mpps", "reps")] +
+                   ["mixed_reps", "unknown_reps"])
         for r in results:
             u, p = r["ours"], r["peer"]
             w.writerow([r["sc"], r["size"], r["ring"]] + spread_cells(r) +
                        [fmt(u["cyc"], 0), fmt(p["cyc"], 0), fmt(u["util"], 3), fmt(p["util"], 3),
-                        r["status"], r["features"]] + rep_cells(r) + [1 if r["fe_bound"] else 0])
+                        r["status"], r["features"]] + rep_cells(r) + [1 if r["fe_bound"] else 0] +
+                       [v for pl in PLACES for v in place_csv(r["place"].get(pl))] +
+                       [r["place"].get(pl, {}).get("n", 0) for pl in ("mixed", "unknown")])
 
     # Chart: ratio per row.
     png_ok = False
@@ -186,15 +261,17 @@ def main():
     if png_ok:
         L.append(f"![ours/peer per row]({os.path.basename(o.png)})\n")
     L.append("| scenario | size | ring | ours Mpps min/med/max | peer Mpps min/med/max | ratio | "
-             "per-rep | verdict | ours cyc/pkt | peer cyc/pkt | util ours/peer | note |")
-    L.append("|---|---:|---|---|---|---:|---|---|---:|---:|---|---|")
+             "per-rep | verdict | per placement: ratio (reps) | ours cyc/pkt | peer cyc/pkt | "
+             "util ours/peer | note |")
+    L.append("|---|---:|---|---|---|---:|---|---|---|---:|---:|---|---|")
 
     for r in results:
         u, p = r["ours"], r["peer"]
         note = [] if r["status"] == "ok" else [r["status"]]
         if r["fe_bound"]:
             note.append(r["fe_bound"])
-        L.append(f"| {r['sc']} | {r['size']} | {r['ring']} | {md_cells(r)} | {fmt(u['cyc'], 0)} | "
+        L.append(f"| {r['sc']} | {r['size']} | {r['ring']} | {md_cells(r)} | {place_cell(r['place'])} | "
+                 f"{fmt(u['cyc'], 0)} | "
                  f"{fmt(p['cyc'], 0)} | {fmt(u['util'])}/{fmt(p['util'])} | {'; '.join(note)} |")
     L.append("")
     ok = [r for r in results if r["ratio"] is not None and r["status"] == "ok"]
@@ -207,6 +284,11 @@ def main():
         if nfb and len(nfb) < len(ok):
             L.append(f"Without the frontend-bound rows ({len(nfb)} rows): "
                      f"{statistics.geometric_mean([r['ratio'] for r in nfb]):.2f}.")
+        L.append("")
+        L.append("Per placement (issue 23: a rep counts where the probes before and after both "
+                 "of its runs agree; bench/run.sh's header):\n")
+        L.extend(f"- {x}" for x in place_summary(ok))
+        L.append("")
         cy = [r["peer"]["cyc"] / r["ours"]["cyc"] for r in ok if r["ours"]["cyc"] and r["peer"]["cyc"]]
         if cy:
             L.append(f"Geometric mean of peer cycles/packet over ours (above 1: we spend fewer cycles "
@@ -214,6 +296,12 @@ def main():
         L.append("")
     elif results:
         L.append("No complete row: no geometric mean.\n")
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    lines = os.path.join(here, "cache_lines.md")
+    if meta.get("quick") != "1" and os.path.exists(lines):
+        with open(lines) as f:
+            L.append(f.read().rstrip() + "\n")
 
     cost = []
     if o.cost and os.path.exists(o.cost):
@@ -300,7 +388,7 @@ def main():
             notes.append(f"- {r['sc']} {r['size']} {r['ring']}: ours {fmt(r['ratio'])} of the peer "
                          f"({fmt(r['ours']['med'])} vs {fmt(r['peer']['med'])} Mpps).")
     L.extend(notes or ["- No row fell below 0.90 of its peer."])
-    extra = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
+    extra = os.path.join(here, "notes.md")
     if meta.get("quick") != "1" and os.path.exists(extra):
         with open(extra) as f:
             L.append("")
@@ -310,7 +398,10 @@ def main():
         f.write("\n".join(L))
     for r in results:
         print(f"{r['sc']:14} {r['size']:>5} {r['ring']:14} ours {fmt(r['ours']['med']):>6} "
-              f"peer {fmt(r['peer']['med']):>6} ratio {fmt(r['ratio']):>5} {r['status']}")
+              f"peer {fmt(r['peer']['med']):>6} ratio {fmt(r['ratio']):>5} {r['status']} "
+              f"[{place_cell(r['place'])}]")
+    for x in place_summary([r for r in results if r["ratio"] is not None and r["status"] == "ok"]):
+        print(x)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,12 @@
 # split-inorder packed). Per row: BENCH_REPS runs a side, alternating
 # ours/peer (the order flips every rep), the receiving side's rate averaged
 # over the steady part of each run, the median over the reps, and ours/peer.
+# Each run is labelled with the placement the host gave the two vCPUs
+# (lib.sh's c2c, before and after it): fast (a shared cache, round trip
+# under BENCH_C2C_FAST=250 ns), slow (over BENCH_C2C_SLOW=350 ns) or mixed
+# (the probes disagree, one falls between, or the rate jumped by more than
+# BENCH_JUMP=1.6x within the run); the report gives each row's ratio per
+# placement over the reps whose two runs share it.
 # Plus CPU per packet of the backend process and VmRSS of vhu-switch vs
 # ovs-vswitchd with 64 idle vhost-user ports, and (bench/cost.sh)
 # instructions a packet of each backend under callgrind.
@@ -197,7 +203,7 @@ measure() {
 run_one() {
 	local side=$1 sc=$2 size=$3 ring=$4
 	rm -f "$W"/{be,fe,vswitchd,ovsdb,ovs-start}.log "$W/be-stats.log"
-	CHK="- - - -"
+	CHK="- - - -" RUN_JUMP=0
 	local r="$W/r" bound=$((SECS + 40)) rates="" be_pid="" feat="" status=ok
 	rm -rf "$r"; mkdir -p "$r"
 	local s1=$r/s1 s2=$r/s2
@@ -266,6 +272,9 @@ run_one() {
 		stop be
 	fi
 	local st; st=$(rates "$rx" | steady)
+	# A jump in the rate within the window: the placement changed.
+	RUN_JUMP=0
+	rates "$rx" | steady_window | rate_jump && RUN_JUMP=1
 	local util=${CPU_UTIL:--} cyc=${CPU_CYC:--}
 	if [ -z "$st" ]; then
 		[ "$status" = ok ] && status=norate
@@ -374,7 +383,7 @@ if [ -n "$ROWS" ]; then
 else
 	for sc in $SCENARIOS; do for size in $SIZES; do for ring in $RINGS; do rows+=("$sc $size $ring"); done; done; done
 fi
-echo "scenario,size,ring,side,rep,mpps,samples,cpu_util,cycles_per_s,status,features,sender_mpps,fe_rx_tx,be_rx_tx,fe_features" >"$RAW"
+echo "scenario,size,ring,side,rep,mpps,samples,cpu_util,cycles_per_s,status,features,sender_mpps,fe_rx_tx,be_rx_tx,fe_features,placement,c2c_ns" >"$RAW"
 nrow=0
 for row in "${rows[@]}"; do
 	read -r sc size ring <<<"$row"
@@ -383,14 +392,19 @@ for row in "${rows[@]}"; do
 	for ((rep = 1; rep <= REPS; rep++)); do
 		for side in $(rep_order "$rep" "ours peer"); do
 			[ "$unsupported" = 1 ] && continue
+			c0=$(c2c)
 			run_one "$side" "$sc" "$size" "$ring"
+			c1=$(c2c)
+			# Labelled by the probes around it, mixed when its rate jumped.
+			pl=$(placement "$c0" "$c1")
+			[ "$RUN_JUMP" = 1 ] && [ "$pl" != unknown ] && pl=mixed
 			read -r mpps ns util cyc status feat <"$W/result"
 			# A side that did not negotiate the row's ring will not on
 			# the next rep either (the row is partial as it is).
 			[ "$status" = features ] && unsupported=1
 			read -r snd fec bec few <<<"$CHK"
-			echo "$sc,$size,$ring,$side,$rep,$mpps,$ns,$util,$cyc,$status,\"${feat}\",$snd,$fec,$bec,$few" >>"$RAW"
-			log "[$nrow/${#rows[@]}] $sc $size $ring $side rep $rep: $mpps Mpps ($ns samples, cpu $util) $status (sender $snd, fe rx,tx $fec, be rx,tx $bec, features $few)"
+			echo "$sc,$size,$ring,$side,$rep,$mpps,$ns,$util,$cyc,$status,\"${feat}\",$snd,\"$fec\",\"$bec\",$few,$pl,$c0;$c1" >>"$RAW"
+			log "[$nrow/${#rows[@]}] $sc $size $ring $side rep $rep: $mpps Mpps ($ns samples, cpu $util) $status (sender $snd, fe rx,tx $fec, be rx,tx $bec, features $few) placement $pl ($c0, $c1 ns)"
 		done
 	done
 done

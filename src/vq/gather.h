@@ -25,6 +25,27 @@
  * cool again before their copy. */
 #define VHU_AHEAD 8
 
+/* A buffer's first lines, before the copy pass reads or writes them. A
+ * receive buffer whose virtio-net header (hdr_len bytes) fills the rest
+ * of its line, as DPDK posts them (116 bytes into a line-aligned mbuf),
+ * has that line fetched shared: the copy pass writes the header only
+ * where it changed (vhu_net_put_hdr), and a recycled buffer holds the
+ * header it got last time, so the line stays in the guest's cache too;
+ * taken for ownership, it would leave the guest's cache and come back on
+ * the guest's read, two transfers between the cores a packet. hdr_len 0
+ * (packed rings, see vhu_net_hdr_shared): every line for ownership. */
+static inline void vhu_prefetch_buf(const uint8_t *p, uint32_t len, bool writable,
+				    uint32_t hdr_len)
+{
+	if (!writable || !hdr_len || ((uintptr_t)p + hdr_len) & 63 || len <= hdr_len) {
+		vhu_prefetch_span(p, len, writable);
+		return;
+	}
+	/* The frame from a line boundary: a 64-byte one is that line. */
+	vhu_prefetch(p);
+	vhu_prefetch_w(p + hdr_len);
+}
+
 /* Reads up to max buffers from the backend's position into iov[0..k) and
  * sh[0..k) (id, one descriptor, len 0); returns k. The position does not
  * move: the caller moves it past what it consumed (vhu_packed_pos_add).
@@ -95,6 +116,7 @@ static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct
 	const struct vhu_memmap *mem = vq->mem;
 	const uint16_t size = vq->size, mask = (uint16_t)(size - 1), start = vq->last_avail_idx;
 	const uint16_t want = writable ? VRING_DESC_F_WRITE : 0;
+	const uint32_t hdr_len = vq->hdr_len;
 	struct vhu_gpa_hint hint = { 0, 0, NULL };
 	uint16_t k;
 
@@ -116,7 +138,7 @@ static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct
 		iov[k] = (struct vhu_iov){ .base = p, .len = len, .gpa = addr };
 		sh[k] = (struct vring_used_elem){ .id = head, .len = 0 };
 		if (k < VHU_AHEAD)
-			vhu_prefetch_span(p, len, writable);
+			vhu_prefetch_buf(p, len, writable, hdr_len);
 		/* The descriptor the run reaches VHU_AHEAD buffers on (heads
 		 * are any order; only a hint, so the entry is not checked). */
 		if (k + VHU_AHEAD < max)
@@ -128,10 +150,10 @@ static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct
 
 /* The copy pass's prefetch: buffer b + VHU_AHEAD of the k gathered. */
 static inline void vhu_gather_ahead(const struct vhu_iov *iov, uint16_t b, uint16_t k,
-				    bool write)
+				    bool write, uint32_t hdr_len)
 {
 	if (b + VHU_AHEAD < k)
-		vhu_prefetch_span(iov[b + VHU_AHEAD].base, iov[b + VHU_AHEAD].len, write);
+		vhu_prefetch_buf(iov[b + VHU_AHEAD].base, iov[b + VHU_AHEAD].len, write, hdr_len);
 }
 
 /* Where a run of k single-descriptor buffers from start ends (k <= size:

@@ -892,6 +892,53 @@ static void test_rx_basic(void)
 	CHECK_EQ(vhu_pkt_pool_avail(pool), POOL_N);
 }
 
+/* The header arrives whole whatever the buffer held before: garbage, a
+ * stale header, or this very header (enqueue then stores nothing: the
+ * guest's cached copy of the line stays valid). Also a 10-byte legacy
+ * header, and buffers whose header fills the rest of a cache line
+ * (DPDK's layout: that line is prefetched shared, not for ownership). */
+static void test_rx_hdr_rewrite(void)
+{
+	static const uint64_t feats[] = {
+		F_BASE | F(VIRTIO_NET_F_MRG_RXBUF), F_BASE, F(VIRTIO_RING_F_INDIRECT_DESC),
+	};
+	uint8_t junk[HDR], stale[HDR], out[64];
+
+	memset(junk, 0xaa, sizeof(junk));
+	memset(stale, 0, sizeof(stale));
+	stale[0] = VIRTIO_NET_HDR_F_DATA_VALID;
+	stale[10] = 3; /* num_buffers of a three-buffer packet */
+	for (unsigned f = 0; f < sizeof(feats) / sizeof(feats[0]); f++) {
+		const uint32_t hl = feats[f] & F(VIRTIO_F_VERSION_1) ? HDR : 10;
+		struct virtio_net_hdr_mrg_rxbuf want;
+		memset(&want, 0, sizeof(want));
+		if (hl == HDR)
+			want.num_buffers = htole16(1);
+		const uint64_t gpa[3] = { BUF + 0x40 - hl, BUF + 0x1000, BUF + 0x2040 - hl };
+		reset_all();
+		struct vhu_vq *q = mkq(0, feats[f], QSZ);
+		gw(gpa[0], junk, HDR);
+		gw(gpa[1], &want, hl);
+		gw(gpa[2], stale, HDR);
+		struct vhu_pkt *p[3];
+		for (uint16_t i = 0; i < 3; i++) {
+			rx_buf(q, i, gpa[i], 2048);
+			p[i] = mkpkt(64, (uint8_t)(40 + i));
+		}
+		CHECK_EQ(enq(q, p, 3), 3);
+		for (uint16_t i = 0; i < 3; i++) {
+			struct virtio_net_hdr_mrg_rxbuf h = rx_hdr(gpa[i]);
+			CHECK_MEM(&h, &want, hl);
+			CHECK_EQ(q->used->ring[i].len, hl + 64);
+			gr(gpa[i] + hl, out, 64);
+			CHECK_MEM(out, vhu_pkt_data(p[i]), 64);
+		}
+		CHECK(!q->broken);
+		vhu_pkt_free_bulk(p, 3);
+	}
+	CHECK_EQ(vhu_pkt_pool_avail(pool), POOL_N);
+}
+
 static void test_rx_too_big(void)
 {
 	uint8_t out[100];
@@ -1583,6 +1630,7 @@ int main(void)
 	RUN(test_tx_offload);
 	RUN(test_features_fix);
 	RUN(test_rx_basic);
+	RUN(test_rx_hdr_rewrite);
 	RUN(test_rx_too_big);
 	RUN(test_rx_mrg);
 	RUN(test_rx_straddle_indirect);
