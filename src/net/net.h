@@ -198,5 +198,8 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts,
 			    uint16_t n) VHU_REQUIRES(vq->lock);
 uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			    struct vhu_pkt **pkts, uint16_t n) VHU_REQUIRES(vq->lock);
+/* Either ring type, for a vring with vq->held (dequeue_zc.c). */
+uint16_t vhu_zc_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
+			struct vhu_pkt **pkts, uint16_t n) VHU_REQUIRES(vq->lock);
 
 #endif
