@@ -83,16 +83,19 @@ uint16_t vhu_zc_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	vhu_held_lock(h);
 	/* What frees since the last burst could not return. */
 	vhu_held_publish(h, vq);
-	count = VHU_MIN(n, vhu_held_room(h, vq));
-	if (count && !packed)
-		count = VHU_MIN(count, vhu_split_avail_count(vq));
-	else if (count && !vhu_packed_desc_avail(VHU_LOAD_ACQ(vq->desc_packed[pos.idx].flags),
+	/* Locals first: VHU_MIN evaluates an argument twice. */
+	uint16_t room = vhu_held_room(h, vq);
+	count = VHU_MIN(n, room);
+	if (count && !packed) {
+		uint16_t avail = vhu_split_avail_count(vq);
+		count = VHU_MIN(count, avail);
+	} else if (count && !vhu_packed_desc_avail(VHU_LOAD_ACQ(vq->desc_packed[pos.idx].flags),
 						  pos.wrap))
 		count = 0;
 	if (count == 0)
 		goto out;
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
-		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
+		count = vhu_pkt_shrink(pool, count);
 	if (count == 0) {
 		VHU_STAT_ADD(vq->stats.drops, 1);
 		goto out;
@@ -102,7 +105,7 @@ uint16_t vhu_zc_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	if (!vhu_held_full(h, vq)) {
 		n_ext = VHU_MIN(count, (uint16_t)(vq->size / 2u - h->held));
 		while (n_ext && vhu_pkt_alloc_bulk(pool, ext, n_ext) < 0)
-			n_ext = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), n_ext - 1u);
+			n_ext = vhu_pkt_shrink(pool, n_ext);
 	}
 	while (used < count && !vq->broken) {
 		enum vhu_chain_err e;

@@ -25,12 +25,17 @@ struct sw_opts {
 	uint64_t disable;          /* virtio features not offered on vhost-user ports */
 	uint64_t disable_proto;    /* vhost-user protocol features not offered */
 	bool no_ring_resync;       /* VHU_NO_RING_RESYNC on vhost-user ports */
+	/* VHU_DEQUEUE_ZERO_COPY on vhost-user ports (--zero-copy,
+	 * --no-zero-copy): a guest's frame reaches another guest in one copy */
+	bool zero_copy;
 	const char *db;            /* --db FILE: the configuration kept across restarts */
 	const char *ports[SW_MAX_PORTS], *flows[SW_MAX_PORTS];   /* checked when added */
 	unsigned nb_ports, nb_flows;
 };
 
 #define SW_MAC_AGE_DEFAULT 300
+/* Measured: bench rows switch-zc-* against switch-* (docs/benchmarks.md). */
+#define SW_ZERO_COPY_DEFAULT false
 #define SW_MAC_AGE_MAX (86400u * 365)
 
 void sw_opts_default(struct sw_opts *o);
