@@ -41,21 +41,22 @@ struct vhu_memmap {
 int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 		     int nfds, struct vhu_memmap **out);
 void vhu_memmap_free(struct vhu_memmap *m);
-/* A reference more (any thread), and one less: the last unmaps and frees.
- * The device drops its own with vhu_memmap_put when the map is replaced
- * or the device reset; NULL: nothing. */
-static inline void vhu_memmap_hold(const struct vhu_memmap *m)
+/* n references more (any thread), and n less: the last unmaps and
+ * frees. The device drops its own with vhu_memmap_put when the map is
+ * replaced or the device reset; NULL: nothing. */
+static inline void vhu_memmap_hold_n(const struct vhu_memmap *m, unsigned n)
 {
-	__atomic_add_fetch(&((struct vhu_memmap *)(uintptr_t)m)->refs, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&((struct vhu_memmap *)(uintptr_t)m)->refs, n, __ATOMIC_RELAXED);
 }
-static inline void vhu_memmap_put(const struct vhu_memmap *m)
+static inline void vhu_memmap_put_n(const struct vhu_memmap *m, unsigned n)
 {
 	struct vhu_memmap *w = (struct vhu_memmap *)(uintptr_t)m;
 	/* Acquire-release: every read of the regions by the holders happens
 	 * before the unmap. */
-	if (w && __atomic_sub_fetch(&w->refs, 1, __ATOMIC_ACQ_REL) == 0)
+	if (w && n && __atomic_sub_fetch(&w->refs, n, __ATOMIC_ACQ_REL) == 0)
 		vhu_memmap_free(w);
 }
+static inline void vhu_memmap_put(const struct vhu_memmap *m) { vhu_memmap_put_n(m, 1); }
 
 /* The region that holds gpa, or NULL. */
 static inline const struct vhu_mem_region *vhu_gpa_region(const struct vhu_memmap *m,

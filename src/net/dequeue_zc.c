@@ -93,6 +93,7 @@ static void zc_complete(struct vhu_vq *vq, struct vhu_held *h, uint16_t used,
 		}
 		return;
 	}
+	vhu_memmap_hold_n(vq->mem, nheld);
 	for (uint16_t i = 0; i < used; i++) {
 		uint64_t pos = packed ? vhu_held_take(h, vq->shadow_packed[i].id,
 						      vq->shadow_packed[i].ndesc)

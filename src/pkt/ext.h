@@ -14,9 +14,10 @@
 #include <stdint.h>
 #include <vhu/pkt.h>
 
-/* Called once, from whichever thread frees the segment, outside the
- * pool's lock. */
-typedef void (*vhu_pkt_ext_release)(void *owner, uint64_t cookie);
+/* Called once per segment, from whichever thread frees it, outside the
+ * pool's lock: with the cookies of n segments of one owner freed
+ * together (a burst's free pays one call). */
+typedef void (*vhu_pkt_ext_release)(void *owner, const uint64_t *cookies, unsigned n);
 
 /* Points seg (fresh from a pool, one segment) at len bytes at data,
  * which must stay readable until release(owner, cookie) is called. */

@@ -68,15 +68,36 @@ void vhu_pkt_ext_attach(struct vhu_pkt *seg, uint8_t *data, uint32_t len,
 	seg->pkt_len = len;
 }
 
-/* Gives an external segment its own buffer back and tells its owner. */
-static void ext_detach(struct vhu_pkt *s)
+/* External segments being freed, told to their owner a run at a time. */
+struct ext_batch {
+	vhu_pkt_ext_release release;
+	void *owner;
+	unsigned n;
+	uint64_t cookies[64];
+};
+
+static void ext_flush(struct ext_batch *b)
+{
+	if (b->n)
+		b->release(b->owner, b->cookies, b->n);
+	b->n = 0;
+}
+
+/* Gives an external segment its own buffer back; its owner hears of it
+ * with the batch. */
+static void ext_detach(struct vhu_pkt *s, struct ext_batch *b)
 {
 	uint8_t *own = seg_own_buf(s);
 	struct ext_info e = *(struct ext_info *)(void *)own;
 
 	s->buf = own;
 	s->buf_len = s->pool->seg_buf_len;
-	e.release(e.owner, e.cookie);
+	if (b->n && (e.owner != b->owner || e.release != b->release ||
+		     b->n == VHU_ARRAY_SIZE(b->cookies)))
+		ext_flush(b);
+	b->release = e.release;
+	b->owner = e.owner;
+	b->cookies[b->n++] = e.cookie;
 }
 
 VHU_EXPORT struct vhu_pkt_pool *vhu_pkt_pool_create(const char *name, uint32_t n,
@@ -192,13 +213,16 @@ VHU_EXPORT void vhu_pkt_free_bulk(struct vhu_pkt **pkts, unsigned n)
 	/* Gather runs of segments of the same pool, return each run at once. */
 	struct vhu_pkt *run[64];
 	struct vhu_pkt_pool *pool = NULL;
+	struct ext_batch ext;
 	unsigned k = 0;
+
+	ext.n = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		for (struct vhu_pkt *s = pkts[i], *next; s; s = next) {
 			next = s->next;
 			if (unlikely(s->buf != seg_own_buf(s)))
-				ext_detach(s);
+				ext_detach(s, &ext);
 			if (k && (s->pool != pool || k == VHU_ARRAY_SIZE(run))) {
 				put_segs(pool, run, k);
 				k = 0;
@@ -209,6 +233,9 @@ VHU_EXPORT void vhu_pkt_free_bulk(struct vhu_pkt **pkts, unsigned n)
 	}
 	if (k)
 		put_segs(pool, run, k);
+	/* After the segments are back: a release may return buffers to a
+	 * guest, which may then send more at once. */
+	ext_flush(&ext);
 }
 
 VHU_EXPORT void vhu_pkt_free(struct vhu_pkt *pkt)

@@ -156,7 +156,6 @@ uint64_t vhu_held_take(struct vhu_held *h, uint16_t id, uint16_t ndesc)
 void vhu_held_hold(struct vhu_held *h, uint64_t pos, const struct vhu_memmap *mem)
 {
 	struct vhu_held_slot *s = &h->slot[pos & h->mask];
-	vhu_memmap_hold(mem);
 	s->mem = mem;
 	s->state = HS_HELD;
 	h->done--;
@@ -256,40 +255,65 @@ void vhu_held_take_back(struct vhu_vq *vq)
 	vhu_held_unlock(h);
 }
 
-void vhu_held_release(void *owner, uint64_t pos)
+/* Releases one position (lock held); returns the map reference it gives
+ * up, or NULL. */
+static const struct vhu_memmap *release_one(struct vhu_held *h, uint64_t pos) VHU_REQUIRES(h)
 {
-	struct vhu_held *h = owner;
 	const struct vhu_memmap *mem = NULL;
-	bool last;
-
-	vhu_held_lock(h);
 	struct vhu_held_slot *s = h->slot ? &h->slot[pos & h->mask] : NULL;
+
+	h->refs--;
 	if (s && s->pos == pos && s->state == HS_HELD) {
 		mem = s->mem;
 		s->mem = NULL;
 		s->state = HS_DONE;
 		h->held--;
 		h->done++;
-		struct vhu_vq *vq = h->vq;
-		/* With the last one out, return them all now if the vring is
-		 * free (one write-back for a burst freed together); else the
-		 * vring's next burst does. */
-		if (vq && h->held == 0 && vhu_spin_trylock(&vq->lock)) {
-			vhu_held_publish(h, vq);
-			vhu_spin_unlock(&vq->lock);
-		}
-	} else {
-		for (uint32_t i = 0; i < h->norphan; i++) {
-			if (h->orphan[i].pos == pos) {
-				mem = h->orphan[i].mem;
-				h->orphan[i] = h->orphan[--h->norphan];
-				break;
-			}
+		return mem;
+	}
+	for (uint32_t i = 0; i < h->norphan; i++) {
+		if (h->orphan[i].pos == pos) {
+			mem = h->orphan[i].mem;
+			h->orphan[i] = h->orphan[--h->norphan];
+			break;
 		}
 	}
-	last = --h->refs == 0;
+	return mem;
+}
+
+void vhu_held_release(void *owner, const uint64_t *pos, unsigned n)
+{
+	struct vhu_held *h = owner;
+	const struct vhu_memmap *mem[64], *run = NULL; /* n <= 64: pool.c's batch */
+	unsigned nmem = 0, runs = 0;
+	bool last;
+
+	vhu_held_lock(h);
+	for (unsigned i = 0; i < n; i++) {
+		const struct vhu_memmap *m = release_one(h, pos[i]);
+		if (m)
+			mem[nmem++] = m;
+	}
+	struct vhu_vq *vq = h->vq;
+	/* With the last one out, return them all now if the vring is free
+	 * (one write-back for a burst freed together); else the vring's next
+	 * burst does. */
+	if (vq && h->held == 0 && h->done && vhu_spin_trylock(&vq->lock)) {
+		vhu_held_publish(h, vq);
+		vhu_spin_unlock(&vq->lock);
+	}
+	last = h->refs == 0;
 	vhu_held_unlock(h);
-	vhu_memmap_put(mem);
+	/* Map references, a put per run of one map. */
+	for (unsigned i = 0; i < nmem; i++) {
+		if (mem[i] != run) {
+			vhu_memmap_put_n(run, runs);
+			run = mem[i];
+			runs = 0;
+		}
+		runs++;
+	}
+	vhu_memmap_put_n(run, runs);
 	if (last)
 		held_free(h);
 }

@@ -74,8 +74,9 @@ static inline bool vhu_held_full(const struct vhu_held *h, const struct vhu_vq *
 {
 	return h->held >= vq->size / 2u;
 }
-/* Position pos (just taken) is now held by a packet reading from mem;
- * the packet's free calls vhu_held_release(h, pos). */
+/* Position pos (just taken) is now held by a packet reading from mem,
+ * whose reference the caller took for it (vhu_memmap_hold_n, one for a
+ * burst); the packet's free calls vhu_held_release with pos. */
 void vhu_held_hold(struct vhu_held *h, uint64_t pos, const struct vhu_memmap *mem)
 	VHU_REQUIRES(h);
 /* Returns the done buffers the ring's order allows (used ring write-back
@@ -85,7 +86,8 @@ uint16_t vhu_held_publish(struct vhu_held *h, struct vhu_vq *vq) VHU_REQUIRES(h,
  * become orphans); after it the ring's used position equals its avail
  * position. No ring: the window is emptied, nothing written. */
 void vhu_held_take_back(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
-/* The release call of a zero-copy packet's external segment (pkt/ext.h). */
-void vhu_held_release(void *owner, uint64_t pos);
+/* The release call of zero-copy packets' external segments (pkt/ext.h):
+ * n positions of window owner, at most 64. */
+void vhu_held_release(void *owner, const uint64_t *pos, unsigned n);
 
 #endif
