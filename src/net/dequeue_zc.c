@@ -52,9 +52,12 @@ static int zc_to_pkt(struct vhu_vq *vq, struct vhu_held *h, uint64_t pos,
 	if (!e || niov > 2 || total < hdr_len + ZC_MIN_LEN)
 		return vhu_net_chain_to_pkt(vq, iov, niov, total, p, pool);
 	len = total - hdr_len;
-	memset(&hdr, 0, sizeof(hdr));
 	/* The header to a local once; only the local is parsed. */
-	vhu_iov_to_buf(iov, niov, 0, &hdr, hdr_len);
+	hdr.num_buffers = 0; /* not in a 10-byte header */
+	if (likely(iov[0].len >= hdr_len))
+		vhu_copy_hdr(&hdr, iov[0].base, hdr_len);
+	else
+		vhu_iov_to_buf(iov, niov, 0, &hdr, hdr_len);
 	if (unlikely(!vhu_net_hdr_parse(&hdr, len, vq->features, &p->ol)))
 		return vhu_net_bad_hdr(vq, &hdr, p, len);
 	head = zc_head_len(&p->ol);
@@ -64,7 +67,10 @@ static int zc_to_pkt(struct vhu_vq *vq, struct vhu_held *h, uint64_t pos,
 	/* The rest must be one piece (one external segment). */
 	if (head >= len || head > vhu_pkt_tailroom(p) || i + 1 != niov)
 		return vhu_net_chain_to_pkt_any(vq, iov, niov, total, p, pool);
-	vhu_iov_to_buf(iov, niov, hdr_len, vhu_pkt_data(p), head);
+	if (likely(i == 0))
+		vhu_copy(vhu_pkt_data(p), iov[0].base + hdr_len, head);
+	else
+		vhu_iov_to_buf(iov, niov, hdr_len, vhu_pkt_data(p), head);
 	p->data_len = head;
 	p->pkt_len = len;
 	vhu_pkt_ext_attach(e, iov[i].base + off, iov[i].len - off, vhu_held_release, h, pos);
