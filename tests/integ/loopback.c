@@ -18,10 +18,10 @@
  * --zc 1 registers with VHU_DEQUEUE_ZERO_COPY (and fails unless packets
  * of 600 bytes or more came out zero-copy); the data thread then frees
  * what it dequeued in random order, keeping up to --hold N packets across
- * bursts (past half the ring the backend must copy: checked when N is
- * that big on a split ring without IN_ORDER), all freed when traffic
- * pauses, or with --keep 1 only when the next round's traffic or the
- * end comes: the frontend disconnects
+ * bursts (past half the ring the backend copies or takes the oldest
+ * back; the counts are shown), all freed when traffic pauses, or with
+ * --keep 1 only when the next round's traffic or the end comes: the
+ * frontend disconnects
  * while they are held (each is read whole before its free: memory taken
  * away under it would fault). --in-order 1 negotiates VIRTIO_F_IN_ORDER.
  *
@@ -587,20 +587,16 @@ int main(int argc, char **argv)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(dt, NULL);
 	if (zc) {
-		unsigned ring = o.ring_size ? o.ring_size : 256;
 		printf("zero-copy: %ld packets of 600..2048 bytes held, %ld copied\n", zc_seen,
 		       copy_seen);
 		if (size >= 600 && size <= 2048 && zc_seen == 0) {
 			fprintf(stderr, "no packet came out zero-copy\n");
 			fails++;
 		}
-		/* In order (packed, IN_ORDER) the oldest held packets may be
-		 * taken back first, which keeps the count under the bound. */
-		if (size >= 600 && size <= 2048 && hold_max > ring / 2 && !packed && !in_order &&
-		    copy_seen == 0) {
-			fprintf(stderr, "holding %u packets never made the backend copy\n", hold_max);
-			fails++;
-		}
+		/* Past half the ring the backend copies, unless it took the
+		 * oldest held packets back first (the window would otherwise
+		 * lap them): which comes first is timing, so the bound itself
+		 * is unit_zc's to prove; here the counts are only shown. */
 	}
 	vhu_driver_unregister(path);
 	vhu_loop_stop_thread();
