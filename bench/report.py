@@ -17,6 +17,7 @@ SCEN = {
     "enqueue": ("vhu-fwd txonly -> testpmd rxonly", "net_vhost txonly ->", "frontend rx"),
     "loopback": ("testpmd io 2 ports <-> vhu-fwd io", "<-> net_vhost io (2 vdevs)", "frontend rx, both ports"),
     "switch-normal": ("testpmd io 2 ports <-> vhu-switch (learning)", "<-> OVS-DPDK NORMAL", "frontend rx, both ports"),
+    "switch-zc": ("testpmd io 2 ports <-> vhu-switch --zero-copy (learning)", "<-> OVS-DPDK NORMAL", "frontend rx, both ports"),
     "switch-p2p": ("testpmd io 2 ports <-> vhu-switch port flows a->b, b->a", "<-> OVS-DPDK in_port flows", "frontend rx, both ports"),
 }
 RINGS = {

@@ -11,6 +11,10 @@
 #                  | OVS-DPDK, NORMAL action
 #   switch-p2p     vhu-switch, port flows in_port=a->b, b->a
 #                  | OVS-DPDK, in_port=1->2, 2->1 flows
+#   switch-zc      switch-normal with vhu-switch --zero-copy (one copy from
+#                  guest to guest; switch-normal runs --no-zero-copy)
+#                  | OVS-DPDK, NORMAL action (not in the default set:
+#                  BENCH_SCENARIOS or BENCH_ROWS)
 # each at BENCH_SIZES (64 1518) on BENCH_RINGS (split-mrg split-nomrg
 # split-inorder packed). Per row: BENCH_REPS runs a side, alternating
 # ours/peer (the order flips every rep), the receiving side's rate averaged
@@ -225,12 +229,16 @@ run_one() {
 		mkdir -p "$r/sw"
 		local flows=()
 		[ "$sc" = switch-p2p ] && flows=(--flow in_port=a,actions=output:b --flow in_port=b,actions=output:a)
+		local zc=--no-zero-copy
+		[ "$sc" = switch-zc ] && zc=--zero-copy
 		bg be "$bound" "$VHU_SWITCH" --control "$r/ctl" --socket-dir "$r/sw" --pmd-cpus "$CPU_BE" \
-			--port vhost-user:a --port vhost-user:b "${flows[@]}"
+			"$zc" --port vhost-user:a --port vhost-user:b "${flows[@]}"
 		s1=$r/sw/a s2=$r/sw/b; rx="tp:fe:0,1" ;;
 	switch-*/peer)
 		if [ "$HAVE_OVS" = 0 ]; then echo "- 0 - - noovs -" >"$W/result"; return; fi
-		ovs_start "$r/ovs" "${sc#switch-}" 2 "$bound" >"$W/ovs-start.log" 2>&1 || {
+		local ovs_flows=${sc#switch-}
+		[ "$ovs_flows" = zc ] && ovs_flows=normal
+		ovs_start "$r/ovs" "$ovs_flows" 2 "$bound" >"$W/ovs-start.log" 2>&1 || {
 			ovs_down; cp "$W/vswitchd.log" "$W/be.log.ovs" 2>/dev/null
 			keep_failed "$sc-$size-$ring-$side"
 			echo "- 0 - - ovsfail -" >"$W/result"; return; }
@@ -264,7 +272,7 @@ run_one() {
 		*)        feat=$(sed -n 's/.*vhu-fwd: device up: .*\[\(.*\)\]$/\1/p' "$W/be.log" | head -1) ;;
 		esac
 	fi
-	if [ "$side/$sc" = peer/switch-p2p ] || [ "$side/$sc" = peer/switch-normal ]; then
+	if [ "$side" = peer ] && [[ $sc == switch-* ]]; then
 		"${V[@]}" list Interface >"$W/ovs-if.txt" 2>&1 || true
 		ovs_down
 		[ -f "$r/ovs/vswitchd.log" ] && cp "$r/ovs/vswitchd.log" "$W/be.log.ovs"

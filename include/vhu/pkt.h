@@ -58,6 +58,10 @@ struct vhu_pkt {
 
 /* Headroom left before data in a fresh segment. */
 #define VHU_PKT_HEADROOM 128u
+/* Bytes of a zero-copy packet's start the library copies into its first
+ * segment (VHU_DEQUEUE_ZERO_COPY in vhu.h); shorter packets are copied
+ * whole. */
+#define VHU_PKT_ZC_HEAD 128u
 
 static inline uint8_t *vhu_pkt_data(const struct vhu_pkt *p)
 {

@@ -68,6 +68,21 @@ extern "C" {
  * shows the previous backend stopped elsewhere (see vhu_packed_resync in
  * docs/architecture.md, "Backend restart"). */
 #define VHU_NO_RING_RESYNC (1ULL << 2)
+/* Dequeue zero-copy: a packet vhu_dequeue_burst() returns may refer to
+ * the guest's transmit buffer instead of a copy of it. Its first segment
+ * is always the library's own copy of the packet's start (at least
+ * VHU_PKT_ZC_HEAD bytes, and the offload fields ol asks for: checksum
+ * field, GSO headers); the segments after it are the guest's memory,
+ * read-only (never write into them) and rewritable by the guest while
+ * you hold them, so decide on the first segment's bytes only. The
+ * buffer goes back to the guest when the packet is freed (any thread;
+ * the vring's next burst returns it when the free could not). At most
+ * half a ring is held this way, then bursts copy; small packets are
+ * always copied. Stopping the vring (GET_VRING_BASE, disconnect) takes
+ * held buffers back; their packets stay readable (the memory stays
+ * mapped) until freed. Not with inflight tracking (INFLIGHT_SHMFD in
+ * use: bursts copy). */
+#define VHU_DEQUEUE_ZERO_COPY (1ULL << 3)
 
 #define VHU_MAX_QUEUE_PAIRS 16
 #define VHU_MAX_VRINGS      (2 * VHU_MAX_QUEUE_PAIRS)

@@ -13,6 +13,7 @@
 #include "backend/msg.h"
 #include "loop/loop.h"
 #include "net/net.h"
+#include "vq/held.h"
 
 static uint64_t next_dev_id = 1;
 
@@ -91,6 +92,10 @@ struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index)
 			return NULL;
 		vq->features = dev->features;
 		vq->hdr_len = dev->hdr_len;
+		if ((dev->sock->flags & VHU_DEQUEUE_ZERO_COPY) && (index & 1) &&
+		    !(vq->held = vhu_held_new(vq)))
+			VHU_WARN("%s: vring %u: no memory for zero-copy, it copies",
+				 dev->name, index);
 		/* Bursts read the pointer without vhu_ctl: publish it whole. */
 		__atomic_store_n(&dev->vq[index], vq, __ATOMIC_RELEASE);
 		if (index + 1 > dev->nr_vring)
@@ -156,6 +161,13 @@ void vhu_dev_stop(struct vhu_dev *dev)
 	}
 }
 
+/* The caller holds every vring (vhu_dev_lock_all), which the analysis
+ * cannot tie to this vring's lock. */
+static void take_back_locked(struct vhu_vq *vq) VHU_NO_TSA
+{
+	vhu_held_take_back(vq);
+}
+
 static void vq_reset(struct vhu_vq *vq)
 {
 	int kfd = vq->kickfd;
@@ -174,6 +186,9 @@ static void vq_reset(struct vhu_vq *vq)
 	vq->last_avail_idx = vq->last_used_idx = 0;
 	vq->signalled_used_valid = false;
 	VHU_WRITE_ONCE(vq->size, 0);
+	/* Zero-copy buffers still out: their packets keep the memory, the
+	 * gone ring gets nothing. */
+	take_back_locked(vq);
 }
 
 /* With every vring locked (see mem/dirty_log.h). */
@@ -200,7 +215,7 @@ void vhu_dev_reset(struct vhu_dev *dev)
 	dev->features_set = false;
 	__atomic_store_n(&dev->protocol_features, 0, __ATOMIC_RELAXED);
 	vhu_dev_unlock_all(dev);
-	vhu_memmap_free(old);
+	vhu_memmap_put(old);
 	close_fd(&dev->log_fd);
 }
 

@@ -34,7 +34,7 @@ int vhu_h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 		vhu_vq_update_active(vq);
 		vhu_spin_unlock(&vq->lock);
 	}
-	vhu_memmap_free(old);
+	vhu_memmap_put(old);
 	for (uint32_t i = 0; i < m->nregions; i++)
 		VHU_INFO("%s: region %u gpa 0x%llx size 0x%llx", dev->name, i,
 			 (unsigned long long)m->regions[i].gpa,

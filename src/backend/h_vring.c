@@ -10,6 +10,7 @@
 #include <linux/virtio_config.h>
 #include "backend/msg.h"
 #include "common/log.h"
+#include "vq/held.h"
 #include "vq/inflight.h"
 
 static struct vhu_vq *msg_vq(struct vhu_dev *dev, uint32_t index) VHU_REQUIRES(vhu_ctl)
@@ -119,6 +120,9 @@ int vhu_h_get_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (!(vq = msg_vq(dev, index)))
 		return VHU_H_CLOSE;
 	vhu_spin_lock(&vq->lock);
+	/* Zero-copy buffers still out go back first, so that the position
+	 * below has nothing in flight. */
+	vhu_held_take_back(vq);
 	msg->p.state.num = vq->last_avail_idx;
 	if (vhu_vq_packed(vq)) {
 		/* Bits 0-14 position, 15 wrap counter: avail in the low half,

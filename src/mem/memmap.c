@@ -123,6 +123,7 @@ int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	m->refs = 1;
 	for (uint32_t i = 0; i < t->nregions; i++) {
 		ret = region_map(&m->regions[i], &t->regions[i], fds[i], i);
 		if (ret < 0) {

@@ -7,7 +7,8 @@
  * A memmap is immutable once built. SET_MEM_TABLE builds a new one, moves
  * each vring to it under that vring's lock (a burst uses its vring's own
  * pointer, vq->mem, so it sees one map or the other, never a mix) and
- * frees the old one only when no vring points at it any more.
+ * drops the old one only when no vring points at it any more; it is
+ * unmapped when the last zero-copy packet reading from it is freed.
  */
 #ifndef VHU_MEM_MEMMAP_H
 #define VHU_MEM_MEMMAP_H
@@ -27,6 +28,9 @@ struct vhu_mem_region {
 };
 
 struct vhu_memmap {
+	/* The device's reference plus one per zero-copy packet still reading
+	 * from this map (net/zc.h): the regions stay mapped until the last. */
+	unsigned refs;
 	uint32_t nregions;
 	struct vhu_mem_region regions[VHU_MAX_MEM_REGIONS];
 };
@@ -37,6 +41,22 @@ struct vhu_memmap {
 int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 		     int nfds, struct vhu_memmap **out);
 void vhu_memmap_free(struct vhu_memmap *m);
+/* n references more (any thread), and n less: the last unmaps and
+ * frees. The device drops its own with vhu_memmap_put when the map is
+ * replaced or the device reset; NULL: nothing. */
+static inline void vhu_memmap_hold_n(const struct vhu_memmap *m, unsigned n)
+{
+	__atomic_add_fetch(&((struct vhu_memmap *)(uintptr_t)m)->refs, n, __ATOMIC_RELAXED);
+}
+static inline void vhu_memmap_put_n(const struct vhu_memmap *m, unsigned n)
+{
+	struct vhu_memmap *w = (struct vhu_memmap *)(uintptr_t)m;
+	/* Acquire-release: every read of the regions by the holders happens
+	 * before the unmap. */
+	if (w && n && __atomic_sub_fetch(&w->refs, n, __ATOMIC_ACQ_REL) == 0)
+		vhu_memmap_free(w);
+}
+static inline void vhu_memmap_put(const struct vhu_memmap *m) { vhu_memmap_put_n(m, 1); }
 
 /* The region that holds gpa, or NULL. */
 static inline const struct vhu_mem_region *vhu_gpa_region(const struct vhu_memmap *m,

@@ -27,7 +27,7 @@ uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	    !vhu_packed_desc_avail(VHU_LOAD_ACQ(vq->desc_packed[start.idx].flags), start.wrap))
 		return 0;
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
-		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
+		count = vhu_pkt_shrink(pool, count);
 	if (count == 0) {
 		VHU_STAT_ADD(vq->stats.drops, 1);
 		return 0;

@@ -26,7 +26,7 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	/* One lock round-trip on the pool for the whole burst; shrink the
 	 * burst when the pool is short rather than fail it outright. */
 	while (count && vhu_pkt_alloc_bulk(pool, pkts, count) < 0)
-		count = (uint16_t)VHU_MIN(vhu_pkt_pool_avail(pool), count - 1u);
+		count = vhu_pkt_shrink(pool, count);
 	if (count == 0) {
 		VHU_STAT_ADD(vq->stats.drops, 1);
 		return 0;

@@ -221,6 +221,15 @@ static inline int vhu_net_chain_to_pkt(struct vhu_vq *vq, const struct vhu_iov *
 	return vhu_net_chain_to_pkt_any(vq, iov, niov, total, p, pool);
 }
 
+/* A burst of n that the pool could not supply, shrunk to what it has
+ * now (fewer than n). The pool is read once: with other threads freeing
+ * into it, a second read could exceed n. */
+static inline uint16_t vhu_pkt_shrink(const struct vhu_pkt_pool *pool, uint16_t n)
+{
+	uint32_t avail = vhu_pkt_pool_avail(pool);
+	return (uint16_t)(avail < n - 1u ? avail : n - 1u);
+}
+
 /* A RARP announcing mac (SEND_RARP after migration), into a fresh packet. */
 struct vhu_pkt *vhu_net_make_rarp(struct vhu_pkt_pool *pool, const uint8_t mac[6]);
 
@@ -232,5 +241,8 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts,
 			    uint16_t n) VHU_REQUIRES(vq->lock);
 uint16_t vhu_packed_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			    struct vhu_pkt **pkts, uint16_t n) VHU_REQUIRES(vq->lock);
+/* Either ring type, for a vring with vq->held (dequeue_zc.c). */
+uint16_t vhu_zc_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
+			struct vhu_pkt **pkts, uint16_t n) VHU_REQUIRES(vq->lock);
 
 #endif

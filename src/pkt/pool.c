@@ -14,6 +14,7 @@
 #include "common/compiler.h"
 #include "common/log.h"
 #include "common/spinlock.h"
+#include "pkt/ext.h"
 #include <vhu/pkt.h>
 
 struct vhu_pkt_pool {
@@ -39,6 +40,64 @@ static inline void seg_reset(struct vhu_pkt *p)
 	p->port = 0;
 	p->user = 0;
 	memset(&p->ol, 0, sizeof(p->ol));
+}
+
+/* What an external segment keeps in its own buffer (pkt/ext.h). */
+struct ext_info {
+	vhu_pkt_ext_release release;
+	void *owner;
+	uint64_t cookie;
+};
+
+static inline uint8_t *seg_own_buf(const struct vhu_pkt *s)
+{
+	const struct vhu_pkt_pool *pool = s->pool;
+	return pool->bufs + (size_t)(s - pool->pkts) * pool->seg_buf_len;
+}
+
+void vhu_pkt_ext_attach(struct vhu_pkt *seg, uint8_t *data, uint32_t len,
+			vhu_pkt_ext_release release, void *owner, uint64_t cookie)
+{
+	struct ext_info *e = (struct ext_info *)(void *)seg_own_buf(seg);
+
+	*e = (struct ext_info){ release, owner, cookie };
+	seg->buf = data;
+	seg->buf_len = len;
+	seg->data_off = 0;
+	seg->data_len = len;
+	seg->pkt_len = len;
+}
+
+/* External segments being freed, told to their owner a run at a time. */
+struct ext_batch {
+	vhu_pkt_ext_release release;
+	void *owner;
+	unsigned n;
+	uint64_t cookies[64];
+};
+
+static void ext_flush(struct ext_batch *b)
+{
+	if (b->n)
+		b->release(b->owner, b->cookies, b->n);
+	b->n = 0;
+}
+
+/* Gives an external segment its own buffer back; its owner hears of it
+ * with the batch. */
+static void ext_detach(struct vhu_pkt *s, struct ext_batch *b)
+{
+	uint8_t *own = seg_own_buf(s);
+	struct ext_info e = *(struct ext_info *)(void *)own;
+
+	s->buf = own;
+	s->buf_len = s->pool->seg_buf_len;
+	if (b->n && (e.owner != b->owner || e.release != b->release ||
+		     b->n == VHU_ARRAY_SIZE(b->cookies)))
+		ext_flush(b);
+	b->release = e.release;
+	b->owner = e.owner;
+	b->cookies[b->n++] = e.cookie;
 }
 
 VHU_EXPORT struct vhu_pkt_pool *vhu_pkt_pool_create(const char *name, uint32_t n,
@@ -154,11 +213,16 @@ VHU_EXPORT void vhu_pkt_free_bulk(struct vhu_pkt **pkts, unsigned n)
 	/* Gather runs of segments of the same pool, return each run at once. */
 	struct vhu_pkt *run[64];
 	struct vhu_pkt_pool *pool = NULL;
+	struct ext_batch ext;
 	unsigned k = 0;
+
+	ext.n = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		for (struct vhu_pkt *s = pkts[i], *next; s; s = next) {
 			next = s->next;
+			if (unlikely(s->buf != seg_own_buf(s)))
+				ext_detach(s, &ext);
 			if (k && (s->pool != pool || k == VHU_ARRAY_SIZE(run))) {
 				put_segs(pool, run, k);
 				k = 0;
@@ -169,6 +233,9 @@ VHU_EXPORT void vhu_pkt_free_bulk(struct vhu_pkt **pkts, unsigned n)
 	}
 	if (k)
 		put_segs(pool, run, k);
+	/* After the segments are back: a release may return buffers to a
+	 * guest, which may then send more at once. */
+	ext_flush(&ext);
 }
 
 VHU_EXPORT void vhu_pkt_free(struct vhu_pkt *pkt)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <linux/virtio_config.h>
 #include "common/log.h"
+#include "vq/held.h"
 #include "vq/vq.h"
 
 struct vhu_vq *vhu_vq_new(uint16_t index, const char *name, const struct vhu_dirty_log *log)
@@ -27,6 +28,8 @@ struct vhu_vq *vhu_vq_new(uint16_t index, const char *name, const struct vhu_dir
 
 void vhu_vq_free(struct vhu_vq *vq)
 {
+	if (vq)
+		vhu_held_detach(vq->held);
 	free(vq);
 }
 

@@ -27,6 +27,8 @@
 #include "mem/dirty_log.h"
 #include "mem/memmap.h"
 
+struct vhu_held;
+
 /* One host-contiguous piece of a descriptor buffer. */
 struct vhu_iov {
 	uint8_t *base;
@@ -91,6 +93,10 @@ struct vhu_vq {
 	void *inflight;            /* this vring's INFLIGHT_SHMFD region, or NULL */
 	uint16_t inflight_room;    /* entries that region has room for */
 	uint64_t inflight_counter; /* order in which heads were taken */
+	/* Zero-copy transmit vrings (VHU_DEQUEUE_ZERO_COPY): the buffers
+	 * packets still refer to (vq/held.h); NULL otherwise. Set at
+	 * creation, freed with the vring. */
+	struct vhu_held *held;
 
 	/* -- counters, written by the data path only -------------------- */
 	struct vhu_vring_stats stats __vhu_cache_aligned;

@@ -20,6 +20,7 @@ void sw_opts_default(struct sw_opts *o)
 	o->sock_dir = VHU_SWITCH_RUN_DIR;
 	o->nb_pmds = 1;
 	o->mac_age = SW_MAC_AGE_DEFAULT;
+	o->zero_copy = SW_ZERO_COPY_DEFAULT;
 }
 
 void sw_opts_usage(FILE *f)
@@ -29,6 +30,7 @@ void sw_opts_usage(FILE *f)
 		"                  [--mac-age SECONDS] [--socket-mode OCTAL] [--socket-group GROUP]\n"
 		"                  [--disable-features LIST]\n"
 		"                  [--disable-protocol-features LIST] [--no-ring-resync]\n"
+		"                  [--zero-copy | --no-zero-copy]\n"
 		"                  [--db FILE] [--port SPEC]... [--flow FLOW]...\n"
 		"  --control     control socket for vhu-ctl (default " VHU_CTL_DEFAULT_PATH ")\n"
 		"  --socket-dir  where server ports create DIR/NAME (default " VHU_SWITCH_RUN_DIR ");\n"
@@ -39,6 +41,9 @@ void sw_opts_usage(FILE *f)
 		"  --socket-mode octal mode of server port sockets (default the library's 0660)\n"
 		"  --socket-group the group of the control socket and server port sockets, both\n"
 		"                0660 (ports: unless --socket-mode), for a QEMU running as another user\n"
+		"  --zero-copy, --no-zero-copy  frames of 512 bytes or more from a guest go\n"
+		"                to other guests straight from its buffer (one copy), or through\n"
+		"                the switch's own (two); default %s\n"
 		"  --db          keep the ports and flows vhu-ctl sets in FILE, rewritten before\n"
 		"                each change is answered, restored at start (then --port and\n"
 		"                --flow add to it)\n"
@@ -56,7 +61,8 @@ void sw_opts_usage(FILE *f)
 		"  FLOW = in_port=NAME,actions=output:NAME|drop|normal (overrides learning for that port)\n"
 		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"
 		"         protocol: rarp,log_shmfd,inflight_shmfd,...) or bit numbers\n",
-		SW_MAC_AGE_DEFAULT, SW_TX_RETRIES_MAX, SW_TX_RETRIES_DEFAULT);
+		SW_MAC_AGE_DEFAULT, SW_ZERO_COPY_DEFAULT ? "on" : "off", SW_TX_RETRIES_MAX,
+		SW_TX_RETRIES_DEFAULT);
 }
 
 int sw_opts_pmd_on_cpu(const struct sw_opts *o, unsigned cpu)
@@ -135,6 +141,8 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 		{ "disable-features", required_argument, NULL, 'F' },
 		{ "disable-protocol-features", required_argument, NULL, 'X' },
 		{ "no-ring-resync", no_argument, NULL, 'R' },
+		{ "zero-copy", no_argument, NULL, 'Z' },
+		{ "no-zero-copy", no_argument, NULL, 'z' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -186,6 +194,8 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 				return ERR("bad --disable-protocol-features '%s'", optarg);
 			break;
 		case 'R': o->no_ring_resync = true; break;
+		case 'Z': o->zero_copy = true; break;
+		case 'z': o->zero_copy = false; break;
 		case 'D':
 			if (!*optarg)
 				return ERR("empty --db");

@@ -42,6 +42,7 @@ static void test_defaults(void)
 	CHECK_EQ(o.nb_ports, 0);
 	CHECK_EQ(o.nb_flows, 0);
 	CHECK(!o.no_ring_resync);
+	CHECK_EQ(o.zero_copy, SW_ZERO_COPY_DEFAULT);
 	CHECK(o.db == NULL);
 	CHECK(o.sock_group == NULL);
 }
@@ -55,7 +56,9 @@ static void test_good(void)
 		       "--mac-age", "1", "--socket-mode", "0660", "--port", "vhost-user:a",
 		       "--port=tap:t", "--flow", "in_port=a,actions=drop", "--no-ring-resync",
 		       "--disable-features", "mrg_rxbuf", "--disable-protocol-features", "rarp",
-		       "--db", "/var/lib/vhu/switch.db", "--socket-group", "kvm"), 0);
+		       "--db", "/var/lib/vhu/switch.db", "--socket-group", "kvm",
+		       "--no-zero-copy"), 0);
+	CHECK(!o.zero_copy);
 	CHECK_STR(o.control, "/tmp/x.ctl");
 	CHECK_STR(o.sock_group, "kvm");
 	CHECK_STR(o.db, "/var/lib/vhu/switch.db");
@@ -78,6 +81,9 @@ static void test_good(void)
 	CHECK_EQ(o.nb_flows, 1);
 	CHECK(o.no_ring_resync);
 	CHECK_EQ(o.disable, 1ULL << 15);
+	struct sw_opts o2;
+	CHECK_EQ(PARSE(&o2, "--no-zero-copy", "--zero-copy"), 0);
+	CHECK(o2.zero_copy);
 	CHECK_EQ(o.disable_proto, 1ULL << 2);
 
 	CHECK_EQ(PARSE(&o, "--mac-age", "31536000", "--socket-mode", "0", "--pmd-cpus", "0-15"), 0);
@@ -126,6 +132,7 @@ static void test_bad(void)
 		{ "--socket-group", "" }, { "--socket-group" },
 		{ "--bogus" }, { "-x" }, { "extra" }, { "--port" }, { "--flow" }, { "--control" },
 		{ "--mac-age" }, { "--help=yes" }, { "--no-ring-resync=1" },
+		{ "--zero-copy=1" }, { "--no-zero-copy=on" },
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct sw_opts o;

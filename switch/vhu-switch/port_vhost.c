@@ -157,8 +157,13 @@ static int set_protocol_features(const char *path)
 
 int vhost_port_open(struct port *p, char *err, size_t errlen)
 {
+	/* Zero-copy: every decision reads the first segment, the library's
+	 * own copy of the frame's start, and every frame is freed within the
+	 * PMD iteration that dequeued it (pmd.c), so the guest's buffer is
+	 * read once more, by the receiving guest's enqueue, and returned. */
 	int rc = vhu_driver_register(p->path, (p->client ? VHU_CLIENT : 0) |
-				     (sw_opts.no_ring_resync ? VHU_NO_RING_RESYNC : 0));
+				     (sw_opts.no_ring_resync ? VHU_NO_RING_RESYNC : 0) |
+				     (sw_opts.zero_copy ? VHU_DEQUEUE_ZERO_COPY : 0));
 	const char *what = "register";
 
 	if (rc) {

@@ -13,7 +13,8 @@
  * (/proc/self/fd and /proc/self/maps counted around the case; heap by
  * mallinfo2 in plain builds, by LeakSanitizer at exit under ASan).
  *
- * Usage: hostile [--group desc|ring|chain|align|hdr|race|msg|mem|flood|all] [-v]
+ * Usage: hostile [--group desc|ring|chain|align|hdr|race|msg|mem|flood|all] [--zc] [-v]
+ * --zc: both devices with VHU_DEQUEUE_ZERO_COPY.
  * An unknown group or argument is an error, and so is a run in which no
  * case started, so a typo cannot pass as an empty run.
  */
@@ -210,6 +211,8 @@ static void *data_thread(void *arg)
 
 /* ---- the good frontend: numbered frames out and back ----------------------- */
 static long good_rx, good_bad;
+/* Frame bytes: with --zc big enough to be held rather than copied. */
+static uint32_t good_len = 200;
 
 static void fill(uint8_t *p, uint32_t len, uint32_t seq)
 {
@@ -243,17 +246,17 @@ static void *good_thread(void *arg)
 		struct vhu_pkt *tx[8], *rx[32];
 		if (vhu_pkt_alloc_bulk(pool, tx, 8) == 0) {
 			for (int i = 0; i < 8; i++)
-				fill(vhu_pkt_append(tx[i], 200), 200, seq + (uint32_t)i);
+				fill(vhu_pkt_append(tx[i], good_len), good_len, seq + (uint32_t)i);
 			seq += vhu_fe_send_burst(fe, 0, tx, 8);
 			vhu_pkt_free_bulk(tx, 8);
 		}
 		uint16_t r = vhu_fe_recv_burst(fe, 0, pool, rx, 32);
 		for (uint16_t i = 0; i < r; i++) {
 			uint32_t s;
-			vhu_pkt_read(rx[i], 0, got, 200);
+			vhu_pkt_read(rx[i], 0, got, good_len);
 			memcpy(&s, got + 14, 4);
-			fill(want, 200, s);
-			if (rx[i]->pkt_len != 200 || memcmp(got, want, 200))
+			fill(want, good_len, s);
+			if (rx[i]->pkt_len != good_len || memcmp(got, want, good_len))
 				__atomic_add_fetch(&good_bad, 1, __ATOMIC_SEQ_CST);
 		}
 		vhu_pkt_free_bulk(rx, r);
@@ -1445,6 +1448,7 @@ static bool known_group(const char *g)
 int main(int argc, char **argv)
 {
 	const char *group = "all";
+	uint64_t flags = 0;
 	pthread_t dt, gt;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1456,12 +1460,15 @@ int main(int argc, char **argv)
 				bad = "unknown group";
 		} else if (!strcmp(argv[i], "-v")) {
 			verbose = 1;
+		} else if (!strcmp(argv[i], "--zc")) {
+			flags |= VHU_DEQUEUE_ZERO_COPY;
+			good_len = 1000;
 		} else {
 			bad = "unknown argument";
 		}
 		if (bad) {
 			fprintf(stderr, "hostile: %s '%s'\nusage: hostile [--group desc|ring|"
-				"chain|align|hdr|race|msg|mem|flood|all] [-v]\n", bad, argv[i]);
+				"chain|align|hdr|race|msg|mem|flood|all] [--zc] [-v]\n", bad, argv[i]);
 			return 2;
 		}
 	}
@@ -1475,7 +1482,7 @@ int main(int argc, char **argv)
 		return 1;
 	struct slot *s[2] = { &good, &bad };
 	for (int i = 0; i < 2; i++) {
-		if (vhu_driver_register(s[i]->path, 0) ||
+		if (vhu_driver_register(s[i]->path, flags) ||
 		    vhu_driver_callback_register(s[i]->path, &ops, s[i]) ||
 		    vhu_driver_start(s[i]->path))
 			return 1;

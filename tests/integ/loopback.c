@@ -15,6 +15,15 @@
  * --ring sets the ring size (any size with packed rings).
  * --churn N reconnects the frontend N times while traffic runs (for TSan:
  * control and data path racing over the same rings).
+ * --zc 1 registers with VHU_DEQUEUE_ZERO_COPY (and fails unless packets
+ * of 600 bytes or more came out zero-copy); the data thread then frees
+ * what it dequeued in random order, keeping up to --hold N packets across
+ * bursts (past half the ring the backend copies or takes the oldest
+ * back; the counts are shown), all freed when traffic pauses, or with
+ * --keep 1 only when the next round's traffic or the end comes: the
+ * frontend disconnects
+ * while they are held (each is read whole before its free: memory taken
+ * away under it would fault). --in-order 1 negotiates VIRTIO_F_IN_ORDER.
  *
  * Features are checked as negotiated by both sides and as used:
  * --mrg 1|0: MRG_RXBUF negotiated or not. --want-merged 1: every packet
@@ -49,6 +58,33 @@ static struct vhu_dev *cur_dev;  /* published to the data thread */
 static int data_busy;            /* data thread is inside a burst */
 static int stop;
 static int hold;                 /* data thread leaves the rings alone */
+/* --zc: packets the data thread keeps (freed in random order), and what
+ * came out zero-copy (a 2 KiB-segment packet of two segments) or copied. */
+static unsigned hold_max, nkept, rnd = 1, keep_idle;
+static struct vhu_pkt *kept[1024];
+static long zc_seen, copy_seen;
+
+static void free_some(unsigned keep)
+{
+	while (nkept > keep) {
+		rnd = rnd * 1103515245u + 12345u;
+		unsigned i = (rnd >> 16) % nkept;
+		static uint8_t scratch[65536];
+		vhu_pkt_read(kept[i], 0, scratch, sizeof(scratch));
+		vhu_pkt_free(kept[i]);
+		kept[i] = kept[--nkept];
+	}
+}
+
+static void keep_or_free(struct vhu_pkt **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		if (pkts[i]->pkt_len <= 2048 && pkts[i]->pkt_len >= 600)
+			pkts[i]->nb_segs == 2 ? zc_seen++ : copy_seen++;
+		kept[nkept++] = pkts[i];
+	}
+	free_some(hold_max);
+}
 
 static int new_device(struct vhu_dev *dev)
 {
@@ -105,13 +141,16 @@ static void *data_thread(void *arg)
 				}
 				if (sent < n)
 					fprintf(stderr, "data thread: dropped %u\n", n - sent);
-				vhu_pkt_free_bulk(pkts, n);
+				keep_or_free(pkts, n);
 			}
 		}
+		if (idle && !keep_idle)
+			free_some(0);
 		__atomic_store_n(&data_busy, 0, __ATOMIC_SEQ_CST);
 		if (idle)
 			usleep(20);
 	}
+	free_some(0);
 	return NULL;
 }
 
@@ -441,6 +480,7 @@ int main(int argc, char **argv)
 {
 	struct vhu_fe_opts o = { 0 };
 	int mrg = 1, indirect = 0, split_hdr = 0, churn = 0, packed = 0, want_merged = 0;
+	int zc = 0, in_order = 0;
 	uint32_t size = 1000;
 	long count = 20000;
 	char path[64];
@@ -448,7 +488,9 @@ int main(int argc, char **argv)
 		{ "mrg", 1, 0, 'm' }, { "qp", 1, 0, 'q' }, { "regions", 1, 0, 'r' },
 		{ "indirect", 1, 0, 'i' }, { "split-hdr", 1, 0, 'h' }, { "size", 1, 0, 's' },
 		{ "count", 1, 0, 'c' }, { "churn", 1, 0, 'C' }, { "packed", 1, 0, 'p' },
-		{ "ring", 1, 0, 'R' }, { "want-merged", 1, 0, 'M' }, { 0, 0, 0, 0 } };
+		{ "ring", 1, 0, 'R' }, { "want-merged", 1, 0, 'M' }, { "zc", 1, 0, 'z' },
+		{ "hold", 1, 0, 'H' }, { "in-order", 1, 0, 'I' }, { "keep", 1, 0, 'K' },
+		{ 0, 0, 0, 0 } };
 	int c;
 
 	o.queue_pairs = 1;
@@ -466,6 +508,10 @@ int main(int argc, char **argv)
 		case 'p': packed = atoi(optarg); break;
 		case 'R': o.ring_size = (uint16_t)atoi(optarg); break;
 		case 'M': want_merged = atoi(optarg); break;
+		case 'z': zc = atoi(optarg); break;
+		case 'H': hold_max = (unsigned)atoi(optarg); break;
+		case 'I': in_order = atoi(optarg); break;
+		case 'K': keep_idle = (unsigned)atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -475,7 +521,7 @@ int main(int argc, char **argv)
 	 * chains; the frontend's holds whole packets. */
 	struct vhu_pkt_pool *fe_pool = vhu_pkt_pool_create("fe", 4096, size > 2048 ? size : 2048);
 	struct vhu_device_ops ops = { .new_device = new_device, .destroy_device = destroy_device };
-	if (!be_pool || !fe_pool || vhu_driver_register(path, 0) ||
+	if (!be_pool || !fe_pool || vhu_driver_register(path, zc ? VHU_DEQUEUE_ZERO_COPY : 0) ||
 	    vhu_driver_callback_register(path, &ops, NULL))
 		return 1;
 	if (!mrg)
@@ -487,6 +533,12 @@ int main(int argc, char **argv)
 
 	o.path = path;
 	o.buf_size = 2048;
+	if (hold_max > sizeof(kept) / sizeof(kept[0]) - 32) {
+		fprintf(stderr, "--hold: at most %zu\n", sizeof(kept) / sizeof(kept[0]) - 32);
+		return 2;
+	}
+	if (in_order)
+		o.features = vhu_fe_default_features(o.queue_pairs) | 1ULL << VIRTIO_F_IN_ORDER;
 	o.tx_indirect = indirect;
 	o.tx_split_hdr = split_hdr;
 	o.packed = packed;
@@ -534,6 +586,18 @@ int main(int argc, char **argv)
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(dt, NULL);
+	if (zc) {
+		printf("zero-copy: %ld packets of 600..2048 bytes held, %ld copied\n", zc_seen,
+		       copy_seen);
+		if (size >= 600 && size <= 2048 && zc_seen == 0) {
+			fprintf(stderr, "no packet came out zero-copy\n");
+			fails++;
+		}
+		/* Past half the ring the backend copies, unless it took the
+		 * oldest held packets back first (the window would otherwise
+		 * lap them): which comes first is timing, so the bound itself
+		 * is unit_zc's to prove; here the counts are only shown. */
+	}
 	vhu_driver_unregister(path);
 	vhu_loop_stop_thread();
 	vhu_pkt_pool_destroy(fe_pool);

@@ -43,7 +43,7 @@ note "SIGKILL the switch (the pingloop runs since ~4 s)"
 t_kill=$(date +%s.%N)
 kill -9 "$PID_sw"; wait "$PID_sw" 2>/dev/null
 # The same options (the PMD on CPU 0 the pin names), no --port or --flow.
-bg sw2 "$VHU_SWITCH" --control "$CTL" --socket-dir "$T" --pmd-cpus 0 --db "$DB"
+bg sw2 "$VHU_SWITCH" $(sw_zc_args) --control "$CTL" --socket-dir "$T" --pmd-cpus 0 --db "$DB"
 wait_for 10 sh -c "'$VHU_CTL' --control '$CTL' show >/dev/null" || { cat "$T/sw2.log"; fail "the switch did not start again from $DB"; }
 sw_tap_into_ns 169.254.30.2/16
 conf >"$T/after.txt"
