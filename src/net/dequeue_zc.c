@@ -164,7 +164,7 @@ uint16_t vhu_zc_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 		const struct vhu_iov *bi = &iov[used];
 
 		if (used < k) {
-			vhu_gather_ahead(iov, used, k, false);
+			vhu_gather_ahead(iov, used, k, false, vq->hdr_len);
 			total = bi->len;
 		} else {
 			enum vhu_chain_err e;
