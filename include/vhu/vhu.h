@@ -68,6 +68,11 @@ extern "C" {
  * shows the previous backend stopped elsewhere (see vhu_packed_resync in
  * docs/architecture.md, "Backend restart"). */
 #define VHU_NO_RING_RESYNC (1ULL << 2)
+/* Fault every page of guest memory in when it is mapped (MAP_POPULATE's
+ * effect): the time and RSS are paid at connect rather than on first use,
+ * and memory overcommit and ballooning are undone. Without it pages come
+ * in as the data path first touches them, as in DPDK. */
+#define VHU_POPULATE_MEM  (1ULL << 3)
 
 #define VHU_MAX_QUEUE_PAIRS 16
 #define VHU_MAX_VRINGS      (2 * VHU_MAX_QUEUE_PAIRS)

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Guest memory as the frontend described it in SET_MEM_TABLE: each region
- * mapped once, looked up by guest-physical address (descriptors) or by the
- * frontend's virtual address (ring addresses in SET_VRING_ADDR).
+ * Guest memory as the frontend described it (SET_MEM_TABLE, or region by
+ * region with ADD_MEM_REG and REM_MEM_REG): each region mapped once,
+ * looked up by guest-physical address (descriptors) or by the frontend's
+ * virtual address (ring addresses in SET_VRING_ADDR).
  *
- * A memmap is immutable once built. SET_MEM_TABLE builds a new one, moves
- * each vring to it under that vring's lock (a burst uses its vring's own
+ * A memmap is immutable once built. A change builds a new one, moves each
+ * vring to it under that vring's lock (a burst uses its vring's own
  * pointer, vq->mem, so it sees one map or the other, never a mix) and
- * frees the old one only when no vring points at it any more.
+ * drops the old one only when no vring points at it any more. ADD and REM
+ * carry the other regions' mappings over to the new map: the old map is
+ * then retired (its array freed, its mappings now the new map's) and only
+ * a removed region is unmapped, after every vring has left the old map.
  */
 #ifndef VHU_MEM_MEMMAP_H
 #define VHU_MEM_MEMMAP_H
@@ -26,9 +30,16 @@ struct vhu_mem_region {
 	uint64_t mmap_size;
 };
 
+/* Regions a map may hold: GET_MAX_MEM_SLOTS' answer, as libvhost-user
+ * and rust-vmm give (SET_MEM_TABLE's wire still carries at most
+ * VHU_MAX_MEM_REGIONS). */
+#define VHU_MAX_MEM_SLOTS 509
+
 struct vhu_memmap {
 	uint32_t nregions;
-	struct vhu_mem_region regions[VHU_MAX_MEM_REGIONS];
+	/* Sorted by gpa, disjoint: lookups by gpa are a binary search.
+	 * Allocated to nregions. */
+	struct vhu_mem_region regions[];
 };
 
 /* Validates the table (region count, sizes, overflow, overlap, offset
@@ -36,18 +47,48 @@ struct vhu_memmap {
  * caller closes fds (a mapping outlives its fd). */
 int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 		     int nfds, struct vhu_memmap **out);
+/* Unmaps every region and frees m (NULL: nothing). */
 void vhu_memmap_free(struct vhu_memmap *m);
+
+/* A new map: old's regions (the same mappings; old NULL: none) and w,
+ * mapped from fd. Refused with a log line (old untouched) when w is
+ * malformed, overlaps a region of old, lies past the end of its file or
+ * would be region VHU_MAX_MEM_SLOTS + 1. On success old must be retired,
+ * not freed. */
+int vhu_memmap_add(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
+		   int fd, struct vhu_memmap **out);
+/* A new map: old without the region w names (same gpa, size and frontend
+ * address; the file offset is not compared, as the spec says), which is
+ * left in *gone for the caller to unmap once nothing uses old. Refused
+ * with a log line when old has no such region. On success old must be
+ * retired, not freed. */
+int vhu_memmap_remove(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
+		      struct vhu_memmap **out, struct vhu_mem_region *gone);
+/* Frees m's array, not its mappings: they went to the map made from it. */
+void vhu_memmap_retire(struct vhu_memmap *m);
+void vhu_mem_region_unmap(struct vhu_mem_region *r);
+/* Faults the region in now (VHU_POPULATE_MEM) rather than on first use;
+ * a kernel without MADV_POPULATE_WRITE leaves it to first use, logged. */
+void vhu_mem_region_populate(const struct vhu_mem_region *r);
 
 /* The region that holds gpa, or NULL. */
 static inline const struct vhu_mem_region *vhu_gpa_region(const struct vhu_memmap *m,
 							  uint64_t gpa)
 {
-	for (uint32_t i = 0; i < m->nregions; i++) {
-		const struct vhu_mem_region *r = &m->regions[i];
-		if (gpa >= r->gpa && gpa - r->gpa < r->size)
-			return r;
+	uint32_t lo = 0, hi = m->nregions;
+
+	/* The last region starting at or below gpa is the only candidate. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (m->regions[mid].gpa <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return NULL;
+	if (lo == 0)
+		return NULL;
+	const struct vhu_mem_region *r = &m->regions[lo - 1];
+	return gpa - r->gpa < r->size ? r : NULL;
 }
 
 /* Host pointer for [gpa, gpa+*len) as far as it stays within one region;
@@ -100,7 +141,8 @@ static inline void *vhu_gpa_to_hva(const struct vhu_memmap *m, uint64_t gpa,
 	return p && l == len ? p : NULL;
 }
 
-/* Same for frontend virtual addresses. */
+/* Same for frontend virtual addresses. A linear walk: only ring setup
+ * translates these, on the control thread. */
 void *vhu_qva_to_hva(const struct vhu_memmap *m, uint64_t qva, uint64_t len);
 /* Guest physical address of a frontend virtual address, or UINT64_MAX. */
 uint64_t vhu_qva_to_gpa(const struct vhu_memmap *m, uint64_t qva);
