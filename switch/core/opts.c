@@ -29,6 +29,7 @@ void sw_opts_usage(FILE *f)
 		"                  [--mac-age SECONDS] [--socket-mode OCTAL] [--socket-group GROUP]\n"
 		"                  [--disable-features LIST]\n"
 		"                  [--disable-protocol-features LIST] [--no-ring-resync]\n"
+		"                  [--populate-mem]\n"
 		"                  [--db FILE] [--port SPEC]... [--flow FLOW]...\n"
 		"  --control     control socket for vhu-ctl (default " VHU_CTL_DEFAULT_PATH ")\n"
 		"  --socket-dir  where server ports create DIR/NAME (default " VHU_SWITCH_RUN_DIR ");\n"
@@ -39,6 +40,8 @@ void sw_opts_usage(FILE *f)
 		"  --socket-mode octal mode of server port sockets (default the library's 0660)\n"
 		"  --socket-group the group of the control socket and server port sockets, both\n"
 		"                0660 (ports: unless --socket-mode), for a QEMU running as another user\n"
+		"  --populate-mem fault each guest's memory in when it is mapped, not as\n"
+		"                packets first touch it (slower connect, RSS of all guest RAM)\n"
 		"  --db          keep the ports and flows vhu-ctl sets in FILE, rewritten before\n"
 		"                each change is answered, restored at start (then --port and\n"
 		"                --flow add to it)\n"
@@ -135,6 +138,7 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 		{ "disable-features", required_argument, NULL, 'F' },
 		{ "disable-protocol-features", required_argument, NULL, 'X' },
 		{ "no-ring-resync", no_argument, NULL, 'R' },
+		{ "populate-mem", no_argument, NULL, 'M' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -186,6 +190,7 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 				return ERR("bad --disable-protocol-features '%s'", optarg);
 			break;
 		case 'R': o->no_ring_resync = true; break;
+		case 'M': o->populate_mem = true; break;
 		case 'D':
 			if (!*optarg)
 				return ERR("empty --db");

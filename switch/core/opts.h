@@ -25,6 +25,7 @@ struct sw_opts {
 	uint64_t disable;          /* virtio features not offered on vhost-user ports */
 	uint64_t disable_proto;    /* vhost-user protocol features not offered */
 	bool no_ring_resync;       /* VHU_NO_RING_RESYNC on vhost-user ports */
+	bool populate_mem;         /* VHU_POPULATE_MEM on vhost-user ports */
 	const char *db;            /* --db FILE: the configuration kept across restarts */
 	const char *ports[SW_MAX_PORTS], *flows[SW_MAX_PORTS];   /* checked when added */
 	unsigned nb_ports, nb_flows;

@@ -42,6 +42,7 @@ static void test_defaults(void)
 	CHECK_EQ(o.nb_ports, 0);
 	CHECK_EQ(o.nb_flows, 0);
 	CHECK(!o.no_ring_resync);
+	CHECK(!o.populate_mem);
 	CHECK(o.db == NULL);
 	CHECK(o.sock_group == NULL);
 }
@@ -54,6 +55,7 @@ static void test_good(void)
 	CHECK_EQ(PARSE(&o, "--control", "/tmp/x.ctl", "--socket-dir", "/tmp/d", "--pmd-cpus", "0,2-3",
 		       "--mac-age", "1", "--socket-mode", "0660", "--port", "vhost-user:a",
 		       "--port=tap:t", "--flow", "in_port=a,actions=drop", "--no-ring-resync",
+		       "--populate-mem",
 		       "--disable-features", "mrg_rxbuf", "--disable-protocol-features", "rarp",
 		       "--db", "/var/lib/vhu/switch.db", "--socket-group", "kvm"), 0);
 	CHECK_STR(o.control, "/tmp/x.ctl");
@@ -77,6 +79,7 @@ static void test_good(void)
 	CHECK_STR(o.ports[1], "tap:t");
 	CHECK_EQ(o.nb_flows, 1);
 	CHECK(o.no_ring_resync);
+	CHECK(o.populate_mem);
 	CHECK_EQ(o.disable, 1ULL << 15);
 	CHECK_EQ(o.disable_proto, 1ULL << 2);
 
@@ -126,6 +129,7 @@ static void test_bad(void)
 		{ "--socket-group", "" }, { "--socket-group" },
 		{ "--bogus" }, { "-x" }, { "extra" }, { "--port" }, { "--flow" }, { "--control" },
 		{ "--mac-age" }, { "--help=yes" }, { "--no-ring-resync=1" },
+		{ "--populate-mem=1" },
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct sw_opts o;

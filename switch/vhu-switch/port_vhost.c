@@ -158,7 +158,8 @@ static int set_protocol_features(const char *path)
 int vhost_port_open(struct port *p, char *err, size_t errlen)
 {
 	int rc = vhu_driver_register(p->path, (p->client ? VHU_CLIENT : 0) |
-				     (sw_opts.no_ring_resync ? VHU_NO_RING_RESYNC : 0));
+				     (sw_opts.no_ring_resync ? VHU_NO_RING_RESYNC : 0) |
+				     (sw_opts.populate_mem ? VHU_POPULATE_MEM : 0));
 	const char *what = "register";
 
 	if (rc) {
