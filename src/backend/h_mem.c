@@ -63,6 +63,14 @@ int vhu_h_get_max_mem_slots(struct vhu_dev *dev, struct vhu_msg *msg)
 	return vhu_msg_reply_u64(msg, VHU_MAX_MEM_SLOTS);
 }
 
+static void log_region(const struct vhu_dev *dev, const char *what,
+		       const struct vhu_mem_region_wire *w, const struct vhu_memmap *m)
+{
+	VHU_INFO("%s: region %s: gpa 0x%llx size 0x%llx (%u regions)", dev->name, what,
+		 (unsigned long long)w->guest_phys_addr, (unsigned long long)w->memory_size,
+		 m->nregions);
+}
+
 int vhu_h_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	VHU_REQUIRES(vhu_ctl)
 {
@@ -76,9 +84,7 @@ int vhu_h_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	if (populate(dev))
 		vhu_mem_region_populate(vhu_gpa_region(m, w->guest_phys_addr));
 	vhu_memmap_retire(mem_swap(dev, m));
-	VHU_INFO("%s: region added: gpa 0x%llx size 0x%llx (%u regions)", dev->name,
-		 (unsigned long long)w->guest_phys_addr, (unsigned long long)w->memory_size,
-		 m->nregions);
+	log_region(dev, "added", w, m);
 	return 0;
 }
 
@@ -98,9 +104,7 @@ int vhu_h_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	 * ended when its vring's lock was taken: nothing touches the region
 	 * after this, and the reply comes after it. */
 	vhu_mem_region_unmap(&gone);
-	VHU_INFO("%s: region removed: gpa 0x%llx size 0x%llx (%u regions)", dev->name,
-		 (unsigned long long)w->guest_phys_addr, (unsigned long long)w->memory_size,
-		 m->nregions);
+	log_region(dev, "removed", w, m);
 	return 0;
 }
 

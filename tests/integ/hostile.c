@@ -1318,6 +1318,16 @@ out2:
 	hfe_end(&h);
 }
 
+/* A 64-byte frame of bytes v posted on descriptor 0 comes out whole. */
+static void expect_forwards(struct hfe *h, uint8_t v)
+{
+	unsigned c0 = cap_count();
+	put_frame(h, h->gpa0 + SCRATCH, NULL, 64, v);
+	desc_set(h, 0, h->gpa0 + SCRATCH, HDR + 64, 0, 0);
+	post(h, 0);
+	expect_delivered(h, c0, 64, v);
+}
+
 static int send_mem_reg(struct hfe *h, uint32_t req, struct vhu_mem_region_wire r,
 			const int *fds, int nfds)
 {
@@ -1450,12 +1460,8 @@ out0:
 			h.res.maps = r0.maps = res_now().maps;
 	}
 	res_check(&r0);
-	/* The device's own region is still there: it forwards. */
-	unsigned c0 = cap_count();
-	put_frame(&h, h.gpa0 + SCRATCH, NULL, 64, 0x15);
-	desc_set(&h, 0, h.gpa0 + SCRATCH, HDR + 64, 0, 0);
-	post(&h, 0);
-	expect_delivered(&h, c0, 64, 0x15);
+	/* The device's own region is still there. */
+	expect_forwards(&h, 0x15);
 	close(small);
 	close(efd);
 out:
