@@ -252,8 +252,15 @@ void vhu_mem_region_unmap(struct vhu_mem_region *r)
 void vhu_mem_region_populate(const struct vhu_mem_region *r)
 {
 	static bool warned;
+	/* The region's own pages only: a mapping starts at offset 0 of its
+	 * file, and QEMU's RAM above 4 GiB is the second part of the file
+	 * whose first part is the RAM below; populating the whole mapping (as
+	 * MAP_POPULATE did) mapped that first part a second time, counted
+	 * twice in our RSS. */
+	uint8_t *start = (uint8_t *)((uintptr_t)r->hva & ~(uintptr_t)4095);
+	size_t len = (size_t)(r->hva + r->size - start);
 
-	if (madvise(r->mmap_addr, r->mmap_size, MADV_POPULATE_WRITE) < 0 && !warned) {
+	if (madvise(start, len, MADV_POPULATE_WRITE) < 0 && !warned) {
 		warned = true;
 		VHU_WARN("populating guest memory (gpa 0x%llx): %s; pages come in on first use",
 			 (unsigned long long)r->gpa, strerror(errno));

@@ -460,6 +460,41 @@ static void test_add_remove(void)
 	CHECK_EQ(count_maps(), maps0);
 }
 
+/* Pages of [p, p+len) resident in memory. */
+static unsigned resident(const void *p, size_t len)
+{
+	unsigned char vec[64];
+	unsigned n = 0;
+
+	if (len > sizeof(vec) * 4096 || mincore((void *)p, len, vec) < 0)
+		return 0;
+	for (size_t i = 0; i < (len + 4095) / 4096; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/* Mapped on demand: nothing faulted in by the build; populate brings in
+ * the region's pages and not the file's pages before them (the mapping
+ * starts at offset 0). */
+static void test_populate(void)
+{
+	struct vhu_mem_table_wire t;
+	struct vhu_memmap *m = NULL;
+	int fd = mkfd(128 * KB);
+
+	memset(&t, 0, sizeof(t));
+	t.nregions = 1;
+	reg(&t, 0, 0x100000, 64 * KB, 0x7f0000000000ull, 64 * KB);
+	REQUIRE(vhu_memmap_build(&t, &fd, 1, &m) == 0);
+	const struct vhu_mem_region *r = &m->regions[0];
+	CHECK_EQ(resident(r->mmap_addr, 128 * KB), 0);
+	vhu_mem_region_populate(r);
+	CHECK_EQ(resident(r->hva, 64 * KB), 16);
+	CHECK_EQ(resident(r->mmap_addr, 64 * KB), 0);
+	vhu_memmap_free(m);
+	close(fd);
+}
+
 int main(void)
 {
 	t_init();
@@ -468,5 +503,6 @@ int main(void)
 	RUN(test_rejects);
 	RUN(test_translate);
 	RUN(test_add_remove);
+	RUN(test_populate);
 	return t_done("test_memmap");
 }
