@@ -141,7 +141,8 @@ int vhu_fe_recv_raw(struct vhu_fe *fe, uint32_t *request, void *payload,
 		    uint32_t cap, int timeout_ms);
 /* Host pointer to guest memory region `region`, its guest-physical
  * address in *gpa and length in *size (either may be NULL); NULL when
- * there is no such region. */
+ * there is no such region. The regions of opts.mem_regions come first,
+ * then those added with vhu_fe_add_mem_region(), in the order added. */
 void *vhu_fe_mem(const struct vhu_fe *fe, uint16_t region, uint64_t *gpa,
 		 uint64_t *size);
 /* Host pointers to a vring's split-ring structures (NULL on packed rings
@@ -156,6 +157,23 @@ struct vring_packed_desc *vhu_fe_vring_packed_desc(const struct vhu_fe *fe,
 /* Kicks the backend on a vring (writes its kick eventfd); nothing for a
  * vring that does not exist. */
 void vhu_fe_kick(struct vhu_fe *fe, uint16_t vring);
+
+/* ---- memory hotplug (VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) ------- */
+/* Negotiated by default when the backend offers it; the frontend then
+ * sends its guest memory region by region (ADD_MEM_REG), as QEMU does,
+ * and a reconnect sends the added regions again. */
+/* Adds size bytes of guest memory (a memfd of its own) at guest-physical
+ * address gpa, both page-aligned, and tells the backend (ADD_MEM_REG,
+ * acknowledged when REPLY_ACK is in force). The frontend places no buffers
+ * there: it is the caller's (vhu_fe_mem()). -EOPNOTSUPP without
+ * CONFIGURE_MEM_SLOTS, -EINVAL misaligned or empty, -EEXIST overlapping a
+ * region, -ENOSPC past the backend's GET_MAX_MEM_SLOTS, -EIO when the
+ * backend refused it (nothing added then). */
+int vhu_fe_add_mem_region(struct vhu_fe *fe, uint64_t gpa, uint64_t size);
+/* Removes the region added at gpa (REM_MEM_REG); the frontend unmaps its
+ * memory once the backend acknowledged. -ENOENT when no region added
+ * starts there. */
+int vhu_fe_remove_mem_region(struct vhu_fe *fe, uint64_t gpa);
 
 /* Per-vring counters, for tests to check what the backend did. Filled
  * by the library: later counters are carved out of reserved (0 until

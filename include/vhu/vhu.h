@@ -83,6 +83,11 @@ extern "C" {
  * mapped) until freed. Not with inflight tracking (INFLIGHT_SHMFD in
  * use: bursts copy). */
 #define VHU_DEQUEUE_ZERO_COPY (1ULL << 3)
+/* Fault every page of guest memory in when it is mapped (MAP_POPULATE's
+ * effect): the time and RSS are paid at connect rather than on first use,
+ * and memory overcommit and ballooning are undone. Without it pages come
+ * in as the data path first touches them, as in DPDK. */
+#define VHU_POPULATE_MEM  (1ULL << 4)
 
 #define VHU_MAX_QUEUE_PAIRS 16
 #define VHU_MAX_VRINGS      (2 * VHU_MAX_QUEUE_PAIRS)

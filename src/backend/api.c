@@ -31,7 +31,7 @@ VHU_EXPORT uint64_t vhu_default_protocol_features(void)
 	return F(VHU_PROTO_F_MQ) | F(VHU_PROTO_F_REPLY_ACK) | F(VHU_PROTO_F_NET_MTU) |
 	       F(VHU_PROTO_F_RARP) | F(VHU_PROTO_F_BACKEND_REQ) | F(VHU_PROTO_F_STATUS) |
 	       F(VHU_PROTO_F_LOG_SHMFD) | F(VHU_PROTO_F_INFLIGHT_SHMFD) |
-	       F(VHU_PROTO_F_RESET_DEVICE);
+	       F(VHU_PROTO_F_RESET_DEVICE) | F(VHU_PROTO_F_CONFIGURE_MEM_SLOTS);
 }
 
 /* Runs body with the socket for path found, under vhu_ctl. */

@@ -8,21 +8,16 @@
 #include "backend/msg.h"
 #include "common/log.h"
 
-int vhu_h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
+/* Makes m the device's map: each vring moves over under its own lock
+ * (bursts use their vring's view, vq->mem, so one at a time is safe),
+ * then drops the device's reference to the old map, which no vring uses
+ * any more: it goes now, or with the last zero-copy packet reading it. */
+static void mem_swap(struct vhu_dev *dev, struct vhu_memmap *m)
 	VHU_REQUIRES(vhu_ctl)
 {
-	struct vhu_memmap *m, *old;
-	int r;
+	struct vhu_memmap *old = dev->mem;
 
-	/* Map first, outside the vring locks: mmap of a large guest is slow
-	 * and traffic keeps flowing on the old map meanwhile. */
-	r = vhu_memmap_build(&msg->p.mem, msg->fds, msg->nfds, &m);
-	if (r < 0)
-		return r;
-	old = dev->mem;
 	dev->mem = m;
-	/* Bursts use their vring's own view (vq->mem), so moving the vrings
-	 * over one at a time is safe; the old map goes once none uses it. */
 	for (int i = 0; i < VHU_MAX_VRINGS; i++) {
 		struct vhu_vq *vq = dev->vq[i];
 		if (!vq)
@@ -35,10 +30,82 @@ int vhu_h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
 		vhu_spin_unlock(&vq->lock);
 	}
 	vhu_memmap_put(old);
+}
+
+static bool populate(const struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl)
+{
+	return dev->sock->flags & VHU_POPULATE_MEM;
+}
+
+int vhu_h_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
+{
+	struct vhu_memmap *m;
+	int r;
+
+	/* Map first, outside the vring locks: mmap of a large guest is slow
+	 * and traffic keeps flowing on the old map meanwhile. */
+	r = vhu_memmap_build(&msg->p.mem, msg->fds, msg->nfds, &m);
+	if (r < 0)
+		return r;
+	for (uint32_t i = 0; i < m->nregions && populate(dev); i++)
+		vhu_mem_region_populate(&m->regions[i]);
+	mem_swap(dev, m);
 	for (uint32_t i = 0; i < m->nregions; i++)
 		VHU_INFO("%s: region %u gpa 0x%llx size 0x%llx", dev->name, i,
 			 (unsigned long long)m->regions[i].gpa,
 			 (unsigned long long)m->regions[i].size);
+	return 0;
+}
+
+int vhu_h_get_max_mem_slots(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+	(void)dev;
+	return vhu_msg_reply_u64(msg, VHU_MAX_MEM_SLOTS);
+}
+
+static void log_region(const struct vhu_dev *dev, const char *what,
+		       const struct vhu_mem_region_wire *w, const struct vhu_memmap *m)
+{
+	VHU_INFO("%s: region %s: gpa 0x%llx size 0x%llx (%u regions)", dev->name, what,
+		 (unsigned long long)w->guest_phys_addr, (unsigned long long)w->memory_size,
+		 m->nregions);
+}
+
+int vhu_h_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
+{
+	const struct vhu_mem_region_wire *w = &msg->p.mem_reg.region;
+	struct vhu_memmap *m;
+	int r;
+
+	r = vhu_memmap_add(dev->mem, w, msg->fds[0], &m);
+	if (r < 0)
+		return r;
+	if (populate(dev))
+		vhu_mem_region_populate(vhu_gpa_region(m, w->guest_phys_addr));
+	mem_swap(dev, m);
+	log_region(dev, "added", w, m);
+	return 0;
+}
+
+int vhu_h_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
+	VHU_REQUIRES(vhu_ctl)
+{
+	const struct vhu_mem_region_wire *w = &msg->p.mem_reg.region;
+	struct vhu_memmap *m;
+	int r;
+
+	r = vhu_memmap_remove(dev->mem, w, &m);
+	if (r < 0)
+		return r;
+	/* No vring reaches the old map after this, and every burst that used
+	 * it ended when its vring's lock was taken: the library touches the
+	 * region no more, and the reply comes after. The old map takes the
+	 * region's mapping with it, at once, or with the last zero-copy
+	 * packet still reading from it (stale bytes, never a fault). */
+	mem_swap(dev, m);
+	log_region(dev, "removed", w, m);
 	return 0;
 }
 

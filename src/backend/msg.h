@@ -68,6 +68,9 @@ int vhu_h_set_status(struct vhu_dev *, struct vhu_msg *);
 int vhu_h_get_status(struct vhu_dev *, struct vhu_msg *);
 
 int vhu_h_set_mem_table(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_get_max_mem_slots(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_add_mem_reg(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_rem_mem_reg(struct vhu_dev *, struct vhu_msg *);
 int vhu_h_set_log_base(struct vhu_dev *, struct vhu_msg *);
 int vhu_h_set_log_fd(struct vhu_dev *, struct vhu_msg *);
 

@@ -33,6 +33,9 @@
 #define H_GET_INFLIGHT_FD       vhu_h_get_inflight_fd
 #define H_SET_INFLIGHT_FD       vhu_h_set_inflight_fd
 #define H_RESET_DEVICE          vhu_h_reset_owner /* the same reset */
+#define H_GET_MAX_MEM_SLOTS     vhu_h_get_max_mem_slots
+#define H_ADD_MEM_REG           vhu_h_add_mem_reg
+#define H_REM_MEM_REG           vhu_h_rem_mem_reg
 #define H_SET_STATUS            vhu_h_set_status
 #define H_GET_STATUS            vhu_h_get_status
 

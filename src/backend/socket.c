@@ -52,7 +52,8 @@ int vhu_socket_register(const char *path, uint64_t flags)
 		VHU_ERR("%s: socket path too long (max %zu)", path, sizeof(un.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
-	if (flags & ~(VHU_CLIENT | VHU_NO_RECONNECT | VHU_NO_RING_RESYNC | VHU_DEQUEUE_ZERO_COPY))
+	if (flags & ~(VHU_CLIENT | VHU_NO_RECONNECT | VHU_NO_RING_RESYNC | VHU_DEQUEUE_ZERO_COPY |
+	      VHU_POPULATE_MEM))
 		return -EINVAL;
 	if (vhu_socket_find(path)) {
 		VHU_ERR("%s: already registered", path);

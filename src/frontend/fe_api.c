@@ -248,13 +248,19 @@ VHU_EXPORT int vhu_fe_recv_raw(struct vhu_fe *fe, uint32_t *request, void *paylo
 VHU_EXPORT void *vhu_fe_mem(const struct vhu_fe *fe, uint16_t region, uint64_t *gpa,
 			    uint64_t *size)
 {
-	if (region >= fe->nregions)
+	const struct fe_region *r;
+
+	if (region < fe->nregions)
+		r = &fe->regions[region];
+	else if ((unsigned)(region - fe->nregions) < fe->nhot)
+		r = &fe->hot[region - fe->nregions];
+	else
 		return NULL;
 	if (gpa)
-		*gpa = fe->regions[region].gpa;
+		*gpa = r->gpa;
 	if (size)
-		*size = fe->regions[region].size;
-	return fe->regions[region].va;
+		*size = r->size;
+	return r->va;
 }
 
 VHU_EXPORT struct vring_desc *vhu_fe_vring_desc(const struct vhu_fe *fe, uint16_t vring)

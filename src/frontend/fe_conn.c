@@ -23,7 +23,7 @@
  * sequence in ways it does not follow. */
 #define FE_KNOWN_PROTOCOL_FEATURES \
 	((1ull << VHU_PROTO_F_MQ) | (1ull << VHU_PROTO_F_REPLY_ACK) | \
-	 (1ull << VHU_PROTO_F_STATUS))
+	 (1ull << VHU_PROTO_F_STATUS) | (1ull << VHU_PROTO_F_CONFIGURE_MEM_SLOTS))
 
 static int64_t now_ms(void)
 {
@@ -309,6 +309,17 @@ int fe_negotiate(struct vhu_fe *fe, bool again)
 			if (r < 0)
 				return r;
 		}
+		if (fe_has(fe->protocol_features, VHU_PROTO_F_CONFIGURE_MEM_SLOTS)) {
+			r = query_u64(fe, VHU_REQ_GET_MAX_MEM_SLOTS, &fe->max_mem_slots);
+			if (r < 0)
+				return r;
+			if (fe->max_mem_slots < fe->nregions + fe->nhot) {
+				VHU_ERR("fe %s: the backend takes %llu memory regions, we have %u",
+					fe->path, (unsigned long long)fe->max_mem_slots,
+					fe->nregions + fe->nhot);
+				return -ENOSPC;
+			}
+		}
 	}
 	if (fe->nqp > 1 && (!fe_has(fe->features, VIRTIO_NET_F_MQ) || qnum < fe->nqp)) {
 		VHU_ERR("fe %s: %u queue pairs wanted, backend has %llu%s", fe->path,
@@ -332,26 +343,6 @@ int fe_negotiate(struct vhu_fe *fe, bool again)
 	fe->hdr_len = fe->mrg_rxbuf || fe_has(fe->features, VIRTIO_F_VERSION_1)
 		? sizeof(struct virtio_net_hdr_mrg_rxbuf) : sizeof(struct virtio_net_hdr);
 	return 0;
-}
-
-static int send_mem_table(struct vhu_fe *fe)
-{
-	struct vhu_mem_table_wire mt = { .nregions = fe->nregions };
-	int fds[VHU_MAX_MEM_REGIONS];
-
-	for (uint16_t i = 0; i < fe->nregions; i++) {
-		mt.regions[i].guest_phys_addr = fe->regions[i].gpa;
-		mt.regions[i].memory_size = fe->regions[i].size;
-		/* As QEMU: our own mapping address, which the vring
-		 * addresses below are expressed in. */
-		mt.regions[i].userspace_addr = (uint64_t)(uintptr_t)fe->regions[i].va;
-		mt.regions[i].mmap_offset = 0;
-		fds[i] = fe->regions[i].fd;
-	}
-	return fe_request(fe, VHU_REQ_SET_MEM_TABLE, &mt,
-			  (uint32_t)(offsetof(struct vhu_mem_table_wire, regions) +
-				     fe->nregions * sizeof(mt.regions[0])),
-			  fds, fe->nregions);
 }
 
 /* Where the backend is to start: the frontend's own view, since a backend
@@ -414,7 +405,7 @@ int fe_setup_vrings(struct vhu_fe *fe)
 	int r = fe_inflight_setup(fe);
 
 	if (r == 0)
-		r = send_mem_table(fe);
+		r = fe_mem_announce(fe);
 	for (uint16_t i = 0; r == 0 && i < fe->nvq; i++)
 		r = setup_vring(fe, &fe->vqs[i]);
 	/* With protocol features the rings start disabled. */

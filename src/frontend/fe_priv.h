@@ -128,6 +128,11 @@ struct vhu_fe {
 	bool packed;
 	struct fe_region regions[VHU_MAX_MEM_REGIONS];
 	uint16_t nregions;
+	/* Regions added since (vhu_fe_add_mem_region), in the order added;
+	 * the frontend places nothing there. */
+	struct fe_region *hot;
+	unsigned nhot;
+	uint64_t max_mem_slots; /* GET_MAX_MEM_SLOTS' answer (CONFIGURE_MEM_SLOTS) */
 	struct fe_vq *vqs;
 	struct fe_inflight inflight;
 };
@@ -135,6 +140,9 @@ struct vhu_fe {
 /* fe_mem.c */
 int fe_mem_init(struct vhu_fe *fe, uint64_t size, uint16_t nregions);
 void fe_mem_fini(struct vhu_fe *fe);
+/* Tells the backend of every region: SET_MEM_TABLE, or one ADD_MEM_REG
+ * each when CONFIGURE_MEM_SLOTS is in force (as QEMU does). */
+int fe_mem_announce(struct vhu_fe *fe);
 /* Carves size bytes aligned to align, from region hint if it has room
  * (else any); NULL when memory is exhausted. */
 void *fe_mem_alloc(struct vhu_fe *fe, uint64_t size, uint64_t align,

@@ -9,19 +9,19 @@
 #include "common/log.h"
 #include "mem/memmap.h"
 
-static int region_check(const struct vhu_mem_region_wire *w, uint32_t i)
+static int region_check(const char *req, const struct vhu_mem_region_wire *w, uint32_t i)
 {
 	uint64_t end;
 
 	if (w->memory_size == 0) {
-		VHU_ERR("SET_MEM_TABLE: region %u has size 0", i);
+		VHU_ERR("%s: region %u has size 0", req, i);
 		return -EINVAL;
 	}
 	if (__builtin_add_overflow(w->guest_phys_addr, w->memory_size, &end) ||
 	    __builtin_add_overflow(w->userspace_addr, w->memory_size, &end) ||
 	    __builtin_add_overflow(w->mmap_offset, w->memory_size, &end)) {
-		VHU_ERR("SET_MEM_TABLE: region %u: address + size overflows "
-			"(gpa 0x%llx qva 0x%llx off 0x%llx size 0x%llx)", i,
+		VHU_ERR("%s: region %u: address + size overflows "
+			"(gpa 0x%llx qva 0x%llx off 0x%llx size 0x%llx)", req, i,
 			(unsigned long long)w->guest_phys_addr,
 			(unsigned long long)w->userspace_addr,
 			(unsigned long long)w->mmap_offset,
@@ -34,8 +34,8 @@ static int region_check(const struct vhu_mem_region_wire *w, uint32_t i)
 	 * page) to 16 bytes, the largest ring alignment. Real frontends use
 	 * page-aligned regions. */
 	if (((w->mmap_offset - w->userspace_addr) | (w->mmap_offset - w->guest_phys_addr)) & 15) {
-		VHU_ERR("SET_MEM_TABLE: region %u: gpa 0x%llx, qva 0x%llx and offset 0x%llx "
-			"are not aligned alike (16 bytes)", i,
+		VHU_ERR("%s: region %u: gpa 0x%llx, qva 0x%llx and offset 0x%llx "
+			"are not aligned alike (16 bytes)", req, i,
 			(unsigned long long)w->guest_phys_addr,
 			(unsigned long long)w->userspace_addr,
 			(unsigned long long)w->mmap_offset);
@@ -49,22 +49,22 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
-static int region_map(struct vhu_mem_region *r, const struct vhu_mem_region_wire *w,
-		      int fd, uint32_t i)
+static int region_map(const char *req, struct vhu_mem_region *r,
+		      const struct vhu_mem_region_wire *w, int fd, uint32_t i)
 {
 	struct stat st;
 	uint64_t map_size, align;
 
 	if (fstat(fd, &st) < 0) {
-		VHU_ERR("SET_MEM_TABLE: region %u: fstat: %s", i, strerror(errno));
+		VHU_ERR("%s: region %u: fstat: %s", req, i, strerror(errno));
 		return -errno;
 	}
 	/* memfd and hugetlbfs files report their size; the region must be
 	 * inside it, or the first touch past the end would SIGBUS us. */
 	if (S_ISREG(st.st_mode) &&
 	    w->mmap_offset + w->memory_size > (uint64_t)st.st_size) {
-		VHU_ERR("SET_MEM_TABLE: region %u: offset 0x%llx + size 0x%llx is "
-			"past the end of its file (0x%llx)", i,
+		VHU_ERR("%s: region %u: offset 0x%llx + size 0x%llx is "
+			"past the end of its file (0x%llx)", req, i,
 			(unsigned long long)w->mmap_offset,
 			(unsigned long long)w->memory_size,
 			(unsigned long long)st.st_size);
@@ -75,14 +75,22 @@ static int region_map(struct vhu_mem_region *r, const struct vhu_mem_region_wire
 	align = st.st_blksize > 0 ? (uint64_t)st.st_blksize : 4096;
 	map_size = w->mmap_offset + w->memory_size;
 	map_size = (map_size + align - 1) & ~(align - 1);
-	void *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_POPULATE, fd, 0);
+	/* Not populated: pages are faulted in when the data path first
+	 * touches them, as DPDK does, so connecting a large guest costs no
+	 * time and memory overcommit keeps working (VHU_POPULATE_MEM asks
+	 * for the old way, vhu_mem_region_populate). */
+	void *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		int e = errno;
-		VHU_ERR("SET_MEM_TABLE: region %u: mmap of 0x%llx bytes: %s", i,
+		VHU_ERR("%s: region %u: mmap of 0x%llx bytes: %s", req, i,
 			(unsigned long long)map_size, strerror(e));
 		return -e;
 	}
+	if (!(r->maps = malloc(sizeof(*r->maps)))) {
+		munmap(p, map_size);
+		return -ENOMEM;
+	}
+	*r->maps = 1;
 	r->gpa = w->guest_phys_addr;
 	r->size = w->memory_size;
 	r->qva = w->userspace_addr;
@@ -90,6 +98,48 @@ static int region_map(struct vhu_mem_region *r, const struct vhu_mem_region_wire
 	r->mmap_size = map_size;
 	r->hva = (uint8_t *)p + w->mmap_offset;
 	return 0;
+}
+
+static struct vhu_memmap *map_alloc(uint32_t n)
+{
+	struct vhu_memmap *m = calloc(1, sizeof(struct vhu_memmap) +
+					     n * sizeof(struct vhu_mem_region));
+	if (m)
+		m->refs = 1;
+	return m;
+}
+
+/* n of old's regions from i into m at j, m holding their mappings too. */
+static void regions_share(struct vhu_memmap *m, uint32_t j, const struct vhu_memmap *old,
+			  uint32_t i, uint32_t n)
+{
+	memcpy(&m->regions[j], &old->regions[i], n * sizeof(old->regions[0]));
+	for (uint32_t k = 0; k < n; k++)
+		__atomic_add_fetch(old->regions[i + k].maps, 1, __ATOMIC_RELAXED);
+}
+
+static void region_unmap(struct vhu_mem_region *r)
+{
+	/* Acquire-release: every map's readers are done before the unmap. */
+	if (__atomic_sub_fetch(r->maps, 1, __ATOMIC_ACQ_REL))
+		return;
+	munmap(r->mmap_addr, r->mmap_size);
+	free(r->maps);
+}
+
+/* Where a region at gpa goes in m's sorted array. */
+static uint32_t insert_pos(const struct vhu_memmap *m, uint64_t gpa)
+{
+	uint32_t lo = 0, hi = m->nregions;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (m->regions[mid].gpa < gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
@@ -109,7 +159,7 @@ int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 	}
 	for (uint32_t i = 0; i < t->nregions; i++) {
 		const struct vhu_mem_region_wire *a = &t->regions[i];
-		if ((ret = region_check(a, i)) < 0)
+		if ((ret = region_check("SET_MEM_TABLE", a, i)) < 0)
 			return ret;
 		for (uint32_t j = 0; j < i; j++) {
 			const struct vhu_mem_region_wire *b = &t->regions[j];
@@ -120,20 +170,114 @@ int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 			}
 		}
 	}
-	m = calloc(1, sizeof(*m));
+	m = map_alloc(t->nregions);
 	if (!m)
 		return -ENOMEM;
-	m->refs = 1;
 	for (uint32_t i = 0; i < t->nregions; i++) {
-		ret = region_map(&m->regions[i], &t->regions[i], fds[i], i);
+		struct vhu_mem_region r;
+		ret = region_map("SET_MEM_TABLE", &r, &t->regions[i], fds[i], i);
 		if (ret < 0) {
 			vhu_memmap_free(m);
 			return ret;
 		}
-		m->nregions = i + 1;
+		uint32_t at = insert_pos(m, r.gpa);
+		memmove(&m->regions[at + 1], &m->regions[at],
+			(m->nregions - at) * sizeof(r));
+		m->regions[at] = r;
+		m->nregions++;
 	}
 	*out = m;
 	return 0;
+}
+
+int vhu_memmap_add(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
+		   int fd, struct vhu_memmap **out)
+{
+	uint32_t n = old ? old->nregions : 0, at = 0;
+	struct vhu_memmap *m;
+	struct vhu_mem_region r;
+	int ret;
+
+	if (n >= VHU_MAX_MEM_SLOTS) {
+		VHU_ERR("ADD_MEM_REG: already %u regions, the most GET_MAX_MEM_SLOTS allows",
+			n);
+		return -ENOSPC;
+	}
+	if ((ret = region_check("ADD_MEM_REG", w, n)) < 0)
+		return ret;
+	if (old) {
+		at = insert_pos(old, w->guest_phys_addr);
+		/* Sorted and disjoint: only the neighbours can overlap. */
+		for (uint32_t i = at ? at - 1 : 0; i < n && i <= at; i++) {
+			const struct vhu_mem_region *o = &old->regions[i];
+			if (ranges_overlap(w->guest_phys_addr, w->memory_size, o->gpa, o->size)) {
+				VHU_ERR("ADD_MEM_REG: gpa 0x%llx size 0x%llx overlaps the region "
+					"at gpa 0x%llx size 0x%llx",
+					(unsigned long long)w->guest_phys_addr,
+					(unsigned long long)w->memory_size,
+					(unsigned long long)o->gpa, (unsigned long long)o->size);
+				return -EEXIST;
+			}
+		}
+	}
+	m = map_alloc(n + 1);
+	if (!m)
+		return -ENOMEM;
+	if ((ret = region_map("ADD_MEM_REG", &r, w, fd, n)) < 0) {
+		free(m);
+		return ret;
+	}
+	if (old) {
+		regions_share(m, 0, old, 0, at);
+		regions_share(m, at + 1, old, at, n - at);
+	}
+	m->regions[at] = r;
+	m->nregions = n + 1;
+	*out = m;
+	return 0;
+}
+
+int vhu_memmap_remove(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
+		      struct vhu_memmap **out)
+{
+	uint32_t n = old ? old->nregions : 0, at = old ? insert_pos(old, w->guest_phys_addr) : 0;
+	const struct vhu_mem_region *o = at < n ? &old->regions[at] : NULL;
+	struct vhu_memmap *m;
+
+	if (!o || o->gpa != w->guest_phys_addr || o->size != w->memory_size ||
+	    o->qva != w->userspace_addr) {
+		VHU_ERR("REM_MEM_REG: no region gpa 0x%llx size 0x%llx qva 0x%llx was added "
+			"(%u regions)", (unsigned long long)w->guest_phys_addr,
+			(unsigned long long)w->memory_size,
+			(unsigned long long)w->userspace_addr, n);
+		return -ENOENT;
+	}
+	m = map_alloc(n - 1);
+	if (!m)
+		return -ENOMEM;
+	regions_share(m, 0, old, 0, at);
+	regions_share(m, at, old, at + 1, n - at - 1);
+	m->nregions = n - 1;
+	*out = m;
+	return 0;
+}
+
+void vhu_mem_region_populate(const struct vhu_mem_region *r)
+{
+	static bool warned;
+	/* The region's own pages only: a mapping starts at offset 0 of its
+	 * file, and QEMU's RAM above 4 GiB is the second part of the file
+	 * whose first part is the RAM below; populating the whole mapping (as
+	 * MAP_POPULATE did) mapped that first part a second time, counted
+	 * twice in our RSS. */
+	uint8_t *start = (uint8_t *)((uintptr_t)r->hva & ~(uintptr_t)4095);
+	size_t len = (size_t)(r->hva + r->size - start);
+
+	if (madvise(start, len, MADV_POPULATE_WRITE) < 0 && !warned) {
+		warned = true;
+		VHU_WARN("populating guest memory (gpa 0x%llx): %s; pages come in on first use",
+			 (unsigned long long)r->gpa, strerror(errno));
+	}
 }
 
 void vhu_memmap_free(struct vhu_memmap *m)
@@ -141,7 +285,7 @@ void vhu_memmap_free(struct vhu_memmap *m)
 	if (!m)
 		return;
 	for (uint32_t i = 0; i < m->nregions; i++)
-		munmap(m->regions[i].mmap_addr, m->regions[i].mmap_size);
+		region_unmap(&m->regions[i]);
 	free(m);
 }
 

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Guest memory as the frontend described it in SET_MEM_TABLE: each region
- * mapped once, looked up by guest-physical address (descriptors) or by the
- * frontend's virtual address (ring addresses in SET_VRING_ADDR).
+ * Guest memory as the frontend described it (SET_MEM_TABLE, or region by
+ * region with ADD_MEM_REG and REM_MEM_REG): each region mapped once,
+ * looked up by guest-physical address (descriptors) or by the frontend's
+ * virtual address (ring addresses in SET_VRING_ADDR).
  *
- * A memmap is immutable once built. SET_MEM_TABLE builds a new one, moves
- * each vring to it under that vring's lock (a burst uses its vring's own
+ * A memmap is immutable once built. A change builds a new one, moves each
+ * vring to it under that vring's lock (a burst uses its vring's own
  * pointer, vq->mem, so it sees one map or the other, never a mix) and
- * drops the old one only when no vring points at it any more; it is
- * unmapped when the last zero-copy packet reading from it is freed.
+ * drops the old one only when no vring points at it any more and no
+ * zero-copy packet reads from it (refs). ADD and REM carry the other
+ * regions' mappings over to the new map: each mapping counts the maps
+ * that hold it and is unmapped with the last, so a removed region goes
+ * when the old map goes, after every vring has left it.
  */
 #ifndef VHU_MEM_MEMMAP_H
 #define VHU_MEM_MEMMAP_H
@@ -25,14 +29,22 @@ struct vhu_mem_region {
 	uint8_t *hva;       /* our mapping of gpa */
 	void *mmap_addr;    /* what munmap takes */
 	uint64_t mmap_size;
+	unsigned *maps;     /* the memmaps holding this mapping: the last unmaps it */
 };
+
+/* Regions a map may hold: GET_MAX_MEM_SLOTS' answer, as libvhost-user
+ * and rust-vmm give (SET_MEM_TABLE's wire still carries at most
+ * VHU_MAX_MEM_REGIONS). */
+#define VHU_MAX_MEM_SLOTS 509
 
 struct vhu_memmap {
 	/* The device's reference plus one per zero-copy packet still reading
 	 * from this map (net/zc.h): the regions stay mapped until the last. */
 	unsigned refs;
 	uint32_t nregions;
-	struct vhu_mem_region regions[VHU_MAX_MEM_REGIONS];
+	/* Sorted by gpa, disjoint: lookups by gpa are a binary search.
+	 * Allocated to nregions. */
+	struct vhu_mem_region regions[];
 };
 
 /* Validates the table (region count, sizes, overflow, overlap, offset
@@ -40,6 +52,7 @@ struct vhu_memmap {
  * caller closes fds (a mapping outlives its fd). */
 int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 		     int nfds, struct vhu_memmap **out);
+/* Frees m and unmaps each region no other map holds (NULL: nothing). */
 void vhu_memmap_free(struct vhu_memmap *m);
 /* n references more (any thread), and n less: the last unmaps and
  * frees. The device drops its own with vhu_memmap_put when the map is
@@ -58,16 +71,41 @@ static inline void vhu_memmap_put_n(const struct vhu_memmap *m, unsigned n)
 }
 static inline void vhu_memmap_put(const struct vhu_memmap *m) { vhu_memmap_put_n(m, 1); }
 
+/* A new map: old's regions (the same mappings; old NULL: none) and w,
+ * mapped from fd. Refused with a log line (old untouched) when w is
+ * malformed, overlaps a region of old, lies past the end of its file or
+ * would be region VHU_MAX_MEM_SLOTS + 1. The new map holds old's mappings
+ * too: old can go as usual (vhu_memmap_put). */
+int vhu_memmap_add(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
+		   int fd, struct vhu_memmap **out);
+/* A new map: old without the region w names (same gpa, size and frontend
+ * address; the file offset is not compared, as the spec says). That
+ * region is unmapped when old goes. Refused with a log line when old has
+ * no such region. */
+int vhu_memmap_remove(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
+		      struct vhu_memmap **out);
+/* Faults the region in now (VHU_POPULATE_MEM) rather than on first use;
+ * a kernel without MADV_POPULATE_WRITE leaves it to first use, logged. */
+void vhu_mem_region_populate(const struct vhu_mem_region *r);
+
 /* The region that holds gpa, or NULL. */
 static inline const struct vhu_mem_region *vhu_gpa_region(const struct vhu_memmap *m,
 							  uint64_t gpa)
 {
-	for (uint32_t i = 0; i < m->nregions; i++) {
-		const struct vhu_mem_region *r = &m->regions[i];
-		if (gpa >= r->gpa && gpa - r->gpa < r->size)
-			return r;
+	uint32_t lo = 0, hi = m->nregions;
+
+	/* The last region starting at or below gpa is the only candidate. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (m->regions[mid].gpa <= gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return NULL;
+	if (lo == 0)
+		return NULL;
+	const struct vhu_mem_region *r = &m->regions[lo - 1];
+	return gpa - r->gpa < r->size ? r : NULL;
 }
 
 /* Host pointer for [gpa, gpa+*len) as far as it stays within one region;
@@ -120,7 +158,8 @@ static inline void *vhu_gpa_to_hva(const struct vhu_memmap *m, uint64_t gpa,
 	return p && l == len ? p : NULL;
 }
 
-/* Same for frontend virtual addresses. */
+/* Same for frontend virtual addresses. A linear walk: only ring setup
+ * translates these, on the control thread. */
 void *vhu_qva_to_hva(const struct vhu_memmap *m, uint64_t qva, uint64_t len);
 /* Guest physical address of a frontend virtual address, or UINT64_MAX. */
 uint64_t vhu_qva_to_gpa(const struct vhu_memmap *m, uint64_t qva);

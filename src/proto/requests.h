@@ -50,6 +50,11 @@
  * - RESET_DEVICE: "only valid if the RESET_DEVICE protocol feature is set
  *   by the back-end". vhu_default_protocol_features() does not offer it,
  *   so by default it is refused; RESET_OWNER does the same reset ungated.
+ * - GET_MAX_MEM_SLOTS, ADD_MEM_REG, REM_MEM_REG (CONFIGURE_MEM_SLOTS):
+ *   "only sent if ... negotiated"; QEMU then sends ADD/REM instead of
+ *   SET_MEM_TABLE. REM_MEM_REG takes 0 or 1 fd: the spec recommends none
+ *   (rust-vmm), allows one for QEMU's sake (QEMU 7.2 sends it); the
+ *   backend closes it unused.
  * - REPLY_ACK gates no request (it gives NEED_REPLY a meaning), CONFIG and
  *   the rest gate requests vhu does not speak, HOST_NOTIFIER a
  *   back-end-to-front-end message.
@@ -100,9 +105,9 @@
 	N(GPU_SET_SOCKET,         33)                                                        \
 	X(RESET_DEVICE,           34, OPT_U64,  0, 0,    false, false, OFFERED(RESET_DEVICE)) \
 	N(VRING_KICK,             35)                                                        \
-	N(GET_MAX_MEM_SLOTS,      36)                                                        \
-	N(ADD_MEM_REG,            37)                                                        \
-	N(REM_MEM_REG,            38)                                                        \
+	X(GET_MAX_MEM_SLOTS,      36, NONE,     0, 0,    true,  false, NEGOTIATED(CONFIGURE_MEM_SLOTS)) \
+	X(ADD_MEM_REG,            37, MEM_REG,  1, 1,    false, false, NEGOTIATED(CONFIGURE_MEM_SLOTS)) \
+	X(REM_MEM_REG,            38, MEM_REG,  0, 1,    false, false, NEGOTIATED(CONFIGURE_MEM_SLOTS)) \
 	X(SET_STATUS,             39, U64,      0, 0,    false, false, NEGOTIATED(STATUS))   \
 	X(GET_STATUS,             40, NONE,     0, 0,    true,  false, NEGOTIATED(STATUS))
 
@@ -124,6 +129,7 @@ enum vhu_payload_layout {
 	VHU_PL_ADDR,     /* struct vhost_vring_addr: vring index in .index */
 	VHU_PL_VRING_FD, /* u64: vring index in bits 0-7, NOFD in bit 8, rest 0 */
 	VHU_PL_MEM,      /* memory table header + nregions regions, exactly */
+	VHU_PL_MEM_REG,  /* struct vhu_mem_reg_wire: one region */
 	VHU_PL_LOG,      /* struct vhu_log_wire */
 	VHU_PL_INFLIGHT, /* struct vhu_inflight_wire */
 };
@@ -138,6 +144,7 @@ enum vhu_payload_layout {
 #define VHU_PL_SIZES_VRING_FD sizeof(uint64_t), sizeof(uint64_t)
 #define VHU_PL_SIZES_MEM      offsetof(struct vhu_mem_table_wire, regions) + \
 			      sizeof(struct vhu_mem_region_wire), sizeof(struct vhu_mem_table_wire)
+#define VHU_PL_SIZES_MEM_REG  sizeof(struct vhu_mem_reg_wire), sizeof(struct vhu_mem_reg_wire)
 #define VHU_PL_SIZES_LOG      sizeof(struct vhu_log_wire), sizeof(struct vhu_log_wire)
 #define VHU_PL_SIZES_INFLIGHT sizeof(struct vhu_inflight_wire), sizeof(struct vhu_inflight_wire)
 

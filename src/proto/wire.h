@@ -78,6 +78,12 @@ struct vhu_mem_table_wire {
 	struct vhu_mem_region_wire regions[VHU_MAX_MEM_REGIONS];
 };
 
+/* ADD_MEM_REG and REM_MEM_REG: one region, after 8 bytes of padding. */
+struct vhu_mem_reg_wire {
+	uint64_t padding;
+	struct vhu_mem_region_wire region;
+};
+
 struct vhu_log_wire {
 	uint64_t mmap_size;
 	uint64_t mmap_offset;
@@ -95,6 +101,7 @@ union vhu_payload {
 	struct vhost_vring_state state;
 	struct vhost_vring_addr addr;
 	struct vhu_mem_table_wire mem;
+	struct vhu_mem_reg_wire mem_reg;
 	struct vhu_log_wire log;
 	struct vhu_inflight_wire inflight;
 	uint8_t raw[VHU_MAX_PAYLOAD];

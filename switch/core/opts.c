@@ -31,6 +31,7 @@ void sw_opts_usage(FILE *f)
 		"                  [--disable-features LIST]\n"
 		"                  [--disable-protocol-features LIST] [--no-ring-resync]\n"
 		"                  [--zero-copy | --no-zero-copy]\n"
+		"                  [--populate-mem]\n"
 		"                  [--db FILE] [--port SPEC]... [--flow FLOW]...\n"
 		"  --control     control socket for vhu-ctl (default " VHU_CTL_DEFAULT_PATH ")\n"
 		"  --socket-dir  where server ports create DIR/NAME (default " VHU_SWITCH_RUN_DIR ");\n"
@@ -44,6 +45,8 @@ void sw_opts_usage(FILE *f)
 		"  --zero-copy, --no-zero-copy  frames of 512 bytes or more from a guest go\n"
 		"                to other guests straight from its buffer (one copy), or through\n"
 		"                the switch's own (two); default %s\n"
+		"  --populate-mem fault each guest's memory in when it is mapped, not as\n"
+		"                packets first touch it (slower connect, RSS of all guest RAM)\n"
 		"  --db          keep the ports and flows vhu-ctl sets in FILE, rewritten before\n"
 		"                each change is answered, restored at start (then --port and\n"
 		"                --flow add to it)\n"
@@ -143,6 +146,7 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 		{ "no-ring-resync", no_argument, NULL, 'R' },
 		{ "zero-copy", no_argument, NULL, 'Z' },
 		{ "no-zero-copy", no_argument, NULL, 'z' },
+		{ "populate-mem", no_argument, NULL, 'M' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -196,6 +200,7 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 		case 'R': o->no_ring_resync = true; break;
 		case 'Z': o->zero_copy = true; break;
 		case 'z': o->zero_copy = false; break;
+		case 'M': o->populate_mem = true; break;
 		case 'D':
 			if (!*optarg)
 				return ERR("empty --db");

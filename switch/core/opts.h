@@ -28,6 +28,7 @@ struct sw_opts {
 	/* VHU_DEQUEUE_ZERO_COPY on vhost-user ports (--zero-copy,
 	 * --no-zero-copy): a guest's frame reaches another guest in one copy */
 	bool zero_copy;
+	bool populate_mem;         /* VHU_POPULATE_MEM on vhost-user ports */
 	const char *db;            /* --db FILE: the configuration kept across restarts */
 	const char *ports[SW_MAX_PORTS], *flows[SW_MAX_PORTS];   /* checked when added */
 	unsigned nb_ports, nb_flows;

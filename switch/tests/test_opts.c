@@ -43,6 +43,7 @@ static void test_defaults(void)
 	CHECK_EQ(o.nb_flows, 0);
 	CHECK(!o.no_ring_resync);
 	CHECK_EQ(o.zero_copy, SW_ZERO_COPY_DEFAULT);
+	CHECK(!o.populate_mem);
 	CHECK(o.db == NULL);
 	CHECK(o.sock_group == NULL);
 }
@@ -55,6 +56,7 @@ static void test_good(void)
 	CHECK_EQ(PARSE(&o, "--control", "/tmp/x.ctl", "--socket-dir", "/tmp/d", "--pmd-cpus", "0,2-3",
 		       "--mac-age", "1", "--socket-mode", "0660", "--port", "vhost-user:a",
 		       "--port=tap:t", "--flow", "in_port=a,actions=drop", "--no-ring-resync",
+		       "--populate-mem",
 		       "--disable-features", "mrg_rxbuf", "--disable-protocol-features", "rarp",
 		       "--db", "/var/lib/vhu/switch.db", "--socket-group", "kvm",
 		       "--no-zero-copy"), 0);
@@ -80,6 +82,7 @@ static void test_good(void)
 	CHECK_STR(o.ports[1], "tap:t");
 	CHECK_EQ(o.nb_flows, 1);
 	CHECK(o.no_ring_resync);
+	CHECK(o.populate_mem);
 	CHECK_EQ(o.disable, 1ULL << 15);
 	struct sw_opts o2;
 	CHECK_EQ(PARSE(&o2, "--no-zero-copy", "--zero-copy"), 0);
@@ -133,6 +136,7 @@ static void test_bad(void)
 		{ "--bogus" }, { "-x" }, { "extra" }, { "--port" }, { "--flow" }, { "--control" },
 		{ "--mac-age" }, { "--help=yes" }, { "--no-ring-resync=1" },
 		{ "--zero-copy=1" }, { "--no-zero-copy=on" },
+		{ "--populate-mem=1" },
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct sw_opts o;

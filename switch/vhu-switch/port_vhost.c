@@ -163,7 +163,8 @@ int vhost_port_open(struct port *p, char *err, size_t errlen)
 	 * read once more, by the receiving guest's enqueue, and returned. */
 	int rc = vhu_driver_register(p->path, (p->client ? VHU_CLIENT : 0) |
 				     (sw_opts.no_ring_resync ? VHU_NO_RING_RESYNC : 0) |
-				     (sw_opts.zero_copy ? VHU_DEQUEUE_ZERO_COPY : 0));
+				     (sw_opts.zero_copy ? VHU_DEQUEUE_ZERO_COPY : 0) |
+				     (sw_opts.populate_mem ? VHU_POPULATE_MEM : 0));
 	const char *what = "register";
 
 	if (rc) {

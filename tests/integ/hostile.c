@@ -292,6 +292,20 @@ static int count_lines(const char *path)
 	return n;
 }
 
+/* Mappings of files whose name holds sub. */
+static int count_maps_of(const char *sub)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, sub) != NULL;
+	fclose(f);
+	return n;
+}
+
 struct res {
 	int fds, maps;
 	size_t heap;
@@ -354,6 +368,8 @@ static void *G(struct hfe *h, uint64_t gpa)
 /* Virtio features the next hfe_start asks for; 0: the frontend's default
  * (no offloads). */
 static uint64_t hfe_features;
+/* Protocol features the next hfe_start asks for besides its own. */
+static uint64_t hfe_protocol_extra;
 
 static bool hfe_start(struct hfe *h, const char *name)
 {
@@ -362,7 +378,8 @@ static bool hfe_start(struct hfe *h, const char *name)
 	struct vhu_fe_opts o = { .path = bad.path, .mem_size = BAD_MEM, .ring_size = 256,
 		.features = hfe_features,
 		.protocol_features = (1ull << VHU_PROTO_F_MQ) | (1ull << VHU_PROTO_F_REPLY_ACK) |
-				     (1ull << VHU_PROTO_F_STATUS) | (1ull << VHU_PROTO_F_LOG_SHMFD) };
+				     (1ull << VHU_PROTO_F_STATUS) | (1ull << VHU_PROTO_F_LOG_SHMFD) |
+				     hfe_protocol_extra };
 
 	cur_case = name;
 	cases++;
@@ -1266,6 +1283,156 @@ out2:
 	hfe_end(&h);
 }
 
+/* A 64-byte frame of bytes v posted on descriptor 0 comes out whole. */
+static void expect_forwards(struct hfe *h, uint8_t v)
+{
+	unsigned c0 = cap_count();
+	put_frame(h, h->gpa0 + SCRATCH, NULL, 64, v);
+	desc_set(h, 0, h->gpa0 + SCRATCH, HDR + 64, 0, 0);
+	post(h, 0);
+	expect_delivered(h, c0, 64, v);
+}
+
+static int send_mem_reg(struct hfe *h, uint32_t req, struct vhu_mem_region_wire r,
+			const int *fds, int nfds)
+{
+	struct vhu_mem_reg_wire w = { .region = r };
+	return vhu_fe_send_raw(h->fe, req, VHU_MSG_NEED_REPLY, &w, sizeof(w), fds, nfds);
+}
+
+/* One ADD_MEM_REG or REM_MEM_REG, refused (ack 1) with a line naming why. */
+static void expect_reg_refused(struct hfe *h, uint32_t req, struct vhu_mem_region_wire r,
+			       const int *fds, int nfds, const char *why)
+{
+	CHECK(send_mem_reg(h, req, r, fds, nfds) == 0);
+	CHECK(get_ack(h, req) == 1);
+	if (why && !wait_log(h->mark, why, 1000))
+		fprintf(stderr, "  [%s] no line with \"%s\"\n", cur_case, why);
+	CHECK(!why || wait_log(h->mark, why, 1000));
+}
+
+/* CONFIGURE_MEM_SLOTS: every malformed ADD_MEM_REG and REM_MEM_REG refused
+ * with a line, the fds it carried closed, nothing mapped left behind; the
+ * map filled to its 509 regions and the 510th refused; the device
+ * forwarding on its own region throughout. Without the feature, both are
+ * refused as unknown requests. */
+static void case_msg_mem_reg(void)
+{
+	struct hfe h;
+	const uint64_t far = 1ull << 40;
+
+	if (!hfe_start(&h, "ADD/REM_MEM_REG without CONFIGURE_MEM_SLOTS"))
+		goto out0;
+	int fd = bad_mem_fd();
+	uint64_t va = (uint64_t)(uintptr_t)h.mem, S = h.size;
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG, (struct vhu_mem_region_wire){ far, 4096, va, 0 },
+			   &fd, 1, "needs protocol feature 15");
+	expect_reg_refused(&h, VHU_REQ_REM_MEM_REG, (struct vhu_mem_region_wire){ h.gpa0, S, va, 0 },
+			   NULL, 0, "needs protocol feature 15");
+out0:
+	hfe_end(&h);
+
+	hfe_protocol_extra = 1ull << VHU_PROTO_F_CONFIGURE_MEM_SLOTS;
+	bool up = hfe_start(&h, "bad ADD_MEM_REG and REM_MEM_REG");
+	hfe_protocol_extra = 0;
+	if (!up)
+		goto out;
+	fd = bad_mem_fd();
+	CHECK(fd >= 0);
+	va = (uint64_t)(uintptr_t)h.mem;
+	S = h.size;
+	int small = memfd_create("hostile-reg", MFD_CLOEXEC);
+	CHECK(small >= 0 && ftruncate(small, 4096) == 0);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	int two[2] = { small, small };
+	struct res r0 = res_now();
+
+	/* GET_MAX_MEM_SLOTS */
+	uint64_t slots = 0;
+	uint32_t got = 0;
+	CHECK(vhu_fe_send_raw(h.fe, VHU_REQ_GET_MAX_MEM_SLOTS, 0, NULL, 0, NULL, 0) == 0);
+	CHECK(vhu_fe_recv_raw(h.fe, &got, &slots, sizeof(slots), 3000) == 8);
+	CHECK(got == VHU_REQ_GET_MAX_MEM_SLOTS && slots == 509);
+
+	const struct vhu_mem_region_wire one = { far, 4096, va, 0 };
+	/* Overlapping the region in force, or straddling its end. */
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG, (struct vhu_mem_region_wire){ h.gpa0, 4096, va, 0 },
+			   &small, 1, "overlaps the region");
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG,
+			   (struct vhu_mem_region_wire){ h.gpa0 + S - 4096, 8192, va, 0 },
+			   two, 1, "overlaps the region");
+	/* fds missing or extra. */
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG, one, NULL, 0, "0 fds attached");
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG, one, two, 2, "2 fds attached");
+	expect_reg_refused(&h, VHU_REQ_REM_MEM_REG, one, two, 2, "2 fds attached");
+	/* Size or offset past the end of the file; size 0; overflow; the
+	 * 16-byte alignment rule; a file that cannot be mapped. */
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG, (struct vhu_mem_region_wire){ far, 8192, va, 0 },
+			   &small, 1, "past the end of its file");
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG, (struct vhu_mem_region_wire){ far, 4096, va, 4096 },
+			   &small, 1, "past the end of its file");
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG, (struct vhu_mem_region_wire){ far, 0, va, 0 },
+			   &small, 1, "has size 0");
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG,
+			   (struct vhu_mem_region_wire){ UINT64_MAX - 4095, 8192, va, 0 },
+			   &small, 1, "address + size overflows");
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG, (struct vhu_mem_region_wire){ far, 4096, va + 3, 0 },
+			   &small, 1, "are not aligned alike");
+	expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG, one, &efd, 1, "mmap");
+	/* A payload that is not one region. */
+	uint8_t buf[sizeof(struct vhu_mem_reg_wire) + 8] = { 0 };
+	CHECK(vhu_fe_send_raw(h.fe, VHU_REQ_ADD_MEM_REG, VHU_MSG_NEED_REPLY, buf, 32, &small, 1) == 0);
+	CHECK(get_ack(&h, VHU_REQ_ADD_MEM_REG) == 1);
+	CHECK(vhu_fe_send_raw(h.fe, VHU_REQ_REM_MEM_REG, VHU_MSG_NEED_REPLY, buf, sizeof(buf),
+			      NULL, 0) == 0);
+	CHECK(get_ack(&h, VHU_REQ_REM_MEM_REG) == 1);
+	CHECK(wait_log(h.mark, "payload of 48 bytes", 1000));
+	/* Removing a region never added, or the one in force named with
+	 * another size or address. */
+	expect_reg_refused(&h, VHU_REQ_REM_MEM_REG, one, NULL, 0, "was added");
+	expect_reg_refused(&h, VHU_REQ_REM_MEM_REG, (struct vhu_mem_region_wire){ h.gpa0, S / 2, va, 0 },
+			   NULL, 0, "was added");
+	expect_reg_refused(&h, VHU_REQ_REM_MEM_REG, (struct vhu_mem_region_wire){ h.gpa0, S, va + 4096, 0 },
+			   NULL, 0, "was added");
+
+	/* Fill the map: 508 more (one fd, mapped again each time), then the
+	 * 510th; removed again, QEMU's way (with the fd) for the even ones.
+	 * Twice: the maps of 508 sizes of table live on in ASan's allocator
+	 * after the first, which checks the regions' own mappings alone. */
+	for (int round = 0; round < 2; round++) {
+		unsigned added = 0, removed = 0;
+		for (unsigned i = 0; i < 508; i++) {
+			CHECK(send_mem_reg(&h, VHU_REQ_ADD_MEM_REG,
+					   (struct vhu_mem_region_wire){ far + i * 8192ull, 4096, va, 0 },
+					   &small, 1) == 0);
+			added += get_ack(&h, VHU_REQ_ADD_MEM_REG) == 0;
+		}
+		CHECK(added == 508);
+		CHECK(count_maps_of("hostile-reg") == 508);
+		expect_reg_refused(&h, VHU_REQ_ADD_MEM_REG,
+				   (struct vhu_mem_region_wire){ far / 2, 4096, va, 0 },
+				   &small, 1, "already 509 regions");
+		for (unsigned i = 0; i < 508; i++) {
+			CHECK(send_mem_reg(&h, VHU_REQ_REM_MEM_REG,
+					   (struct vhu_mem_region_wire){ far + i * 8192ull, 4096, va, 0 },
+					   &small, i % 2 ? 0 : 1) == 0);
+			removed += get_ack(&h, VHU_REQ_REM_MEM_REG) == 0;
+		}
+		CHECK(removed == 508);
+		CHECK(count_maps_of("hostile-reg") == 0);
+		CHECK(count_dir("/proc/self/fd") == r0.fds);
+		if (round == 0)
+			h.res.maps = r0.maps = res_now().maps;
+	}
+	res_check(&r0);
+	/* The device's own region is still there. */
+	expect_forwards(&h, 0x15);
+	close(small);
+	close(efd);
+out:
+	hfe_end(&h);
+}
+
 static void case_msg_mem_table(void)
 {
 	struct hfe h;
@@ -1529,6 +1696,7 @@ int main(int argc, char **argv)
 	if (GROUP("mem")) {
 		case_msg_repeat();
 		case_msg_mem_table();
+		case_msg_mem_reg();
 	}
 	if (GROUP("flood"))
 		case_msg_flood();

@@ -10,7 +10,7 @@
  *
  * Usage: loopback [--mrg 0|1] [--qp N] [--regions N] [--indirect 0|1]
  *                 [--split-hdr 0|1] [--size BYTES] [--count N] [--churn N]
- *                 [--packed 0|1] [--ring N] [--want-merged 1]
+ *                 [--packed 0|1] [--ring N] [--want-merged 1] [--hotplug N]
  * --packed 1 uses packed rings (and fails unless they are negotiated);
  * --ring sets the ring size (any size with packed rings).
  * --churn N reconnects the frontend N times while traffic runs (for TSan:
@@ -24,6 +24,11 @@
  * frontend disconnects
  * while they are held (each is read whole before its free: memory taken
  * away under it would fault). --in-order 1 negotiates VIRTIO_F_IN_ORDER.
+ * --hotplug N adds and removes guest memory regions N times while traffic
+ * runs (ADD_MEM_REG/REM_MEM_REG, each acknowledged), up to more than the
+ * 8 regions SET_MEM_TABLE can carry; at the end of the round every added
+ * region is removed and no mapping or fd of one may be left in the
+ * process, the backend's included.
  *
  * Features are checked as negotiated by both sides and as used:
  * --mrg 1|0: MRG_RXBUF negotiated or not. --want-merged 1: every packet
@@ -37,6 +42,7 @@
  * the backend's per-vring counters both count them.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -203,6 +209,83 @@ static struct vhu_fe *fe_connect(struct vhu_fe_opts *o)
 	return NULL;
 }
 
+/* --hotplug: regions toggled in HOT_SLOTS places of guest-physical space
+ * far above the frontend's own memory, sizes 64 to 256 KiB. */
+#define HOT_SLOTS 32
+#define HOT_BASE (1ull << 40)
+#define HOT_STRIDE (1ull << 20)
+static struct {
+	long left;
+	uint32_t rnd;
+	bool in[HOT_SLOTS];
+	unsigned n, most, adds, removes;
+	int bad;
+} hp;
+
+static void hotplug_step(struct vhu_fe *fe)
+{
+	if (hp.left <= 0 || hp.bad)
+		return;
+	hp.left--;
+	hp.rnd = hp.rnd * 1103515245u + 12345u;
+	unsigned slot = (hp.rnd >> 16) % HOT_SLOTS;
+	uint64_t gpa = HOT_BASE + slot * HOT_STRIDE;
+	/* Fill up first, so the map holds more than 8 early on. */
+	if (hp.n < 12 && hp.in[slot])
+		return;
+	int r = hp.in[slot] ? vhu_fe_remove_mem_region(fe, gpa)
+			    : vhu_fe_add_mem_region(fe, gpa, (1 + slot % 4) * 65536ull);
+	if (r < 0) {
+		fprintf(stderr, "hotplug: %s gpa 0x%llx: %s\n", hp.in[slot] ? "remove" : "add",
+			(unsigned long long)gpa, strerror(-r));
+		hp.bad = 1;
+		return;
+	}
+	hp.in[slot] = !hp.in[slot];
+	hp.n += hp.in[slot] ? 1 : -1u;
+	*(hp.in[slot] ? &hp.adds : &hp.removes) += 1;
+	if (hp.n > hp.most)
+		hp.most = hp.n;
+}
+
+/* Lines of /proc/self/<what> (maps, or the fds' targets) naming the
+ * hot-added memfds. */
+static int hot_left_in(const char *what)
+{
+	char cmd[96], line[512];
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/%s 2>/dev/null; cat /proc/%d/%s 2>/dev/null",
+		 getpid(), what, getpid(), what);
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "vhu-fe-hot") != NULL;
+	pclose(f);
+	return n;
+}
+
+/* Removes what is still in; 0 when nothing of any added region is left. */
+static int hotplug_finish(struct vhu_fe *fe)
+{
+	for (unsigned s = 0; s < HOT_SLOTS && !hp.bad; s++)
+		if (hp.in[s]) {
+			if (vhu_fe_remove_mem_region(fe, HOT_BASE + s * HOT_STRIDE) < 0)
+				hp.bad = 1;
+			hp.in[s] = false;
+			hp.removes++;
+		}
+	int maps = hot_left_in("maps"), fds = hot_left_in("fd");
+	printf("  hotplug: %u adds, %u removes under traffic, up to %u added regions; "
+	       "left: %d mappings, %d fds\n", hp.adds, hp.removes, hp.most, maps, fds);
+	if (hp.bad || maps || fds || hp.most <= 8) {
+		fprintf(stderr, "hotplug failed (or never held more than 8 added regions)\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* What one round of traffic did, per queue pair. */
 struct acct {
 	long sent, got;
@@ -285,6 +368,7 @@ static int run_traffic(struct vhu_fe *fe, struct vhu_pkt_pool *pool, uint16_t qp
 			take(a, q, rx, vhu_fe_recv_burst(fe, q, pool, rx, 32), size);
 			count_bufs(fe, q, &last[q], a);
 		}
+		hotplug_step(fe);
 	}
 	/* Anything arriving after every packet is back is a duplicate (or
 	 * garbage): keep receiving a while to see it. */
@@ -481,6 +565,7 @@ int main(int argc, char **argv)
 	struct vhu_fe_opts o = { 0 };
 	int mrg = 1, indirect = 0, split_hdr = 0, churn = 0, packed = 0, want_merged = 0;
 	int zc = 0, in_order = 0;
+	long hotplug = 0;
 	uint32_t size = 1000;
 	long count = 20000;
 	char path[64];
@@ -490,6 +575,7 @@ int main(int argc, char **argv)
 		{ "count", 1, 0, 'c' }, { "churn", 1, 0, 'C' }, { "packed", 1, 0, 'p' },
 		{ "ring", 1, 0, 'R' }, { "want-merged", 1, 0, 'M' }, { "zc", 1, 0, 'z' },
 		{ "hold", 1, 0, 'H' }, { "in-order", 1, 0, 'I' }, { "keep", 1, 0, 'K' },
+		{ "hotplug", 1, 0, 'P' },
 		{ 0, 0, 0, 0 } };
 	int c;
 
@@ -512,6 +598,7 @@ int main(int argc, char **argv)
 		case 'H': hold_max = (unsigned)atoi(optarg); break;
 		case 'I': in_order = atoi(optarg); break;
 		case 'K': keep_idle = (unsigned)atoi(optarg); break;
+		case 'P': hotplug = atol(optarg); break;
 		default: return 2;
 		}
 	}
@@ -568,7 +655,16 @@ int main(int argc, char **argv)
 		hold_data(0);
 		long want = churn ? count / (churn + 1) : count;
 		struct acct a;
+		memset(&hp, 0, sizeof(hp));
+		hp.left = hotplug;
+		hp.rnd = (uint32_t)round + 1;
 		int rc = run_traffic(fe, fe_pool, qps, size, want, &a);
+		if (hotplug && (hotplug_finish(fe) < 0 || hp.left > 0)) {
+			if (hp.left > 0)
+				fprintf(stderr, "hotplug: traffic ended with %ld changes to go\n",
+					hp.left);
+			rc = -1;
+		}
 		printf("round %d: %s mrg=%d qp=%u regions=%u indirect=%d split_hdr=%d size=%u: "
 		       "%ld of %ld back intact, each once\n", round, packed ? "packed" : "split", mrg,
 		       qps, o.mem_regions ? o.mem_regions : 1, indirect, split_hdr, size, a.got, want);

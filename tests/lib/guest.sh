@@ -27,6 +27,7 @@
 #   "vhu.mode=ping vhu.ip=169.254.0.2/16 vhu.peer=169.254.0.1 vhu.count=5"
 #
 # Environment knobs for guest_boot: GUEST_SMP (1), GUEST_MEM (256M),
+# GUEST_MEM_OPTS (after -m's size, e.g. "slots=16,maxmem=8G" for hotplug),
 # GUEST_TIMEOUT (hard limit for the QEMU process, 120 s), GUEST_MAC_BASE
 # (default derived from NAME; NIC i gets ...:0i), GUEST_QEMU_EXTRA (appended
 # to QEMU's arguments, e.g. "-incoming tcp:127.0.0.1:4444").
@@ -67,6 +68,8 @@
 #                    again when the mode ends ("memck end SUM"). A guest that
 #                    was live-migrated prints the end on the destination's
 #                    console: same SUM = its memory came across intact.
+#   vhu.memreport=S  every S s: "mem total=KB online=N", MemTotal and the
+#                    memory blocks online (memory hotplug tests)
 # Markers on the console (one per line, "VHU-GUEST: "):
 #   modules N/M, eth0 mac=.. mtu=.. rxq=N txq=N features=BITS, cpus N,
 #   eth0.VID mac=.. mtu=.. up, warmup ok|failed, ping cpuC R/N, ping R/N,
@@ -153,6 +156,12 @@ vlan() { # vlan VID ADDR: eth0.VID
 [ -n "${P_vlan:-}" ] && vlan "$P_vlan" "${P_vip:-}"
 [ -n "${P_vlan1:-}" ] && vlan "$P_vlan1" "${P_vip1:-}"
 
+if [ -n "${P_memreport:-}" ]; then
+	( while :; do
+		M "mem total=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) online=$(cat /sys/devices/system/memory/memory*/state 2>/dev/null | grep -c '^online')"
+		sleep "$P_memreport"
+	done ) &
+fi
 if [ -n "${P_memck:-}" ]; then
 	head -c $((P_memck * 1024)) /dev/urandom >/tmp/memck
 	M "memck start $(md5sum </tmp/memck | cut -d' ' -f1) size=$(wc -c </tmp/memck)"
@@ -422,7 +431,7 @@ guest_boot() {
 	: >"$T/$name.console"
 	# shellcheck disable=SC2086
 	bg "$name" timeout -k 5 "${GUEST_TIMEOUT:-120}" qemu-system-x86_64 \
-		-accel tcg -cpu max -m "${GUEST_MEM:-256M}" -smp "${GUEST_SMP:-1}" \
+		-accel tcg -cpu max -m "${GUEST_MEM:-256M}${GUEST_MEM_OPTS:+,$GUEST_MEM_OPTS}" -smp "${GUEST_SMP:-1}" \
 		-object "memory-backend-memfd,id=mem,size=${GUEST_MEM:-256M},share=on" \
 		-machine q35,memory-backend=mem -nodefaults -nographic -no-reboot \
 		-serial "file:$T/$name.console" \

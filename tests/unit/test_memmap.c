@@ -2,6 +2,8 @@
 /* vhu_memmap_build validation and GPA/QVA translation, on memfd regions. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "mem/memmap.h"
@@ -110,7 +112,7 @@ static void test_eight_regions(void)
 	for (uint32_t i = 0; i < 8; i++) {
 		uint64_t gpa = (7 - i) * 0x100000ull;
 		uint8_t *h = vhu_gpa_to_hva(m, gpa + 8, 8);
-		CHECK(h == m->regions[i].hva + 8);
+		CHECK(h == m->regions[7 - i].hva + 8); /* kept in gpa order */
 		if (h)
 			memset(h, (int)i + 1, 8);
 		uint8_t got[8], want[8];
@@ -120,7 +122,7 @@ static void test_eight_regions(void)
 		/* the hole after each region is unmapped */
 		CHECK(vhu_gpa_to_hva(m, gpa + 8 * KB, 1) == NULL);
 		CHECK(vhu_qva_to_hva(m, 0x10000000ull + i * 0x10000ull + 16, 4) ==
-		      m->regions[i].hva + 16);
+		      m->regions[7 - i].hva + 16);
 	}
 	closefds(fds, 8);
 	vhu_memmap_free(m);
@@ -338,6 +340,158 @@ static void test_translate(void)
 	vhu_memmap_free(m);
 }
 
+/* Mappings of this test's memfds (the allocator's own come and go, under
+ * ASan in numbers), for the checks that none is left behind. */
+static int count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "memfd:vhu-test") != NULL;
+	fclose(f);
+	return n;
+}
+
+static struct vhu_mem_region_wire wreg(uint64_t gpa, uint64_t size, uint64_t qva)
+{
+	return (struct vhu_mem_region_wire){ gpa, size, qva, 0 };
+}
+
+/* ADD_MEM_REG and REM_MEM_REG: up to VHU_MAX_MEM_SLOTS regions, kept in gpa
+ * order whatever order they come in, each refusal logged and leaving the
+ * map as it was; the other regions' mappings carried over, a removed one
+ * unmapped by its caller. */
+static void test_add_remove(void)
+{
+	const uint64_t sz = 4 * KB;
+	int fd = mkfd(sz), maps0 = count_maps();
+	struct vhu_memmap *m = NULL, *n;
+	struct vhu_mem_region_wire w;
+
+	/* every other slot first, then the rest: inserts at both ends and
+	 * in the middle */
+	for (uint32_t pass = 0; pass < 2; pass++)
+		for (uint32_t i = pass; i < VHU_MAX_MEM_SLOTS; i += 2) {
+			w = wreg(i * 0x10000ull, sz, 0x7f0000000000ull + i * 0x10000ull);
+			REQUIRE(vhu_memmap_add(m, &w, fd, &n) == 0);
+			vhu_memmap_free(m);
+			m = n;
+		}
+	CHECK_EQ(m->nregions, VHU_MAX_MEM_SLOTS);
+	for (uint32_t i = 1; i < m->nregions; i++)
+		CHECK(m->regions[i - 1].gpa < m->regions[i].gpa);
+	for (uint32_t i = 0; i < VHU_MAX_MEM_SLOTS; i++) {
+		uint8_t *h = vhu_gpa_to_hva(m, i * 0x10000ull + 8, 8);
+		CHECK(h == m->regions[i].hva + 8);
+		CHECK(vhu_gpa_to_hva(m, i * 0x10000ull + sz, 1) == NULL);
+		CHECK_EQ(vhu_qva_to_gpa(m, 0x7f0000000000ull + i * 0x10000ull + 1),
+			 i * 0x10000ull + 1);
+	}
+	/* the 510th */
+	unsigned logs = t_log_count;
+	w = wreg(0x40000000ull, sz, 0x7f0040000000ull);
+	CHECK_EQ(vhu_memmap_add(m, &w, fd, &n), -ENOSPC);
+	CHECK(t_log_count > logs);
+
+	/* remove one in the middle: its neighbours stay, it is gone */
+	w = wreg(7 * 0x10000ull, sz, 0x7f0000000000ull + 7 * 0x10000ull);
+	REQUIRE(vhu_memmap_remove(m, &w, &n) == 0);
+	vhu_memmap_free(m);
+	m = n;
+	CHECK_EQ(m->nregions, VHU_MAX_MEM_SLOTS - 1);
+	CHECK(vhu_gpa_to_hva(m, 7 * 0x10000ull, 1) == NULL);
+	CHECK(vhu_gpa_to_hva(m, 6 * 0x10000ull, 1) != NULL);
+	CHECK(vhu_gpa_to_hva(m, 8 * 0x10000ull, 1) != NULL);
+	/* again: never added (any more) */
+	logs = t_log_count;
+	CHECK_EQ(vhu_memmap_remove(m, &w, &n), -ENOENT);
+	/* same gpa, other size or frontend address: not that region */
+	w = wreg(8 * 0x10000ull, 2 * sz, 0x7f0000000000ull + 8 * 0x10000ull);
+	CHECK_EQ(vhu_memmap_remove(m, &w, &n), -ENOENT);
+	w = wreg(8 * 0x10000ull, sz, 0x7f0000000000ull);
+	CHECK_EQ(vhu_memmap_remove(m, &w, &n), -ENOENT);
+	CHECK(t_log_count >= logs + 3);
+	CHECK_EQ(m->nregions, VHU_MAX_MEM_SLOTS - 1);
+
+	/* overlaps with either neighbour, or covering the hole and more */
+	const struct vhu_mem_region_wire bad[] = {
+		wreg(7 * 0x10000ull - 1, 2, 0x1000),
+		wreg(8 * 0x10000ull - 1, 2, 0x1000),
+		wreg(6 * 0x10000ull, 0x30000, 0x1000),
+		wreg(0, 1, 0x1000),
+		wreg(7 * 0x10000ull, 0, 0x1000),             /* size 0 */
+		wreg(UINT64_MAX - 4095, sz, 0x1000),         /* wraps */
+		wreg(7 * 0x10000ull, 2 * sz, 0x1000),        /* past the file */
+		wreg(7 * 0x10000ull + 8, sz - 8, 0x1000),    /* 16-byte alignment */
+	};
+	for (size_t i = 0; i < VHU_ARRAY_SIZE(bad); i++) {
+		logs = t_log_count;
+		CHECK(vhu_memmap_add(m, &bad[i], fd, &n) < 0);
+		CHECK(t_log_count > logs);
+	}
+	CHECK_EQ(m->nregions, VHU_MAX_MEM_SLOTS - 1);
+	/* the hole refilled exactly */
+	w = wreg(7 * 0x10000ull, 0x10000, 0x1000);
+	int big = mkfd(0x10000);
+	REQUIRE(vhu_memmap_add(m, &w, big, &n) == 0);
+	close(big);
+	vhu_memmap_free(m);
+	m = n;
+	CHECK(vhu_gpa_to_hva(m, 7 * 0x10000ull + 0xfff0, 16) != NULL);
+
+	/* down to none, removed from the front */
+	while (m->nregions) {
+		struct vhu_mem_region r0 = m->regions[0];
+		w = wreg(r0.gpa, r0.size, r0.qva);
+		REQUIRE(vhu_memmap_remove(m, &w, &n) == 0);
+		vhu_memmap_free(m);
+		m = n;
+		}
+	CHECK(vhu_gpa_to_hva(m, 0, 1) == NULL);
+	vhu_memmap_free(m);
+	close(fd);
+	CHECK_EQ(count_maps(), maps0);
+}
+
+/* Pages of [p, p+len) resident in memory. */
+static unsigned resident(const void *p, size_t len)
+{
+	unsigned char vec[64];
+	unsigned n = 0;
+
+	if (len > sizeof(vec) * 4096 || mincore((void *)p, len, vec) < 0)
+		return 0;
+	for (size_t i = 0; i < (len + 4095) / 4096; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/* Mapped on demand: nothing faulted in by the build; populate brings in
+ * the region's pages and not the file's pages before them (the mapping
+ * starts at offset 0). */
+static void test_populate(void)
+{
+	struct vhu_mem_table_wire t;
+	struct vhu_memmap *m = NULL;
+	int fd = mkfd(128 * KB);
+
+	memset(&t, 0, sizeof(t));
+	t.nregions = 1;
+	reg(&t, 0, 0x100000, 64 * KB, 0x7f0000000000ull, 64 * KB);
+	REQUIRE(vhu_memmap_build(&t, &fd, 1, &m) == 0);
+	const struct vhu_mem_region *r = &m->regions[0];
+	CHECK_EQ(resident(r->mmap_addr, 128 * KB), 0);
+	vhu_mem_region_populate(r);
+	CHECK_EQ(resident(r->hva, 64 * KB), 16);
+	CHECK_EQ(resident(r->mmap_addr, 64 * KB), 0);
+	vhu_memmap_free(m);
+	close(fd);
+}
+
 int main(void)
 {
 	t_init();
@@ -345,5 +499,7 @@ int main(void)
 	RUN(test_eight_regions);
 	RUN(test_rejects);
 	RUN(test_translate);
+	RUN(test_add_remove);
+	RUN(test_populate);
 	return t_done("test_memmap");
 }

@@ -246,6 +246,27 @@ static void test_fds(void)
 	CHECK_EQ(CHK(), -EBADF);
 	mk(VHU_REQ_SET_BACKEND_REQ_FD, 0, 0);
 	CHECK_EQ(CHK(), -EBADF);
+	/* ADD_MEM_REG: exactly one; REM_MEM_REG: none (the spec) or one (QEMU) */
+	const uint32_t reg = sizeof(struct vhu_mem_reg_wire);
+	mk(VHU_REQ_ADD_MEM_REG, reg, 0);
+	CHECK_EQ(CHK(), -EBADF);
+	mk(VHU_REQ_ADD_MEM_REG, reg, 2);
+	CHECK_EQ(CHK(), -EBADF);
+	mk(VHU_REQ_ADD_MEM_REG, reg, 1);
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_REM_MEM_REG, reg, 0);
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_REM_MEM_REG, reg, 1);
+	CHECK_EQ(CHK(), 0);
+	mk(VHU_REQ_REM_MEM_REG, reg, 2);
+	CHECK_EQ(CHK(), -EBADF);
+	/* one region and its padding, exactly */
+	mk(VHU_REQ_ADD_MEM_REG, reg - 8, 1);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_REM_MEM_REG, reg + 8, 0);
+	CHECK_EQ(CHK(), -EMSGSIZE);
+	mk(VHU_REQ_ADD_MEM_REG, MEM_HDR + 2 * REG_SZ, 1);
+	CHECK_EQ(CHK(), -EMSGSIZE);
 	/* negative nfds never passes */
 	mk(VHU_REQ_GET_FEATURES, 0, 0);
 	msg.nfds = -1;
@@ -319,8 +340,7 @@ static void test_unknown(void)
 		VHU_REQ_SET_VRING_ENDIAN, VHU_REQ_GET_CONFIG, VHU_REQ_SET_CONFIG,
 		VHU_REQ_CREATE_CRYPTO_SESSION, VHU_REQ_POSTCOPY_ADVISE,
 		VHU_REQ_GPU_SET_SOCKET,
-		VHU_REQ_VRING_KICK, VHU_REQ_GET_MAX_MEM_SLOTS, VHU_REQ_ADD_MEM_REG,
-		VHU_REQ_REM_MEM_REG, VHU_REQ_MAX, VHU_REQ_MAX + 1, 1000, 0x7fffffff,
+		VHU_REQ_VRING_KICK, VHU_REQ_MAX, VHU_REQ_MAX + 1, 1000, 0x7fffffff,
 		0xffffffffu };
 	for (size_t i = 0; i < VHU_ARRAY_SIZE(unknown); i++)
 		CHECK(vhu_msg_meta_get(unknown[i]) == NULL);
@@ -334,7 +354,8 @@ static void test_unknown(void)
 		VHU_REQ_GET_PROTOCOL_FEATURES, VHU_REQ_SET_PROTOCOL_FEATURES,
 		VHU_REQ_GET_QUEUE_NUM, VHU_REQ_SET_VRING_ENABLE, VHU_REQ_SEND_RARP,
 		VHU_REQ_NET_SET_MTU, VHU_REQ_SET_BACKEND_REQ_FD, VHU_REQ_RESET_DEVICE,
-		VHU_REQ_SET_STATUS, VHU_REQ_GET_STATUS };
+		VHU_REQ_SET_STATUS, VHU_REQ_GET_STATUS, VHU_REQ_GET_MAX_MEM_SLOTS,
+		VHU_REQ_ADD_MEM_REG, VHU_REQ_REM_MEM_REG };
 	for (size_t i = 0; i < VHU_ARRAY_SIZE(known); i++) {
 		const struct vhu_msg_meta *m = vhu_msg_meta_get(known[i]);
 		CHECK(m != NULL);
@@ -391,6 +412,9 @@ static const struct spoken {
 	{ VHU_REQ_GET_INFLIGHT_FD, true, false, NEG, PF(INFLIGHT_SHMFD) },
 	{ VHU_REQ_SET_INFLIGHT_FD, false, false, NEG, PF(INFLIGHT_SHMFD) },
 	{ VHU_REQ_RESET_DEVICE, false, false, OFF, PF(RESET_DEVICE) },
+	{ VHU_REQ_GET_MAX_MEM_SLOTS, true, false, NEG, PF(CONFIGURE_MEM_SLOTS) },
+	{ VHU_REQ_ADD_MEM_REG, false, false, NEG, PF(CONFIGURE_MEM_SLOTS) },
+	{ VHU_REQ_REM_MEM_REG, false, false, NEG, PF(CONFIGURE_MEM_SLOTS) },
 	{ VHU_REQ_SET_STATUS, false, false, NEG, PF(STATUS) },
 	{ VHU_REQ_GET_STATUS, true, false, NEG, PF(STATUS) },
 };

@@ -190,16 +190,19 @@ static void test_kept_long(void)
  * make: the map the packets are read from, replaced while they are out. */
 static struct vhu_memmap *dup_map(void)
 {
-	struct vhu_memmap *m = calloc(1, sizeof(*m));
+	size_t rs = mem->nregions * sizeof(mem->regions[0]);
+	struct vhu_memmap *m = calloc(1, sizeof(*m) + rs);
 	if (!m)
 		abort();
-	*m = *mem;
+	m->nregions = mem->nregions;
+	memcpy(m->regions, mem->regions, rs);
 	m->refs = 1;
 	for (uint32_t i = 0; i < m->nregions; i++) {
 		struct vhu_mem_region *r = &m->regions[i];
 		uint8_t *a = mremap(mem->regions[i].mmap_addr, 0, r->mmap_size, MREMAP_MAYMOVE);
-		if (a == MAP_FAILED)
+		if (a == MAP_FAILED || !(r->maps = malloc(sizeof(*r->maps))))
 			abort();
+		*r->maps = 1;
 		r->hva = a + (mem->regions[i].hva - (uint8_t *)mem->regions[i].mmap_addr);
 		r->mmap_addr = a;
 	}

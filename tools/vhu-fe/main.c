@@ -7,7 +7,7 @@
  *
  *   vhu-fe --socket PATH --mac M --dst-mac M [--pps N] [--duration S]
  *          [--pkt-size B] [--linger S] [--stats-period S] [--server]
- *          [--ring N] [--tso MSS] [--no-verify] [--vlan VID]
+ *          [--ring N] [--tso MSS] [--no-verify] [--vlan VID] [--mem-size MIB]
  *
  * --pps 0 sends as fast as the ring takes them; --duration 0 only
  * receives (until --linger after the start). --linger (0.5 s): keep
@@ -24,6 +24,9 @@
  * sender neither fills the payload (the buffer's old bytes go) nor sums
  * it (0), the receiver checks headers and lengths only and does not read
  * the payload. Both sides need it.
+ * --mem-size MIB: guest memory (one memfd region) of MIB MiB (64): a
+ * stand-in for a big VM's RAM, of which only the rings and buffers are
+ * ever touched (bench/mem_connect.sh).
  * --vlan VID: send every frame with an 802.1Q tag of VID (1..4094) after
  * the MACs (--pkt-size counts it), as a VLAN interface would. Received
  * frames may come tagged or not, with or without --vlan: tagged ones are
@@ -78,6 +81,7 @@ static struct {
 	double pps, duration, linger, period;
 	uint32_t size;
 	uint16_t ring, tso, vlan;
+	uint64_t mem_mib;
 } o = { .duration = 5, .linger = 0.5, .size = 128 };
 
 static struct {
@@ -92,7 +96,7 @@ static _Noreturn void bad_opt(const char *msg, const char *arg)
 	fprintf(stderr, "vhu-fe: %s%s\n", msg, arg ? arg : "");
 	fprintf(stderr, "usage: vhu-fe --socket PATH --mac M --dst-mac M [--pps N] [--duration S]\n"
 			"              [--pkt-size B] [--linger S] [--stats-period S] [--server]\n"
-			"              [--ring N] [--tso MSS] [--no-verify] [--vlan VID]\n");
+			"              [--ring N] [--tso MSS] [--no-verify] [--vlan VID] [--mem-size MIB]\n");
 	exit(2);
 }
 
@@ -292,6 +296,7 @@ int main(int argc, char **argv)
 		{ "tso", required_argument, NULL, 'T' },
 		{ "no-verify", no_argument, NULL, 'V' },
 		{ "vlan", required_argument, NULL, 'v' },
+		{ "mem-size", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -310,6 +315,7 @@ int main(int argc, char **argv)
 		case 'r': o.ring = (uint16_t)num("ring", optarg, 32768); break;
 		case 'T': o.tso = (uint16_t)num("tso", optarg, 9000); break;
 		case 'V': o.noverify = true; break;
+		case 'M': o.mem_mib = (uint64_t)num("mem-size", optarg, 1 << 20); break;
 		case 'v': o.vlan = (uint16_t)num("vlan", optarg, 4094); if (!o.vlan) bad_opt("--vlan must be 1..4094", NULL); break;
 		default: bad_opt("bad option", NULL);
 		}
@@ -336,7 +342,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct vhu_fe_opts fo = { .path = o.sock, .server = o.server, .poll_mode = true,
-				  .ring_size = o.ring,
+				  .ring_size = o.ring, .mem_size = o.mem_mib << 20,
 				  .features = o.tso ? vhu_fe_default_features(1) | OFFLOADS : 0,
 				  .connect_timeout_ms = 10000 };
 	struct vhu_fe *fe = vhu_fe_create(&fo);

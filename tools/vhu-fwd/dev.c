@@ -177,7 +177,8 @@ int ports_start(void)
 		p->path = fwd_opts.sock[i];
 		p->idx = i;
 		atomic_init(&p->dev, NULL);
-		rc = vhu_driver_register(p->path, fwd_opts.client ? VHU_CLIENT : 0);
+		rc = vhu_driver_register(p->path, (fwd_opts.client ? VHU_CLIENT : 0) |
+					 (fwd_opts.populate_mem ? VHU_POPULATE_MEM : 0));
 		if (rc)
 			return fail("cannot register", p->path, rc);
 		rc = vhu_driver_set_max_queue_pairs(p->path, fwd_opts.queues);

@@ -26,6 +26,7 @@ struct fwd_opts {
 	uint64_t disable;     /* feature bits not to offer */
 	bool verify;
 	bool interrupt;
+	bool populate_mem;   /* VHU_POPULATE_MEM */
 };
 
 /* Written by the forwarding thread only; read by main for the stats lines.

@@ -6,7 +6,7 @@
  *   vhu-fwd --socket PATH [--socket PATH2] [--client] [--queues N]
  *           --mode rxonly|txonly|io|macswap|icmpecho [--pkt-size BYTES]
  *           [--burst N] [--duration SECONDS] [--stats-period SECONDS]
- *           [--disable-features LIST] [--verify] [--interrupt]
+ *           [--disable-features LIST] [--verify] [--interrupt] [--populate-mem]
  *
  * Modes (each queue pair q of each device, one forwarding thread):
  *   rxonly    dequeue and free.
@@ -29,6 +29,7 @@
  * 64 KiB) is "unchecked". Failures are counted as "bad"; the exit status
  * is 1 if any was seen. The four add up to rx-pkts.
  * --interrupt: sleep on the frontends' kicks when idle (notify.c).
+ * --populate-mem: fault guest memory in when it is mapped (VHU_POPULATE_MEM).
  * --disable-features: comma-separated names (mrg_rxbuf, indirect,
  * event_idx, in_order, packed, mq, csum, guest_csum, version_1, log_all,
  * host_tso4, guest_tso4, ... see features.c) or bit numbers.
@@ -84,7 +85,8 @@ static void usage(FILE *f)
 		"usage: vhu-fwd --socket PATH [--socket PATH2] [--client] [--queues N]\n"
 		"               --mode rxonly|txonly|io|macswap|icmpecho [--pkt-size BYTES]\n"
 		"               [--burst N] [--duration SECONDS] [--stats-period SECONDS]\n"
-		"               [--disable-features LIST] [--verify] [--interrupt]\n");
+		"               [--disable-features LIST] [--verify] [--interrupt]\n"
+		"               [--populate-mem]\n");
 }
 
 static _Noreturn void bad_opt(const char *fmt, const char *arg)
@@ -133,6 +135,7 @@ static void parse(int argc, char **argv)
 		{ "stats-period", required_argument, NULL, 'S' },
 		{ "disable-features", required_argument, NULL, 'D' },
 		{ "verify", no_argument, NULL, 'v' },
+		{ "populate-mem", no_argument, NULL, 'M' },
 		{ "interrupt", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -183,6 +186,7 @@ static void parse(int argc, char **argv)
 			break;
 		case 'v': fwd_opts.verify = true; break;
 		case 'i': fwd_opts.interrupt = true; break;
+		case 'M': fwd_opts.populate_mem = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
