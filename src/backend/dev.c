@@ -48,7 +48,8 @@ struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 		VHU_WARN("%s: cannot set socket timeouts: %s", s->path, strerror(errno));
 	dev->id = next_dev_id++;
-	dev->backend_req_fd = dev->log_fd = dev->inflight_fd = dev->reply_fd = -1;
+	dev->log_fd = dev->inflight_fd = dev->reply_fd = -1;
+	vhu_backend_chan_init(&dev->backend);
 	snprintf(dev->name, sizeof(dev->name), "%s#%llu", s->path,
 		 (unsigned long long)dev->id);
 	dev->ev = vhu_loop_add(fd, dev_event, dev);
@@ -77,6 +78,8 @@ struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index)
 			return NULL;
 		vq->features = dev->features;
 		vq->hdr_len = dev->hdr_len;
+		vq->iotlb = vhu_dev_iotlb_view(dev);
+		vq->chan = &dev->backend;
 		/* Bursts read the pointer without vhu_ctl: publish it whole. */
 		__atomic_store_n(&dev->vq[index], vq, __ATOMIC_RELEASE);
 		if (index + 1 > dev->nr_vring)
@@ -151,6 +154,7 @@ static void vq_reset(struct vhu_vq *vq)
 	vq->used = NULL;
 	vq->last_avail_idx = vq->last_used_idx = 0;
 	vq->signalled_used_valid = false;
+	vq->iotlb = NULL; /* features are gone too */
 	VHU_WRITE_ONCE(vq->size, 0);
 }
 
@@ -174,6 +178,8 @@ void vhu_dev_reset(struct vhu_dev *dev)
 	struct vhu_memmap *old = dev->mem;
 	dev->mem = NULL;
 	log_unmap(dev);
+	if (dev->iotlb)
+		vhu_iotlb_clear(dev->iotlb);
 	__atomic_store_n(&dev->features, 0, __ATOMIC_RELAXED);
 	dev->features_set = false;
 	__atomic_store_n(&dev->protocol_features, 0, __ATOMIC_RELAXED);
@@ -192,7 +198,8 @@ void vhu_dev_destroy(struct vhu_dev *dev)
 	if (s->ops.destroy_connection)
 		s->ops.destroy_connection(dev);
 	vhu_dev_reset(dev);
-	close_fd(&dev->backend_req_fd);
+	vhu_backend_chan_fini(&dev->backend);
+	vhu_iotlb_free(dev->iotlb);
 	vhu_dev_inflight_unmap(dev);
 	close(dev->fd);
 	for (struct vhu_dev **pp = &s->devs; *pp; pp = &(*pp)->next) {

@@ -101,6 +101,7 @@ static inline void *vhu_gpa_to_hva(const struct vhu_memmap *m, uint64_t gpa,
 }
 
 /* Same for frontend virtual addresses. */
+void *vhu_qva_piece(const struct vhu_memmap *m, uint64_t qva, uint64_t *len);
 void *vhu_qva_to_hva(const struct vhu_memmap *m, uint64_t qva, uint64_t len);
 /* Guest physical address of a frontend virtual address, or UINT64_MAX. */
 uint64_t vhu_qva_to_gpa(const struct vhu_memmap *m, uint64_t qva);

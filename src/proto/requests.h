@@ -50,6 +50,11 @@
  * - RESET_DEVICE: "only valid if the RESET_DEVICE protocol feature is set
  *   by the back-end". vhu_default_protocol_features() does not offer it,
  *   so by default it is refused; RESET_OWNER does the same reset ungated.
+ * - IOTLB_MSG: sent by QEMU only with VIRTIO_F_ACCESS_PLATFORM negotiated,
+ *   which it accepts only with BACKEND_REQ and REPLY_ACK (misses travel on
+ *   the backend channel); gated on BACKEND_REQ, the virtio feature checked
+ *   beside the payload (src/backend/msg_table.c). Run with every vring
+ *   locked: an invalidation is in force before it is acknowledged.
  * - REPLY_ACK gates no request (it gives NEED_REPLY a meaning), CONFIG and
  *   the rest gate requests vhu does not speak, HOST_NOTIFIER a
  *   back-end-to-front-end message.
@@ -86,7 +91,7 @@
 	X(SEND_RARP,              19, U64,      0, 0,    false, false, NEGOTIATED(RARP))     \
 	X(NET_SET_MTU,            20, U64,      0, 0,    false, false, NEGOTIATED(NET_MTU))  \
 	X(SET_BACKEND_REQ_FD,     21, OPT_U64,  1, 1,    false, false, NEGOTIATED(BACKEND_REQ)) \
-	N(IOTLB_MSG,              22)                                                        \
+	X(IOTLB_MSG,              22, IOTLB,    0, 0,    false, true,  NEGOTIATED(BACKEND_REQ)) \
 	N(SET_VRING_ENDIAN,       23)                                                        \
 	N(GET_CONFIG,             24)                                                        \
 	N(SET_CONFIG,             25)                                                        \
@@ -126,6 +131,7 @@ enum vhu_payload_layout {
 	VHU_PL_MEM,      /* memory table header + nregions regions, exactly */
 	VHU_PL_LOG,      /* struct vhu_log_wire */
 	VHU_PL_INFLIGHT, /* struct vhu_inflight_wire */
+	VHU_PL_IOTLB,    /* struct vhost_iotlb_msg (linux/vhost_types.h) */
 };
 
 /* Smallest and largest payload of each layout, for table initializers
@@ -140,6 +146,7 @@ enum vhu_payload_layout {
 			      sizeof(struct vhu_mem_region_wire), sizeof(struct vhu_mem_table_wire)
 #define VHU_PL_SIZES_LOG      sizeof(struct vhu_log_wire), sizeof(struct vhu_log_wire)
 #define VHU_PL_SIZES_INFLIGHT sizeof(struct vhu_inflight_wire), sizeof(struct vhu_inflight_wire)
+#define VHU_PL_SIZES_IOTLB    sizeof(struct vhost_iotlb_msg), sizeof(struct vhost_iotlb_msg)
 
 /* The gate column: each of ALWAYS, NEGOTIATED(F), OFFERED(F), with the
  * prefix VHU_GATE_ pasted on, is a struct vhu_gate initializer. */

@@ -94,6 +94,7 @@ union vhu_payload {
 	struct vhu_mem_table_wire mem;
 	struct vhu_log_wire log;
 	struct vhu_inflight_wire inflight;
+	struct vhost_iotlb_msg iotlb;
 	uint8_t raw[VHU_MAX_PAYLOAD];
 };
 

@@ -9,8 +9,9 @@
  * second walk of the ring.
  *
  * The first buffer that is anything else (not available yet, chained,
- * indirect, the wrong direction, out of memory, a bad id or head) ends the
- * run and is not consumed: the caller's general walk (vhu_packed_chain,
+ * indirect, the wrong direction, out of memory or an IOTLB miss, a bad id
+ * or head) ends the run and is not consumed: the caller's general walk
+ * (vhu_packed_chain,
  * vhu_split_avail_head and vhu_split_chain) reads it again from the ring
  * and decides on it, breaking the queue if it is bad.
  */
@@ -38,6 +39,7 @@ static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, bool writable, struc
 	 * as far as the compiler knows. */
 	const struct vring_packed_desc *ring = vq->desc_packed;
 	const struct vhu_memmap *mem = vq->mem;
+	const struct vhu_iotlb *tlb = vq->iotlb;
 	const uint16_t size = vq->size;
 	const uint16_t mask = (uint16_t)((1u << VRING_PACKED_DESC_F_AVAIL) |
 					 (1u << VRING_PACKED_DESC_F_USED) | VRING_DESC_F_NEXT |
@@ -61,7 +63,7 @@ static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, bool writable, struc
 		uint32_t len = VHU_READ_ONCE(src->len);
 		uint16_t id = VHU_READ_ONCE(src->id);
 		uint8_t *p = len - 1u < VHU_MAX_CHAIN_BYTES && id < size ?
-			vhu_gpa_to_hva_hint(mem, &hint, addr, len) : NULL;
+			vhu_vq_to_hva_hint(mem, tlb, &hint, addr, len, writable) : NULL;
 		if (unlikely(!p))
 			break;
 		iov[k] = (struct vhu_iov){ .base = p, .len = len, .gpa = addr };
@@ -93,6 +95,7 @@ static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct
 	const struct vring_desc *table = vq->desc;
 	const uint16_t *ring = vq->avail->ring;
 	const struct vhu_memmap *mem = vq->mem;
+	const struct vhu_iotlb *tlb = vq->iotlb;
 	const uint16_t size = vq->size, mask = (uint16_t)(size - 1), start = vq->last_avail_idx;
 	const uint16_t want = writable ? VRING_DESC_F_WRITE : 0;
 	struct vhu_gpa_hint hint = { 0, 0, NULL };
@@ -110,7 +113,7 @@ static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct
 		uint64_t addr = VHU_READ_ONCE(src->addr);
 		uint32_t len = VHU_READ_ONCE(src->len);
 		uint8_t *p = len - 1u < VHU_MAX_CHAIN_BYTES ?
-			vhu_gpa_to_hva_hint(mem, &hint, addr, len) : NULL;
+			vhu_vq_to_hva_hint(mem, tlb, &hint, addr, len, writable) : NULL;
 		if (unlikely(!p))
 			break;
 		iov[k] = (struct vhu_iov){ .base = p, .len = len, .gpa = addr };

@@ -15,6 +15,12 @@
  * --ring sets the ring size (any size with packed rings).
  * --churn N reconnects the frontend N times while traffic runs (for TSan:
  * control and data path racing over the same rings).
+ * --iommu 1: the frontend plays a vIOMMU (VIRTIO_F_ACCESS_PLATFORM): every
+ * ring and buffer address is an IOVA the backend must ask for (IOTLB
+ * misses, answered page by page); --invalidate N also invalidates the
+ * whole IOTLB every N packets back while traffic runs, so rings and
+ * buffers miss again mid-stream. Both sides must have negotiated it and
+ * the backend must have missed (more than once per invalidation).
  *
  * Features are checked as negotiated by both sides and as used:
  * --mrg 1|0: MRG_RXBUF negotiated or not. --want-merged 1: every packet
@@ -49,6 +55,8 @@ static struct vhu_dev *cur_dev;  /* published to the data thread */
 static int data_busy;            /* data thread is inside a burst */
 static int stop;
 static int hold;                 /* data thread leaves the rings alone */
+static long invalidate_every;    /* --invalidate */
+static long invalidations;
 
 static int new_device(struct vhu_dev *dev)
 {
@@ -228,7 +236,18 @@ static int run_traffic(struct vhu_fe *fe, struct vhu_pkt_pool *pool, uint16_t qp
 	a->sent_on = calloc((size_t)count + 1, 1);
 	if (!a->seen || !a->sent_on)
 		return -1;
+	long next_inval = invalidate_every;
 	while ((a->sent < count || a->got < a->sent) && now() < deadline && !a->bad) {
+		if (invalidate_every && a->got >= next_inval) {
+			next_inval += invalidate_every;
+			/* Under traffic: what the backend holds of the IOTLB is
+			 * gone before the ack, rings and buffers alike. */
+			if (vhu_fe_iotlb_invalidate(fe, 0, ~0ull) < 0) {
+				fprintf(stderr, "IOTLB invalidation refused\n");
+				a->bad = 1;
+			}
+			invalidations++;
+		}
 		for (uint16_t q = 0; q < qps; q++) {
 			struct vhu_pkt *tx[16], *rx[32];
 			unsigned n = (unsigned)(count - a->sent < 16 ? count - a->sent : 16);
@@ -448,7 +467,8 @@ int main(int argc, char **argv)
 		{ "mrg", 1, 0, 'm' }, { "qp", 1, 0, 'q' }, { "regions", 1, 0, 'r' },
 		{ "indirect", 1, 0, 'i' }, { "split-hdr", 1, 0, 'h' }, { "size", 1, 0, 's' },
 		{ "count", 1, 0, 'c' }, { "churn", 1, 0, 'C' }, { "packed", 1, 0, 'p' },
-		{ "ring", 1, 0, 'R' }, { "want-merged", 1, 0, 'M' }, { 0, 0, 0, 0 } };
+		{ "ring", 1, 0, 'R' }, { "want-merged", 1, 0, 'M' }, { "iommu", 1, 0, 'I' },
+		{ "invalidate", 1, 0, 'V' }, { 0, 0, 0, 0 } };
 	int c;
 
 	o.queue_pairs = 1;
@@ -466,6 +486,8 @@ int main(int argc, char **argv)
 		case 'p': packed = atoi(optarg); break;
 		case 'R': o.ring_size = (uint16_t)atoi(optarg); break;
 		case 'M': want_merged = atoi(optarg); break;
+		case 'I': o.iommu = atoi(optarg) != 0; break;
+		case 'V': invalidate_every = atol(optarg); break;
 		default: return 2;
 		}
 	}
@@ -500,8 +522,11 @@ int main(int argc, char **argv)
 		}
 		/* Wait for the backend to see the device running. */
 		double t0 = now();
-		while (!__atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE) && now() - t0 < 5)
+		while (!__atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE) && now() - t0 < 5) {
+			if (o.iommu) /* the rings are IOVAs the backend asks for */
+				vhu_fe_iotlb_serve(fe);
 			usleep(1000);
+		}
 		struct vhu_dev *dev = __atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE);
 		if (round_checks(fe, dev, &o, packed, mrg, indirect, want_merged, size) < 0) {
 			fails++;
@@ -520,6 +545,17 @@ int main(int argc, char **argv)
 		printf("round %d: %s mrg=%d qp=%u regions=%u indirect=%d split_hdr=%d size=%u: "
 		       "%ld of %ld back intact, each once\n", round, packed ? "packed" : "split", mrg,
 		       qps, o.mem_regions ? o.mem_regions : 1, indirect, split_hdr, size, a.got, want);
+		if (o.iommu) {
+			uint64_t misses = vhu_fe_iotlb_misses(fe);
+			printf("  vIOMMU: %llu IOTLB misses answered, %ld invalidations\n",
+			       (unsigned long long)misses, invalidations);
+			if (want_bit("ACCESS_PLATFORM", vhu_fe_features(fe),
+				     vhu_dev_get_features(dev), VIRTIO_F_ACCESS_PLATFORM, 1) < 0 ||
+			    misses <= (uint64_t)invalidations) {
+				fprintf(stderr, "the backend did not translate through the IOTLB\n");
+				fails++;
+			}
+		}
 		if (rc < 0 || check_queues(fe, dev, qps, &a, be0) < 0 ||
 		    check_used(fe, dev, fe_pool, qps, &a, indirect, want_merged, size) < 0)
 			fails++;
