@@ -32,6 +32,8 @@ void vhu_dev_iotlb_retranslate(struct vhu_dev *dev) VHU_NO_TSA
 			continue;
 		vhu_vq_translate(vq, dev->mem);
 		vhu_vq_update_active(vq);
+		if (vq->active)
+			vhu_vq_iotlb_ahead(vq);
 	}
 }
 

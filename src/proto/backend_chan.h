@@ -26,7 +26,7 @@
  * without an IOTLB update in between (a frontend that does not answer is
  * not flooded; one that answers is asked again at once next time). */
 #define VHU_MISS_RESEND_NS (100ull * 1000 * 1000)
-#define VHU_MISS_SLOTS 16
+#define VHU_MISS_SLOTS 64
 
 /* Every field but the lock is under the lock. */
 struct vhu_backend_chan {

@@ -30,13 +30,6 @@ void vhu_vq_free(struct vhu_vq *vq)
 	free(vq);
 }
 
-void vhu_vq_iotlb_miss(struct vhu_vq *vq, uint64_t iova, uint8_t perm)
-{
-	VHU_DBG("%s: vring %u: IOTLB miss at 0x%llx (perm %u)", vq->name, vq->index,
-		(unsigned long long)iova, perm);
-	vhu_backend_chan_iotlb_miss(vq->chan, vq->name, iova, perm);
-}
-
 /* A ring structure: at a frontend VA, or with ACCESS_PLATFORM at an IOVA.
  * A miss is sent and noted in *missed; the ring waits for the update. */
 static void *ring_hva(struct vhu_vq *vq, const struct vhu_memmap *m, uint64_t addr,
@@ -49,7 +42,7 @@ static void *ring_hva(struct vhu_vq *vq, const struct vhu_memmap *m, uint64_t ad
 		return vhu_qva_to_hva(m, addr, len);
 	void *p = vhu_iotlb_span(vq->iotlb, m, addr, len, perm, &why, &fail);
 	if (!p && why == VHU_XLATE_MISS) {
-		vhu_vq_iotlb_miss(vq, fail, perm);
+		vhu_backend_chan_iotlb_miss(vq->chan, vq->name, fail, perm);
 		*missed = true;
 	}
 	return p;

@@ -138,9 +138,14 @@ static inline uint8_t vhu_vq_perm(bool writable)
 	return writable ? VHOST_ACCESS_WO : VHOST_ACCESS_RO;
 }
 
-/* Asks the frontend (backend channel) for the IOTLB entry of iova. The
- * caller leaves the buffer untouched for a later burst. */
-void vhu_vq_iotlb_miss(struct vhu_vq *vq, uint64_t iova, uint8_t perm);
+/* Asks the frontend (backend channel) for the IOTLB entry of iova, and for
+ * those of the next buffers the guest made available that miss too
+ * (src/vq/iotlb_miss.c). The caller leaves the buffer for a later burst. */
+void vhu_vq_iotlb_miss(struct vhu_vq *vq, uint64_t iova, uint8_t perm)
+	VHU_REQUIRES(vq->lock);
+/* Only the asking for the next buffers (after an invalidation: a guest
+ * unmapping a used buffer may take its neighbours' pages along). */
+void vhu_vq_iotlb_ahead(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
 
 /* Our pointer for [addr, addr + *len) as far as it stays in one piece
  * (*len cut to it): addr is a GPA, or an IOVA with ACCESS_PLATFORM. NULL

@@ -13,7 +13,7 @@
  * (/proc/self/fd and /proc/self/maps counted around the case; heap by
  * mallinfo2 in plain builds, by LeakSanitizer at exit under ASan).
  *
- * Usage: hostile [--group desc|ring|chain|align|hdr|race|msg|mem|flood|all] [-v]
+ * Usage: hostile [--group desc|ring|chain|align|hdr|race|msg|mem|flood|iotlb|all] [-v]
  * An unknown group or argument is an error, and so is a run in which no
  * case started, so a typo cannot pass as an empty run.
  */
@@ -1469,8 +1469,114 @@ out2:
 	hfe_end(&h);
 }
 
+/* A frontend with a vIOMMU sends IOTLB messages no vIOMMU would: each is
+ * refused (failure ack, a log line naming what is wrong), the connection
+ * stays, nothing changes; a flood of good updates past the cache's bound
+ * is taken without growing it; the device forwards throughout (its
+ * transmitted frames arrive, their buffers missed and answered). */
+static void case_iotlb(void)
+{
+	struct vhu_fe_opts o = { .path = bad.path, .mem_size = BAD_MEM, .ring_size = 256,
+				 .iommu = true };
+	struct res r0 = res_now();
+	unsigned mark = log_mark(), cap0 = cap_count();
+	struct vhu_fe *fe;
+
+	cur_case = "hostile IOTLB messages";
+	cases++;
+	printf("case %s\n", cur_case);
+	fe = vhu_fe_create(&o);
+	CHECK(fe != NULL);
+	if (!fe)
+		return;
+	for (double end = now() + 5; now() < end && !__atomic_load_n(&bad.dev, __ATOMIC_SEQ_CST);
+	     usleep(1000))
+		vhu_fe_iotlb_serve(fe); /* the rings are IOVAs the backend asks for */
+	CHECK(__atomic_load_n(&bad.dev, __ATOMIC_SEQ_CST) != NULL);
+	uint64_t gpa, size;
+	CHECK(vhu_fe_mem(fe, 0, &gpa, &size) != NULL);
+	struct hfe h = { .fe = fe };
+	static const struct {
+		struct vhost_iotlb_msg m;
+		const char *log;
+	} c[] = {
+		{ { .iova = 0x1000, .size = 0x1000, .uaddr = 0x1000, .perm = 3, .type = 0 },
+		  "IOTLB_MSG of type 0" },
+		{ { .iova = 0x1000, .size = 0x1000, .uaddr = 0x1000, .perm = 3,
+		    .type = VHOST_IOTLB_MISS }, "IOTLB_MSG of type 1" },
+		{ { .iova = 0x1000, .size = 0x1000, .uaddr = 0x1000, .perm = 3, .type = 0x7f },
+		  "IOTLB_MSG of type 127" },
+		{ { .iova = 0x1000, .size = 0, .uaddr = 0x1000, .perm = 3,
+		    .type = VHOST_IOTLB_UPDATE }, "is empty or wraps" },
+		{ { .iova = 0x1000, .size = 0, .type = VHOST_IOTLB_INVALIDATE },
+		  "is empty or wraps" },
+		{ { .iova = ~0ull - 0xfff, .size = 0x2000, .uaddr = 0x1000, .perm = 3,
+		    .type = VHOST_IOTLB_UPDATE }, "is empty or wraps" },
+		{ { .iova = 0x1000, .size = 0x2000, .uaddr = ~0ull - 0xfff, .perm = 3,
+		    .type = VHOST_IOTLB_UPDATE }, "wraps" },
+		{ { .iova = 0x1000, .size = 0x1000, .uaddr = 0x1000, .perm = 0,
+		    .type = VHOST_IOTLB_UPDATE }, "update with rights 0" },
+		{ { .iova = 0x1000, .size = 0x1000, .uaddr = 0x1000, .perm = 7,
+		    .type = VHOST_IOTLB_UPDATE }, "update with rights 7" },
+		/* a frontend VA outside the memory table */
+		{ { .iova = 0x1000, .size = 0x1000, .uaddr = 0x1000, .perm = 3,
+		    .type = VHOST_IOTLB_UPDATE }, "is not inside the memory table" },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		unsigned m = log_mark();
+		CHECK(vhu_fe_send_raw(fe, VHU_REQ_IOTLB_MSG, VHU_MSG_NEED_REPLY, &c[i].m,
+				      sizeof(c[i].m), NULL, 0) == 0);
+		CHECK(get_ack(&h, VHU_REQ_IOTLB_MSG) == 1);
+		CHECK(wait_log(m, c[i].log, 1000));
+	}
+	/* Past the end of guest memory by one page. */
+	unsigned m = log_mark();
+	uint8_t *mem = vhu_fe_mem(fe, 0, NULL, NULL);
+	struct vhost_iotlb_msg past = { .iova = 0x1000, .size = 0x2000,
+		.uaddr = (uint64_t)(uintptr_t)(mem + size - 0x1000), .perm = 3,
+		.type = VHOST_IOTLB_UPDATE };
+	CHECK(vhu_fe_send_raw(fe, VHU_REQ_IOTLB_MSG, VHU_MSG_NEED_REPLY, &past, sizeof(past),
+			      NULL, 0) == 0);
+	CHECK(get_ack(&h, VHU_REQ_IOTLB_MSG) == 1);
+	CHECK(wait_log(m, "is not inside the memory table", 1000));
+	/* A flood of good updates, three times the bound. */
+	int flood_ok = 1;
+	for (uint64_t i = 0; i < 3 * 2048 && flood_ok; i++) {
+		struct vhost_iotlb_msg u = { .iova = (1ull << 44) + i * 0x2000, .size = 0x1000,
+			.uaddr = (uint64_t)(uintptr_t)mem, .perm = VHOST_ACCESS_RO,
+			.type = VHOST_IOTLB_UPDATE };
+		flood_ok = vhu_fe_send_raw(fe, VHU_REQ_IOTLB_MSG, VHU_MSG_NEED_REPLY, &u,
+					   sizeof(u), NULL, 0) == 0 &&
+			   get_ack(&h, VHU_REQ_IOTLB_MSG) == 0;
+	}
+	CHECK(flood_ok);
+	CHECK(wait_log(mark, "IOTLB full (2048 entries)", 1000));
+	/* Still forwarding: frames sent now arrive (their buffers miss, the
+	 * frontend answers in its bursts). */
+	struct vhu_pkt_pool *pool = vhu_pkt_pool_create("iotlb", 64, 2048);
+	struct vhu_pkt *tx[8];
+	unsigned sent = 0;
+	for (double end = now() + 5; now() < end && sent < 8; usleep(1000)) {
+		if (vhu_pkt_alloc_bulk(pool, tx, 1) == 0) {
+			fill(vhu_pkt_append(tx[0], 100), 100, sent);
+			sent += vhu_fe_send_burst(fe, 0, tx, 1);
+			vhu_pkt_free_bulk(tx, 1);
+		}
+	}
+	for (double end = now() + 5; now() < end && cap_count() < cap0 + sent; usleep(1000))
+		vhu_fe_iotlb_serve(fe);
+	CHECK(sent == 8 && cap_count() >= cap0 + sent);
+	CHECK(vhu_fe_iotlb_misses(fe) > 0);
+	CHECK(__atomic_load_n(&bad.conns, __ATOMIC_SEQ_CST) == 1);
+	vhu_fe_destroy(fe);
+	vhu_pkt_pool_destroy(pool);
+	CHECK(wait_int(&bad.conns, 0, 5000));
+	CHECK(good_progress());
+	res_check(&r0);
+}
+
 static const char *const groups[] = { "desc", "ring", "chain", "align", "hdr", "race",
-				      "msg", "mem", "flood", "all" };
+				      "msg", "mem", "flood", "iotlb", "all" };
 
 static bool known_group(const char *g)
 {
@@ -1499,7 +1605,7 @@ int main(int argc, char **argv)
 		}
 		if (bad) {
 			fprintf(stderr, "hostile: %s '%s'\nusage: hostile [--group desc|ring|"
-				"chain|align|hdr|race|msg|mem|flood|all] [-v]\n", bad, argv[i]);
+				"chain|align|hdr|race|msg|mem|flood|iotlb|all] [-v]\n", bad, argv[i]);
 			return 2;
 		}
 	}
@@ -1563,6 +1669,8 @@ int main(int argc, char **argv)
 	}
 	if (GROUP("flood"))
 		case_msg_flood();
+	if (GROUP("iotlb"))
+		case_iotlb();
 	cur_case = "cases run";
 	CHECK(cases > 0);
 
