@@ -33,7 +33,10 @@
  * locals are checked and used. Prefetches the first VHU_AHEAD buffers. */
 /* The loops below take the vring's IOTLB view as an argument and are
  * inlined twice, once with NULL: off the IOMMU the branch on it is gone
- * from the loop, not just predicted. */
+ * from the loop, not just predicted. fn(args..., tlb) either way: */
+#define VHU_GATHER_BY_TLB(vq, fn, ...) \
+	(likely(!(vq)->iotlb) ? fn(__VA_ARGS__, NULL) : fn(__VA_ARGS__, (vq)->iotlb))
+
 static inline __attribute__((always_inline)) uint16_t
 packed_gather_tlb(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
 		  struct vhu_packed_used *sh, uint16_t max, const struct vhu_iotlb *tlb)
@@ -90,9 +93,7 @@ static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, bool writable, struc
 					 struct vhu_packed_used *sh, uint16_t max)
 	VHU_REQUIRES(vq->lock)
 {
-	if (likely(!vq->iotlb))
-		return packed_gather_tlb(vq, writable, iov, sh, max, NULL);
-	return packed_gather_tlb(vq, writable, iov, sh, max, vq->iotlb);
+	return VHU_GATHER_BY_TLB(vq, packed_gather_tlb, vq, writable, iov, sh, max);
 }
 
 /* Split rings: up to max buffers named by the avail entries from
@@ -145,9 +146,7 @@ static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct
 					struct vring_used_elem *sh, uint16_t max)
 	VHU_REQUIRES(vq->lock)
 {
-	if (likely(!vq->iotlb))
-		return split_gather_tlb(vq, writable, iov, sh, max, NULL);
-	return split_gather_tlb(vq, writable, iov, sh, max, vq->iotlb);
+	return VHU_GATHER_BY_TLB(vq, split_gather_tlb, vq, writable, iov, sh, max);
 }
 
 /* The copy pass's prefetch: buffer b + VHU_AHEAD of the k gathered. */
