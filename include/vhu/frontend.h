@@ -75,9 +75,10 @@ struct vhu_fe_opts {
 	 * address plus VHU_FE_IOVA_OFFSET, unknown to the backend until it
 	 * asks (an IOTLB miss on the backend channel) and the frontend
 	 * answers with an update of the 4 KiB page. Misses are answered in
-	 * every burst call and by vhu_fe_iotlb_serve(). */
-	bool iommu;
-	uint64_t reserved[8];    /* room for later options; must be 0 */
+	 * every burst call and by vhu_fe_iotlb_serve(). Nonzero: on. Carved
+	 * out of reserved, so a library without it refuses it. */
+	uint64_t iommu;
+	uint64_t reserved[7];    /* room for later options; must be 0 */
 };
 
 /* Virtio features the frontend accepts when opts->features is 0:
