@@ -69,7 +69,16 @@ struct vhu_fe_opts {
 	 * every vhu_fe_reconnect() (SET_INFLIGHT_FD), so a backend that
 	 * crashed with descriptors taken and not completed resumes at them. */
 	bool inflight;
-	uint64_t reserved[8];    /* room for later options; must be 0 */
+	/* Play a vIOMMU: negotiate VIRTIO_F_ACCESS_PLATFORM (creation fails
+	 * if the backend does not offer it, or BACKEND_REQ and REPLY_ACK);
+	 * every address the rings hold is then an IOVA, the guest-physical
+	 * address plus VHU_FE_IOVA_OFFSET, unknown to the backend until it
+	 * asks (an IOTLB miss on the backend channel) and the frontend
+	 * answers with an update of the 4 KiB page. Misses are answered in
+	 * every burst call and by vhu_fe_iotlb_serve(). Nonzero: on. Carved
+	 * out of reserved, so a library without it refuses it. */
+	uint64_t iommu;
+	uint64_t reserved[7];    /* room for later options; must be 0 */
 };
 
 /* Virtio features the frontend accepts when opts->features is 0:
@@ -193,6 +202,20 @@ int vhu_fe_vring_stats(const struct vhu_fe *fe, uint16_t vring,
 /* Sends GET_VRING_BASE now (the backend stops the vring) and returns the
  * next avail index the backend reports, or a negative errno. */
 int vhu_fe_get_vring_base(struct vhu_fe *fe, uint16_t vring);
+
+/* ---- vIOMMU (opts.iommu) ------------------------------------------------ */
+/* IOVA of guest-physical address g: g + VHU_FE_IOVA_OFFSET. */
+#define VHU_FE_IOVA_OFFSET (1ull << 40)
+/* Answers the IOTLB misses the backend sent so far (an update each).
+ * Returns how many, or a negative errno (-ENOTCONN: no vIOMMU). */
+int vhu_fe_iotlb_serve(struct vhu_fe *fe);
+/* Sends an IOTLB update of [iova, iova+size) onto guest memory (the IOVA
+ * must be one of ours) with rights perm (VHOST_ACCESS_*), or an
+ * invalidation of the range. 0, or a negative errno (-EIO: refused). */
+int vhu_fe_iotlb_update(struct vhu_fe *fe, uint64_t iova, uint64_t size, uint8_t perm);
+int vhu_fe_iotlb_invalidate(struct vhu_fe *fe, uint64_t iova, uint64_t size);
+/* IOTLB misses received from the backend since creation. */
+uint64_t vhu_fe_iotlb_misses(const struct vhu_fe *fe);
 
 #ifdef __cplusplus
 }

@@ -81,7 +81,7 @@ extern "C" {
  * always copied. Stopping the vring (GET_VRING_BASE, disconnect) takes
  * held buffers back; their packets stay readable (the memory stays
  * mapped) until freed. Not with inflight tracking (INFLIGHT_SHMFD in
- * use: bursts copy). */
+ * use) nor behind a vIOMMU (VIRTIO_F_ACCESS_PLATFORM): bursts copy. */
 #define VHU_DEQUEUE_ZERO_COPY (1ULL << 3)
 /* Fault every page of guest memory in when it is mapped (MAP_POPULATE's
  * effect): the time and RSS are paid at connect rather than on first use,

@@ -23,7 +23,8 @@ VHU_EXPORT uint64_t vhu_default_features(void)
 	       F(VIRTIO_NET_F_GUEST_ECN) | F(VHU_NET_F_HOST_USO) | F(VHU_NET_F_GUEST_USO4) |
 	       F(VHU_NET_F_GUEST_USO6) |
 	       F(VIRTIO_F_IN_ORDER) | F(VIRTIO_RING_F_EVENT_IDX) |
-	       F(VHU_F_LOG_ALL) | F(VIRTIO_NET_F_GUEST_ANNOUNCE) | F(VIRTIO_F_RING_PACKED);
+	       F(VHU_F_LOG_ALL) | F(VIRTIO_NET_F_GUEST_ANNOUNCE) | F(VIRTIO_F_RING_PACKED) |
+	       F(VIRTIO_F_ACCESS_PLATFORM);
 }
 
 VHU_EXPORT uint64_t vhu_default_protocol_features(void)

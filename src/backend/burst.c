@@ -64,9 +64,11 @@ VHU_EXPORT uint16_t vhu_dequeue_burst(struct vhu_dev *dev, uint16_t vring,
 	if (likely(vq->active)) {
 		if (unlikely(__atomic_load_n(&dev->rarp_pending, __ATOMIC_RELAXED)))
 			rarp = inject_rarp(dev, pool, pkts);
-		/* Zero-copy is off while an inflight region tracks the ring:
-		 * its recovery assumes each burst completes what it took. */
-		if (vq->held && !vq->inflight)
+		/* Zero-copy is off while an inflight region tracks the ring
+		 * (its recovery assumes each burst completes what it took) and
+		 * behind a vIOMMU (a held buffer would outlive the invalidation
+		 * of its IOVA). */
+		if (vq->held && !vq->inflight && !vq->iotlb)
 			done = vhu_zc_dequeue(vq, pool, pkts + rarp, (uint16_t)(n - rarp));
 		else if (vhu_vq_packed(vq))
 			done = vhu_packed_dequeue(vq, pool, pkts + rarp, (uint16_t)(n - rarp));

@@ -54,7 +54,8 @@ struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
 	dev->sock = s;
 	dev->fd = fd;
 	dev->id = next_dev_id++;
-	dev->backend_req_fd = dev->log_fd = dev->inflight_fd = dev->reply_fd = -1;
+	dev->log_fd = dev->inflight_fd = dev->reply_fd = -1;
+	vhu_backend_chan_init(&dev->backend);
 	snprintf(dev->name, sizeof(dev->name), "%s#%llu", s->path,
 		 (unsigned long long)dev->id);
 	/* Non-blocking, so that a frontend that stops mid-message or stops
@@ -92,6 +93,8 @@ struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index)
 			return NULL;
 		vq->features = dev->features;
 		vq->hdr_len = dev->hdr_len;
+		vq->iotlb = vhu_dev_iotlb_view(dev);
+		vq->chan = &dev->backend;
 		if ((dev->sock->flags & VHU_DEQUEUE_ZERO_COPY) && (index & 1) &&
 		    !(vq->held = vhu_held_new(vq)))
 			VHU_WARN("%s: vring %u: no memory for zero-copy, it copies",
@@ -185,6 +188,7 @@ static void vq_reset(struct vhu_vq *vq)
 	vq->used = NULL;
 	vq->last_avail_idx = vq->last_used_idx = 0;
 	vq->signalled_used_valid = false;
+	vq->iotlb = NULL; /* features are gone too */
 	VHU_WRITE_ONCE(vq->size, 0);
 	/* Zero-copy buffers still out: their packets keep the memory, the
 	 * gone ring gets nothing. */
@@ -211,6 +215,8 @@ void vhu_dev_reset(struct vhu_dev *dev)
 	struct vhu_memmap *old = dev->mem;
 	dev->mem = NULL;
 	log_unmap(dev);
+	if (dev->iotlb)
+		vhu_iotlb_clear(dev->iotlb);
 	__atomic_store_n(&dev->features, 0, __ATOMIC_RELAXED);
 	dev->features_set = false;
 	__atomic_store_n(&dev->protocol_features, 0, __ATOMIC_RELAXED);
@@ -232,7 +238,8 @@ void vhu_dev_destroy(struct vhu_dev *dev)
 		vhu_cb_done(dev, "destroy_connection", t0);
 	}
 	vhu_dev_reset(dev);
-	close_fd(&dev->backend_req_fd);
+	vhu_backend_chan_fini(&dev->backend);
+	vhu_iotlb_free(dev->iotlb);
 	vhu_dev_inflight_unmap(dev);
 	vhu_conn_free(dev->conn);
 	close(dev->fd);

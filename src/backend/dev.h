@@ -20,7 +20,9 @@
 #include "common/tsa.h"
 #include "loop/loop.h"
 #include "mem/dirty_log.h"
+#include "mem/iotlb.h"
 #include "mem/memmap.h"
+#include "proto/backend_chan.h"
 #include "proto/wire.h"
 #include "vq/vq.h"
 
@@ -57,7 +59,11 @@ struct vhu_dev {
 	uint8_t mac[6];                  /* from SEND_RARP; written before
 					  * rarp_pending is set (release) */
 	int rarp_pending;                /* atomic: inject a RARP on dequeue */
-	int backend_req_fd VHU_CTL;
+	struct vhu_backend_chan backend; /* SET_BACKEND_REQ_FD's socket: bursts
+					  * send IOTLB misses on it (own lock) */
+	/* ACCESS_PLATFORM's IOTLB, made when the feature is first negotiated;
+	 * changed with every vring locked, as the dirty log (mem/iotlb.h). */
+	struct vhu_iotlb *iotlb VHU_CTL;
 	int log_fd VHU_CTL;
 	struct vhu_dirty_log log;        /* its vrings point here; changed with
 					  * every vring locked (mem/dirty_log.h) */
@@ -126,6 +132,16 @@ void vhu_dev_reset(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 #define VHU_SLOW_CALLBACK_MS 100
 int64_t vhu_cb_start(void);
 void vhu_cb_done(const struct vhu_dev *dev, const char *cb, int64_t t0);
+/* The IOTLB the vrings translate through: the device's with
+ * VIRTIO_F_ACCESS_PLATFORM negotiated, else NULL (addresses are GPAs). */
+static inline struct vhu_iotlb *vhu_dev_iotlb_view(const struct vhu_dev *dev)
+	VHU_REQUIRES(vhu_ctl)
+{
+	return dev->features & (1ULL << VIRTIO_F_ACCESS_PLATFORM) ? dev->iotlb : NULL;
+}
+/* After the IOTLB changed: every vring's ring addresses translated again
+ * (rings an invalidation took stop, rings an update completes start). */
+void vhu_dev_iotlb_retranslate(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl, dev->vrings_locked);
 
 /* Socket layer callbacks into the device layer. */
 void vhu_socket_dev_closed(struct vhu_socket *s, struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);

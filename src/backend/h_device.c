@@ -24,6 +24,9 @@ int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 			(unsigned long long)f, (unsigned long long)(f & ~offered));
 		return -EINVAL;
 	}
+	if ((f & (1ULL << VIRTIO_F_ACCESS_PLATFORM)) && !dev->iotlb &&
+	    !(dev->iotlb = vhu_iotlb_new()))
+		return -ENOMEM;
 	__atomic_store_n(&dev->features, f, __ATOMIC_RELAXED);
 	dev->features_set = true;
 	dev->hdr_len = vhu_net_hdr_len(f);
@@ -33,6 +36,7 @@ int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 			continue;
 		vq->features = f;
 		vq->hdr_len = dev->hdr_len;
+		vq->iotlb = vhu_dev_iotlb_view(dev);
 	}
 	VHU_INFO("%s: features 0x%llx (header %u bytes)%s", dev->name,
 		 (unsigned long long)f, dev->hdr_len,
@@ -120,9 +124,7 @@ int vhu_h_net_set_mtu(struct vhu_dev *dev, struct vhu_msg *msg)
 int vhu_h_set_backend_req_fd(struct vhu_dev *dev, struct vhu_msg *msg)
 	VHU_REQUIRES(vhu_ctl)
 {
-	if (dev->backend_req_fd >= 0)
-		close(dev->backend_req_fd);
-	dev->backend_req_fd = vhu_msg_take_fd(msg, 0);
+	vhu_backend_chan_set_fd(&dev->backend, vhu_msg_take_fd(msg, 0));
 	return 0;
 }
 

@@ -67,8 +67,9 @@ int vhu_h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
 	vq->addr = *a;
 	vq->addr_set = true;
 	/* Before the memory table arrives there is nothing to check against;
-	 * it is checked again when the table comes. */
-	if (dev->mem && vq->size && !vhu_vq_translate(vq, dev->mem))
+	 * it is checked again when the table comes. IOVAs are known when the
+	 * IOTLB has them: a miss now is no error (and is sent). */
+	if (dev->mem && vq->size && !vhu_vq_translate(vq, dev->mem) && !vq->iotlb)
 		r = -EFAULT;
 	vhu_vq_update_active(vq);
 	vhu_spin_unlock(&vq->lock);

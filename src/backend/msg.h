@@ -66,6 +66,7 @@ int vhu_h_net_set_mtu(struct vhu_dev *, struct vhu_msg *);
 int vhu_h_set_backend_req_fd(struct vhu_dev *, struct vhu_msg *);
 int vhu_h_set_status(struct vhu_dev *, struct vhu_msg *);
 int vhu_h_get_status(struct vhu_dev *, struct vhu_msg *);
+int vhu_h_iotlb_msg(struct vhu_dev *, struct vhu_msg *);
 
 int vhu_h_set_mem_table(struct vhu_dev *, struct vhu_msg *);
 int vhu_h_get_max_mem_slots(struct vhu_dev *, struct vhu_msg *);

@@ -37,6 +37,7 @@
 #define H_ADD_MEM_REG           vhu_h_add_mem_reg
 #define H_REM_MEM_REG           vhu_h_rem_mem_reg
 #define H_SET_STATUS            vhu_h_set_status
+#define H_IOTLB_MSG             vhu_h_iotlb_msg
 #define H_GET_STATUS            vhu_h_get_status
 
 #define ROW(name, nr, payload, fds_min, fds_max, reply, lock_all, gate)              \
@@ -80,6 +81,44 @@ static bool gate_open(const struct vhu_dev *dev, const struct vhu_msg *msg,
 	return false;
 }
 
+/* What the frontend may tell us of its IOTLB: updates and invalidations
+ * of non-empty ranges that do not wrap, updates with known rights. */
+static int iotlb_check(const struct vhu_dev *dev, const struct vhost_iotlb_msg *t)
+	VHU_REQUIRES(vhu_ctl)
+{
+	uint64_t end;
+
+	if (!(dev->features & (1ULL << VIRTIO_F_ACCESS_PLATFORM))) {
+		VHU_ERR("%s: IOTLB_MSG without VIRTIO_F_ACCESS_PLATFORM negotiated", dev->name);
+		return -EOPNOTSUPP;
+	}
+	if (t->type != VHOST_IOTLB_UPDATE && t->type != VHOST_IOTLB_INVALIDATE) {
+		VHU_ERR("%s: IOTLB_MSG of type %u (only update %u and invalidate %u "
+			"come from the frontend)", dev->name, t->type, VHOST_IOTLB_UPDATE,
+			VHOST_IOTLB_INVALIDATE);
+		return -EINVAL;
+	}
+	if (t->size == 0 || __builtin_add_overflow(t->iova, t->size - 1, &end)) {
+		VHU_ERR("%s: IOTLB_MSG: range iova 0x%llx size 0x%llx is empty or wraps",
+			dev->name, (unsigned long long)t->iova, (unsigned long long)t->size);
+		return -EINVAL;
+	}
+	if (t->type == VHOST_IOTLB_INVALIDATE)
+		return 0;
+	if (t->perm != VHOST_ACCESS_RO && t->perm != VHOST_ACCESS_WO &&
+	    t->perm != VHOST_ACCESS_RW) {
+		VHU_ERR("%s: IOTLB_MSG: update with rights %u (1 RO, 2 WO, 3 RW)", dev->name,
+			t->perm);
+		return -EINVAL;
+	}
+	if (__builtin_add_overflow(t->uaddr, t->size - 1, &end)) {
+		VHU_ERR("%s: IOTLB_MSG: uaddr 0x%llx + size 0x%llx wraps", dev->name,
+			(unsigned long long)t->uaddr, (unsigned long long)t->size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vhu_msg_check(const struct vhu_dev *dev, const struct vhu_msg *msg,
 		  const struct vhu_msg_meta *m)
 {
@@ -113,6 +152,8 @@ int vhu_msg_check(const struct vhu_dev *dev, const struct vhu_msg *msg,
 			msg->nfds, fds_min, fds_max);
 		return -EBADF;
 	}
+	if (m->payload == VHU_PL_IOTLB)
+		return iotlb_check(dev, &msg->p.iotlb);
 	switch (m->payload) {
 	case VHU_PL_STATE:
 		idx = msg->p.state.index;

@@ -66,6 +66,7 @@ static void fe_free(struct vhu_fe *fe)
 		fe_vq_fini(&fe->vqs[i]);
 	free(fe->vqs);
 	fe_inflight_fini(fe);
+	fe_iotlb_close(fe);
 	fe_mem_fini(fe);
 	if (fe->listening_created)
 		unlink(fe->path);
@@ -86,6 +87,7 @@ VHU_EXPORT struct vhu_fe *vhu_fe_create(const struct vhu_fe_opts *opts)
 	if (!fe)
 		return NULL;
 	fe->sock = -1;
+	fe->backend_fd = -1;
 	for (unsigned i = 0; i < VHU_MAX_MEM_REGIONS; i++)
 		fe->regions[i].fd = -1;
 	fe_inflight_init(fe);

@@ -256,6 +256,8 @@ static uint64_t want_features(const struct vhu_fe *fe)
 		want |= 1ull << VHU_F_PROTOCOL_FEATURES;
 	if (fe->opts.packed)
 		want |= 1ull << VIRTIO_F_RING_PACKED;
+	if (fe->opts.iommu)
+		want |= 1ull << VIRTIO_F_ACCESS_PLATFORM;
 	return want;
 }
 
@@ -266,6 +268,9 @@ static uint64_t want_protocol_features(const struct vhu_fe *fe)
 
 	if (fe->opts.inflight)
 		want |= 1ull << VHU_PROTO_F_INFLIGHT_SHMFD;
+	/* As QEMU: misses need the backend channel, updates an ack. */
+	if (fe->opts.iommu)
+		want |= (1ull << VHU_PROTO_F_BACKEND_REQ) | (1ull << VHU_PROTO_F_REPLY_ACK);
 	return want;
 }
 
@@ -321,6 +326,18 @@ int fe_negotiate(struct vhu_fe *fe, bool again)
 			}
 		}
 	}
+	if (fe->opts.iommu) {
+		uint64_t need = (1ull << VHU_PROTO_F_BACKEND_REQ) | (1ull << VHU_PROTO_F_REPLY_ACK);
+		if (!fe_has(fe->features, VIRTIO_F_ACCESS_PLATFORM) ||
+		    (fe->protocol_features & need) != need) {
+			VHU_ERR("fe %s: vIOMMU wanted; the backend lacks ACCESS_PLATFORM, "
+				"BACKEND_REQ or REPLY_ACK", fe->path);
+			return -EOPNOTSUPP;
+		}
+		r = fe_iotlb_open(fe);
+		if (r < 0)
+			return r;
+	}
 	if (fe->nqp > 1 && (!fe_has(fe->features, VIRTIO_NET_F_MQ) || qnum < fe->nqp)) {
 		VHU_ERR("fe %s: %u queue pairs wanted, backend has %llu%s", fe->path,
 			fe->nqp, (unsigned long long)qnum,
@@ -369,16 +386,17 @@ static uint32_t vring_base(const struct vhu_fe *fe, const struct fe_vq *vq)
 static int setup_vring(struct vhu_fe *fe, struct fe_vq *vq)
 {
 	struct vhost_vring_state st = { .index = vq->index, .num = vq->num };
+	const void *d = vq->packed ? (const void *)vq->pdesc : (const void *)vq->desc;
+	const void *a = vq->packed ? (const void *)vq->drv_event : (const void *)vq->avail;
+	const void *u = vq->packed ? (const void *)vq->dev_event : (const void *)vq->used;
+	/* Our own addresses (as QEMU's), or with a vIOMMU the IOVAs. */
 	struct vhost_vring_addr addr = {
 		.index = vq->index,
-		.desc_user_addr = (uint64_t)(uintptr_t)(vq->packed ? (void *)vq->pdesc
-								    : (void *)vq->desc),
-		.avail_user_addr = (uint64_t)(uintptr_t)(vq->packed ? (void *)vq->drv_event
-								     : (void *)vq->avail),
-		.used_user_addr = (uint64_t)(uintptr_t)(vq->packed ? (void *)vq->dev_event
-								    : (void *)vq->used),
+		.desc_user_addr = fe->opts.iommu ? fe_mem_dev_addr(fe, d) : (uint64_t)(uintptr_t)d,
+		.avail_user_addr = fe->opts.iommu ? fe_mem_dev_addr(fe, a) : (uint64_t)(uintptr_t)a,
+		.used_user_addr = fe->opts.iommu ? fe_mem_dev_addr(fe, u) : (uint64_t)(uintptr_t)u,
 	};
-	const uint8_t *used = (const uint8_t *)(uintptr_t)addr.used_user_addr;
+	const uint8_t *used = u;
 	uint64_t idx = vq->index;
 	int r;
 

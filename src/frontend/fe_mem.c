@@ -68,6 +68,7 @@ int fe_mem_init(struct vhu_fe *fe, uint64_t size, uint16_t nregions)
 			fe_mem_fini(fe);
 			return err;
 		}
+		r->dev_addr = r->gpa + (fe->opts.iommu ? VHU_FE_IOVA_OFFSET : 0);
 	}
 	return 0;
 }
@@ -197,7 +198,7 @@ static void *region_alloc(struct fe_region *r, uint64_t size, uint64_t align,
 	if (off > r->size || r->size - off < size)
 		return NULL;
 	r->used = off + size;
-	*gpa = r->gpa + off;
+	*gpa = r->dev_addr + off;
 	return r->va + off;
 }
 
@@ -211,4 +212,16 @@ void *fe_mem_alloc(struct vhu_fe *fe, uint64_t size, uint64_t align,
 			return p;
 	}
 	return NULL;
+}
+
+uint64_t fe_mem_dev_addr(const struct vhu_fe *fe, const void *p)
+{
+	const uint8_t *b = p;
+
+	for (uint16_t i = 0; i < fe->nregions; i++) {
+		const struct fe_region *r = &fe->regions[i];
+		if (b >= r->va && b < r->va + r->size)
+			return r->dev_addr + (uint64_t)(b - r->va);
+	}
+	return 0;
 }

@@ -170,6 +170,8 @@ VHU_EXPORT uint16_t vhu_fe_recv_burst(struct vhu_fe *fe, uint16_t qp,
 	uint16_t got = 0, ready, old;
 	uint32_t room;
 
+	if (fe && unlikely(fe->backend_fd >= 0))
+		fe_iotlb_serve(fe); /* misses first: the backend waits on them */
 	if (!fe || qp >= fe->nqp || !pool || !pkts)
 		return 0;
 	vq = &fe->vqs[VHU_VRING_RX(qp)];
@@ -339,6 +341,8 @@ VHU_EXPORT uint16_t vhu_fe_send_burst(struct vhu_fe *fe, uint16_t qp,
 	struct fe_vq *vq;
 	uint16_t sent = 0, old;
 
+	if (fe && unlikely(fe->backend_fd >= 0))
+		fe_iotlb_serve(fe); /* misses first: the backend waits on them */
 	if (!fe || qp >= fe->nqp || !pkts)
 		return 0;
 	vq = &fe->vqs[VHU_VRING_TX(qp)];

@@ -39,13 +39,14 @@ struct fe_region {
 	int fd;
 	uint8_t *va;
 	uint64_t gpa;
+	uint64_t dev_addr; /* what the rings say: gpa, or its IOVA (opts.iommu) */
 	uint64_t size;
 	uint64_t used; /* bump allocator */
 };
 
 struct fe_buf {
 	uint8_t *va;
-	uint64_t gpa;
+	uint64_t gpa; /* as the rings say it (fe_region.dev_addr) */
 };
 
 struct fe_head {
@@ -135,6 +136,8 @@ struct vhu_fe {
 	uint64_t max_mem_slots; /* GET_MAX_MEM_SLOTS' answer (CONFIGURE_MEM_SLOTS) */
 	struct fe_vq *vqs;
 	struct fe_inflight inflight;
+	int backend_fd;         /* our end of the backend channel, or -1 */
+	uint64_t iotlb_misses;
 };
 
 /* fe_mem.c */
@@ -144,9 +147,20 @@ void fe_mem_fini(struct vhu_fe *fe);
  * each when CONFIGURE_MEM_SLOTS is in force (as QEMU does). */
 int fe_mem_announce(struct vhu_fe *fe);
 /* Carves size bytes aligned to align, from region hint if it has room
- * (else any); NULL when memory is exhausted. */
+ * (else any); NULL when memory is exhausted. *gpa gets the address the
+ * rings carry for it (the IOVA with opts.iommu). */
 void *fe_mem_alloc(struct vhu_fe *fe, uint64_t size, uint64_t align,
 		   unsigned hint, uint64_t *gpa);
+
+/* The address the rings carry for our pointer p (0 if not ours). */
+uint64_t fe_mem_dev_addr(const struct vhu_fe *fe, const void *p);
+
+/* fe_iotlb.c */
+/* With BACKEND_REQ negotiated: a new backend channel (SET_BACKEND_REQ_FD). */
+int fe_iotlb_open(struct vhu_fe *fe);
+void fe_iotlb_close(struct vhu_fe *fe);
+/* Answers pending misses; a no-op without a channel. */
+int fe_iotlb_serve(struct vhu_fe *fe);
 
 /* fe_conn.c */
 int fe_connect(struct vhu_fe *fe);

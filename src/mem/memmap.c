@@ -289,6 +289,20 @@ void vhu_memmap_free(struct vhu_memmap *m)
 	free(m);
 }
 
+void *vhu_qva_piece(const struct vhu_memmap *m, uint64_t qva, uint64_t *len)
+{
+	for (uint32_t i = 0; i < m->nregions; i++) {
+		const struct vhu_mem_region *r = &m->regions[i];
+		uint64_t off = qva - r->qva;
+		if (qva >= r->qva && off < r->size) {
+			if (*len > r->size - off)
+				*len = r->size - off;
+			return r->hva + off;
+		}
+	}
+	return NULL;
+}
+
 void *vhu_qva_to_hva(const struct vhu_memmap *m, uint64_t qva, uint64_t len)
 {
 	for (uint32_t i = 0; i < m->nregions; i++) {

@@ -158,8 +158,9 @@ static inline void *vhu_gpa_to_hva(const struct vhu_memmap *m, uint64_t gpa,
 	return p && l == len ? p : NULL;
 }
 
-/* Same for frontend virtual addresses. A linear walk: only ring setup
- * translates these, on the control thread. */
+/* Same for frontend virtual addresses. A linear walk over the regions:
+ * ring setup translates these, and with the vIOMMU each IOTLB hit. */
+void *vhu_qva_piece(const struct vhu_memmap *m, uint64_t qva, uint64_t *len);
 void *vhu_qva_to_hva(const struct vhu_memmap *m, uint64_t qva, uint64_t len);
 /* Guest physical address of a frontend virtual address, or UINT64_MAX. */
 uint64_t vhu_qva_to_gpa(const struct vhu_memmap *m, uint64_t qva);

@@ -11,6 +11,7 @@
 #include "net/net.h"
 #include "net/run.h"
 #include "vq/gather.h"
+#include "vq/inflight.h"
 
 uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 			   struct vhu_pkt **pkts, uint16_t n)
@@ -48,6 +49,11 @@ uint16_t vhu_split_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 						       VHU_MAX_IOV, &total);
 		if (unlikely(e == VHU_CHAIN_BAD))
 			break;
+		if (unlikely(e == VHU_CHAIN_NONE)) { /* IOTLB miss: next burst */
+			if (unlikely(vq->inflight))
+				vhu_inflight_split_untake(vq, head);
+			break;
+		}
 		vq->shadow[used].id = head;
 		vq->shadow[used].len = 0;
 		used++;

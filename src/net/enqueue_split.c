@@ -36,6 +36,11 @@ static int reserve_mrg(struct vhu_vq *vq, uint16_t avail, uint16_t *taken,
 						       VHU_MAX_IOV - *niov, &total);
 		if (unlikely(e == VHU_CHAIN_BAD))
 			return -1;
+		if (unlikely(e == VHU_CHAIN_NONE)) { /* IOTLB miss: next burst */
+			if (unlikely(vq->inflight))
+				vhu_inflight_split_untake(vq, head);
+			return 0;
+		}
 		if (unlikely(e == VHU_CHAIN_DROP))
 			return 0; /* too many pieces for one packet: try next burst */
 		vq->shadow[*nused].id = head;
@@ -102,6 +107,11 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 							       VHU_MAX_IOV, &total);
 			if (unlikely(e == VHU_CHAIN_BAD))
 				break;
+			if (unlikely(e == VHU_CHAIN_NONE)) { /* IOTLB miss: next burst */
+				if (unlikely(vq->inflight))
+					vhu_inflight_split_untake(vq, head);
+				break;
+			}
 			if (unlikely(e == VHU_CHAIN_DROP || total < need)) {
 				/* Buffer can never take this packet: drop the packet,
 				 * leave the buffer for the next one. */

@@ -104,6 +104,7 @@ union vhu_payload {
 	struct vhu_mem_reg_wire mem_reg;
 	struct vhu_log_wire log;
 	struct vhu_inflight_wire inflight;
+	struct vhost_iotlb_msg iotlb;
 	uint8_t raw[VHU_MAX_PAYLOAD];
 };
 

@@ -9,8 +9,9 @@
  * second walk of the ring.
  *
  * The first buffer that is anything else (not available yet, chained,
- * indirect, the wrong direction, out of memory, a bad id or head) ends the
- * run and is not consumed: the caller's general walk (vhu_packed_chain,
+ * indirect, the wrong direction, out of memory or an IOTLB miss, a bad id
+ * or head) ends the run and is not consumed: the caller's general walk
+ * (vhu_packed_chain,
  * vhu_split_avail_head and vhu_split_chain) reads it again from the ring
  * and decides on it, breaking the queue if it is bad.
  */
@@ -51,8 +52,15 @@ static inline void vhu_prefetch_buf(const uint8_t *p, uint32_t len, bool writabl
  * move: the caller moves it past what it consumed (vhu_packed_pos_add).
  * Each descriptor is loaded field by field once into locals and only the
  * locals are checked and used. Prefetches the first VHU_AHEAD buffers. */
-static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
-					 struct vhu_packed_used *sh, uint16_t max)
+/* The loops below take the vring's IOTLB view as an argument and are
+ * inlined twice, once with NULL: off the IOMMU the branch on it is gone
+ * from the loop, not just predicted. fn(args..., tlb) either way: */
+#define VHU_GATHER_BY_TLB(vq, fn, ...) \
+	(likely(!(vq)->iotlb) ? fn(__VA_ARGS__, NULL) : fn(__VA_ARGS__, (vq)->iotlb))
+
+static inline __attribute__((always_inline)) uint16_t
+packed_gather_tlb(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
+		  struct vhu_packed_used *sh, uint16_t max, const struct vhu_iotlb *tlb)
 	VHU_REQUIRES(vq->lock)
 {
 	/* Locals: the ring loads are volatile, and iov and sh may alias *vq
@@ -82,7 +90,7 @@ static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, bool writable, struc
 		uint32_t len = VHU_READ_ONCE(src->len);
 		uint16_t id = VHU_READ_ONCE(src->id);
 		uint8_t *p = len - 1u < VHU_MAX_CHAIN_BYTES && id < size ?
-			vhu_gpa_to_hva_hint(mem, &hint, addr, len) : NULL;
+			vhu_vq_to_hva_hint(mem, tlb, &hint, addr, len, writable) : NULL;
 		if (unlikely(!p))
 			break;
 		iov[k] = (struct vhu_iov){ .base = p, .len = len, .gpa = addr };
@@ -102,13 +110,21 @@ static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, bool writable, struc
 	return k;
 }
 
+static inline uint16_t vhu_packed_gather(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
+					 struct vhu_packed_used *sh, uint16_t max)
+	VHU_REQUIRES(vq->lock)
+{
+	return VHU_GATHER_BY_TLB(vq, packed_gather_tlb, vq, writable, iov, sh, max);
+}
+
 /* Split rings: up to max buffers named by the avail entries from
  * last_avail_idx (the caller knows that many are there), into iov[0..k)
  * and sh[0..k) (head, len 0); returns k. The backend's position does not
  * move: the caller adds what it consumed. As for packed rings, each
  * descriptor is loaded once into locals and only the locals are used. */
-static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
-					struct vring_used_elem *sh, uint16_t max)
+static inline __attribute__((always_inline)) uint16_t
+split_gather_tlb(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
+		 struct vring_used_elem *sh, uint16_t max, const struct vhu_iotlb *tlb)
 	VHU_REQUIRES(vq->lock)
 {
 	const struct vring_desc *table = vq->desc;
@@ -132,7 +148,7 @@ static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct
 		uint64_t addr = VHU_READ_ONCE(src->addr);
 		uint32_t len = VHU_READ_ONCE(src->len);
 		uint8_t *p = len - 1u < VHU_MAX_CHAIN_BYTES ?
-			vhu_gpa_to_hva_hint(mem, &hint, addr, len) : NULL;
+			vhu_vq_to_hva_hint(mem, tlb, &hint, addr, len, writable) : NULL;
 		if (unlikely(!p))
 			break;
 		iov[k] = (struct vhu_iov){ .base = p, .len = len, .gpa = addr };
@@ -146,6 +162,13 @@ static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct
 							      mask]) & mask]);
 	}
 	return k;
+}
+
+static inline uint16_t vhu_split_gather(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
+					struct vring_used_elem *sh, uint16_t max)
+	VHU_REQUIRES(vq->lock)
+{
+	return VHU_GATHER_BY_TLB(vq, split_gather_tlb, vq, writable, iov, sh, max);
 }
 
 /* The copy pass's prefetch: buffer b + VHU_AHEAD of the k gathered. */

@@ -21,25 +21,31 @@
 
 #define desc_avail vhu_packed_desc_avail
 
-/* Appends the pieces of one buffer to iov. False: the queue broke. */
-static bool add_buffer(struct vhu_vq *vq, uint64_t addr, uint32_t len,
-		       struct vhu_iov *iov, uint32_t *n, uint32_t max_iov,
-		       bool *too_long) VHU_REQUIRES(vq->lock)
+/* Appends the pieces of one buffer to iov. BAD: the queue broke; NONE:
+ * an IOTLB miss, sent. */
+static enum vhu_chain_err add_buffer(struct vhu_vq *vq, uint64_t addr, uint32_t len,
+				     bool writable, struct vhu_iov *iov, uint32_t *n,
+				     uint32_t max_iov, bool *too_long) VHU_REQUIRES(vq->lock)
 {
 	uint64_t gpa = addr, left = len, end;
 
 	if (unlikely(__builtin_add_overflow(gpa, left, &end))) {
 		vhu_vq_break(vq, "buffer address 0x%llx + length %u overflows",
 			     (unsigned long long)addr, len);
-		return false;
+		return VHU_CHAIN_BAD;
 	}
 	while (left) {
 		uint64_t l = left;
-		uint8_t *p = vhu_gpa_piece(vq->mem, gpa, &l);
+		enum vhu_xlate why;
+		uint8_t *p = vhu_vq_piece(vq, gpa, &l, writable, &why);
 		if (unlikely(!p)) {
+			if (why == VHU_XLATE_MISS) {
+				vhu_vq_iotlb_miss(vq, gpa, vhu_vq_perm(writable));
+				return VHU_CHAIN_NONE;
+			}
 			vhu_vq_break(vq, "buffer 0x%llx len %u is outside guest memory",
 				     (unsigned long long)addr, len);
-			return false;
+			return VHU_CHAIN_BAD;
 		}
 		if (unlikely(*n == max_iov)) {
 			*too_long = true; /* keep walking: the rest may still be bad */
@@ -52,33 +58,40 @@ static bool add_buffer(struct vhu_vq *vq, uint64_t addr, uint32_t len,
 		gpa += l;
 		left -= l;
 	}
-	return true;
+	return VHU_CHAIN_OK;
 }
 
 /* The entries of an indirect table (packed layout, used in order, NEXT
  * ignored). False: the queue broke. */
-static bool walk_indirect(struct vhu_vq *vq, uint64_t addr, uint32_t len, bool writable,
-			  struct vhu_iov *iov, uint32_t *n, uint32_t max_iov,
-			  uint64_t *bytes, bool *too_long) VHU_REQUIRES(vq->lock)
+static enum vhu_chain_err walk_indirect(struct vhu_vq *vq, uint64_t addr, uint32_t len,
+					bool writable, struct vhu_iov *iov, uint32_t *n,
+					uint32_t max_iov, uint64_t *bytes, bool *too_long)
+	VHU_REQUIRES(vq->lock)
 {
 	const struct vring_packed_desc *t;
 	uint32_t entries;
+	enum vhu_xlate why;
+	uint64_t fail;
 
 	if (unlikely(!(vq->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))) {
 		vhu_vq_break(vq, "indirect descriptor used but not negotiated");
-		return false;
+		return VHU_CHAIN_BAD;
 	}
 	if (unlikely(len == 0 || len % sizeof(struct vring_packed_desc) ||
 		     len / sizeof(struct vring_packed_desc) > VHU_MAX_RING_SIZE)) {
 		vhu_vq_break(vq, "indirect table length %u invalid (a non-zero multiple "
 			     "of 16, at most %u entries)", len, VHU_MAX_RING_SIZE);
-		return false;
+		return VHU_CHAIN_BAD;
 	}
-	t = vhu_gpa_to_hva(vq->mem, addr, len);
+	t = vhu_vq_span(vq, addr, len, VHOST_ACCESS_RO, &why, &fail);
+	if (unlikely(!t && why == VHU_XLATE_MISS)) {
+		vhu_vq_iotlb_miss(vq, fail, VHOST_ACCESS_RO);
+		return VHU_CHAIN_NONE;
+	}
 	if (unlikely(!t)) {
 		vhu_vq_break(vq, "indirect table at 0x%llx len %u not inside one guest "
 			     "memory region", (unsigned long long)addr, len);
-		return false;
+		return VHU_CHAIN_BAD;
 	}
 	entries = len / sizeof(struct vring_packed_desc);
 	for (uint32_t i = 0; i < entries; i++) {
@@ -98,19 +111,21 @@ static bool walk_indirect(struct vhu_vq *vq, uint64_t addr, uint32_t len, bool w
 		}
 		if (unlikely(f & VRING_DESC_F_INDIRECT)) {
 			vhu_vq_break(vq, "indirect descriptor inside an indirect table");
-			return false;
+			return VHU_CHAIN_BAD;
 		}
 		if (unlikely(!!(f & VRING_DESC_F_WRITE) != writable)) {
 			vhu_vq_break(vq, "%s descriptor in a %s indirect table",
 				     writable ? "read-only" : "device-writable",
 				     writable ? "receive" : "transmit");
-			return false;
+			return VHU_CHAIN_BAD;
 		}
-		if (l && !add_buffer(vq, a, l, iov, n, max_iov, too_long))
-			return false;
+		enum vhu_chain_err e = l ? add_buffer(vq, a, l, writable, iov, n, max_iov,
+						      too_long) : VHU_CHAIN_OK;
+		if (e != VHU_CHAIN_OK)
+			return e;
 		*bytes += l;
 	}
-	return true;
+	return VHU_CHAIN_OK;
 }
 
 enum vhu_chain_err vhu_packed_chain_full(struct vhu_vq *vq, struct vhu_packed_pos *pos,
@@ -159,9 +174,10 @@ enum vhu_chain_err vhu_packed_chain_full(struct vhu_vq *vq, struct vhu_packed_po
 					     start);
 				return VHU_CHAIN_BAD;
 			}
-			if (!walk_indirect(vq, addr, len, writable, iov, &n, max_iov, &bytes,
-					   &too_long))
-				return VHU_CHAIN_BAD;
+			enum vhu_chain_err e = walk_indirect(vq, addr, len, writable, iov, &n,
+							     max_iov, &bytes, &too_long);
+			if (e != VHU_CHAIN_OK)
+				return e;
 			break;
 		}
 		if (unlikely(!!(flags & VRING_DESC_F_WRITE) != writable)) {
@@ -170,8 +186,10 @@ enum vhu_chain_err vhu_packed_chain_full(struct vhu_vq *vq, struct vhu_packed_po
 				     writable ? "receive" : "transmit", start);
 			return VHU_CHAIN_BAD;
 		}
-		if (len && !add_buffer(vq, addr, len, iov, &n, max_iov, &too_long))
-			return VHU_CHAIN_BAD;
+		enum vhu_chain_err e = len ? add_buffer(vq, addr, len, writable, iov, &n,
+							max_iov, &too_long) : VHU_CHAIN_OK;
+		if (e != VHU_CHAIN_OK)
+			return e;
 		bytes += len;
 		if (!(flags & VRING_DESC_F_NEXT))
 			break;

@@ -68,7 +68,13 @@ enum vhu_chain_err vhu_split_chain_full(struct vhu_vq *vq, uint16_t head, bool w
 					     VHU_MAX_RING_SIZE);
 				return VHU_CHAIN_BAD;
 			}
-			table = vhu_gpa_to_hva(vq->mem, d.addr, d.len);
+			enum vhu_xlate why;
+			uint64_t fail;
+			table = vhu_vq_span(vq, d.addr, d.len, VHOST_ACCESS_RO, &why, &fail);
+			if (unlikely(!table && why == VHU_XLATE_MISS)) {
+				vhu_vq_iotlb_miss(vq, fail, VHOST_ACCESS_RO);
+				return VHU_CHAIN_NONE;
+			}
 			if (unlikely(!table)) {
 				vhu_vq_break(vq, "indirect table at 0x%llx len %u not inside one "
 					     "guest memory region", (unsigned long long)d.addr, d.len);
@@ -95,7 +101,12 @@ enum vhu_chain_err vhu_split_chain_full(struct vhu_vq *vq, uint16_t head, bool w
 			}
 			while (left) {
 				uint64_t l = left;
-				uint8_t *p = vhu_gpa_piece(vq->mem, gpa, &l);
+				enum vhu_xlate why;
+				uint8_t *p = vhu_vq_piece(vq, gpa, &l, writable, &why);
+				if (unlikely(!p && why == VHU_XLATE_MISS)) {
+					vhu_vq_iotlb_miss(vq, gpa, vhu_vq_perm(writable));
+					return VHU_CHAIN_NONE;
+				}
 				if (unlikely(!p)) {
 					vhu_vq_break(vq, "buffer 0x%llx len %u (head %u) is outside "
 						     "guest memory", (unsigned long long)d.addr,

@@ -33,6 +33,48 @@ void vhu_vq_free(struct vhu_vq *vq)
 	free(vq);
 }
 
+/* A ring structure: at a frontend VA, or with ACCESS_PLATFORM at an IOVA.
+ * A miss is sent and noted in *missed; the ring waits for the update. */
+static void *ring_hva(struct vhu_vq *vq, const struct vhu_memmap *m, uint64_t addr,
+		      uint64_t len, uint8_t perm, bool *missed) VHU_REQUIRES(vq->lock)
+{
+	enum vhu_xlate why;
+	uint64_t fail;
+
+	if (!vq->iotlb)
+		return vhu_qva_to_hva(m, addr, len);
+	void *p = vhu_iotlb_span(vq->iotlb, m, addr, len, perm, &why, &fail);
+	if (!p && why == VHU_XLATE_MISS) {
+		vhu_backend_chan_iotlb_miss(vq->chan, vq->name, fail, perm);
+		*missed = true;
+	}
+	return p;
+}
+
+static uint64_t ring_gpa(const struct vhu_vq *vq, const struct vhu_memmap *m, uint64_t addr)
+	VHU_REQUIRES(vq->lock)
+{
+	return vq->iotlb ? vhu_iotlb_to_gpa(vq->iotlb, m, addr) : vhu_qva_to_gpa(m, addr);
+}
+
+/* Why the rings are not usable: waiting for the IOTLB is no error. */
+static void rings_missing(struct vhu_vq *vq, bool missed) VHU_REQUIRES(vq->lock)
+{
+	if (missed) {
+		VHU_DBG("%s: vring %u: ring addresses (desc 0x%llx) wait for the IOTLB",
+			vq->name, vq->index, (unsigned long long)vq->addr.desc_user_addr);
+		return;
+	}
+	VHU_ERR("%s: vring %u: %sring addresses (desc 0x%llx %s 0x%llx %s 0x%llx, size %u) "
+		"are not inside guest memory", vq->name, vq->index,
+		vhu_vq_packed(vq) ? "packed " : "",
+		(unsigned long long)vq->addr.desc_user_addr,
+		vhu_vq_packed(vq) ? "driver" : "avail",
+		(unsigned long long)vq->addr.avail_user_addr,
+		vhu_vq_packed(vq) ? "device" : "used",
+		(unsigned long long)vq->addr.used_user_addr, vq->size);
+}
+
 /* Packed layout: the descriptor ring (16 bytes an entry), then the driver
  * and device event suppression structures, 4 bytes each. */
 static bool translate_packed(struct vhu_vq *vq, const struct vhu_memmap *m)
@@ -46,27 +88,25 @@ static bool translate_packed(struct vhu_vq *vq, const struct vhu_memmap *m)
 			vq->size);
 		return false;
 	}
-	vq->desc_packed = vhu_qva_to_hva(m, vq->addr.desc_user_addr,
-					 n * sizeof(struct vring_packed_desc));
-	vq->driver_event = vhu_qva_to_hva(m, vq->addr.avail_user_addr,
-					  sizeof(struct vring_packed_desc_event));
-	vq->device_event = vhu_qva_to_hva(m, vq->addr.used_user_addr,
-					  sizeof(struct vring_packed_desc_event));
+	bool missed = false;
+	vq->desc_packed = ring_hva(vq, m, vq->addr.desc_user_addr,
+				   n * sizeof(struct vring_packed_desc), VHOST_ACCESS_RW, &missed);
+	vq->driver_event = ring_hva(vq, m, vq->addr.avail_user_addr,
+				    sizeof(struct vring_packed_desc_event), VHOST_ACCESS_RO,
+				    &missed);
+	vq->device_event = ring_hva(vq, m, vq->addr.used_user_addr,
+				    sizeof(struct vring_packed_desc_event), VHOST_ACCESS_WO,
+				    &missed);
 	if (!vq->desc_packed || !vq->driver_event || !vq->device_event) {
-		VHU_ERR("%s: vring %u: packed ring addresses (desc 0x%llx driver 0x%llx "
-			"device 0x%llx, size %u) are not inside guest memory",
-			vq->name, vq->index,
-			(unsigned long long)vq->addr.desc_user_addr,
-			(unsigned long long)vq->addr.avail_user_addr,
-			(unsigned long long)vq->addr.used_user_addr, vq->size);
+		rings_missing(vq, missed);
 		vq->desc_packed = NULL;
 		vq->driver_event = NULL;
 		vq->device_event = NULL;
 		return false;
 	}
 	/* Used descriptors are written into the descriptor ring. */
-	vq->desc_gpa = vhu_qva_to_gpa(m, vq->addr.desc_user_addr);
-	vq->used_gpa = vhu_qva_to_gpa(m, vq->addr.used_user_addr);
+	vq->desc_gpa = ring_gpa(vq, m, vq->addr.desc_user_addr);
+	vq->used_gpa = ring_gpa(vq, m, vq->addr.used_user_addr);
 	return true;
 }
 
@@ -88,24 +128,23 @@ bool vhu_vq_translate(struct vhu_vq *vq, const struct vhu_memmap *m)
 		return translate_packed(vq, m);
 	/* Each whole ring structure must lie in one region: the hot path
 	 * indexes them as plain arrays. */
-	vq->desc = vhu_qva_to_hva(m, vq->addr.desc_user_addr, n * sizeof(struct vring_desc));
-	vq->avail = vhu_qva_to_hva(m, vq->addr.avail_user_addr,
-				   sizeof(struct vring_avail) + (n + evidx) * sizeof(uint16_t));
-	vq->used = vhu_qva_to_hva(m, vq->addr.used_user_addr,
-				  sizeof(struct vring_used) + n * sizeof(struct vring_used_elem) +
-				  evidx * sizeof(uint16_t));
+	bool missed = false;
+	vq->desc = ring_hva(vq, m, vq->addr.desc_user_addr, n * sizeof(struct vring_desc),
+			    VHOST_ACCESS_RO, &missed);
+	vq->avail = ring_hva(vq, m, vq->addr.avail_user_addr,
+			     sizeof(struct vring_avail) + (n + evidx) * sizeof(uint16_t),
+			     VHOST_ACCESS_RO, &missed);
+	vq->used = ring_hva(vq, m, vq->addr.used_user_addr,
+			    sizeof(struct vring_used) + n * sizeof(struct vring_used_elem) +
+			    evidx * sizeof(uint16_t), VHOST_ACCESS_WO, &missed);
 	if (!vq->desc || !vq->avail || !vq->used) {
-		VHU_ERR("%s: vring %u: ring addresses (desc 0x%llx avail 0x%llx used 0x%llx, "
-			"size %u) are not inside guest memory", vq->name, vq->index,
-			(unsigned long long)vq->addr.desc_user_addr,
-			(unsigned long long)vq->addr.avail_user_addr,
-			(unsigned long long)vq->addr.used_user_addr, vq->size);
+		rings_missing(vq, missed);
 		vq->desc = NULL;
 		vq->avail = NULL;
 		vq->used = NULL;
 		return false;
 	}
-	vq->used_gpa = vhu_qva_to_gpa(m, vq->addr.used_user_addr);
+	vq->used_gpa = ring_gpa(vq, m, vq->addr.used_user_addr);
 	if (vq->addr.flags & (1u << VHOST_VRING_F_LOG))
 		vq->used_gpa = vq->addr.log_guest_addr;
 	return true;

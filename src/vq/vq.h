@@ -10,8 +10,9 @@
  * and stays so until the frontend stops and restarts it.
  *
  * A vring carries what it needs from the layers below it (its memory map,
- * the device's dirty log, a name for log lines), so the ring code never
- * reaches up to the device that owns it.
+ * the device's IOTLB and backend channel, the device's dirty log, a name
+ * for log lines), so the ring code never reaches up to the device that
+ * owns it.
  */
 #ifndef VHU_VQ_VQ_H
 #define VHU_VQ_VQ_H
@@ -25,7 +26,9 @@
 #include "common/compiler.h"
 #include "common/spinlock.h"
 #include "mem/dirty_log.h"
+#include "mem/iotlb.h"
 #include "mem/memmap.h"
+#include "proto/backend_chan.h"
 
 struct vhu_held;
 
@@ -63,6 +66,11 @@ struct vhu_vq {
 	struct vring_avail *avail;
 	struct vring_used *used;
 	const struct vhu_memmap *mem;
+	/* The device's with VIRTIO_F_ACCESS_PLATFORM: ring and buffer
+	 * addresses are IOVAs, translated through it (mem/iotlb.h). NULL
+	 * otherwise: buffer addresses are GPAs, ring addresses frontend VAs. */
+	const struct vhu_iotlb *iotlb;
+	struct vhu_backend_chan *chan; /* the device's: IOTLB misses go there */
 	const struct vhu_dirty_log *log; /* the device's; see mem/dirty_log.h */
 	const char *name;          /* the device's, for log lines */
 	uint64_t features;         /* negotiated, copied for the hot path */
@@ -129,6 +137,66 @@ void vhu_vq_apply_notify(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
 #define VHU_STAT_ADD(field, n) \
 	__atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 
+/* ---- addresses a guest puts in a vring ------------------------------- */
+/* The rights a buffer needs: the device writes receive buffers. */
+static inline uint8_t vhu_vq_perm(bool writable)
+{
+	return writable ? VHOST_ACCESS_WO : VHOST_ACCESS_RO;
+}
+
+/* Asks the frontend (backend channel) for the IOTLB entry of iova, and for
+ * those of the next buffers the guest made available that miss too
+ * (src/vq/iotlb_miss.c). The caller leaves the buffer for a later burst. */
+void vhu_vq_iotlb_miss(struct vhu_vq *vq, uint64_t iova, uint8_t perm)
+	VHU_REQUIRES(vq->lock);
+/* Only the asking for the next buffers (after an invalidation: a guest
+ * unmapping a used buffer may take its neighbours' pages along). */
+void vhu_vq_iotlb_ahead(struct vhu_vq *vq) VHU_REQUIRES(vq->lock);
+
+/* Our pointer for [addr, addr + *len) as far as it stays in one piece
+ * (*len cut to it): addr is a GPA, or an IOVA with ACCESS_PLATFORM. NULL
+ * with *why: VHU_XLATE_MISS (ask the frontend, retry later) or
+ * VHU_XLATE_BAD (outside guest memory: the guest's error). Off the
+ * IOMMU, one predictable branch on top of the memmap lookup. */
+static inline void *vhu_vq_piece(const struct vhu_vq *vq, uint64_t addr, uint64_t *len,
+				 bool writable, enum vhu_xlate *why) VHU_REQUIRES(vq->lock)
+{
+	if (likely(!vq->iotlb)) {
+		*why = VHU_XLATE_BAD;
+		return vhu_gpa_piece(vq->mem, addr, len);
+	}
+	return vhu_iotlb_piece(vq->iotlb, vq->mem, addr, len, vhu_vq_perm(writable),
+			       why);
+}
+
+/* The whole of [addr, addr+len) contiguous in our memory (indirect
+ * tables), else NULL with *why as vhu_vq_piece; *fail is the IOVA to ask
+ * for on a miss. */
+static inline void *vhu_vq_span(const struct vhu_vq *vq, uint64_t addr, uint64_t len,
+				uint8_t perm, enum vhu_xlate *why, uint64_t *fail)
+	VHU_REQUIRES(vq->lock)
+{
+	if (likely(!vq->iotlb)) {
+		*why = VHU_XLATE_BAD;
+		return vhu_gpa_to_hva(vq->mem, addr, len);
+	}
+	return vhu_iotlb_span(vq->iotlb, vq->mem, addr, len, perm, why, fail);
+}
+
+/* As vhu_gpa_to_hva_hint with the IOTLB (tlb: the vring's, loaded once
+ * per burst; NULL off the IOMMU, the branch then always goes one way). */
+static inline void *vhu_vq_to_hva_hint(const struct vhu_memmap *m, const struct vhu_iotlb *tlb,
+				       struct vhu_gpa_hint *h, uint64_t addr, uint64_t len,
+				       bool writable)
+{
+	if (likely(!tlb))
+		return vhu_gpa_to_hva_hint(m, h, addr, len);
+	uint64_t off = addr - h->gpa;
+	if (likely(off < h->size && len <= h->size - off))
+		return h->hva + off;
+	return vhu_iotlb_hint(tlb, m, h, addr, len, vhu_vq_perm(writable));
+}
+
 /* Whether writes into guest memory must be marked in the dirty log. */
 static inline bool vhu_vq_logging(const struct vhu_vq *vq) VHU_REQUIRES(vq->lock)
 {
@@ -158,7 +226,9 @@ enum vhu_chain_err {
 	VHU_CHAIN_OK = 0,
 	VHU_CHAIN_DROP = 1,  /* legal but unusable: complete it, drop packet */
 	VHU_CHAIN_BAD = 2,   /* malformed: break the queue */
-	VHU_CHAIN_NONE = 3,  /* packed: no buffer available there (yet) */
+	VHU_CHAIN_NONE = 3,  /* no buffer usable there yet: packed, none
+			      * available; either ring, an IOTLB miss (sent:
+			      * nothing consumed, a later burst retries) */
 };
 /* Walks the chain at head into vq->iov pieces (each within one memory
  * region). `writable` selects device-writable (enqueue) or readable
@@ -188,8 +258,9 @@ static inline enum vhu_chain_err vhu_split_chain(struct vhu_vq *vq, uint16_t hea
 		uint64_t addr = VHU_READ_ONCE(src->addr);
 		uint32_t len = VHU_READ_ONCE(src->len);
 		uint64_t l = len;
+		enum vhu_xlate why;
 		uint8_t *p = len && len <= VHU_MAX_CHAIN_BYTES ?
-			vhu_gpa_piece(vq->mem, addr, &l) : NULL;
+			vhu_vq_piece(vq, addr, &l, writable, &why) : NULL;
 		if (likely(p && l == len)) {
 			iov[0].base = p;
 			iov[0].len = len;
@@ -271,8 +342,9 @@ static inline enum vhu_chain_err vhu_packed_chain(struct vhu_vq *vq,
 		uint32_t len = VHU_READ_ONCE(src->len);
 		uint16_t bid = VHU_READ_ONCE(src->id);
 		uint64_t l = len;
+		enum vhu_xlate why;
 		uint8_t *p = len && len <= VHU_MAX_CHAIN_BYTES && bid < vq->size ?
-			vhu_gpa_piece(vq->mem, addr, &l) : NULL;
+			vhu_vq_piece(vq, addr, &l, writable, &why) : NULL;
 		if (likely(p && l == len)) {
 			iov[0].base = p;
 			iov[0].len = len;

@@ -29,6 +29,12 @@
  * 8 regions SET_MEM_TABLE can carry; at the end of the round every added
  * region is removed and no mapping or fd of one may be left in the
  * process, the backend's included.
+ * --iommu 1: the frontend plays a vIOMMU (VIRTIO_F_ACCESS_PLATFORM): every
+ * ring and buffer address is an IOVA the backend must ask for (IOTLB
+ * misses, answered page by page); --invalidate N also invalidates the
+ * whole IOTLB every N packets back while traffic runs, so rings and
+ * buffers miss again mid-stream. Both sides must have negotiated it and
+ * the backend must have missed (more than once per invalidation).
  *
  * Features are checked as negotiated by both sides and as used:
  * --mrg 1|0: MRG_RXBUF negotiated or not. --want-merged 1: every packet
@@ -91,6 +97,8 @@ static void keep_or_free(struct vhu_pkt **pkts, uint16_t n)
 	}
 	free_some(hold_max);
 }
+static long invalidate_every;    /* --invalidate */
+static long invalidations;
 
 static int new_device(struct vhu_dev *dev)
 {
@@ -350,7 +358,18 @@ static int run_traffic(struct vhu_fe *fe, struct vhu_pkt_pool *pool, uint16_t qp
 	a->sent_on = calloc((size_t)count + 1, 1);
 	if (!a->seen || !a->sent_on)
 		return -1;
+	long next_inval = invalidate_every;
 	while ((a->sent < count || a->got < a->sent) && now() < deadline && !a->bad) {
+		if (invalidate_every && a->got >= next_inval) {
+			next_inval += invalidate_every;
+			/* Under traffic: what the backend holds of the IOTLB is
+			 * gone before the ack, rings and buffers alike. */
+			if (vhu_fe_iotlb_invalidate(fe, 0, ~0ull) < 0) {
+				fprintf(stderr, "IOTLB invalidation refused\n");
+				a->bad = 1;
+			}
+			invalidations++;
+		}
 		for (uint16_t q = 0; q < qps; q++) {
 			struct vhu_pkt *tx[16], *rx[32];
 			unsigned n = (unsigned)(count - a->sent < 16 ? count - a->sent : 16);
@@ -576,6 +595,7 @@ int main(int argc, char **argv)
 		{ "ring", 1, 0, 'R' }, { "want-merged", 1, 0, 'M' }, { "zc", 1, 0, 'z' },
 		{ "hold", 1, 0, 'H' }, { "in-order", 1, 0, 'I' }, { "keep", 1, 0, 'K' },
 		{ "hotplug", 1, 0, 'P' },
+		{ "iommu", 1, 0, 'O' }, { "invalidate", 1, 0, 'V' },
 		{ 0, 0, 0, 0 } };
 	int c;
 
@@ -599,6 +619,8 @@ int main(int argc, char **argv)
 		case 'I': in_order = atoi(optarg); break;
 		case 'K': keep_idle = (unsigned)atoi(optarg); break;
 		case 'P': hotplug = atol(optarg); break;
+		case 'O': o.iommu = atoi(optarg) != 0; break;
+		case 'V': invalidate_every = atol(optarg); break;
 		default: return 2;
 		}
 	}
@@ -639,8 +661,11 @@ int main(int argc, char **argv)
 		}
 		/* Wait for the backend to see the device running. */
 		double t0 = now();
-		while (!__atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE) && now() - t0 < 5)
+		while (!__atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE) && now() - t0 < 5) {
+			if (o.iommu) /* the rings are IOVAs the backend asks for */
+				vhu_fe_iotlb_serve(fe);
 			usleep(1000);
+		}
 		struct vhu_dev *dev = __atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE);
 		if (round_checks(fe, dev, &o, packed, mrg, indirect, want_merged, size) < 0) {
 			fails++;
@@ -668,6 +693,17 @@ int main(int argc, char **argv)
 		printf("round %d: %s mrg=%d qp=%u regions=%u indirect=%d split_hdr=%d size=%u: "
 		       "%ld of %ld back intact, each once\n", round, packed ? "packed" : "split", mrg,
 		       qps, o.mem_regions ? o.mem_regions : 1, indirect, split_hdr, size, a.got, want);
+		if (o.iommu) {
+			uint64_t misses = vhu_fe_iotlb_misses(fe);
+			printf("  vIOMMU: %llu IOTLB misses answered, %ld invalidations\n",
+			       (unsigned long long)misses, invalidations);
+			if (want_bit("ACCESS_PLATFORM", vhu_fe_features(fe),
+				     vhu_dev_get_features(dev), VIRTIO_F_ACCESS_PLATFORM, 1) < 0 ||
+			    misses <= (uint64_t)invalidations) {
+				fprintf(stderr, "the backend did not translate through the IOTLB\n");
+				fails++;
+			}
+		}
 		if (rc < 0 || check_queues(fe, dev, qps, &a, be0) < 0 ||
 		    check_used(fe, dev, fe_pool, qps, &a, indirect, want_merged, size) < 0)
 			fails++;

@@ -30,7 +30,8 @@
 # GUEST_MEM_OPTS (after -m's size, e.g. "slots=16,maxmem=8G" for hotplug),
 # GUEST_TIMEOUT (hard limit for the QEMU process, 120 s), GUEST_MAC_BASE
 # (default derived from NAME; NIC i gets ...:0i), GUEST_QEMU_EXTRA (appended
-# to QEMU's arguments, e.g. "-incoming tcp:127.0.0.1:4444").
+# to QEMU's arguments, e.g. "-incoming tcp:127.0.0.1:4444"), GUEST_QEMU_PRE
+# (before the NICs: devices they depend on, e.g. an IOMMU).
 #
 # Guest program (kernel command line, all optional):
 #   vhu.mode=ping|pingloop|serve|tcp|info   (default info: configure, report, stop)
@@ -438,7 +439,7 @@ guest_boot() {
 		-monitor "unix:$T/$name.mon,server=on,wait=off" \
 		-kernel "$VHU_GUEST_KERNEL" -initrd "$VHU_GUEST_INITRD" \
 		-append "$VHU_GUEST_APPEND $kargs" \
-		"${args[@]}" ${GUEST_QEMU_EXTRA:-}
+		${GUEST_QEMU_PRE:-} "${args[@]}" ${GUEST_QEMU_EXTRA:-}
 	eval "GUEST_START_$name=\$(date +%s%N)"
 }
 

@@ -336,7 +336,7 @@ static void test_u64_bits(void)
 
 static void test_unknown(void)
 {
-	static const uint32_t unknown[] = { VHU_REQ_NONE, VHU_REQ_IOTLB_MSG,
+	static const uint32_t unknown[] = { VHU_REQ_NONE, VHU_REQ_CLOSE_CRYPTO_SESSION,
 		VHU_REQ_SET_VRING_ENDIAN, VHU_REQ_GET_CONFIG, VHU_REQ_SET_CONFIG,
 		VHU_REQ_CREATE_CRYPTO_SESSION, VHU_REQ_POSTCOPY_ADVISE,
 		VHU_REQ_GPU_SET_SOCKET,
@@ -409,6 +409,8 @@ static const struct spoken {
 	{ VHU_REQ_SEND_RARP, false, false, NEG, PF(RARP) },
 	{ VHU_REQ_NET_SET_MTU, false, false, NEG, PF(NET_MTU) },
 	{ VHU_REQ_SET_BACKEND_REQ_FD, false, false, NEG, PF(BACKEND_REQ) },
+	/* lock_all, ours: an invalidation is in force before its ack */
+	{ VHU_REQ_IOTLB_MSG, false, true, NEG, PF(BACKEND_REQ) },
 	{ VHU_REQ_GET_INFLIGHT_FD, true, false, NEG, PF(INFLIGHT_SHMFD) },
 	{ VHU_REQ_SET_INFLIGHT_FD, false, false, NEG, PF(INFLIGHT_SHMFD) },
 	{ VHU_REQ_RESET_DEVICE, false, false, OFF, PF(RESET_DEVICE) },
@@ -430,6 +432,12 @@ static const struct vhu_msg_meta *mk_good(uint32_t req)
 		msg.p.mem.nregions = 1;
 	if (m->payload == VHU_PL_VRING_FD)
 		msg.p.u64 = 1 | VHU_VRING_NOFD;
+	if (m->payload == VHU_PL_IOTLB) {
+		dev.features |= 1ull << VIRTIO_F_ACCESS_PLATFORM;
+		msg.p.iotlb = (struct vhost_iotlb_msg){ .iova = 0x1000, .size = 0x1000,
+			.uaddr = 0x7f0000000000ull, .perm = VHOST_ACCESS_RW,
+			.type = VHOST_IOTLB_UPDATE };
+	}
 	return m;
 }
 
@@ -577,6 +585,8 @@ static void test_gate_dispatch(void)
 	/* unknown: acked with failure, connection kept */
 	CHECK(dispatch(VHU_REQ_IOTLB_MSG, &ack));
 	CHECK_EQ(ack, 1);
+	CHECK(dispatch(VHU_REQ_SET_VRING_ENDIAN, &ack));
+	CHECK_EQ(ack, 1);
 	/* no reply of its own: the same */
 	CHECK(dispatch(VHU_REQ_SEND_RARP, &ack));
 	CHECK_EQ(ack, 1);
@@ -607,6 +617,47 @@ static void test_req_name(void)
 		CHECK(strcmp(vhu_req_name(r), "UNKNOWN") != 0);
 }
 
+/* IOTLB_MSG: what a frontend may send of its IOTLB, and nothing else. */
+static void test_iotlb(void)
+{
+	static const struct { uint64_t iova, size, uaddr; uint8_t perm, type; int want; } c[] = {
+		{ 0x1000, 0x1000, 0x7f0000000000ull, VHOST_ACCESS_RO, VHOST_IOTLB_UPDATE, 0 },
+		{ 0x1000, 0x1000, 0x7f0000000000ull, VHOST_ACCESS_WO, VHOST_IOTLB_UPDATE, 0 },
+		{ 0x1000, 0x1000, 0, 0, VHOST_IOTLB_INVALIDATE, 0 },
+		{ 0, ~0ull, 0, 0, VHOST_IOTLB_INVALIDATE, 0 },       /* everything */
+		{ ~0ull - 0xfff, 0x1000, 0x1000, 3, VHOST_IOTLB_UPDATE, 0 }, /* to the top */
+		{ 0x1000, 0x1000, 0x1000, 3, 0, -EINVAL },            /* no type */
+		{ 0x1000, 0x1000, 0x1000, 3, VHOST_IOTLB_MISS, -EINVAL }, /* ours to send */
+		{ 0x1000, 0x1000, 0x1000, 3, VHOST_IOTLB_ACCESS_FAIL, -EINVAL },
+		{ 0x1000, 0x1000, 0x1000, 3, VHOST_IOTLB_BATCH_BEGIN, -EINVAL },
+		{ 0x1000, 0x1000, 0x1000, 3, 0xff, -EINVAL },
+		{ 0x1000, 0, 0x1000, 3, VHOST_IOTLB_UPDATE, -EINVAL },    /* size 0 */
+		{ 0x1000, 0, 0, 0, VHOST_IOTLB_INVALIDATE, -EINVAL },
+		{ ~0ull - 0xfff, 0x2000, 0x1000, 3, VHOST_IOTLB_UPDATE, -EINVAL }, /* wraps */
+		{ 0x1000, ~0ull, 0, 0, VHOST_IOTLB_INVALIDATE, -EINVAL },
+		{ 0x1000, 0x2000, ~0ull - 0xfff, 3, VHOST_IOTLB_UPDATE, -EINVAL }, /* uaddr wraps */
+		{ 0x1000, 0x1000, 0x1000, 0, VHOST_IOTLB_UPDATE, -EINVAL },  /* no rights */
+		{ 0x1000, 0x1000, 0x1000, 4, VHOST_IOTLB_UPDATE, -EINVAL },  /* unknown rights */
+		{ 0x1000, 0x1000, 0x1000, 0xff, VHOST_IOTLB_UPDATE, -EINVAL },
+	};
+	for (size_t i = 0; i < VHU_ARRAY_SIZE(c); i++) {
+		reset();
+		mk_good(VHU_REQ_IOTLB_MSG);
+		msg.p.iotlb = (struct vhost_iotlb_msg){ .iova = c[i].iova, .size = c[i].size,
+			.uaddr = c[i].uaddr, .perm = c[i].perm, .type = c[i].type };
+		int r = CHK();
+		if (r != c[i].want) {
+			fprintf(stderr, "iotlb case %zu: %d, expected %d\n", i, r, c[i].want);
+			t_fail++;
+		}
+	}
+	/* Without VIRTIO_F_ACCESS_PLATFORM there is no IOTLB to talk to. */
+	reset();
+	mk_good(VHU_REQ_IOTLB_MSG);
+	dev.features = 0;
+	CHECK_EQ(CHK(), -EOPNOTSUPP);
+}
+
 int main(void)
 {
 	t_init();
@@ -620,6 +671,7 @@ int main(void)
 	RUN(test_rows);
 	RUN(test_rows_applied);
 	RUN(test_gate_dispatch);
+	RUN(test_iotlb);
 	RUN(test_req_name);
 	return t_done("test_msg_check");
 }

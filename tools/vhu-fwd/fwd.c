@@ -14,6 +14,8 @@
  * is also counted once as verified, hdr_checked, unchecked or bad.
  */
 #include <stdio.h>
+#include <unistd.h>
+#include <linux/virtio_config.h>
 #include <vhu/pkt.h>
 #include "fwd.h"
 
@@ -85,8 +87,18 @@ static unsigned tx_burst(struct fwd_ctx *c, struct vhu_dev *dev, uint16_t q,
 
 	if (n == 0)
 		return 0;
-	if (dev && q < nb_queues(dev) && vhu_vring_is_enabled(dev, VHU_VRING_RX(q)))
+	if (dev && q < nb_queues(dev) && vhu_vring_is_enabled(dev, VHU_VRING_RX(q))) {
 		sent = vhu_enqueue_burst(dev, VHU_VRING_RX(q), pkts, (uint16_t)n);
+		/* Behind a vIOMMU a short enqueue is mostly an IOTLB miss the
+		 * frontend answers within a few ms (a guest maps each receive
+		 * buffer anew): wait for it a little rather than drop. */
+		if (sent < n && (vhu_dev_get_features(dev) & (1ULL << VIRTIO_F_ACCESS_PLATFORM)))
+			for (int tries = 0; sent < n && tries < 200; tries++) {
+				usleep(50);
+				sent += vhu_enqueue_burst(dev, VHU_VRING_RX(q), pkts + sent,
+							  (uint16_t)(n - sent));
+			}
+	}
 	c->tx += sent;
 	c->drops += n - sent;
 	vhu_pkt_free_bulk(pkts, n);
