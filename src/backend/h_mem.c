@@ -82,6 +82,10 @@ int vhu_h_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	r = vhu_memmap_add(dev->mem, w, msg->fds[0], &m);
 	if (r < 0)
 		return r;
+	if (!m) {
+		log_region(dev, "added again", w, dev->mem);
+		return 0;
+	}
 	if (populate(dev))
 		vhu_mem_region_populate(vhu_gpa_region(m, w->guest_phys_addr));
 	mem_swap(dev, m);
@@ -99,6 +103,10 @@ int vhu_h_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 	r = vhu_memmap_remove(dev->mem, w, &m);
 	if (r < 0)
 		return r;
+	if (!m) {
+		log_region(dev, "removed once of the times added", w, dev->mem);
+		return 0;
+	}
 	/* No vring reaches the old map after this, and every burst that used
 	 * it ended when its vring's lock was taken: the library touches the
 	 * region no more, and the reply comes after. The old map takes the

@@ -86,11 +86,11 @@ static int region_map(const char *req, struct vhu_mem_region *r,
 			(unsigned long long)map_size, strerror(e));
 		return -e;
 	}
-	if (!(r->maps = malloc(sizeof(*r->maps)))) {
+	if (!(r->share = malloc(sizeof(*r->share)))) {
 		munmap(p, map_size);
 		return -ENOMEM;
 	}
-	*r->maps = 1;
+	*r->share = (struct vhu_mem_share){ .maps = 1, .adds = 1 };
 	r->gpa = w->guest_phys_addr;
 	r->size = w->memory_size;
 	r->qva = w->userspace_addr;
@@ -115,16 +115,16 @@ static void regions_share(struct vhu_memmap *m, uint32_t j, const struct vhu_mem
 {
 	memcpy(&m->regions[j], &old->regions[i], n * sizeof(old->regions[0]));
 	for (uint32_t k = 0; k < n; k++)
-		__atomic_add_fetch(old->regions[i + k].maps, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&old->regions[i + k].share->maps, 1, __ATOMIC_RELAXED);
 }
 
 static void region_unmap(struct vhu_mem_region *r)
 {
 	/* Acquire-release: every map's readers are done before the unmap. */
-	if (__atomic_sub_fetch(r->maps, 1, __ATOMIC_ACQ_REL))
+	if (__atomic_sub_fetch(&r->share->maps, 1, __ATOMIC_ACQ_REL))
 		return;
 	munmap(r->mmap_addr, r->mmap_size);
-	free(r->maps);
+	free(r->share);
 }
 
 /* Where a region at gpa goes in m's sorted array. */
@@ -190,6 +190,20 @@ int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 	return 0;
 }
 
+/* old's region of w's gpa, size and frontend address, or NULL (the file
+ * offset is not compared: REM_MEM_REG's may be anything). */
+static const struct vhu_mem_region *region_named(const struct vhu_memmap *old,
+						 const struct vhu_mem_region_wire *w)
+{
+	uint32_t n = old ? old->nregions : 0, at = old ? insert_pos(old, w->guest_phys_addr) : 0;
+	const struct vhu_mem_region *o = at < n ? &old->regions[at] : NULL;
+
+	if (!o || o->gpa != w->guest_phys_addr || o->size != w->memory_size ||
+	    o->qva != w->userspace_addr)
+		return NULL;
+	return o;
+}
+
 int vhu_memmap_add(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
 		   int fd, struct vhu_memmap **out)
 {
@@ -198,6 +212,12 @@ int vhu_memmap_add(const struct vhu_memmap *old, const struct vhu_mem_region_wir
 	struct vhu_mem_region r;
 	int ret;
 
+	*out = NULL;
+	const struct vhu_mem_region *same = region_named(old, w);
+	if (same) {
+		same->share->adds++;
+		return 1;
+	}
 	if (n >= VHU_MAX_MEM_SLOTS) {
 		VHU_ERR("ADD_MEM_REG: already %u regions, the most GET_MAX_MEM_SLOTS allows",
 			n);
@@ -240,18 +260,23 @@ int vhu_memmap_add(const struct vhu_memmap *old, const struct vhu_mem_region_wir
 int vhu_memmap_remove(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
 		      struct vhu_memmap **out)
 {
-	uint32_t n = old ? old->nregions : 0, at = old ? insert_pos(old, w->guest_phys_addr) : 0;
-	const struct vhu_mem_region *o = at < n ? &old->regions[at] : NULL;
+	uint32_t n = old ? old->nregions : 0;
+	const struct vhu_mem_region *o = region_named(old, w);
 	struct vhu_memmap *m;
 
-	if (!o || o->gpa != w->guest_phys_addr || o->size != w->memory_size ||
-	    o->qva != w->userspace_addr) {
+	*out = NULL;
+	if (!o) {
 		VHU_ERR("REM_MEM_REG: no region gpa 0x%llx size 0x%llx qva 0x%llx was added "
 			"(%u regions)", (unsigned long long)w->guest_phys_addr,
 			(unsigned long long)w->memory_size,
 			(unsigned long long)w->userspace_addr, n);
 		return -ENOENT;
 	}
+	if (o->share->adds > 1) {
+		o->share->adds--;
+		return 1;
+	}
+	uint32_t at = (uint32_t)(o - old->regions);
 	m = map_alloc(n - 1);
 	if (!m)
 		return -ENOMEM;

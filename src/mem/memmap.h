@@ -22,6 +22,16 @@
 #include "common/compiler.h"
 #include "proto/wire.h"
 
+/* One mapping, as the maps that hold it share it. */
+struct vhu_mem_share {
+	unsigned maps; /* memmaps holding the mapping (any thread): the last unmaps it */
+	/* ADD_MEM_REGs that named the region less the REM_MEM_REGs (control
+	 * thread): QEMU 7.2 sends each of its per-queue-pair devices' regions
+	 * on the one connection, so with several queue pairs a region comes
+	 * once per pair, and goes as often. */
+	unsigned adds;
+};
+
 struct vhu_mem_region {
 	uint64_t gpa;       /* guest physical start */
 	uint64_t size;
@@ -29,7 +39,7 @@ struct vhu_mem_region {
 	uint8_t *hva;       /* our mapping of gpa */
 	void *mmap_addr;    /* what munmap takes */
 	uint64_t mmap_size;
-	unsigned *maps;     /* the memmaps holding this mapping: the last unmaps it */
+	struct vhu_mem_share *share; /* what the maps holding this mapping share */
 };
 
 /* Regions a map may hold: GET_MAX_MEM_SLOTS' answer, as libvhost-user
@@ -75,13 +85,16 @@ static inline void vhu_memmap_put(const struct vhu_memmap *m) { vhu_memmap_put_n
  * mapped from fd. Refused with a log line (old untouched) when w is
  * malformed, overlaps a region of old, lies past the end of its file or
  * would be region VHU_MAX_MEM_SLOTS + 1. The new map holds old's mappings
- * too: old can go as usual (vhu_memmap_put). */
+ * too: old can go as usual (vhu_memmap_put). A region old has already
+ * (same gpa, size and frontend address) is counted, not mapped again:
+ * 1, and *out is NULL. */
 int vhu_memmap_add(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
 		   int fd, struct vhu_memmap **out);
 /* A new map: old without the region w names (same gpa, size and frontend
  * address; the file offset is not compared, as the spec says). That
  * region is unmapped when old goes. Refused with a log line when old has
- * no such region. */
+ * no such region; 1 and *out NULL when it was added more often than
+ * removed so far (it stays). */
 int vhu_memmap_remove(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
 		      struct vhu_memmap **out);
 /* Faults the region in now (VHU_POPULATE_MEM) rather than on first use;

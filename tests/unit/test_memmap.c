@@ -397,6 +397,16 @@ static void test_add_remove(void)
 	CHECK_EQ(vhu_memmap_add(m, &w, fd, &n), -ENOSPC);
 	CHECK(t_log_count > logs);
 
+	/* the same region again (QEMU's per-queue-pair devices): counted, not
+	 * mapped again, and gone only with as many removes */
+	w = wreg(9 * 0x10000ull, sz, 0x7f0000000000ull + 9 * 0x10000ull);
+	int maps1 = count_maps();
+	CHECK_EQ(vhu_memmap_add(m, &w, fd, &n), 1);
+	CHECK(n == NULL);
+	CHECK_EQ(count_maps(), maps1);
+	CHECK_EQ(vhu_memmap_remove(m, &w, &n), 1);
+	CHECK(n == NULL);
+	CHECK(vhu_gpa_to_hva(m, 9 * 0x10000ull, 1) != NULL);
 	/* remove one in the middle: its neighbours stay, it is gone */
 	w = wreg(7 * 0x10000ull, sz, 0x7f0000000000ull + 7 * 0x10000ull);
 	REQUIRE(vhu_memmap_remove(m, &w, &n) == 0);

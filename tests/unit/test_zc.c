@@ -200,9 +200,9 @@ static struct vhu_memmap *dup_map(void)
 	for (uint32_t i = 0; i < m->nregions; i++) {
 		struct vhu_mem_region *r = &m->regions[i];
 		uint8_t *a = mremap(mem->regions[i].mmap_addr, 0, r->mmap_size, MREMAP_MAYMOVE);
-		if (a == MAP_FAILED || !(r->maps = malloc(sizeof(*r->maps))))
+		if (a == MAP_FAILED || !(r->share = malloc(sizeof(*r->share))))
 			abort();
-		*r->maps = 1;
+		*r->share = (struct vhu_mem_share){ .maps = 1, .adds = 1 };
 		r->hva = a + (mem->regions[i].hva - (uint8_t *)mem->regions[i].mmap_addr);
 		r->mmap_addr = a;
 	}
