@@ -152,7 +152,7 @@ static int fz_run(const uint8_t *data, size_t size, bool packed)
 
 	memset(&fz_dev, 0, sizeof(fz_dev));
 	fz_dev.sock = &fz_sock;
-	fz_dev.fd = fz_dev.log_fd = fz_dev.backend_req_fd = -1;
+	fz_dev.fd = fz_dev.log_fd = fz_dev.backend.fd = -1;
 	fz_dev.mem = fz_mem;
 	fz_dev.features = features;
 	fz_dev.hdr_len = vhu_net_hdr_len(features);
