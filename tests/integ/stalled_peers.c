@@ -26,7 +26,7 @@
 #include <vhu/vhu.h>
 #include "check.h"
 #include "log_capture.h"
-#include "proc_fds.h"
+#include "proc_self.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED 1

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "mem/memmap.h"
 #include "t.h"
+#include "../integ/proc_self.h" /* the integ tests' leak counts */
 
 #define KB 1024ull
 
@@ -341,22 +342,6 @@ static void test_translate(void)
 	vhu_memmap_free(m);
 }
 
-/* Mappings of this test's memfds (the allocator's own come and go, under
- * ASan in numbers), for the checks that none is left behind. */
-static int count_maps(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	int n = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "memfd:vhu-test") != NULL;
-	fclose(f);
-	return n;
-}
-
 static struct vhu_mem_region_wire wreg(uint64_t gpa, uint64_t size, uint64_t qva)
 {
 	return (struct vhu_mem_region_wire){ gpa, size, qva, 0 };
@@ -369,7 +354,7 @@ static struct vhu_mem_region_wire wreg(uint64_t gpa, uint64_t size, uint64_t qva
 static void test_add_remove(void)
 {
 	const uint64_t sz = 4 * KB;
-	int fd = mkfd(sz), maps0 = count_maps();
+	int fd = mkfd(sz), maps0 = count_maps_of("memfd:vhu-test");
 	struct vhu_memmap *m = NULL, *n;
 	struct vhu_mem_region_wire w;
 
@@ -401,10 +386,10 @@ static void test_add_remove(void)
 	/* the same region again (QEMU's per-queue-pair devices): counted, not
 	 * mapped again, and gone only with as many removes */
 	w = wreg(9 * 0x10000ull, sz, 0x7f0000000000ull + 9 * 0x10000ull);
-	int maps1 = count_maps();
+	int maps1 = count_maps_of("memfd:vhu-test");
 	CHECK_EQ(vhu_memmap_add(m, &w, fd, &n), 1);
 	CHECK(n == NULL);
-	CHECK_EQ(count_maps(), maps1);
+	CHECK_EQ(count_maps_of("memfd:vhu-test"), maps1);
 	CHECK_EQ(vhu_memmap_remove(m, &w, &n), 1);
 	CHECK(n == NULL);
 	CHECK(vhu_gpa_to_hva(m, 9 * 0x10000ull, 1) != NULL);
@@ -465,7 +450,7 @@ static void test_add_remove(void)
 	CHECK(vhu_gpa_to_hva(m, 0, 1) == NULL);
 	vhu_memmap_free(m);
 	close(fd);
-	CHECK_EQ(count_maps(), maps0);
+	CHECK_EQ(count_maps_of("memfd:vhu-test"), maps0);
 }
 
 /* Pages of [p, p+len) resident in memory. */
