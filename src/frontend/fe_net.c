@@ -259,6 +259,29 @@ void fe_tx_reclaim(struct vhu_fe *fe, struct fe_vq *vq)
 	fe_vq_after_used(fe, vq);
 }
 
+bool fe_tx_size(const struct vhu_fe *fe, struct fe_vq *vq, const struct vhu_pkt *p,
+		struct fe_tx_size *sz)
+{
+	uint32_t len = 0, nsegs = 0;
+
+	for (const struct vhu_pkt *s = p; s && len <= FE_MAX_PKT; s = s->next) {
+		len += s->data_len;
+		if (++nsegs > FE_MAX_PKT)
+			break;
+	}
+	sz->len = len;
+	sz->need = len + fe->hdr_len;
+	sz->nb = (uint16_t)VHU_MIN((sz->need + vq->buf_size - 1) / vq->buf_size, 0xffffu);
+	if (len > FE_MAX_PKT || nsegs > FE_MAX_PKT || sz->nb > vq->max_bufs) {
+		fe_vq_error(vq, "packet of %u bytes does not fit %u buffers", len, vq->max_bufs);
+		return false;
+	}
+	/* Descriptors: the header's own (split), then one per buffer with
+	 * bytes of data. */
+	sz->nsg = (uint16_t)(sz->nb + (vq->split_hdr && len > 0 && vq->buf_size > fe->hdr_len));
+	return true;
+}
+
 /* Lays the packet out in buffers as [header | data ...] and describes it
  * in vq->sg. Returns the number of sg entries. */
 uint16_t fe_tx_fill(struct vhu_fe *fe, struct fe_vq *vq, const struct vhu_pkt *p,
@@ -352,26 +375,12 @@ VHU_EXPORT uint16_t vhu_fe_send_burst(struct vhu_fe *fe, uint16_t qp,
 	old = vq->avail_idx;
 	for (; sent < n; sent++) {
 		const struct vhu_pkt *p = pkts[sent];
-		uint32_t len = 0, need, nsegs = 0;
-		uint16_t nb, nsg;
+		struct fe_tx_size sz;
 
-		for (const struct vhu_pkt *s = p; s && len <= FE_MAX_PKT; s = s->next) {
-			len += s->data_len;
-			if (++nsegs > FE_MAX_PKT)
-				break;
-		}
-		need = len + fe->hdr_len;
-		nb = (uint16_t)VHU_MIN((need + vq->buf_size - 1) / vq->buf_size, 0xffffu);
-		if (len > FE_MAX_PKT || nsegs > FE_MAX_PKT || nb > vq->max_bufs) {
-			/* It would never fit: count it sent, or the caller
-			 * would retry it forever. */
-			fe_vq_error(vq, "packet of %u bytes does not fit %u buffers",
-				    len, vq->max_bufs);
+		if (!fe_tx_size(fe, vq, p, &sz))
 			continue;
-		}
-		/* Descriptors: the header's own (split), then one per buffer
-		 * with bytes of data. */
-		nsg = (uint16_t)(nb + (vq->split_hdr && len > 0 && vq->buf_size > fe->hdr_len));
+		uint32_t len = sz.len, need = sz.need;
+		uint16_t nb = sz.nb, nsg = sz.nsg;
 		if (vq->num_free < (vq->indirect ? 1 : nsg) || vq->buf_free_n < nb)
 			break;
 

@@ -299,22 +299,13 @@ uint16_t fe_packed_send_burst(struct vhu_fe *fe, struct fe_vq *vq,
 	tx_reclaim(fe, vq);
 	for (; sent < n; sent++) {
 		const struct vhu_pkt *p = pkts[sent];
-		uint32_t len = 0, need, nsegs = 0;
-		uint16_t nb, nsg, slots;
+		struct fe_tx_size sz;
+		uint16_t slots;
 
-		for (const struct vhu_pkt *s = p; s && len <= FE_MAX_PKT; s = s->next) {
-			len += s->data_len;
-			if (++nsegs > FE_MAX_PKT)
-				break;
-		}
-		need = len + fe->hdr_len;
-		nb = (uint16_t)VHU_MIN((need + vq->buf_size - 1) / vq->buf_size, 0xffffu);
-		if (len > FE_MAX_PKT || nsegs > FE_MAX_PKT || nb > vq->max_bufs) {
-			fe_vq_error(vq, "packet of %u bytes does not fit %u buffers",
-				    len, vq->max_bufs);
+		if (!fe_tx_size(fe, vq, p, &sz))
 			continue;
-		}
-		nsg = (uint16_t)(nb + (vq->split_hdr && len > 0 && vq->buf_size > fe->hdr_len));
+		uint32_t len = sz.len, need = sz.need;
+		uint16_t nb = sz.nb, nsg = sz.nsg;
 		slots = vq->indirect ? 1 : nsg;
 		if (vq->num_free < slots || vq->ids_free == 0 || vq->buf_free_n < nb)
 			break;

@@ -222,6 +222,16 @@ void fe_rx_copy(struct vhu_fe *fe, struct fe_vq *vq, uint16_t nb,
 void fe_pkt_set_offload(struct vhu_pkt *p, const struct virtio_net_hdr *h);
 uint16_t fe_tx_fill(struct vhu_fe *fe, struct fe_vq *vq, const struct vhu_pkt *p,
 		    const uint32_t *bi, uint16_t nb, uint32_t need);
+/* What a packet to send takes (both layouts): its length, the buffers
+ * (nb) and the sg entries (nsg) with the header. false, with the queue's
+ * error counted, for one that never fits: the caller counts it sent, or
+ * its caller would retry it forever. */
+struct fe_tx_size {
+	uint32_t len, need;
+	uint16_t nb, nsg;
+};
+bool fe_tx_size(const struct vhu_fe *fe, struct fe_vq *vq, const struct vhu_pkt *p,
+		struct fe_tx_size *sz);
 
 /* fe_packed.c */
 int fe_packed_ring_alloc(struct vhu_fe *fe, struct fe_vq *vq, unsigned hint);
