@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # vIOMMU through vhu-switch: a guest behind QEMU's emulated intel-iommu
-# (as qemu_ping_iommu.sh: device IOTLB, ATS, the NIC behind a PCIe root
-# port, intel_iommu=on iommu.strict=1) on a vhost-user port pings a
+# (guest_iommu, as qemu_ping_iommu.sh) on a vhost-user port pings a
 # network namespace behind a tap port (169.254.21.1 -> 169.254.21.2).
 # ACCESS_PLATFORM (bit 33) must be negotiated, 5 of 5 replies, no vring
 # broken, and the port's counters must show frames kept at IOTLB misses
@@ -11,15 +10,13 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/guest.sh"
 . "$(dirname "$0")/switch_common.inc"
-sw_need_taps
 guest_prepare || skip "no guest kernel/initramfs (see above)"
 sw_netns
-GUEST_QEMU_PRE="-device intel-iommu,intremap=off,device-iotlb=on -device pcie-root-port,id=rp0,bus=pcie.0,chassis=1"
-VHU_GUEST_APPEND="$VHU_GUEST_APPEND intel_iommu=on iommu.strict=1"
+guest_iommu
 
 sw_start --port vhost-user:vm0 --port "tap:t0,ifname=$TAPIF"
 sw_tap_into_ns 169.254.21.2/16
-guest_boot g0 "$T/vm0" "" "bus=rp0,disable-legacy=on,iommu_platform=on,ats=on" \
+guest_boot g0 "$T/vm0" "" "$GUEST_IOMMU_DEV" \
 	"vhu.mode=ping vhu.ip=169.254.21.1/16 vhu.peer=169.254.21.2 vhu.count=5 vhu.wait=30" ||
 	fail "guest_boot"
 guest_wait g0 90 || { guest_dump g0; sw_dump; fail "guest did not finish"; }
