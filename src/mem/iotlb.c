@@ -168,3 +168,23 @@ uint64_t vhu_iotlb_to_gpa(const struct vhu_iotlb *t, const struct vhu_memmap *m,
 
 	return e && m ? vhu_qva_to_gpa(m, e->uaddr + (iova - e->iova)) : UINT64_MAX;
 }
+
+void vhu_iotlb_log_mark(const struct vhu_iotlb *t, const struct vhu_memmap *m,
+			const struct vhu_dirty_log *log, uint64_t iova, uint64_t len)
+{
+	while (len && m) {
+		const struct vhu_iotlb_entry *e = find(t, iova);
+		if (!e)
+			return;
+		uint64_t off = iova - e->iova, l = len < e->size - off ? len : e->size - off;
+		const struct vhu_mem_region *r = vhu_qva_region(m, e->uaddr + off);
+		if (!r)
+			return;
+		uint64_t roff = e->uaddr + off - r->qva;
+		if (l > r->size - roff)
+			l = r->size - roff;
+		vhu_dirty_log_mark(log, r->gpa + roff, l);
+		iova += l;
+		len -= l;
+	}
+}

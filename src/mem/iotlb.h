@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/vhost_types.h>
+#include "mem/dirty_log.h"
 #include "mem/memmap.h"
 
 /* As DPDK's vhost library. */
@@ -72,7 +73,14 @@ void *vhu_iotlb_span(const struct vhu_iotlb *t, const struct vhu_memmap *m, uint
  * IOVAs then, and valid for perm only). NULL on a miss or a bad entry. */
 void *vhu_iotlb_hint(const struct vhu_iotlb *t, const struct vhu_memmap *m,
 		     struct vhu_gpa_hint *h, uint64_t iova, uint64_t len, uint8_t perm);
-/* Guest physical address of an IOVA (dirty logging), or UINT64_MAX. */
+/* Marks the guest pages of [iova, iova+len) in the dirty log, which is
+ * indexed by guest-physical address: each piece that stays in one entry
+ * and one region goes IOVA -> frontend VA -> GPA. A piece with no entry
+ * or outside guest memory is not marked (the write went through the same
+ * entries, under the same vring lock: it cannot happen). */
+void vhu_iotlb_log_mark(const struct vhu_iotlb *t, const struct vhu_memmap *m,
+			const struct vhu_dirty_log *log, uint64_t iova, uint64_t len);
+/* Guest physical address of an IOVA (ring addresses), or UINT64_MAX. */
 uint64_t vhu_iotlb_to_gpa(const struct vhu_iotlb *t, const struct vhu_memmap *m,
 			  uint64_t iova);
 

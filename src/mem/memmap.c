@@ -103,10 +103,33 @@ static int region_map(const char *req, struct vhu_mem_region *r,
 static struct vhu_memmap *map_alloc(uint32_t n)
 {
 	struct vhu_memmap *m = calloc(1, sizeof(struct vhu_memmap) +
-					     n * sizeof(struct vhu_mem_region));
-	if (m)
+					     n * (sizeof(struct vhu_mem_region) + sizeof(uint16_t)));
+	if (m) {
 		m->refs = 1;
+		m->by_qva = (uint16_t *)(void *)&m->regions[n];
+	}
 	return m;
+}
+
+/* by_qva of a map whose regions are in place: an insertion sort (at most
+ * VHU_MAX_MEM_SLOTS, once per map change), then whether neighbours in
+ * that order overlap. */
+static void index_qva(struct vhu_memmap *m)
+{
+	uint16_t *o = m->by_qva;
+
+	for (uint32_t i = 0; i < m->nregions; i++) {
+		uint32_t j = i;
+		for (; j > 0 && m->regions[o[j - 1]].qva > m->regions[i].qva; j--)
+			o[j] = o[j - 1];
+		o[j] = (uint16_t)i;
+	}
+	m->qva_disjoint = true;
+	for (uint32_t i = 1; i < m->nregions; i++) {
+		const struct vhu_mem_region *a = &m->regions[o[i - 1]], *b = &m->regions[o[i]];
+		if (b->qva - a->qva < a->size)
+			m->qva_disjoint = false;
+	}
 }
 
 /* n of old's regions from i into m at j, m holding their mappings too. */
@@ -186,6 +209,7 @@ int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 		m->regions[at] = r;
 		m->nregions++;
 	}
+	index_qva(m);
 	*out = m;
 	return 0;
 }
@@ -253,6 +277,7 @@ int vhu_memmap_add(const struct vhu_memmap *old, const struct vhu_mem_region_wir
 	}
 	m->regions[at] = r;
 	m->nregions = n + 1;
+	index_qva(m);
 	*out = m;
 	return 0;
 }
@@ -283,6 +308,7 @@ int vhu_memmap_remove(const struct vhu_memmap *old, const struct vhu_mem_region_
 	regions_share(m, 0, old, 0, at);
 	regions_share(m, at, old, at + 1, n - at - 1);
 	m->nregions = n - 1;
+	index_qva(m);
 	*out = m;
 	return 0;
 }
@@ -314,37 +340,52 @@ void vhu_memmap_free(struct vhu_memmap *m)
 	free(m);
 }
 
+const struct vhu_mem_region *vhu_qva_region(const struct vhu_memmap *m, uint64_t qva)
+{
+	if (!m->qva_disjoint) {
+		for (uint32_t i = 0; i < m->nregions; i++) {
+			const struct vhu_mem_region *r = &m->regions[i];
+			if (qva - r->qva < r->size && qva >= r->qva)
+				return r;
+		}
+		return NULL;
+	}
+	uint32_t lo = 0, hi = m->nregions;
+	/* The last region starting at or below qva is the only candidate. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (m->regions[m->by_qva[mid]].qva <= qva)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct vhu_mem_region *r = &m->regions[m->by_qva[lo - 1]];
+	return qva - r->qva < r->size ? r : NULL;
+}
+
 void *vhu_qva_piece(const struct vhu_memmap *m, uint64_t qva, uint64_t *len)
 {
-	for (uint32_t i = 0; i < m->nregions; i++) {
-		const struct vhu_mem_region *r = &m->regions[i];
-		uint64_t off = qva - r->qva;
-		if (qva >= r->qva && off < r->size) {
-			if (*len > r->size - off)
-				*len = r->size - off;
-			return r->hva + off;
-		}
-	}
-	return NULL;
+	const struct vhu_mem_region *r = vhu_qva_region(m, qva);
+
+	if (!r)
+		return NULL;
+	uint64_t off = qva - r->qva;
+	if (*len > r->size - off)
+		*len = r->size - off;
+	return r->hva + off;
 }
 
 void *vhu_qva_to_hva(const struct vhu_memmap *m, uint64_t qva, uint64_t len)
 {
-	for (uint32_t i = 0; i < m->nregions; i++) {
-		const struct vhu_mem_region *r = &m->regions[i];
-		uint64_t off = qva - r->qva;
-		if (qva >= r->qva && off < r->size && len <= r->size - off)
-			return r->hva + off;
-	}
-	return NULL;
+	uint64_t l = len;
+	void *p = vhu_qva_piece(m, qva, &l);
+	return p && l == len ? p : NULL;
 }
 
 uint64_t vhu_qva_to_gpa(const struct vhu_memmap *m, uint64_t qva)
 {
-	for (uint32_t i = 0; i < m->nregions; i++) {
-		const struct vhu_mem_region *r = &m->regions[i];
-		if (qva >= r->qva && qva - r->qva < r->size)
-			return r->gpa + (qva - r->qva);
-	}
-	return UINT64_MAX;
+	const struct vhu_mem_region *r = vhu_qva_region(m, qva);
+	return r ? r->gpa + (qva - r->qva) : UINT64_MAX;
 }

@@ -17,6 +17,7 @@
 #ifndef VHU_MEM_MEMMAP_H
 #define VHU_MEM_MEMMAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include "common/compiler.h"
@@ -52,6 +53,13 @@ struct vhu_memmap {
 	 * from this map (net/zc.h): the regions stay mapped until the last. */
 	unsigned refs;
 	uint32_t nregions;
+	/* Frontend-VA lookups (rings, and each IOTLB hit with the vIOMMU):
+	 * region indexes sorted by qva, a binary search when the regions'
+	 * frontend ranges are disjoint (qva_disjoint), as every frontend
+	 * makes them; else a walk in gpa order. Built with the map, in the
+	 * same allocation. */
+	uint16_t *by_qva;
+	bool qva_disjoint;
 	/* Sorted by gpa, disjoint: lookups by gpa are a binary search.
 	 * Allocated to nregions. */
 	struct vhu_mem_region regions[];
@@ -171,7 +179,9 @@ static inline void *vhu_gpa_to_hva(const struct vhu_memmap *m, uint64_t gpa,
 	return p && l == len ? p : NULL;
 }
 
-/* Same for frontend virtual addresses. A linear walk over the regions:
+/* The region that holds frontend virtual address qva, or NULL (by_qva). */
+const struct vhu_mem_region *vhu_qva_region(const struct vhu_memmap *m, uint64_t qva);
+/* As vhu_gpa_piece and vhu_gpa_to_hva for frontend virtual addresses:
  * ring setup translates these, and with the vIOMMU each IOTLB hit. */
 void *vhu_qva_piece(const struct vhu_memmap *m, uint64_t qva, uint64_t *len);
 void *vhu_qva_to_hva(const struct vhu_memmap *m, uint64_t qva, uint64_t len);

@@ -26,7 +26,7 @@ uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, ui
 		uint32_t left = off;
 		for (uint32_t i = 0; i < niov && left; i++) {
 			uint32_t l = VHU_MIN(left, iov[i].len);
-			vhu_dirty_log_mark(vq->log, iov[i].gpa, l);
+			vhu_vq_log_buf(vq, iov[i].gpa, l);
 			left -= l;
 		}
 	}

@@ -145,8 +145,15 @@ bool vhu_vq_translate(struct vhu_vq *vq, const struct vhu_memmap *m)
 		return false;
 	}
 	vq->used_gpa = ring_gpa(vq, m, vq->addr.used_user_addr);
-	if (vq->addr.flags & (1u << VHOST_VRING_F_LOG))
-		vq->used_gpa = vq->addr.log_guest_addr;
+	if (vq->addr.flags & (1u << VHOST_VRING_F_LOG)) {
+		/* With ACCESS_PLATFORM QEMU gives the used ring's IOVA here
+		 * (as DPDK reads it): translated like the ring itself; one
+		 * the IOTLB does not hold leaves the ring's own. */
+		uint64_t g = vq->iotlb ? ring_gpa(vq, m, vq->addr.log_guest_addr)
+				       : vq->addr.log_guest_addr;
+		if (g != UINT64_MAX)
+			vq->used_gpa = g;
+	}
 	return true;
 }
 

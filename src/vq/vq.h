@@ -36,7 +36,7 @@ struct vhu_held;
 struct vhu_iov {
 	uint8_t *base;
 	uint32_t len;
-	uint64_t gpa; /* for dirty logging */
+	uint64_t gpa; /* for dirty logging: the descriptor's address (an IOVA with ACCESS_PLATFORM) */
 };
 
 /* One used buffer of a packed ring, before write-back: its id, the bytes
@@ -201,6 +201,18 @@ static inline void *vhu_vq_to_hva_hint(const struct vhu_memmap *m, const struct 
 static inline bool vhu_vq_logging(const struct vhu_vq *vq) VHU_REQUIRES(vq->lock)
 {
 	return unlikely(vq->log->bitmap != NULL) && (vq->features & (1ULL << VHOST_F_LOG_ALL));
+}
+
+/* Marks [addr, addr+len) of a buffer written in the dirty log: addr as
+ * the descriptor gave it, a GPA, or with ACCESS_PLATFORM an IOVA that is
+ * translated for the log (indexed by GPA). Call when vhu_vq_logging. */
+static inline void vhu_vq_log_buf(const struct vhu_vq *vq, uint64_t addr, uint64_t len)
+	VHU_REQUIRES(vq->lock)
+{
+	if (likely(!vq->iotlb))
+		vhu_dirty_log_mark(vq->log, addr, len);
+	else
+		vhu_iotlb_log_mark(vq->iotlb, vq->mem, vq->log, addr, len);
 }
 
 /* EVENT_IDX: avail_event lives right after the used ring's entries. */

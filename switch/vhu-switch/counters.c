@@ -9,7 +9,9 @@
  * a VLAN the port does not carry), errors (tap read/write failures).
  * rx_vlan_dropped says how many of rx_dropped were for their VLAN,
  * tx_failure_drops how many of tx_dropped a running guest had no room for
- * after tx_retries more attempts. Queue q of a vhost-user port is queue
+ * after tx_retries more attempts; behind a vIOMMU, tx_iotlb_kept the frames
+ * a guest did not take at an IOTLB miss and the switch kept for the next
+ * tries, tx_iotlb_drops those of them it gave up on. Queue q of a vhost-user port is queue
  * pair q: rx = guest vring 2q+1, tx = vring 2q. Tunnel and afxdp ports
  * add rows of their own (docs/vxlan.md, docs/afxdp.md).
  */
@@ -22,7 +24,7 @@ enum {
 	C_TX_PACKETS, C_TX_BYTES, C_TX_DROPPED, C_TX_ERRORS,
 	C_NQ,                     /* the counters above (and C_XDP's) are also per queue */
 	C_OL_WHOLE = C_NQ, C_OL_SEGMENTED, C_OL_CSUM, C_VLAN_DROPPED, C_TX_RETRIES,
-	C_TX_FAIL_DROPS,
+	C_TX_FAIL_DROPS, C_TX_IOTLB_KEPT, C_TX_IOTLB_DROPS,
 	C_RX_SIZE,                /* SW_SIZE_BINS each */
 	C_TX_SIZE = C_RX_SIZE + SW_SIZE_BINS,
 	C_VX = C_TX_SIZE + SW_SIZE_BINS,   /* from here: tunnel ports only */
@@ -49,6 +51,8 @@ static const struct {
 	[C_VLAN_DROPPED] = { "rx_vlan_dropped", "Frames from the port dropped for their VLAN (in rx_dropped)." },
 	[C_TX_RETRIES] = { "tx_retries", "Enqueue attempts to the guest after a burst's first." },
 	[C_TX_FAIL_DROPS] = { "tx_failure_drops", "Frames the guest's ring had no room for after the retries (in tx_dropped)." },
+	[C_TX_IOTLB_KEPT] = { "tx_iotlb_kept", "Frames a guest behind a vIOMMU did not take at an IOTLB miss, kept for its next tries." },
+	[C_TX_IOTLB_DROPS] = { "tx_iotlb_drops", "Frames dropped at an IOTLB miss: past one kept burst, no copy, or not taken in 100 ms (in tx_dropped)." },
 	[C_VX_BAD] = { "rx_vxlan_bad", "Tunnel datagrams that were not VXLAN frames." },
 	[C_VX_VNI] = { "rx_vxlan_vni", "Tunnel frames of another VNI." },
 	[C_VX_SRC] = { "rx_vxlan_src", "Tunnel datagrams from an address that is not a remote." },
@@ -155,6 +159,8 @@ static uint64_t val(const struct port *p, unsigned c, int q)
 	case C_VLAN_DROPPED: return ld(&p->vlan_dropped);
 	case C_TX_RETRIES: return ld(&p->tx_retries);
 	case C_TX_FAIL_DROPS: return ld(&p->tx_fail_drops);
+	case C_TX_IOTLB_KEPT: return ld(&p->tx_iotlb_kept);
+	case C_TX_IOTLB_DROPS: return ld(&p->tx_iotlb_drops);
 	case C_VX_BAD: return ld(&p->vx.rx_bad);
 	case C_VX_VNI: return ld(&p->vx.rx_vni);
 	case C_VX_SRC: return ld(&p->vx.rx_src);

@@ -442,6 +442,9 @@ static void *pmd_main(void *arg)
 			stat_add(&r->port->rxq_cycles[r->q], t1 - t);
 			t = t1;
 		}
+		/* Frames kept for a guest's IOTLB answer (port_vhost.c). */
+		if (__builtin_expect(atomic_load_explicit(&sw_tx_kept, memory_order_relaxed), 0))
+			vhost_tx_kept(c, m->id);
 		uint64_t dt = sw_cycles() - t0;
 		stat_add(&st->v[work ? PS_BUSY : PS_IDLE], dt);
 		stat_add(&st->v[work ? PS_BUSY_ITERS : PS_IDLE_ITERS], 1);

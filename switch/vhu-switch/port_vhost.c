@@ -28,9 +28,16 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/virtio_config.h>
 #include <vhu/pkt.h>
 #include "feature_names.h"
 #include "sw.h"
+
+/* Frames a kept-pool holds: one burst of full-size frames on each of 16 queues. */
+#define KEPT_POOL_SEGS 512
+#define KEPT_POOL_ROOM 2048
+
+static void kept_free(struct port *p);
 
 static void update_masks(struct port *p, struct vhu_dev *dev)
 {
@@ -58,6 +65,16 @@ static int new_device(struct vhu_dev *dev)
 		       p->name, p->path, vhu_dev_get_id(dev));
 		return -1;
 	}
+	if ((vhu_dev_get_features(dev) & (1ULL << VIRTIO_F_ACCESS_PLATFORM)) &&
+	    !atomic_load(&p->kept_pool)) {
+		char name[SW_NAME_MAX + 8];
+		snprintf(name, sizeof(name), "%s-kept", p->name);
+		struct vhu_pkt_pool *kp = vhu_pkt_pool_create(name, KEPT_POOL_SEGS, KEPT_POOL_ROOM);
+		if (!kp)
+			SW_LOG("port %s: no pool for frames kept at IOTLB misses: they are "
+			       "dropped (tx_iotlb_drops)", p->name);
+		atomic_store(&p->kept_pool, kp);
+	}
 	atomic_store(&p->features, vhu_dev_get_features(dev));
 	atomic_store(&p->ol_caps, sw_ol_of_guest(vhu_dev_get_features(dev)));
 	atomic_store(&p->dev_id, vhu_dev_get_id(dev));
@@ -82,6 +99,7 @@ static void destroy_device(struct vhu_dev *dev)
 		return; /* the one new_device refused */
 	atomic_store(&p->dev, NULL);
 	sw_synchronize();
+	kept_free(p);
 	atomic_store(&p->state, PS_CONNECTED);
 	atomic_store(&p->guest_rx_mask, 0);
 	atomic_store(&p->guest_tx_mask, 0);
@@ -203,6 +221,8 @@ int vhost_port_open(struct port *p, char *err, size_t errlen)
 void vhost_port_close(struct port *p)
 {
 	vhu_driver_unregister(p->path);
+	/* destroy_device gave back every frame kept in it. */
+	vhu_pkt_pool_destroy(atomic_exchange(&p->kept_pool, NULL));
 }
 
 uint16_t vhost_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
@@ -239,35 +259,162 @@ static unsigned nth_bit(unsigned mask, unsigned k)
 	return (unsigned)__builtin_ctz(mask);
 }
 
-void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
+static bool behind_iommu(const struct port *p)
 {
-	struct vhu_dev *dev = atomic_load(&p->dev);
+	return atomic_load_explicit(&p->features, memory_order_relaxed) &
+	       (1ULL << VIRTIO_F_ACCESS_PLATFORM);
+}
+
+/* Frames the guest did not take are dropped and counted; with iotlb,
+ * they were kept for an IOTLB answer that did not come in time. */
+static void drop_kept(struct port *p, uint16_t q, uint16_t n)
+{
+	atomic_fetch_add_explicit(&p->tx[q].dropped, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->tx_iotlb_drops, n, memory_order_relaxed);
+}
+
+/* Keeps copies of pkts for the queue's next tries (the caller frees
+ * pkts): as many as fit one burst and the pool, the rest dropped. */
+static void keep(struct port *p, uint16_t q, struct sw_txq *t, struct vhu_pkt **pkts,
+		 uint16_t n)
+{
+	struct vhu_pkt_pool *pool = atomic_load_explicit(&p->kept_pool, memory_order_acquire);
+	uint16_t was = t->nkept, k = 0;
+
+	for (; k < n && t->nkept < SW_BURST && pool; k++) {
+		struct vhu_pkt *c = pkt_copy(pkts[k], pool);
+		if (!c)
+			break;
+		t->kept[t->nkept++] = c;
+	}
+	if (k)
+		atomic_fetch_add_explicit(&p->tx_iotlb_kept, k, memory_order_relaxed);
+	if (k < n)
+		drop_kept(p, q, (uint16_t)(n - k));
+	if (!was && t->nkept) {
+		t->kept_since = mono_ns();
+		atomic_fetch_add_explicit(&sw_tx_kept, 1, memory_order_relaxed);
+	}
+}
+
+/* Sends what the queue kept, in order; true when nothing is left. */
+static bool send_kept(struct port *p, struct vhu_dev *dev, uint16_t q, struct sw_txq *t)
+{
+	uint16_t sent = 0, n = t->nkept;
+
+	if (mono_ns() - t->kept_since <= SW_IOTLB_KEEP_NS) {
+		sent = vhu_enqueue_burst(dev, VHU_VRING_RX(q), t->kept, n);
+		port_capture(p, t->kept, sent);
+		stats_count(&p->tx[q], t->kept, sent, 0);
+		vhu_pkt_free_bulk(t->kept, sent);
+	} else {
+		drop_kept(p, q, n);
+		vhu_pkt_free_bulk(t->kept, n);
+		sent = n;
+	}
+	memmove(t->kept, t->kept + sent, (size_t)(n - sent) * sizeof(t->kept[0]));
+	t->nkept = (uint16_t)(n - sent);
+	if (t->nkept)
+		return false;
+	atomic_fetch_sub_explicit(&sw_tx_kept, 1, memory_order_relaxed);
+	return true;
+}
+
+/* The tx queue PMD pmd sends on (port_vhost.c's header), its lock taken
+ * when PMDs share it; NULL when the guest takes nothing now. */
+static struct sw_txq *txq_get(struct port *p, unsigned pmd, struct vhu_dev **dev,
+			      uint16_t *q, bool *shared)
+{
 	unsigned mask = atomic_load_explicit(&p->guest_rx_mask, memory_order_relaxed);
 
-	if (!dev || !mask) {
+	*dev = atomic_load(&p->dev);
+	if (!*dev || !mask)
+		return NULL;
+	unsigned k = (unsigned)__builtin_popcount(mask);
+	*q = (uint16_t)nth_bit(mask, pmd % k);
+	*shared = sw_opts.nb_pmds > k;
+	struct sw_txq *t = &p->txq[*q];
+	if (*shared)
+		while (atomic_flag_test_and_set_explicit(&t->lock, memory_order_acquire))
+			;
+	return t;
+}
+
+atomic_uint sw_tx_kept;
+
+void vhost_tx_kept(const struct sw_conf *c, unsigned pmd)
+{
+	for (unsigned i = 0; i < c->nb_live; i++) {
+		struct port *p = c->ports[c->live[i]];
+		struct vhu_dev *dev;
+		uint16_t q;
+		bool shared;
+		if (p->type != PORT_VHOST || !behind_iommu(p))
+			continue;
+		struct sw_txq *t = txq_get(p, pmd, &dev, &q, &shared);
+		if (!t)
+			continue;
+		if (t->nkept)
+			send_kept(p, dev, q, t);
+		if (shared)
+			atomic_flag_clear_explicit(&t->lock, memory_order_release);
+	}
+}
+
+/* Frames kept when the device goes (after the grace period: no PMD
+ * holds it): dropped. */
+static void kept_free(struct port *p)
+{
+	for (uint16_t q = 0; q < VHU_MAX_QUEUE_PAIRS; q++) {
+		struct sw_txq *t = &p->txq[q];
+		if (!t->nkept)
+			continue;
+		drop_kept(p, q, t->nkept);
+		vhu_pkt_free_bulk(t->kept, t->nkept);
+		t->nkept = 0;
+		atomic_fetch_sub_explicit(&sw_tx_kept, 1, memory_order_relaxed);
+	}
+}
+
+void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
+{
+	struct vhu_dev *dev;
+	uint16_t q, sent = 0;
+	bool shared;
+	struct sw_txq *t = txq_get(p, pmd, &dev, &q, &shared);
+
+	if (!t) {
 		/* A guest that is not running costs nothing but the count. */
 		atomic_fetch_add_explicit(&p->tx[0].dropped, n, memory_order_relaxed);
 		return;
 	}
-	unsigned k = (unsigned)__builtin_popcount(mask);
-	unsigned q = nth_bit(mask, pmd % k);
-	struct sw_txq *t = &p->txq[q];
-	bool shared = sw_opts.nb_pmds > k;
-	uint16_t sent = 0;
-	int64_t start = 0;
-
-	if (shared)
-		while (atomic_flag_test_and_set_explicit(&t->lock, memory_order_acquire))
-			;
+	if (__builtin_expect(t->nkept != 0, 0) && !send_kept(p, dev, q, t)) {
+		/* Still waiting for the IOTLB: these go behind, in order. */
+		keep(p, q, t, pkts, n);
+		if (shared)
+			atomic_flag_clear_explicit(&t->lock, memory_order_release);
+		return;
+	}
 	bool wait = !atomic_load_explicit(&t->congested, memory_order_relaxed);
 	unsigned budget = atomic_load_explicit(&p->tx_retries_max, memory_order_relaxed);
 	unsigned retries = 0;
+	uint16_t missed = 0;
+	int64_t start = 0;
 	for (;;) {
 		uint16_t m = vhu_enqueue_burst(dev, VHU_VRING_RX(q), pkts + sent, n - sent);
 		sent += m;
 		if (sent == n || retries == budget || (!m && !wait))
 			break;
 		if (!m) {
+			/* Behind a vIOMMU, buffers there but none taken is an
+			 * IOTLB miss (the library asked the frontend): the
+			 * answer takes a round trip through QEMU, longer than
+			 * any spin here, so the frames wait in the queue. */
+			if (__builtin_expect(behind_iommu(p), 0) &&
+			    vhu_vring_avail_entries(dev, VHU_VRING_RX(q))) {
+				missed = (uint16_t)(n - sent);
+				break;
+			}
 			/* Room comes when the guest refills its ring. */
 			if (!start)
 				start = mono_ns();
@@ -277,15 +424,18 @@ void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 		}
 		retries++;
 	}
-	bool congested = sent < n && (sent == 0 || wait);
+	if (__builtin_expect(missed != 0, 0))
+		keep(p, q, t, pkts + sent, missed);
+	bool congested = sent + missed < n && (sent == 0 || wait);
 	if (congested != atomic_load_explicit(&t->congested, memory_order_relaxed))
 		atomic_store_explicit(&t->congested, congested, memory_order_relaxed);
 	port_capture(p, pkts, sent);
 	if (shared)
 		atomic_flag_clear_explicit(&t->lock, memory_order_release);
-	stats_count(&p->tx[q], pkts, sent, (uint16_t)(n - sent));
+	uint16_t lost = (uint16_t)(n - sent - missed);
+	stats_count(&p->tx[q], pkts, sent, lost);
 	if (retries)
 		atomic_fetch_add_explicit(&p->tx_retries, retries, memory_order_relaxed);
-	if (sent < n)
-		atomic_fetch_add_explicit(&p->tx_fail_drops, n - sent, memory_order_relaxed);
+	if (lost)
+		atomic_fetch_add_explicit(&p->tx_fail_drops, lost, memory_order_relaxed);
 }

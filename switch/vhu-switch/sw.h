@@ -48,6 +48,9 @@
 /* The seeds' VHOST_ENQ_RETRY_USECS: how long one burst waits in all for a
  * full guest ring to have room (its tx-retries count the attempts). */
 #define SW_ENQ_RETRY_NS 100000
+/* Behind a vIOMMU: how long frames a guest could not take for an IOTLB
+ * miss are kept for it (QEMU under TCG answers a miss in a few ms). */
+#define SW_IOTLB_KEEP_NS 100000000
 
 /* Per queue and direction. Only PMDs write; ctl reads. Several PMDs may
  * add to one tx queue, so every update is an atomic add, once per burst
@@ -62,6 +65,14 @@ enum port_state { PS_DOWN, PS_CONNECTED, PS_RUNNING };
 struct sw_txq {
 	atomic_flag lock;       /* taken only when PMDs outnumber queues */
 	atomic_bool congested;  /* last burst timed out: do not wait again */
+	/* Behind a vIOMMU (ACCESS_PLATFORM): copies of the frames an enqueue
+	 * left at an IOTLB miss, at most one burst, sent before anything
+	 * else on the next burst or PMD iteration, dropped when older than
+	 * SW_IOTLB_KEEP_NS. Touched by whoever enqueues on the queue (under
+	 * lock when shared), and by destroy_device after the grace period. */
+	uint16_t nkept;
+	int64_t kept_since;
+	struct vhu_pkt *kept[SW_BURST];
 };
 
 struct capture;
@@ -174,6 +185,12 @@ struct port {
 	 * added once per burst. */
 	atomic_uint tx_retries_max;
 	_Atomic uint64_t tx_retries, tx_fail_drops;
+	/* Behind a vIOMMU (sw_txq.kept): frames kept at an IOTLB miss, and
+	 * kept frames dropped (also in the tx queue's dropped); the pool the
+	 * copies come from, made by the first new_device that negotiated
+	 * ACCESS_PLATFORM, freed when the port closes. */
+	_Atomic uint64_t tx_iotlb_kept, tx_iotlb_drops;
+	_Atomic(struct vhu_pkt_pool *) kept_pool;
 	/* The port as a spec (for show and the --db file), its VLAN mode
 	 * included: changed by the control side (set-port), which publishes
 	 * the mode in the next snapshot; PMDs read the snapshot's copy. */
@@ -337,6 +354,10 @@ void vhost_port_close(struct port *p);
 uint16_t vhost_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool,
 		  struct vhu_pkt **pkts, uint16_t n);
 void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
+/* Queues holding frames kept for an IOTLB answer (sw_txq.kept); while
+ * there are any, each PMD iteration calls vhost_tx_kept to send them. */
+extern atomic_uint sw_tx_kept;
+void vhost_tx_kept(const struct sw_conf *c, unsigned pmd);
 
 /* port_tap.c */
 int tap_port_open(struct port *p, char *err, size_t errlen);

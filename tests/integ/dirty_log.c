@@ -19,9 +19,16 @@
  * Mode "off" does the same with logging withheld (the log is given, LOG_ALL
  * is not acked): the same pages change and must be found unmarked, which
  * shows the check sees a missing mark. Each mode also requires that the
- * pages it checks include every vring's used area and receive buffers.
+ * pages it checks include every vring's used area and receive buffers,
+ * and that no page outside guest memory is marked.
  *
- * Usage: dirty_log [--packed 0|1] [--mode on|off|all] [-v]
+ * --iommu 1: the frontend plays a vIOMMU (ACCESS_PLATFORM): every address
+ * the rings hold, the log's used-ring address included, is an IOVA (the
+ * GPA plus VHU_FE_IOVA_OFFSET, far past the log), while the log stays
+ * indexed by GPA: only marks translated IOVA -> frontend VA -> GPA land
+ * on the pages checked.
+ *
+ * Usage: dirty_log [--packed 0|1] [--iommu 0|1] [--mode on|off|all] [-v]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -49,7 +56,7 @@
 
 static struct vhu_pkt_pool *be_pool;
 static struct vhu_dev *cur_dev;
-static int data_busy, paused, stop, verbose;
+static int data_busy, paused, stop, verbose, iommu;
 
 static int new_device(struct vhu_dev *dev)
 {
@@ -183,6 +190,25 @@ static uint64_t gpa_of(const struct vhu_fe *fe, uint64_t idx)
 	return fe->regions[idx / MEM].gpa + idx % MEM;
 }
 
+static uint64_t ring_addr(const struct vhu_fe *fe, const void *p)
+{
+	return iommu ? fe_mem_dev_addr(fe, p) : (uint64_t)(uintptr_t)p;
+}
+
+/* Marked pages of the log outside guest memory. */
+static long stray_marks(const struct vhu_fe *fe, const uint8_t *log, uint64_t pages)
+{
+	long n = 0;
+	for (uint64_t pg = 0; pg < pages; pg++) {
+		uint64_t gpa = pg * PAGE;
+		bool inside = false;
+		for (uint16_t i = 0; i < fe->nregions && !inside; i++)
+			inside = gpa - fe->regions[i].gpa < fe->regions[i].size;
+		n += !inside && ((log[pg / 8] >> (pg % 8)) & 1);
+	}
+	return n;
+}
+
 /* What the frontend alone writes: set aside in the comparison. */
 static void mark_fe(const struct vhu_fe *fe, uint8_t *fe_only, const void *va, uint64_t len)
 {
@@ -205,9 +231,10 @@ static int run(bool packed, bool log_on, const char *path)
 {
 	struct vhu_fe_opts o = {
 		.path = path, .ring_size = RING, .mem_size = 2 * MEM, .mem_regions = 2,
-		.buf_size = 2048, .packed = packed,
+		.buf_size = 2048, .packed = packed, .iommu = (uint64_t)iommu,
 		.protocol_features = (1ull << VHU_PROTO_F_MQ) | (1ull << VHU_PROTO_F_REPLY_ACK) |
-				     (1ull << VHU_PROTO_F_STATUS) | (1ull << VHU_PROTO_F_LOG_SHMFD),
+				     (1ull << VHU_PROTO_F_STATUS) | (1ull << VHU_PROTO_F_LOG_SHMFD) |
+				     (iommu ? 1ull << VHU_PROTO_F_BACKEND_REQ : 0),
 	};
 	const char *name = log_on ? "on" : "off";
 	struct vhu_pkt_pool *pool = vhu_pkt_pool_create("fe", 4096, 2048);
@@ -217,11 +244,16 @@ static int run(bool packed, bool log_on, const char *path)
 	CHECK(fe && pool, "%s: frontend cannot connect", name);
 	if (!fe || !pool)
 		return -1;
-	for (double t0 = now(); !__atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE) && now() - t0 < 5;)
+	for (double t0 = now(); !__atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE) && now() - t0 < 5;) {
+		if (iommu) /* the rings are IOVAs the backend asks for */
+			vhu_fe_iotlb_serve(fe);
 		usleep(1000);
+	}
 	CHECK(fe->nregions == 2 && fe->regions[0].size == MEM && fe->regions[1].size == MEM &&
 	      fe->regions[0].gpa == 0 && fe->regions[1].gpa == FE_REGION_STRIDE,
 	      "%s: unexpected memory layout", name);
+	CHECK(!!(vhu_fe_features(fe) & (1ull << VIRTIO_F_ACCESS_PLATFORM)) == !!iommu,
+	      "%s: ACCESS_PLATFORM %s", name, iommu ? "not negotiated" : "negotiated");
 	CHECK(!!(vhu_fe_features(fe) & (1ull << VIRTIO_F_RING_PACKED)) == packed,
 	      "%s: packed rings %s", name, packed ? "not negotiated" : "negotiated");
 	CHECK(vhu_fe_protocol_features(fe) & (1ull << VHU_PROTO_F_LOG_SHMFD),
@@ -248,12 +280,15 @@ static int run(bool packed, bool log_on, const char *path)
 	      "%s: SET_FEATURES with LOG_ALL refused", name);
 	for (uint16_t v = 0; !packed && v < 2; v++) {
 		struct fe_vq *vq = &fe->vqs[v];
+		/* As QEMU: with a vIOMMU every address, the log's too, is
+		 * the IOVA (ring_addr: the frontend VA, or the IOVA). */
 		struct vhost_vring_addr a = {
 			.index = v, .flags = 1u << VHOST_VRING_F_LOG,
-			.desc_user_addr = (uintptr_t)vq->desc,
-			.avail_user_addr = (uintptr_t)vq->avail,
-			.used_user_addr = (uintptr_t)vq->used,
-			.log_guest_addr = gpa_of(fe, (uint64_t)idx_of(fe, vq->used)),
+			.desc_user_addr = ring_addr(fe, vq->desc),
+			.avail_user_addr = ring_addr(fe, vq->avail),
+			.used_user_addr = ring_addr(fe, vq->used),
+			.log_guest_addr = iommu ? fe_mem_dev_addr(fe, vq->used)
+						: gpa_of(fe, (uint64_t)idx_of(fe, vq->used)),
 		};
 		CHECK(request(fe, VHU_REQ_SET_VRING_ADDR, &a, sizeof(a), NULL, 0) == 0,
 		      "%s: SET_VRING_ADDR with F_LOG refused", name);
@@ -313,10 +348,12 @@ static int run(bool packed, bool log_on, const char *path)
 				    (b == 0 || (uintptr_t)vq->bufs[b].va / PAGE !=
 						(uintptr_t)vq->bufs[b - 1].va / PAGE);
 	}
-	printf("%s %s: %ld pages changed by the backend (%ld in region 1; used areas of both "
-	       "vrings %ld/2, receive buffer pages %ld), %ld not marked; %ld other pages marked\n",
-	       packed ? "packed" : "split", name, need, need_r1, used_pages_changed, rx_pages,
-	       unmarked, marked_extra);
+	long stray = stray_marks(fe, log, pages);
+	printf("%s%s %s: %ld pages changed by the backend (%ld in region 1; used areas of both "
+	       "vrings %ld/2, receive buffer pages %ld), %ld not marked; %ld other pages marked, "
+	       "%ld outside guest memory\n", packed ? "packed" : "split", iommu ? " iommu" : "",
+	       name, need, need_r1, used_pages_changed, rx_pages, unmarked, marked_extra, stray);
+	CHECK(stray == 0, "%s: %ld pages outside guest memory marked", name, stray);
 	CHECK(used_pages_changed == 2 && rx_pages >= (long)RING / 4 && need_r1 > 0,
 	      "%s: the traffic did not reach the used areas (%ld), receive buffers (%ld) "
 	      "or region 1 (%ld)", name, used_pages_changed, rx_pages, need_r1);
@@ -339,7 +376,8 @@ static int run(bool packed, bool log_on, const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "packed", 1, 0, 'p' }, { "mode", 1, 0, 'm' }, { 0, 0, 0, 0 } };
+		{ "packed", 1, 0, 'p' }, { "mode", 1, 0, 'm' }, { "iommu", 1, 0, 'i' },
+		{ 0, 0, 0, 0 } };
 	const char *mode = "all";
 	bool packed = false;
 	char path[64];
@@ -350,6 +388,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'p': packed = atoi(optarg) != 0; break;
 		case 'm': mode = optarg; break;
+		case 'i': iommu = atoi(optarg) != 0; break;
 		case 'v': verbose = 1; break;
 		default: return 2;
 		}

@@ -10,6 +10,7 @@
 #   guest_monitor NAME CMD        one HMP command on the guest's monitor socket
 #   guest_migrate NAME PORT       live migration to a QEMU on -incoming (below)
 #   guest_dump NAME               console and QEMU log tails (for failures)
+#   guest_iommu               next guests behind an emulated intel-iommu (NIC: $GUEST_IOMMU_DEV)
 #   echo_backend_start SOCK QUEUES   vhu-fwd --mode icmpecho (or DPDK testpmd
 #                             net_vhost with VHU_PEER_BACKEND=dpdk), waits for SOCK
 #
@@ -410,6 +411,20 @@ guest_prepare() {
 	fi
 	VHU_GUEST_KVER=$(cat "$VHU_GUEST_DIR/kernel/version")
 	note "guest: kernel $VHU_GUEST_KVER ($(basename "$VHU_GUEST_KERNEL")), initrd $(basename "$VHU_GUEST_INITRD")"
+}
+
+# guest_iommu: the guests booted next sit behind QEMU's emulated
+# intel-iommu with a device IOTLB; their NICs take $GUEST_IOMMU_DEV in
+# DEVICE_EXTRA. The NIC sits behind a PCIe root port: on the root bus it
+# would have no ATS capability, and QEMU 7.2 passes the guest's unmaps on
+# to vhost-user only as device-IOTLB invalidations. Strict mode: each unmap
+# is invalidated page by page (lazy mode's periodic whole-domain flush also
+# wipes the receive buffers the backend was told of, so a reply after one
+# misses).
+guest_iommu() {
+	GUEST_QEMU_PRE="-device intel-iommu,intremap=off,device-iotlb=on -device pcie-root-port,id=rp0,bus=pcie.0,chassis=1"
+	VHU_GUEST_APPEND="$VHU_GUEST_APPEND intel_iommu=on iommu.strict=1"
+	GUEST_IOMMU_DEV="bus=rp0,disable-legacy=on,iommu_platform=on,ats=on"
 }
 
 # guest_mac NAME IDX: the MAC of NIC IDX of guest NAME.

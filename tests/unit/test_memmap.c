@@ -454,6 +454,74 @@ static void test_add_remove(void)
 }
 
 /* Pages of [p, p+len) resident in memory. */
+/* The frontend-VA index: 509 regions whose qva order is not their gpa
+ * order (a permutation), every region found by its start, middle and last
+ * byte, the gaps and both ends found in none, also after a remove; an
+ * aliased qva (two regions, one frontend range) still translates, to the
+ * region first in gpa order, as the walk it falls back to finds it. */
+static void test_qva_index(void)
+{
+	const uint64_t sz = 4 * KB, qbase = 0x7f0000000000ull;
+	int fd = mkfd(sz);
+	struct vhu_memmap *m = NULL, *n;
+	struct vhu_mem_region_wire w;
+	/* 509 is prime: i * 211 % 509 visits every slot once, out of order */
+	uint64_t slot[VHU_MAX_MEM_SLOTS];
+
+	for (uint32_t i = 0; i < VHU_MAX_MEM_SLOTS; i++) {
+		slot[i] = (uint64_t)i * 211 % VHU_MAX_MEM_SLOTS;
+		w = wreg(i * 0x10000ull, sz, qbase + slot[i] * 0x20000ull);
+		REQUIRE(vhu_memmap_add(m, &w, fd, &n) == 0);
+		vhu_memmap_free(m);
+		m = n;
+	}
+	CHECK(m->qva_disjoint);
+	for (uint32_t i = 1; i < m->nregions; i++)
+		CHECK(m->regions[m->by_qva[i - 1]].qva < m->regions[m->by_qva[i]].qva);
+	for (uint32_t i = 0; i < VHU_MAX_MEM_SLOTS; i++) {
+		uint64_t q = qbase + slot[i] * 0x20000ull, g = i * 0x10000ull;
+		CHECK_EQ(vhu_qva_to_gpa(m, q), g);
+		CHECK_EQ(vhu_qva_to_gpa(m, q + sz / 2), g + sz / 2);
+		CHECK_EQ(vhu_qva_to_gpa(m, q + sz - 1), g + sz - 1);
+		CHECK(vhu_qva_to_gpa(m, q + sz) == UINT64_MAX);
+		CHECK(vhu_qva_to_hva(m, q + 16, 16) == m->regions[i].hva + 16);
+		CHECK(vhu_qva_to_hva(m, q + sz - 8, 9) == NULL);
+		uint64_t l = 2 * sz;
+		CHECK(vhu_qva_piece(m, q + 100, &l) == m->regions[i].hva + 100);
+		CHECK_EQ(l, sz - 100);
+	}
+	CHECK(vhu_qva_to_gpa(m, qbase - 1) == UINT64_MAX);
+	CHECK(vhu_qva_to_gpa(m, 0) == UINT64_MAX);
+	CHECK(vhu_qva_to_gpa(m, UINT64_MAX) == UINT64_MAX);
+
+	/* remove the region at the lowest qva and one in the middle */
+	for (uint32_t k = 0; k < 2; k++) {
+		uint32_t i = k ? 300 : 0; /* slot[0] is 0: the lowest qva */
+		w = wreg(i * 0x10000ull, sz, qbase + slot[i] * 0x20000ull);
+		REQUIRE(vhu_memmap_remove(m, &w, &n) == 0);
+		vhu_memmap_free(m);
+		m = n;
+		CHECK(vhu_qva_to_gpa(m, w.userspace_addr + 1) == UINT64_MAX);
+	}
+	CHECK_EQ(vhu_qva_to_gpa(m, qbase + slot[301] * 0x20000ull + 3), 301 * 0x10000ull + 3);
+	CHECK_EQ(vhu_qva_to_gpa(m, qbase + slot[1] * 0x20000ull), 0x10000ull);
+	vhu_memmap_free(m);
+
+	/* aliased frontend ranges: gpa 0x10000 and 0x20000 both at qbase */
+	m = NULL;
+	for (uint32_t i = 1; i <= 2; i++) {
+		w = wreg(i * 0x10000ull, sz, qbase);
+		REQUIRE(vhu_memmap_add(m, &w, fd, &n) == 0);
+		vhu_memmap_free(m);
+		m = n;
+	}
+	CHECK(!m->qva_disjoint);
+	CHECK_EQ(vhu_qva_to_gpa(m, qbase + 5), 0x10000ull + 5);
+	CHECK(vhu_qva_to_gpa(m, qbase + sz) == UINT64_MAX);
+	vhu_memmap_free(m);
+	close(fd);
+}
+
 static unsigned resident(const void *p, size_t len)
 {
 	unsigned char vec[64];
@@ -504,6 +572,7 @@ int main(void)
 	RUN(test_rejects);
 	RUN(test_translate);
 	RUN(test_add_remove);
+	RUN(test_qva_index);
 	RUN(test_populate);
 	return t_done("test_memmap");
 }
