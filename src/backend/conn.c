@@ -336,6 +336,8 @@ bool vhu_conn_event(struct vhu_dev *dev, uint32_t events)
 		}
 		if (!keep)
 			return false;
+		if (dev->cb_busy)
+			return true; /* paused: the rest when the callback returned */
 	}
 	/* A hang-up with nothing left to read still reads as EOF above; this
 	 * covers one that came with an error instead. */
@@ -346,5 +348,35 @@ bool vhu_conn_event(struct vhu_dev *dev, uint32_t events)
 	else if (!c->rx_since)
 		c->rx_since = vhu_now_ms();
 	wait_update(c);
+	return true;
+}
+
+static void dev_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
+{
+	struct vhu_dev *dev = arg;
+
+	if (!vhu_conn_event(dev, events))
+		vhu_dev_destroy(dev);
+}
+
+void vhu_conn_pause(struct vhu_dev *dev)
+{
+	if (!dev->ev)
+		return;
+	vhu_loop_del(dev->ev);
+	dev->ev = NULL;
+	if (dev->conn)
+		dev->conn->out_watched = false;
+}
+
+/* The loop is level-triggered: what arrived meanwhile, a hang-up too,
+ * is seen at its next turn. */
+bool vhu_conn_resume(struct vhu_dev *dev)
+{
+	if (dev->ev)
+		return true;
+	if (!(dev->ev = vhu_loop_add(dev->fd, dev_event, dev)))
+		return false;
+	watch_out(dev->conn, dev->conn->out != NULL);
 	return true;
 }
