@@ -59,10 +59,6 @@ void vhu_dev_cb_finish(struct vhu_dev *dev)
 	bool keep;
 
 	dev->cb_busy = false;
-	if (dev->closing) {
-		vhu_dev_destroy(dev); /* its next step */
-		return;
-	}
 	if (c->kind == VHU_CB_NEW_CONNECTION && c->result != 0) {
 		VHU_WARN("%s: application refused the connection", dev->name);
 		keep = false;
@@ -72,7 +68,11 @@ void vhu_dev_cb_finish(struct vhu_dev *dev)
 		__atomic_store_n(&dev->running, false, __ATOMIC_RELAXED);
 		keep = false;
 	} else {
-		keep = vhu_dev_msg_resume(dev);
+		keep = dev->closing || vhu_dev_msg_resume(dev);
+	}
+	if (dev->closing) {
+		vhu_dev_destroy(dev); /* its next step */
+		return;
 	}
 	if (keep && !dev->cb_busy)
 		keep = vhu_conn_resume(dev);

@@ -20,7 +20,9 @@
  * connects, negotiates and forwards within a second; A's answer comes
  * after its callback, and A then runs. A disconnect during A's slow
  * vring_state_changed gets destroy_device and destroy_connection once
- * each, in that order, after it returned.
+ * each, in that order, after it returned; so does unregistering A's
+ * socket during its slow new_device, which waits for it (B still served
+ * meanwhile). Unregistering from A's own callback is refused.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,7 +51,7 @@
 #define IO_TIMEOUT_MS 1500
 #define IDLE_CONNS 1000
 
-static char path[64], lim_path[64];
+static char path[64], lim_path[64], a_path[64];
 
 /* ---- log lines, kept to be looked for --------------------------------- */
 static void log_fn(enum vhu_log_level lvl, const char *msg, void *arg)
@@ -130,10 +132,15 @@ static void destroy_device(struct vhu_dev *d)
 		usleep(10);
 }
 
+static int a_unreg_rc;
+
 static int vring_state(struct vhu_dev *d, uint16_t vring, int enable)
 {
 	(void)vring;
 	(void)enable;
+	if (is_a(d) && !enable)
+		__atomic_store_n(&a_unreg_rc, vhu_driver_unregister(vhu_dev_get_path(d)),
+				 __ATOMIC_SEQ_CST);
 	a_cb(d, 'V', CB_VRING);
 	return 0;
 }
@@ -335,9 +342,8 @@ static double a_took;
 
 static void *a_create(void *arg)
 {
-	struct vhu_fe_opts o = { .path = path, .connect_timeout_ms = 3000 };
+	struct vhu_fe_opts o = { .path = arg, .connect_timeout_ms = 3000 };
 	double t0 = now();
-	(void)arg;
 	a_fe = vhu_fe_create(&o);
 	a_took = now() - t0;
 	return NULL;
@@ -389,7 +395,7 @@ static void slow_new_destroy(void)
 	int c0 = __atomic_load_n(&conns, __ATOMIC_SEQ_CST);
 
 	a_reset(CB_NEW_DEV | CB_DESTROY_DEV);
-	pthread_create(&th, NULL, a_create, NULL);
+	pthread_create(&th, NULL, a_create, path);
 	CHECK(wait_slow(CB_NEW_DEV), "A's new_device not called");
 	good_round("A's new_device sleeps 2 s");
 	CHECK(__atomic_load_n(&in_slow, __ATOMIC_SEQ_CST) == CB_NEW_DEV,
@@ -435,6 +441,8 @@ static void slow_vring(void)
 		st[1] = 0;
 		CHECK(vhu_fe_send_raw(fe, 18, 1u << 3, st, sizeof(st), NULL, 0) == 0, "send");
 		CHECK(wait_slow(CB_VRING), "A's vring_state_changed not called");
+		CHECK(__atomic_load_n(&a_unreg_rc, __ATOMIC_SEQ_CST) == -EDEADLK,
+		      "unregister from A's own callback: %d", a_unreg_rc);
 		if (round == 1) {
 			/* Gone while its callback sleeps: stopped and closed after. */
 			shutdown(vhu_fe_sock(fe), SHUT_RDWR);
@@ -459,6 +467,42 @@ static void slow_vring(void)
 		vhu_fe_destroy(fe);
 		CHECK(wait_conns(c0, 3000), "A not gone");
 	}
+}
+
+static double un_took;
+static int un_rc;
+
+static void *a_unregister(void *arg)
+{
+	double t0 = now();
+	(void)arg;
+	un_rc = vhu_driver_unregister(a_path);
+	un_took = now() - t0;
+	return NULL;
+}
+
+/* A's socket unregistered while A's new_device sleeps: it waits for it,
+ * then destroy_device and destroy_connection; B is served meanwhile. */
+static void slow_unregister(void)
+{
+	pthread_t fe_th, un_th;
+
+	CHECK(vhu_driver_register(a_path, 0) == 0 &&
+	      vhu_driver_callback_register(a_path, &ops, NULL) == 0 &&
+	      vhu_driver_start(a_path) == 0, "A's socket");
+	a_reset(CB_NEW_DEV);
+	pthread_create(&fe_th, NULL, a_create, a_path);
+	CHECK(wait_slow(CB_NEW_DEV), "A's new_device not called");
+	pthread_create(&un_th, NULL, a_unregister, NULL);
+	good_round("A's socket is unregistered during its slow new_device");
+	pthread_join(un_th, NULL);
+	printf("RESULT unregister during a slow new_device took %.2f s\n", un_took);
+	CHECK(un_rc == 0, "unregister A's socket: %d", un_rc);
+	CHECK(un_took >= 1.0, "unregister did not wait for the callback (%.2f s)", un_took);
+	CHECK(a_seq_is("cNDC"), "A's close out of order");
+	pthread_join(fe_th, NULL);
+	vhu_fe_destroy(a_fe);
+	a_fe = NULL;
 }
 
 /* ---- resources --------------------------------------------------------- */
@@ -598,6 +642,7 @@ int main(void)
 	vhu_log_set_handler(log_fn, NULL);
 	snprintf(path, sizeof(path), "/tmp/vhu-stall-%d.sock", getpid());
 	snprintf(lim_path, sizeof(lim_path), "/tmp/vhu-stall-lim-%d.sock", getpid());
+	snprintf(a_path, sizeof(a_path), "/tmp/vhu-stall-a-%d.sock", getpid());
 	be_pool = vhu_pkt_pool_create("stall-be", 256, 2048);
 	fe_pool = vhu_pkt_pool_create("stall-fe", 64, 2048);
 	CHECK(be_pool && fe_pool, "pools");
@@ -617,6 +662,7 @@ int main(void)
 	CHECK(wait_log("the application's new_device took", 1000), "slow callback line");
 	slow_new_destroy();
 	slow_vring();
+	slow_unregister();
 	stalls();
 	idle_conns();
 	limit();
