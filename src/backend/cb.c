@@ -104,27 +104,8 @@ static void call(struct vhu_cb_call *c)
 			 (long long)ms);
 }
 
-static void queue_finished(struct vhu_cb_call *c)
-{
-	vhu_ctl_lock();
-	c->next = NULL;
-	*finished_tail = c;
-	finished_tail = &c->next;
-	if (wake_fd >= 0)
-		(void)eventfd_write(wake_fd, 1);
-	pthread_cond_broadcast(&returned);
-	vhu_ctl_unlock();
-}
-
-static void *call_thread(void *arg)
-{
-	struct vhu_cb_call *c = arg;
-
-	call(c);
-	queue_finished(c);
-	return NULL;
-}
-
+/* The loop's wake-up, made on first use (and tried again at each
+ * return until it exists). */
 static bool wake_ready(void) VHU_REQUIRES(vhu_ctl)
 {
 	if (wake_ev)
@@ -134,6 +115,30 @@ static bool wake_ready(void) VHU_REQUIRES(vhu_ctl)
 	if (wake_fd >= 0)
 		wake_ev = vhu_loop_add(wake_fd, wake_event, NULL);
 	return wake_ev != NULL;
+}
+
+static void queue_finished(struct vhu_cb_call *c) VHU_REQUIRES(vhu_ctl)
+{
+	c->next = NULL;
+	*finished_tail = c;
+	finished_tail = &c->next;
+	if (wake_ready())
+		(void)eventfd_write(wake_fd, 1);
+	else
+		VHU_ERR("%s: cannot wake the control thread (%s); the device waits for "
+			"the next callback to return", c->dev->name, strerror(errno));
+	pthread_cond_broadcast(&returned);
+}
+
+static void *call_thread(void *arg)
+{
+	struct vhu_cb_call *c = arg;
+
+	call(c);
+	vhu_ctl_lock();
+	queue_finished(c);
+	vhu_ctl_unlock();
+	return NULL;
 }
 
 void vhu_cb_start(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
@@ -153,7 +158,7 @@ void vhu_cb_start(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
 	c->enable = enable;
 	dev->cb_busy = true;
 	vhu_conn_pause(dev);
-	if (wake_ready() && pthread_attr_init(&attr) == 0) {
+	if (pthread_attr_init(&attr) == 0) {
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		r = pthread_create(&tid, &attr, call_thread, c);
 		pthread_attr_destroy(&attr);
@@ -164,11 +169,7 @@ void vhu_cb_start(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
 		VHU_ERR("%s: cannot start a thread for %s (%s); calling it on the control "
 			"thread", dev->name, names[kind], strerror(r > 0 ? r : ENOMEM));
 		call(c);
-		c->next = NULL;
-		*finished_tail = c;
-		finished_tail = &c->next;
-		if (wake_fd >= 0)
-			(void)eventfd_write(wake_fd, 1);
+		queue_finished(c);
 	}
 }
 
