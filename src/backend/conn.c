@@ -186,7 +186,8 @@ void vhu_conn_free(struct vhu_conn *c)
 
 static void watch_out(struct vhu_conn *c, bool on) VHU_REQUIRES(vhu_ctl)
 {
-	if (c->out_watched == on)
+	/* Paused (vhu_conn_pause): resuming watches what is queued then. */
+	if (c->out_watched == on || !c->dev->ev)
 		return;
 	if (vhu_loop_watch_out(c->dev->ev, on) == 0)
 		c->out_watched = on;

@@ -56,7 +56,7 @@ struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
 void vhu_dev_cb_finish(struct vhu_dev *dev)
 {
 	const struct vhu_cb_call *c = &dev->cb_call;
-	bool keep;
+	bool keep = true;
 
 	dev->cb_busy = false;
 	if (c->kind == VHU_CB_NEW_CONNECTION && c->result != 0) {
@@ -67,17 +67,13 @@ void vhu_dev_cb_finish(struct vhu_dev *dev)
 		/* Not running for the application: no destroy_device. */
 		__atomic_store_n(&dev->running, false, __ATOMIC_RELAXED);
 		keep = false;
-	} else {
-		keep = dev->closing || vhu_dev_msg_resume(dev);
+	} else if (!dev->closing) {
+		/* Watched again first: the held answer may have to wait for
+		 * the socket; a callback it leads to pauses it again. */
+		keep = vhu_conn_resume(dev) && vhu_dev_msg_resume(dev);
 	}
-	if (dev->closing) {
-		vhu_dev_destroy(dev); /* its next step */
-		return;
-	}
-	if (keep && !dev->cb_busy)
-		keep = vhu_conn_resume(dev);
-	if (!keep)
-		vhu_dev_destroy(dev);
+	if (!keep || dev->closing)
+		vhu_dev_destroy(dev); /* or its next step */
 }
 
 struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index)
