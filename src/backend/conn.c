@@ -58,6 +58,8 @@ static struct vhu_conn *first_expired(int64_t now) VHU_REQUIRES(vhu_ctl)
 		struct vhu_dev *dev = c->dev;
 		int64_t limit = dev->sock->io_timeout_ms;
 		char why[96];
+		if (!dev->ev)
+			continue; /* paused for a callback: nothing can move */
 		if (c->rx_since && now - c->rx_since >= limit) {
 			VHU_ERR("%s: %s for %.1f s; closing the connection", dev->name,
 				vhu_msg_rx_partial(c->msg, &c->rx, why, sizeof(why)),
@@ -378,6 +380,9 @@ bool vhu_conn_resume(struct vhu_dev *dev)
 		return true;
 	if (!(dev->ev = vhu_loop_add(dev->fd, dev_event, dev)))
 		return false;
+	/* The pause is ours: replies left unread count from now. */
+	if (dev->conn->tx_since)
+		dev->conn->tx_since = vhu_now_ms();
 	watch_out(dev->conn, dev->conn->out != NULL);
 	return true;
 }

@@ -39,7 +39,8 @@ bool vhu_conn_event(struct vhu_dev *dev, uint32_t events) VHU_REQUIRES(vhu_ctl);
 bool vhu_conn_send(struct vhu_dev *dev, const struct vhu_msg *msg) VHU_REQUIRES(vhu_ctl);
 
 /* While dev's callback runs: its fd is not watched (neither read nor
- * written), resumed after. Resume false: the loop cannot watch it, close. */
+ * written) nor timed out, resumed after, replies left unread counting
+ * from then. Resume false: the loop cannot watch it, close. */
 void vhu_conn_pause(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 bool vhu_conn_resume(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 
