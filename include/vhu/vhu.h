@@ -18,8 +18,9 @@
  * by whoever runs the event loop: either the library's own thread
  * (vhu_loop_start_thread(), started by vhu_driver_start() unless the
  * application asked for an external loop), or the application calling
- * vhu_loop_run() on vhu_loop_fd(). Callbacks run on that thread. Bursts
- * may run on any other thread; one thread per vring at a time.
+ * vhu_loop_run() on vhu_loop_fd(). Callbacks run on threads the library
+ * starts for them (see struct vhu_device_ops). Bursts may run on any
+ * other thread; one thread per vring at a time.
  *
  * Vring numbering follows virtio-net: vring 2*q is the guest's receive
  * queue of pair q (host to guest, vhu_enqueue_burst) and 2*q+1 its
@@ -33,9 +34,9 @@
  *   [any]      any thread, any time.
  *   [control]  any thread that is not bursting: it takes the library's
  *              control lock, which the event loop holds while it handles
- *              events and runs callbacks. From a callback too (the lock
- *              is recursive), unless said otherwise. Never from a data
- *              thread that destroy_device waits for: that deadlocks.
+ *              events (callbacks run without it). From a callback too,
+ *              unless said otherwise. Never from a data thread that
+ *              destroy_device waits for: that deadlocks.
  *   [device]   while the device exists (new_connection until
  *              destroy_connection returns): its callbacks, or any thread
  *              the application has told the device exists.
@@ -106,10 +107,27 @@ extern "C" {
 struct vhu_dev;
 
 /* Device events, copied by vhu_driver_callback_register(). Every
- * callback is optional (NULL: not called) and runs on the control thread
- * with the control lock held. Keep them short: while one runs, no other
- * connection is served (one that takes 100 ms or more is named in a log
- * line). Fill it with a designated initializer (or
+ * callback is optional (NULL: not called).
+ *
+ * Threads and locks: each call runs on a thread the library starts for
+ * it, not on the control thread, and without the control lock: a slow
+ * callback holds only its own device. While it runs, that device's
+ * connection is paused (nothing read from the frontend, the answer to
+ * the message that caused it sent once it returned); every other
+ * connection is served. One callback at a time per device, in the
+ * device's order (new_connection first, destroy_connection last);
+ * callbacks of different devices may run at the same time,
+ * so state they share needs the application's own lock or atomics. A
+ * device is not freed while its callback runs, even when its frontend
+ * leaves meanwhile: destroy_device (if it was running) and then
+ * destroy_connection follow once it returned. Every API call is allowed
+ * from a callback except vhu_driver_unregister() of the device's own path
+ * (-EDEADLK: it waits for its devices' callbacks) and the loop calls
+ * marked so; nor may a callback wait on a lock the application holds
+ * around vhu_driver_unregister(). One that takes 100 ms or more is named
+ * in a log line.
+ *
+ * Fill it with a designated initializer (or
  * zero it first): reserved must be all NULL. A later release puts new
  * callbacks in reserved's place without changing the size, so a program
  * built today keeps working, and a program that sets one is refused
@@ -148,9 +166,11 @@ struct vhu_device_ops {
  * vhu_driver_start(). 0, -EINVAL (empty path, unknown flags),
  * -ENAMETOOLONG, -EEXIST (already registered) or -ENOMEM. */
 int vhu_driver_register(const char *path, uint64_t flags);
-/* Closes the socket and every device on it (destroy_device and
- * destroy_connection run first, on the calling thread) and removes a
- * server's socket file. Not from a callback of a device of this path. */
+/* Closes the socket and every device on it and removes a server's
+ * socket file. Waits until every callback of its devices returned
+ * (destroy_device and destroy_connection included), so none runs after;
+ * the control lock is released meanwhile. From a callback of a device of
+ * this path: -EDEADLK. */
 int vhu_driver_unregister(const char *path);
 /* Virtio features offered to frontends (default vhu_default_features()).
  * set replaces, enable adds (-ENOTSUP for features libvhu cannot do),
@@ -226,7 +246,8 @@ int vhu_loop_set_external(void);
  * cannot be created. [any] */
 int vhu_loop_fd(void);
 /* Handles pending events, waiting at most timeout_ms (-1: forever);
- * callbacks run inside it. Returns the number of events handled (0 on
+ * callbacks are started from it and their devices resumed by it when
+ * they returned (vhu_loop_fd() becomes readable then). Returns the number of events handled (0 on
  * timeout or a signal) or a negative errno. Only with an external loop,
  * from one thread (that thread is then the control thread), not from a
  * callback. */

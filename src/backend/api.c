@@ -59,7 +59,16 @@ VHU_EXPORT int vhu_driver_register(const char *path, uint64_t flags)
 
 VHU_EXPORT int vhu_driver_unregister(const char *path)
 {
-	WITH_SOCKET(path, s, { ret_ = vhu_socket_unregister(s); });
+	/* It waits for its devices' callbacks: not from one of them. */
+	WITH_SOCKET(path, s, {
+		const struct vhu_dev *cur = vhu_cb_current();
+		if (cur && cur->sock == s) {
+			VHU_ERR("%s: cannot unregister from one of its own callbacks", path);
+			ret_ = -EDEADLK;
+		} else {
+			ret_ = vhu_socket_unregister(s);
+		}
+	});
 }
 
 VHU_EXPORT int vhu_driver_set_features(const char *path, uint64_t features)

@@ -58,6 +58,8 @@ static struct vhu_conn *first_expired(int64_t now) VHU_REQUIRES(vhu_ctl)
 		struct vhu_dev *dev = c->dev;
 		int64_t limit = dev->sock->io_timeout_ms;
 		char why[96];
+		if (!dev->ev)
+			continue; /* paused for a callback: nothing can move */
 		if (c->rx_since && now - c->rx_since >= limit) {
 			VHU_ERR("%s: %s for %.1f s; closing the connection", dev->name,
 				vhu_msg_rx_partial(c->msg, &c->rx, why, sizeof(why)),
@@ -186,7 +188,8 @@ void vhu_conn_free(struct vhu_conn *c)
 
 static void watch_out(struct vhu_conn *c, bool on) VHU_REQUIRES(vhu_ctl)
 {
-	if (c->out_watched == on)
+	/* Paused (vhu_conn_pause): resuming watches what is queued then. */
+	if (c->out_watched == on || !c->dev->ev)
 		return;
 	if (vhu_loop_watch_out(c->dev->ev, on) == 0)
 		c->out_watched = on;
@@ -336,6 +339,8 @@ bool vhu_conn_event(struct vhu_dev *dev, uint32_t events)
 		}
 		if (!keep)
 			return false;
+		if (dev->cb_busy)
+			return true; /* paused: the rest when the callback returned */
 	}
 	/* A hang-up with nothing left to read still reads as EOF above; this
 	 * covers one that came with an error instead. */
@@ -346,5 +351,38 @@ bool vhu_conn_event(struct vhu_dev *dev, uint32_t events)
 	else if (!c->rx_since)
 		c->rx_since = vhu_now_ms();
 	wait_update(c);
+	return true;
+}
+
+static void dev_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
+{
+	struct vhu_dev *dev = arg;
+
+	if (!vhu_conn_event(dev, events))
+		vhu_dev_destroy(dev);
+}
+
+void vhu_conn_pause(struct vhu_dev *dev)
+{
+	if (!dev->ev)
+		return;
+	vhu_loop_del(dev->ev);
+	dev->ev = NULL;
+	if (dev->conn)
+		dev->conn->out_watched = false;
+}
+
+/* The loop is level-triggered: what arrived meanwhile, a hang-up too,
+ * is seen at its next turn. */
+bool vhu_conn_resume(struct vhu_dev *dev)
+{
+	if (dev->ev)
+		return true;
+	if (!(dev->ev = vhu_loop_add(dev->fd, dev_event, dev)))
+		return false;
+	/* The pause is ours: replies left unread count from now. */
+	if (dev->conn->tx_since)
+		dev->conn->tx_since = vhu_now_ms();
+	watch_out(dev->conn, dev->conn->out != NULL);
 	return true;
 }

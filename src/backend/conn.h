@@ -38,4 +38,10 @@ bool vhu_conn_event(struct vhu_dev *dev, uint32_t events) VHU_REQUIRES(vhu_ctl);
  * does not take. false, with a log line, when the backlog is full: close. */
 bool vhu_conn_send(struct vhu_dev *dev, const struct vhu_msg *msg) VHU_REQUIRES(vhu_ctl);
 
+/* While dev's callback runs: its fd is not watched (neither read nor
+ * written) nor timed out, resumed after, replies left unread counting
+ * from then. Resume false: the loop cannot watch it, close. */
+void vhu_conn_pause(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
+bool vhu_conn_resume(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
+
 #endif

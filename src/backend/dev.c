@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include "backend/conn.h"
 #include "backend/dev.h"
@@ -24,27 +23,6 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-int64_t vhu_cb_start(void)
-{
-	return vhu_now_ms();
-}
-
-void vhu_cb_done(const struct vhu_dev *dev, const char *cb, int64_t t0)
-{
-	int64_t ms = vhu_now_ms() - t0;
-	if (ms >= VHU_SLOW_CALLBACK_MS)
-		VHU_WARN("%s: the application's %s took %lld ms; no other connection was "
-			 "served meanwhile", dev->name, cb, (long long)ms);
-}
-
-static void dev_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
-{
-	struct vhu_dev *dev = arg;
-
-	if (!vhu_conn_event(dev, events))
-		vhu_dev_destroy(dev);
-}
-
 struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
 {
 	struct vhu_dev *dev = calloc(1, sizeof(*dev));
@@ -61,8 +39,7 @@ struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
 	/* Non-blocking, so that a frontend that stops mid-message or stops
 	 * reading our replies holds nothing but its own connection. */
 	dev->conn = vhu_conn_new(dev);
-	dev->ev = dev->conn ? vhu_loop_add(fd, dev_event, dev) : NULL;
-	if (!dev->ev) {
+	if (!dev->conn || !vhu_conn_resume(dev)) {
 		vhu_conn_free(dev->conn);
 		free(dev);
 		return NULL;
@@ -70,17 +47,33 @@ struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
 	dev->next = s->devs;
 	s->devs = dev;
 	VHU_INFO("%s: new connection", dev->name);
-	if (s->ops.new_connection) {
-		int64_t t0 = vhu_cb_start();
-		int r = s->ops.new_connection(dev);
-		vhu_cb_done(dev, "new_connection", t0);
-		if (r != 0) {
-			VHU_WARN("%s: application refused the connection", dev->name);
-			vhu_dev_destroy(dev);
-			return NULL;
-		}
-	}
+	/* Read from once it returned (vhu_dev_cb_finish). */
+	if (vhu_cb_wanted(dev, VHU_CB_NEW_CONNECTION))
+		vhu_cb_start(dev, VHU_CB_NEW_CONNECTION, 0, 0, 0);
 	return dev;
+}
+
+void vhu_dev_cb_finish(struct vhu_dev *dev)
+{
+	const struct vhu_cb_call *c = &dev->cb_call;
+	bool keep = true;
+
+	dev->cb_busy = false;
+	if (c->kind == VHU_CB_NEW_CONNECTION && c->result != 0) {
+		VHU_WARN("%s: application refused the connection", dev->name);
+		keep = false;
+	} else if (c->kind == VHU_CB_NEW_DEVICE && c->result != 0) {
+		VHU_WARN("%s: application refused the device; closing", dev->name);
+		/* Not running for the application: no destroy_device. */
+		__atomic_store_n(&dev->running, false, __ATOMIC_RELAXED);
+		keep = false;
+	} else if (!dev->closing) {
+		/* Watched again first: the held answer may have to wait for
+		 * the socket; a callback it leads to pauses it again. */
+		keep = vhu_conn_resume(dev) && vhu_dev_msg_resume(dev);
+	}
+	if (!keep || dev->closing)
+		vhu_dev_destroy(dev); /* or its next step */
 }
 
 struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index)
@@ -138,30 +131,32 @@ void vhu_dev_check_ready(struct vhu_dev *dev)
 	__atomic_store_n(&dev->running, true, __ATOMIC_RELAXED);
 	VHU_INFO("%s: device ready, features 0x%llx, %u vrings", dev->name,
 		 (unsigned long long)dev->features, dev->nr_vring);
-	if (!dev->sock->ops.new_device)
-		return;
-	int64_t t0 = vhu_cb_start();
-	int r = dev->sock->ops.new_device(dev);
-	vhu_cb_done(dev, "new_device", t0);
-	if (r != 0) {
-		VHU_WARN("%s: application refused the device; closing", dev->name);
-		__atomic_store_n(&dev->running, false, __ATOMIC_RELAXED);
-		/* Closed from the loop once this message is done. */
-		shutdown(dev->fd, SHUT_RDWR);
-	}
+	/* Its refusal closes the connection (vhu_dev_cb_finish). */
+	if (vhu_cb_wanted(dev, VHU_CB_NEW_DEVICE))
+		vhu_cb_start(dev, VHU_CB_NEW_DEVICE, 0, 0, 0);
 }
 
-void vhu_dev_stop(struct vhu_dev *dev)
+bool vhu_dev_stop(struct vhu_dev *dev)
 {
 	if (!dev->running)
-		return;
+		return false;
 	__atomic_store_n(&dev->running, false, __ATOMIC_RELAXED);
 	VHU_INFO("%s: device stopped", dev->name);
-	if (dev->sock->ops.destroy_device) {
-		int64_t t0 = vhu_cb_start();
-		dev->sock->ops.destroy_device(dev);
-		vhu_cb_done(dev, "destroy_device", t0);
-	}
+	if (!vhu_cb_wanted(dev, VHU_CB_DESTROY_DEVICE))
+		return false;
+	vhu_cb_start(dev, VHU_CB_DESTROY_DEVICE, 0, 0, 0);
+	return true;
+}
+
+void vhu_dev_post_cb(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
+		     uint16_t vring, int enable)
+{
+	if (!vhu_cb_wanted(dev, kind))
+		return;
+	dev->post = kind;
+	dev->post_features = features;
+	dev->post_vring = vring;
+	dev->post_enable = enable;
 }
 
 /* The caller holds every vring (vhu_dev_lock_all), which the analysis
@@ -205,9 +200,10 @@ static void log_unmap(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl, dev->vrings_loc
 	dev->log_map = NULL;
 }
 
+/* The device is stopped by then: its messages stop it first
+ * (dispatch.c), as closing does. */
 void vhu_dev_reset(struct vhu_dev *dev)
 {
-	vhu_dev_stop(dev);
 	vhu_dev_lock_all(dev);
 	for (int i = 0; i < VHU_MAX_VRINGS; i++)
 		if (dev->vq[i])
@@ -229,19 +225,28 @@ void vhu_dev_destroy(struct vhu_dev *dev)
 {
 	struct vhu_socket *s = dev->sock;
 
-	vhu_dev_stop(dev);
-	vhu_loop_del(dev->ev);
-	VHU_INFO("%s: connection closed", dev->name);
-	if (s->ops.destroy_connection) {
-		int64_t t0 = vhu_cb_start();
-		s->ops.destroy_connection(dev);
-		vhu_cb_done(dev, "destroy_connection", t0);
+	if (!dev->closing) {
+		dev->closing = true;
+		vhu_conn_pause(dev);
+		vhu_conn_free(dev->conn);
+		dev->conn = NULL;
+		vhu_dev_msg_drop(dev);
+		dev->post = VHU_CB_NONE;
+		VHU_INFO("%s: connection closed", dev->name);
+	}
+	/* Each step waits for the callback before it; the call's return
+	 * comes back here (vhu_dev_cb_finish). */
+	if (dev->cb_busy || vhu_dev_stop(dev))
+		return;
+	if (!dev->conn_cb_called && vhu_cb_wanted(dev, VHU_CB_DESTROY_CONNECTION)) {
+		dev->conn_cb_called = true;
+		vhu_cb_start(dev, VHU_CB_DESTROY_CONNECTION, 0, 0, 0);
+		return;
 	}
 	vhu_dev_reset(dev);
 	vhu_backend_chan_fini(&dev->backend);
 	vhu_iotlb_free(dev->iotlb);
 	vhu_dev_inflight_unmap(dev);
-	vhu_conn_free(dev->conn);
 	close(dev->fd);
 	for (struct vhu_dev **pp = &s->devs; *pp; pp = &(*pp)->next) {
 		if (*pp == dev) {

@@ -21,6 +21,7 @@
 #include "loop/loop.h"
 #include "mem/dirty_log.h"
 #include "mem/iotlb.h"
+#include "backend/cb.h"
 #include "mem/memmap.h"
 #include "proto/backend_chan.h"
 #include "proto/wire.h"
@@ -77,6 +78,24 @@ struct vhu_dev {
 	struct vhu_role vrings_locked;   /* held from vhu_dev_lock_all to unlock_all */
 
 	void *priv;                      /* the application's */
+
+	/* A callback in flight (backend/cb.h): the connection is paused and
+	 * the device is not freed until it has returned. */
+	bool cb_busy VHU_CTL;
+	struct vhu_cb_call cb_call;      /* the calling thread's while cb_busy */
+	bool closing VHU_CTL;            /* vhu_dev_destroy began */
+	bool conn_cb_called VHU_CTL;     /* destroy_connection started */
+	/* The callback a handler asks for (features_changed,
+	 * vring_state_changed), started once the message's answer is ready. */
+	enum vhu_cb_kind post VHU_CTL;
+	uint64_t post_features VHU_CTL;
+	uint16_t post_vring VHU_CTL;
+	int post_enable VHU_CTL;
+	/* The message waiting for the callback: answered, or handled again,
+	 * when it returns (dispatch.c). */
+	struct vhu_msg *held VHU_CTL;
+	int held_what VHU_CTL;
+	int held_result VHU_CTL;
 };
 
 /* One registered path. */
@@ -108,10 +127,26 @@ struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd) VHU_REQUIRES(vhu_ct
 /* Stops the device (destroy_device if running), closes everything and
  * frees it (destroy_connection first). */
 void vhu_dev_destroy(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
-/* Stops a running device: destroy_device, vrings inactive. */
-void vhu_dev_stop(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
-/* Calls new_device when the device just became ready. */
+/* Destroying is done in steps, each after a callback has returned
+ * (destroy_device, then destroy_connection); the device stays on its
+ * socket's list, closing, until the last. */
+/* Marks a running device stopped and starts destroy_device; true when
+ * that callback is now in flight. */
+bool vhu_dev_stop(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
+/* Starts new_device when the device just became ready. */
 void vhu_dev_check_ready(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
+/* A handler's callback, started after the message's answer is ready and
+ * sent when it returns (vring_state_changed, features_changed). */
+void vhu_dev_post_cb(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
+		     uint16_t vring, int enable) VHU_REQUIRES(vhu_ctl);
+/* On the control thread, once dev's callback returned: what the
+ * message or close waited for, then the connection resumes. */
+void vhu_dev_cb_finish(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
+/* dispatch.c's half of it: the held message answered or handled again,
+ * then check_ready. false: close. */
+bool vhu_dev_msg_resume(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
+/* Frees the held message, closing its fds. */
+void vhu_dev_msg_drop(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 /* The vring, created on first use. NULL when index is out of range. */
 struct vhu_vq *vhu_dev_vq(struct vhu_dev *dev, uint32_t index) VHU_REQUIRES(vhu_ctl);
 /* Every vring's lock, in index order: no burst runs while they are held. */
@@ -125,13 +160,9 @@ bool vhu_dev_handle_msg(struct vhu_dev *dev, struct vhu_msg *msg) VHU_REQUIRES(v
 /* Frees mem and everything the frontend configured (RESET_OWNER). */
 void vhu_dev_reset(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 
-/* The application's callbacks run on the control thread, so while one
- * runs no other connection is served: each call is timed (start, then
- * done with the callback's name), and one that took VHU_SLOW_CALLBACK_MS
- * or more gets a log line naming it. */
+/* A callback that took this long or more gets a log line naming it
+ * (backend/cb.c): it held its device that long. */
 #define VHU_SLOW_CALLBACK_MS 100
-int64_t vhu_cb_start(void);
-void vhu_cb_done(const struct vhu_dev *dev, const char *cb, int64_t t0);
 /* The IOTLB the vrings translate through: the device's with
  * VIRTIO_F_ACCESS_PLATFORM negotiated, else NULL (addresses are GPAs). */
 static inline struct vhu_iotlb *vhu_dev_iotlb_view(const struct vhu_dev *dev)

@@ -4,8 +4,14 @@
  * protocol feature it needs), run its handler with the locking the row
  * asks for, answer (reply or REPLY_ACK), then see whether the device just
  * became ready.
+ *
+ * A callback is the last thing before the answer, or the first thing
+ * for a message that stops the device: such a message is held, the
+ * callback started (backend/cb.h, the connection paused), and the
+ * message answered, or handled, once it returned.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "backend/conn.h"
 #include "backend/msg.h"
@@ -31,6 +37,54 @@ static bool ack(struct vhu_dev *dev, struct vhu_msg *msg, int result) VHU_REQUIR
 		return true;
 	vhu_msg_reply_u64(msg, result < 0 ? 1 : 0);
 	return send_reply(dev, msg);
+}
+
+/* What a held message waits to have done. */
+enum { HELD_REPLY, HELD_ACK, HELD_HANDLE };
+
+/* Takes a copy of msg, its fds with it, to finish when the callback
+ * returned. false: no memory (msg left as it was). */
+static bool hold(struct vhu_dev *dev, const struct vhu_msg *msg, int what, int result)
+	VHU_REQUIRES(vhu_ctl)
+{
+	struct vhu_msg *h = malloc(sizeof(*h));
+
+	if (!h) {
+		VHU_ERR("%s: no memory to hold %s for a callback; closing", dev->name,
+			vhu_req_name(msg->hdr.request));
+		return false;
+	}
+	memcpy(h, msg, sizeof(*h));
+	dev->held = h;
+	dev->held_what = what;
+	dev->held_result = result;
+	return true;
+}
+
+void vhu_dev_msg_drop(struct vhu_dev *dev)
+{
+	if (!dev->held)
+		return;
+	vhu_msg_close_fds(dev->held);
+	free(dev->held);
+	dev->held = NULL;
+}
+
+/* The message's answer, as its handler's result says; false: close. */
+static bool answer(struct vhu_dev *dev, const struct vhu_msg_meta *m, struct vhu_msg *msg,
+		   int r) VHU_REQUIRES(vhu_ctl)
+{
+	if (r == VHU_H_REPLY)
+		return send_reply(dev, msg);
+	/* A handler that failed a request that must be answered closes. */
+	return !m->has_reply && ack(dev, msg, r);
+}
+
+/* These stop a running device: destroy_device returns before they are
+ * handled, so that the ring a reply gives back is no longer burst on. */
+static bool stops_device(const struct vhu_msg_meta *m)
+{
+	return m->handler == vhu_h_get_vring_base || m->handler == vhu_h_reset_owner;
 }
 
 bool vhu_dev_handle_msg(struct vhu_dev *dev, struct vhu_msg *msg)
@@ -62,6 +116,15 @@ bool vhu_dev_handle_msg(struct vhu_dev *dev, struct vhu_msg *msg)
 		return ack(dev, msg, r);
 	}
 
+	if (dev->running && stops_device(m) && vhu_dev_stop(dev)) {
+		/* Handled when destroy_device returned. */
+		if (!hold(dev, msg, HELD_HANDLE, 0)) {
+			vhu_msg_close_fds(msg);
+			return false;
+		}
+		return true;
+	}
+
 	if (m->lock_all) {
 		vhu_dev_lock_all(dev);
 		r = m->handler(dev, msg);
@@ -71,17 +134,43 @@ bool vhu_dev_handle_msg(struct vhu_dev *dev, struct vhu_msg *msg)
 	}
 	vhu_msg_close_fds(msg);
 
-	if (r == VHU_H_CLOSE)
-		return false;
-	if (r == VHU_H_REPLY) {
-		if (!send_reply(dev, msg))
-			return false;
-	} else if (m->has_reply) {
-		/* The handler failed a request that must be answered. */
-		return false;
-	} else if (!ack(dev, msg, r)) {
+	if (r == VHU_H_CLOSE) {
+		dev->post = VHU_CB_NONE;
 		return false;
 	}
+	if (dev->post != VHU_CB_NONE) {
+		enum vhu_cb_kind k = dev->post;
+		dev->post = VHU_CB_NONE;
+		if (!hold(dev, msg, r == VHU_H_REPLY ? HELD_REPLY : HELD_ACK, r))
+			return false;
+		vhu_cb_start(dev, k, dev->post_features, dev->post_vring, dev->post_enable);
+		return true;
+	}
+	if (!answer(dev, m, msg, r))
+		return false;
 	vhu_dev_check_ready(dev);
 	return true;
+}
+
+bool vhu_dev_msg_resume(struct vhu_dev *dev)
+{
+	struct vhu_msg *h = dev->held;
+	bool keep = true;
+
+	if (!h) {
+		vhu_dev_check_ready(dev);
+		return true;
+	}
+	dev->held = NULL;
+	if (dev->held_what == HELD_HANDLE) {
+		keep = vhu_dev_handle_msg(dev, h);
+	} else {
+		const struct vhu_msg_meta *m = vhu_msg_meta_get(h->hdr.request);
+		keep = answer(dev, m, h, dev->held_what == HELD_REPLY ? VHU_H_REPLY :
+			      dev->held_result);
+		if (keep)
+			vhu_dev_check_ready(dev);
+	}
+	free(h);
+	return keep;
 }

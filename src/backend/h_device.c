@@ -42,15 +42,9 @@ int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 		 (unsigned long long)f, dev->hdr_len,
 		 ((old ^ f) & (1ULL << VHU_F_LOG_ALL)) ?
 		 (f & (1ULL << VHU_F_LOG_ALL) ? ", dirty logging on" : ", dirty logging off") : "");
-	if (dev->running && old != f && dev->sock->ops.features_changed) {
-		/* Called with the vrings locked would deadlock an application
-		 * that waits for its data path: unlock around it. */
-		vhu_dev_unlock_all(dev);
-		int64_t t0 = vhu_cb_start();
-		dev->sock->ops.features_changed(dev, f);
-		vhu_cb_done(dev, "features_changed", t0);
-		vhu_dev_lock_all(dev);
-	}
+	/* Called once the vrings are unlocked and the ack is ready. */
+	if (dev->running && old != f)
+		vhu_dev_post_cb(dev, VHU_CB_FEATURES_CHANGED, f, 0, 0);
 	return 0;
 }
 

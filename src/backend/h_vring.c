@@ -116,8 +116,8 @@ int vhu_h_get_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
 	struct vhu_vq *vq;
 
 	/* Stopping any vring stops the device for the application: it must
-	 * not run bursts while the frontend takes rings away. */
-	vhu_dev_stop(dev);
+	 * not run bursts while the frontend takes rings away. dispatch.c
+	 * called destroy_device before this (vhu_dev_stop). */
 	if (!(vq = msg_vq(dev, index)))
 		return VHU_H_CLOSE;
 	vhu_spin_lock(&vq->lock);
@@ -242,10 +242,7 @@ int vhu_h_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
 	vhu_vq_update_active(vq);
 	vhu_spin_unlock(&vq->lock);
 	VHU_INFO("%s: vring %u %s", dev->name, index, en ? "enabled" : "disabled");
-	if (changed && dev->running && dev->sock->ops.vring_state_changed) {
-		int64_t t0 = vhu_cb_start();
-		dev->sock->ops.vring_state_changed(dev, (uint16_t)index, (int)en);
-		vhu_cb_done(dev, "vring_state_changed", t0);
-	}
+	if (changed && dev->running)
+		vhu_dev_post_cb(dev, VHU_CB_VRING_STATE_CHANGED, 0, (uint16_t)index, (int)en);
 	return 0;
 }

@@ -280,8 +280,6 @@ void vhu_socket_dev_closed(struct vhu_socket *s, struct vhu_dev *dev)
 int vhu_socket_unregister(struct vhu_socket *s)
 {
 	s->started = false; /* no reconnect while tearing down */
-	while (s->devs)
-		vhu_dev_destroy(s->devs);
 	if (s->listen_ev) {
 		vhu_loop_del(s->listen_ev);
 		close(s->listen_fd);
@@ -297,6 +295,14 @@ int vhu_socket_unregister(struct vhu_socket *s)
 			break;
 		}
 	}
+	/* Out of every list first: vhu_cb_wait lets the loop and the API
+	 * run while the devices' callbacks return. */
+	for (struct vhu_dev *d = s->devs, *next; d; d = next) {
+		next = d->next;
+		vhu_dev_destroy(d);
+	}
+	while (s->devs)
+		vhu_cb_wait();
 	VHU_INFO("%s: unregistered", s->path);
 	free(s->path);
 	free(s);

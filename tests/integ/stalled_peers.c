@@ -14,6 +14,15 @@
  * fifth with a log line and takes one again once they left. A
  * new_device that takes 150 ms is named in a log line. A client socket
  * whose server's listen queue is full starts at once (and retries).
+ *
+ * Slow callbacks hold only their own device: while device A's
+ * new_device, destroy_device or vring_state_changed sleeps 2 s, device B
+ * connects, negotiates and forwards within a second; A's answer comes
+ * after its callback, and A then runs. A disconnect during A's slow
+ * vring_state_changed gets destroy_device and destroy_connection once
+ * each, in that order, after it returned; so does unregistering A's
+ * socket during its slow new_device, which waits for it (B still served
+ * meanwhile). Unregistering from A's own callback is refused.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -42,7 +51,7 @@
 #define IO_TIMEOUT_MS 1500
 #define IDLE_CONNS 1000
 
-static char path[64], lim_path[64];
+static char path[64], lim_path[64], a_path[64];
 
 /* ---- log lines, kept to be looked for --------------------------------- */
 static void log_fn(enum vhu_log_level lvl, const char *msg, void *arg)
@@ -61,32 +70,100 @@ static bool wait_log(const char *sub, int ms)
 	return log_has(0, sub);
 }
 
-/* ---- the backend: counts connections, bounces the good device's frames - */
-static struct vhu_dev *good;   /* running device, for the data thread */
+/* ---- the backend: counts connections, bounces running devices' frames -- */
+#define SLOTS 4
+#define SLOW_MS 2000
+static struct vhu_dev *slot[SLOTS]; /* running devices, for the data thread */
 static int busy, stop, conns;
-static int slow_ms;            /* new_device takes this long */
+static int slow_ms;            /* every new_device takes this long */
 static struct vhu_pkt_pool *be_pool, *fe_pool;
+
+/* The next connection is "A": its callbacks in slow_cbs sleep SLOW_MS
+ * (once each), and its callbacks are written down in order in a_seq. */
+enum { CB_NEW_DEV = 1, CB_DESTROY_DEV = 2, CB_VRING = 4 };
+static int arm_a, slow_cbs, in_slow;
+static char a_seq[32];
+static pthread_mutex_t a_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool is_a(struct vhu_dev *d)
+{
+	return vhu_dev_get_priv(d) == (void *)&arm_a;
+}
+
+/* Notes callback `c` of A and sleeps when it is one to be slow. */
+static void a_cb(struct vhu_dev *d, char c, int cb)
+{
+	if (!is_a(d))
+		return;
+	pthread_mutex_lock(&a_lock);
+	size_t n = strlen(a_seq);
+	if (n + 1 < sizeof(a_seq))
+		a_seq[n] = c;
+	pthread_mutex_unlock(&a_lock);
+	if (__atomic_fetch_and(&slow_cbs, ~cb, __ATOMIC_SEQ_CST) & cb) {
+		__atomic_store_n(&in_slow, cb, __ATOMIC_SEQ_CST);
+		usleep(SLOW_MS * 1000);
+		__atomic_store_n(&in_slow, 0, __ATOMIC_SEQ_CST);
+	}
+}
 
 static int new_device(struct vhu_dev *d)
 {
 	usleep((useconds_t)__atomic_load_n(&slow_ms, __ATOMIC_SEQ_CST) * 1000);
-	__atomic_store_n(&good, d, __ATOMIC_SEQ_CST);
-	return 0;
+	a_cb(d, 'N', CB_NEW_DEV);
+	for (int i = 0; i < SLOTS; i++) {
+		struct vhu_dev *none = NULL;
+		if (__atomic_compare_exchange_n(&slot[i], &none, d, false, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return 0;
+	}
+	return -1;
 }
 
 static void destroy_device(struct vhu_dev *d)
 {
-	(void)d;
-	__atomic_store_n(&good, NULL, __ATOMIC_SEQ_CST);
+	a_cb(d, 'D', CB_DESTROY_DEV);
+	for (int i = 0; i < SLOTS; i++) {
+		struct vhu_dev *me = d;
+		__atomic_compare_exchange_n(&slot[i], &me, NULL, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+	}
 	while (__atomic_load_n(&busy, __ATOMIC_SEQ_CST))
 		usleep(10);
 }
 
-static int new_conn(struct vhu_dev *d) { (void)d; __atomic_add_fetch(&conns, 1, __ATOMIC_SEQ_CST); return 0; }
-static void destroy_conn(struct vhu_dev *d) { (void)d; __atomic_sub_fetch(&conns, 1, __ATOMIC_SEQ_CST); }
+static int a_unreg_rc;
+
+static int vring_state(struct vhu_dev *d, uint16_t vring, int enable)
+{
+	(void)vring;
+	(void)enable;
+	if (is_a(d) && !enable)
+		__atomic_store_n(&a_unreg_rc, vhu_driver_unregister(vhu_dev_get_path(d)),
+				 __ATOMIC_SEQ_CST);
+	a_cb(d, 'V', CB_VRING);
+	return 0;
+}
+
+static int new_conn(struct vhu_dev *d)
+{
+	if (__atomic_exchange_n(&arm_a, 0, __ATOMIC_SEQ_CST)) {
+		vhu_dev_set_priv(d, &arm_a);
+		a_cb(d, 'c', 0);
+	}
+	__atomic_add_fetch(&conns, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static void destroy_conn(struct vhu_dev *d)
+{
+	a_cb(d, 'C', 0);
+	__atomic_sub_fetch(&conns, 1, __ATOMIC_SEQ_CST);
+}
 
 static const struct vhu_device_ops ops = {
 	.new_device = new_device, .destroy_device = destroy_device,
+	.vring_state_changed = vring_state,
 	.new_connection = new_conn, .destroy_connection = destroy_conn,
 };
 
@@ -95,15 +172,19 @@ static void *data_thread(void *arg)
 	struct vhu_pkt *pkts[32];
 	(void)arg;
 	while (!__atomic_load_n(&stop, __ATOMIC_SEQ_CST)) {
+		uint16_t got = 0;
 		__atomic_store_n(&busy, 1, __ATOMIC_SEQ_CST);
-		struct vhu_dev *d = __atomic_load_n(&good, __ATOMIC_SEQ_CST);
-		uint16_t n = d ? vhu_dequeue_burst(d, VHU_VRING_TX(0), be_pool, pkts, 32) : 0;
-		if (n) {
-			vhu_enqueue_burst(d, VHU_VRING_RX(0), pkts, n);
-			vhu_pkt_free_bulk(pkts, n);
+		for (int i = 0; i < SLOTS; i++) {
+			struct vhu_dev *d = __atomic_load_n(&slot[i], __ATOMIC_SEQ_CST);
+			uint16_t n = d ? vhu_dequeue_burst(d, VHU_VRING_TX(0), be_pool, pkts, 32) : 0;
+			if (n) {
+				vhu_enqueue_burst(d, VHU_VRING_RX(0), pkts, n);
+				vhu_pkt_free_bulk(pkts, n);
+			}
+			got += n;
 		}
 		__atomic_store_n(&busy, 0, __ATOMIC_SEQ_CST);
-		if (!n)
+		if (!got)
 			usleep(100);
 	}
 	return NULL;
@@ -138,23 +219,10 @@ static void send_hdr(int fd, uint32_t req, uint32_t size, uint32_t payload_sent)
 	      "send: %s", strerror(errno));
 }
 
-/* The second device: connect, negotiate, one frame out and back, all
- * within a second. */
-static void good_round(const char *while_what)
+/* One frame out and back through fe's device within 3 s; its time. */
+static double bounce(struct vhu_fe *fe, double t0)
 {
-	struct vhu_pkt_pool *pool = fe_pool;
-	struct vhu_fe_opts o = { .path = path, .connect_timeout_ms = 3000 };
-	int c0 = __atomic_load_n(&conns, __ATOMIC_SEQ_CST);
-	double t0 = now(), t_neg = 0, t_fwd = 0;
-
-	struct vhu_fe *fe = vhu_fe_create(&o);
-	CHECK(fe != NULL, "frontend could not connect while %s", while_what);
-	if (!fe)
-		return;
-	while (!__atomic_load_n(&good, __ATOMIC_SEQ_CST) && now() - t0 < 3)
-		usleep(200);
-	t_neg = now() - t0;
-	struct vhu_pkt *tx = vhu_pkt_alloc(pool), *rx[4];
+	struct vhu_pkt *tx = vhu_pkt_alloc(fe_pool), *rx[4];
 	uint8_t *p = tx ? vhu_pkt_append(tx, 64) : NULL;
 	if (p) {
 		memset(p, 0x5a, 64);
@@ -163,7 +231,7 @@ static void good_round(const char *while_what)
 	bool sent = p && vhu_fe_send_burst(fe, 0, &tx, 1) == 1, back = false;
 	vhu_pkt_free(tx);
 	while (sent && !back && now() - t0 < 3) {
-		uint16_t n = vhu_fe_recv_burst(fe, 0, pool, rx, 4);
+		uint16_t n = vhu_fe_recv_burst(fe, 0, fe_pool, rx, 4);
 		for (uint16_t i = 0; i < n; i++) {
 			uint8_t got[64];
 			back |= rx[i]->pkt_len == 64 && vhu_pkt_read(rx[i], 0, got, 64) == 64 &&
@@ -173,10 +241,25 @@ static void good_round(const char *while_what)
 		if (!back)
 			usleep(200);
 	}
-	t_fwd = now() - t0;
+	return back ? now() - t0 : -1;
+}
+
+/* The second device: connect, negotiate, one frame out and back, all
+ * within a second. */
+static void good_round(const char *while_what)
+{
+	struct vhu_fe_opts o = { .path = path, .connect_timeout_ms = 3000 };
+	int c0 = __atomic_load_n(&conns, __ATOMIC_SEQ_CST);
+	double t0 = now();
+
+	struct vhu_fe *fe = vhu_fe_create(&o);
+	CHECK(fe != NULL, "frontend could not connect while %s", while_what);
+	if (!fe)
+		return;
+	double t_neg = now() - t0, t_fwd = bounce(fe, t0);
 	printf("RESULT while %s: negotiated in %.3f s, frame back in %.3f s\n", while_what,
 	       t_neg, t_fwd);
-	CHECK(back, "no frame back while %s", while_what);
+	CHECK(t_fwd >= 0, "no frame back while %s", while_what);
 	CHECK(t_fwd < 1.0, "%.3f s while %s", t_fwd, while_what);
 	vhu_fe_destroy(fe);
 	CHECK(wait_conns(c0, 3000), "frontend's device not gone");
@@ -251,6 +334,175 @@ static void stalls(void)
 	printf("RESULT flood of unread GET_FEATURES closed after %d messages, %.2f s\n", n,
 	       now() - f0);
 	close(fl);
+}
+
+/* ---- slow callbacks ---------------------------------------------------- */
+static struct vhu_fe *a_fe;
+static double a_took;
+
+static void *a_create(void *arg)
+{
+	struct vhu_fe_opts o = { .path = arg, .connect_timeout_ms = 3000 };
+	double t0 = now();
+	a_fe = vhu_fe_create(&o);
+	a_took = now() - t0;
+	return NULL;
+}
+
+static void *a_destroy(void *arg)
+{
+	double t0 = now();
+	(void)arg;
+	vhu_fe_destroy(a_fe);
+	a_fe = NULL;
+	a_took = now() - t0;
+	return NULL;
+}
+
+static bool wait_slow(int cb)
+{
+	for (double end = now() + 3; now() < end; usleep(1000))
+		if (__atomic_load_n(&in_slow, __ATOMIC_SEQ_CST) == cb)
+			return true;
+	return false;
+}
+
+static void a_reset(int cbs)
+{
+	pthread_mutex_lock(&a_lock);
+	memset(a_seq, 0, sizeof(a_seq));
+	pthread_mutex_unlock(&a_lock);
+	__atomic_store_n(&slow_cbs, cbs, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&arm_a, 1, __ATOMIC_SEQ_CST);
+}
+
+static bool a_seq_is(const char *want)
+{
+	pthread_mutex_lock(&a_lock);
+	bool same = !strcmp(a_seq, want);
+	if (!same)
+		printf("  A's callbacks: %s, expected %s\n", a_seq, want);
+	pthread_mutex_unlock(&a_lock);
+	return same;
+}
+
+/* A's new_device sleeps: B goes through meanwhile, A's last acks come
+ * after it, then A forwards. A's destroy_device sleeps: the same, A's
+ * GET_VRING_BASE answered after it. */
+static void slow_new_destroy(void)
+{
+	pthread_t th;
+	int c0 = __atomic_load_n(&conns, __ATOMIC_SEQ_CST);
+
+	a_reset(CB_NEW_DEV | CB_DESTROY_DEV);
+	pthread_create(&th, NULL, a_create, path);
+	CHECK(wait_slow(CB_NEW_DEV), "A's new_device not called");
+	good_round("A's new_device sleeps 2 s");
+	CHECK(__atomic_load_n(&in_slow, __ATOMIC_SEQ_CST) == CB_NEW_DEV,
+	      "A's new_device returned before B was through");
+	pthread_join(th, NULL);
+	printf("RESULT A's setup took %.2f s (its new_device %d ms)\n", a_took, SLOW_MS);
+	CHECK(a_fe != NULL, "A's frontend failed");
+	if (!a_fe)
+		return;
+	CHECK(a_took >= SLOW_MS / 1000.0, "A's acks came before its new_device returned");
+	double t = bounce(a_fe, now());
+	CHECK(t >= 0, "A forwards nothing after its slow new_device");
+
+	pthread_create(&th, NULL, a_destroy, NULL);
+	CHECK(wait_slow(CB_DESTROY_DEV), "A's destroy_device not called");
+	good_round("A's destroy_device sleeps 2 s");
+	pthread_join(th, NULL);
+	printf("RESULT A's stop took %.2f s (its destroy_device %d ms)\n", a_took, SLOW_MS);
+	CHECK(a_took >= SLOW_MS / 1000.0, "A's GET_VRING_BASE answered before destroy_device "
+	      "returned");
+	CHECK(wait_conns(c0, 3000), "A not gone");
+	CHECK(a_seq_is("cNDC"), "A's callbacks out of order");
+}
+
+/* vring_state_changed sleeps: B through meanwhile, A's ack after it.
+ * Then once more, A disconnecting while it sleeps. */
+static void slow_vring(void)
+{
+	struct vhu_fe_opts o = { .path = path, .connect_timeout_ms = 3000 };
+	uint32_t st[2] = { VHU_VRING_RX(0), 0 }; /* struct vhost_vring_state */
+	int c0 = __atomic_load_n(&conns, __ATOMIC_SEQ_CST);
+	uint64_t ack = 1;
+	uint32_t req = 0;
+
+	for (int round = 0; round < 2; round++) {
+		a_reset(CB_VRING);
+		struct vhu_fe *fe = vhu_fe_create(&o);
+		CHECK(fe != NULL, "A's frontend failed");
+		if (!fe)
+			return;
+		double t0 = now();
+		/* SET_VRING_ENABLE with NEED_REPLY */
+		st[1] = 0;
+		CHECK(vhu_fe_send_raw(fe, 18, 1u << 3, st, sizeof(st), NULL, 0) == 0, "send");
+		CHECK(wait_slow(CB_VRING), "A's vring_state_changed not called");
+		CHECK(__atomic_load_n(&a_unreg_rc, __ATOMIC_SEQ_CST) == -EDEADLK,
+		      "unregister from A's own callback: %d", a_unreg_rc);
+		if (round == 1) {
+			/* Gone while its callback sleeps: stopped and closed after. */
+			shutdown(vhu_fe_sock(fe), SHUT_RDWR);
+			good_round("A left during its vring_state_changed");
+			CHECK(a_seq_is("cNV"), "A stopped before its callback returned");
+			CHECK(wait_conns(c0, 3000), "A not gone");
+			CHECK(a_seq_is("cNVDC"), "A's close out of order");
+			vhu_fe_destroy(fe);
+			break;
+		}
+		good_round("A's vring_state_changed sleeps 2 s");
+		CHECK(vhu_fe_recv_raw(fe, &req, &ack, sizeof(ack), 3000) == 8 && req == 18 &&
+		      ack == 0, "A's ack");
+		printf("RESULT A's SET_VRING_ENABLE acked after %.2f s (its callback %d ms)\n",
+		       now() - t0, SLOW_MS);
+		CHECK(now() - t0 >= SLOW_MS / 1000.0, "acked before the callback returned");
+		st[1] = 1;
+		CHECK(vhu_fe_send_raw(fe, 18, 1u << 3, st, sizeof(st), NULL, 0) == 0 &&
+		      vhu_fe_recv_raw(fe, &req, &ack, sizeof(ack), 3000) == 8 && ack == 0,
+		      "A's vring enabled again");
+		CHECK(bounce(fe, now()) >= 0, "A forwards nothing after its slow callback");
+		vhu_fe_destroy(fe);
+		CHECK(wait_conns(c0, 3000), "A not gone");
+	}
+}
+
+static double un_took;
+static int un_rc;
+
+static void *a_unregister(void *arg)
+{
+	double t0 = now();
+	(void)arg;
+	un_rc = vhu_driver_unregister(a_path);
+	un_took = now() - t0;
+	return NULL;
+}
+
+/* A's socket unregistered while A's new_device sleeps: it waits for it,
+ * then destroy_device and destroy_connection; B is served meanwhile. */
+static void slow_unregister(void)
+{
+	pthread_t fe_th, un_th;
+
+	CHECK(vhu_driver_register(a_path, 0) == 0 &&
+	      vhu_driver_callback_register(a_path, &ops, NULL) == 0 &&
+	      vhu_driver_start(a_path) == 0, "A's socket");
+	a_reset(CB_NEW_DEV);
+	pthread_create(&fe_th, NULL, a_create, a_path);
+	CHECK(wait_slow(CB_NEW_DEV), "A's new_device not called");
+	pthread_create(&un_th, NULL, a_unregister, NULL);
+	good_round("A's socket is unregistered during its slow new_device");
+	pthread_join(un_th, NULL);
+	printf("RESULT unregister during a slow new_device took %.2f s\n", un_took);
+	CHECK(un_rc == 0, "unregister A's socket: %d", un_rc);
+	CHECK(un_took >= 1.0, "unregister did not wait for the callback (%.2f s)", un_took);
+	CHECK(a_seq_is("cNDC"), "A's close out of order");
+	pthread_join(fe_th, NULL);
+	vhu_fe_destroy(a_fe);
+	a_fe = NULL;
 }
 
 /* ---- resources --------------------------------------------------------- */
@@ -390,6 +642,7 @@ int main(void)
 	vhu_log_set_handler(log_fn, NULL);
 	snprintf(path, sizeof(path), "/tmp/vhu-stall-%d.sock", getpid());
 	snprintf(lim_path, sizeof(lim_path), "/tmp/vhu-stall-lim-%d.sock", getpid());
+	snprintf(a_path, sizeof(a_path), "/tmp/vhu-stall-a-%d.sock", getpid());
 	be_pool = vhu_pkt_pool_create("stall-be", 256, 2048);
 	fe_pool = vhu_pkt_pool_create("stall-fe", 64, 2048);
 	CHECK(be_pool && fe_pool, "pools");
@@ -401,12 +654,15 @@ int main(void)
 	pthread_create(&th, NULL, data_thread, NULL);
 
 	good_round("nothing stalls");
-	/* A slow callback holds the control thread (docs/architecture.md):
-	 * it is not hidden. */
+	/* A slow callback holds its device (docs/architecture.md): it is not
+	 * hidden. */
 	__atomic_store_n(&slow_ms, 150, __ATOMIC_SEQ_CST);
 	good_round("new_device takes 150 ms");
 	__atomic_store_n(&slow_ms, 0, __ATOMIC_SEQ_CST);
 	CHECK(wait_log("the application's new_device took", 1000), "slow callback line");
+	slow_new_destroy();
+	slow_vring();
+	slow_unregister();
 	stalls();
 	idle_conns();
 	limit();

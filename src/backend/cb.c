@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Callbacks off the control thread (see cb.h). A thread per call: calls
+ * are a few per device life, and two devices' slow callbacks must not
+ * wait for each other, which a fixed pool would make them do.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include "backend/cb.h"
+#include "backend/conn.h"
+#include "backend/dev.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+/* Calls that returned, for the control thread to finish; the eventfd
+ * wakes the loop, the condition vhu_cb_wait. */
+static struct vhu_cb_call *finished VHU_GUARDED_BY(vhu_ctl);
+static struct vhu_cb_call **finished_tail VHU_GUARDED_BY(vhu_ctl) = &finished;
+static int wake_fd VHU_GUARDED_BY(vhu_ctl) = -1;
+static struct vhu_loop_entry *wake_ev VHU_GUARDED_BY(vhu_ctl);
+static pthread_cond_t returned = PTHREAD_COND_INITIALIZER;
+static __thread const struct vhu_dev *current;
+
+static const char *const names[] = {
+	[VHU_CB_NEW_CONNECTION] = "new_connection",
+	[VHU_CB_NEW_DEVICE] = "new_device",
+	[VHU_CB_DESTROY_DEVICE] = "destroy_device",
+	[VHU_CB_FEATURES_CHANGED] = "features_changed",
+	[VHU_CB_VRING_STATE_CHANGED] = "vring_state_changed",
+	[VHU_CB_DESTROY_CONNECTION] = "destroy_connection",
+};
+
+const struct vhu_dev *vhu_cb_current(void)
+{
+	return current;
+}
+
+static bool is_set(const struct vhu_device_ops *ops, enum vhu_cb_kind kind)
+{
+	switch (kind) {
+	case VHU_CB_NEW_CONNECTION: return ops->new_connection;
+	case VHU_CB_NEW_DEVICE: return ops->new_device;
+	case VHU_CB_DESTROY_DEVICE: return ops->destroy_device;
+	case VHU_CB_FEATURES_CHANGED: return ops->features_changed;
+	case VHU_CB_VRING_STATE_CHANGED: return ops->vring_state_changed;
+	case VHU_CB_DESTROY_CONNECTION: return ops->destroy_connection;
+	case VHU_CB_NONE: break;
+	}
+	return false;
+}
+
+bool vhu_cb_wanted(const struct vhu_dev *dev, enum vhu_cb_kind kind)
+{
+	return is_set(&dev->sock->ops, kind);
+}
+
+static void finish_all(void) VHU_REQUIRES(vhu_ctl)
+{
+	while (finished) {
+		struct vhu_cb_call *c = finished;
+		finished = c->next;
+		if (!finished)
+			finished_tail = &finished;
+		vhu_dev_cb_finish(c->dev);
+	}
+}
+
+static void wake_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
+{
+	eventfd_t v;
+
+	(void)arg;
+	(void)events;
+	(void)eventfd_read(wake_fd, &v);
+	finish_all();
+}
+
+/* The call itself, timed: the log names one that took long, which held
+ * its own device (and whatever the application holds around it). */
+static void call(struct vhu_cb_call *c)
+{
+	struct vhu_dev *dev = c->dev;
+	int64_t t0 = vhu_now_ms();
+
+	current = dev;
+	switch (c->kind) {
+	case VHU_CB_NEW_CONNECTION: c->result = c->ops.new_connection(dev); break;
+	case VHU_CB_NEW_DEVICE: c->result = c->ops.new_device(dev); break;
+	case VHU_CB_DESTROY_DEVICE: c->ops.destroy_device(dev); break;
+	case VHU_CB_FEATURES_CHANGED: c->ops.features_changed(dev, c->features); break;
+	case VHU_CB_VRING_STATE_CHANGED:
+		c->ops.vring_state_changed(dev, c->vring, c->enable);
+		break;
+	case VHU_CB_DESTROY_CONNECTION: c->ops.destroy_connection(dev); break;
+	case VHU_CB_NONE: break;
+	}
+	current = NULL;
+	int64_t ms = vhu_now_ms() - t0;
+	if (ms >= VHU_SLOW_CALLBACK_MS)
+		VHU_WARN("%s: the application's %s took %lld ms", dev->name, names[c->kind],
+			 (long long)ms);
+}
+
+/* The loop's wake-up, made on first use (and tried again at each
+ * return until it exists). */
+static bool wake_ready(void) VHU_REQUIRES(vhu_ctl)
+{
+	if (wake_ev)
+		return true;
+	if (wake_fd < 0)
+		wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_fd >= 0)
+		wake_ev = vhu_loop_add(wake_fd, wake_event, NULL);
+	return wake_ev != NULL;
+}
+
+static void queue_finished(struct vhu_cb_call *c) VHU_REQUIRES(vhu_ctl)
+{
+	c->next = NULL;
+	*finished_tail = c;
+	finished_tail = &c->next;
+	if (wake_ready())
+		(void)eventfd_write(wake_fd, 1);
+	else
+		VHU_ERR("%s: cannot wake the control thread (%s); the device waits for "
+			"the next callback to return", c->dev->name, strerror(errno));
+	pthread_cond_broadcast(&returned);
+}
+
+static void *call_thread(void *arg)
+{
+	struct vhu_cb_call *c = arg;
+
+	call(c);
+	vhu_ctl_lock();
+	queue_finished(c);
+	vhu_ctl_unlock();
+	return NULL;
+}
+
+void vhu_cb_start(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
+		  uint16_t vring, int enable)
+{
+	struct vhu_cb_call *c = &dev->cb_call;
+	pthread_attr_t attr;
+	pthread_t tid;
+	int r = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->dev = dev;
+	c->ops = dev->sock->ops;
+	c->kind = kind;
+	c->features = features;
+	c->vring = vring;
+	c->enable = enable;
+	dev->cb_busy = true;
+	vhu_conn_pause(dev);
+	if (pthread_attr_init(&attr) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = pthread_create(&tid, &attr, call_thread, c);
+		pthread_attr_destroy(&attr);
+	}
+	if (r != 0) {
+		/* Better late on this thread than never: destroy_device must be
+		 * called. It still finishes from the loop, as any other. */
+		VHU_ERR("%s: cannot start a thread for %s (%s); calling it on the control "
+			"thread", dev->name, names[kind], strerror(r > 0 ? r : ENOMEM));
+		call(c);
+		queue_finished(c);
+	}
+}
+
+/* pthread's own wait carries no annotation; vhu_ctl is released and
+ * taken again inside. */
+static void wait_returned(void) VHU_REQUIRES(vhu_ctl) VHU_NO_TSA
+{
+	pthread_cond_wait(&returned, &vhu_ctl);
+}
+
+void vhu_cb_wait(void)
+{
+	if (!finished)
+		wait_returned();
+	finish_all();
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The application's callbacks run on threads of their own, without
+ * vhu_ctl, so that a slow one holds only its own device: the control
+ * thread starts the call, pauses the device's connection (its fd is not
+ * read, its reply waits) and goes on serving the others; the thread that
+ * ran it queues the device back and wakes the loop, which finishes the
+ * message (vhu_dev_cb_finish) and resumes the connection. One call at a
+ * time per device, so each device's callbacks keep their order; a
+ * device with a call in flight is never freed.
+ */
+#ifndef VHU_BACKEND_CB_H
+#define VHU_BACKEND_CB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <vhu/vhu.h>
+#include "loop/loop.h"
+
+enum vhu_cb_kind {
+	VHU_CB_NONE,
+	VHU_CB_NEW_CONNECTION,
+	VHU_CB_NEW_DEVICE,
+	VHU_CB_DESTROY_DEVICE,
+	VHU_CB_FEATURES_CHANGED,
+	VHU_CB_VRING_STATE_CHANGED,
+	VHU_CB_DESTROY_CONNECTION,
+};
+
+/* One call: filled by the control thread, then the calling thread's
+ * alone until it is queued back (the queue's lock orders the two). */
+struct vhu_cb_call {
+	struct vhu_cb_call *next;        /* on the finished queue */
+	struct vhu_dev *dev;
+	struct vhu_device_ops ops;       /* the socket's, as they were */
+	enum vhu_cb_kind kind;
+	uint64_t features;               /* features_changed */
+	uint16_t vring;                  /* vring_state_changed */
+	int enable;
+	int result;                      /* new_connection, new_device */
+};
+
+/* Starts dev's callback `kind` on a thread of its own (features: for
+ * features_changed; vring, enable: for vring_state_changed), dev's
+ * connection paused until vhu_dev_cb_finish. Only when vhu_cb_wanted. */
+void vhu_cb_start(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
+		  uint16_t vring, int enable) VHU_REQUIRES(vhu_ctl);
+/* True when the socket's application set the callback for kind. */
+bool vhu_cb_wanted(const struct vhu_dev *dev, enum vhu_cb_kind kind) VHU_REQUIRES(vhu_ctl);
+/* Finishes the calls that have returned; when none has, waits (vhu_ctl
+ * released meanwhile) for one. Held once, not recursively. */
+void vhu_cb_wait(void) VHU_REQUIRES(vhu_ctl);
+/* The device whose callback the calling thread runs, NULL outside one. */
+const struct vhu_dev *vhu_cb_current(void);
+
+#endif
