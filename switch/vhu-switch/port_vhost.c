@@ -39,6 +39,13 @@
 
 static void kept_free(struct port *p);
 
+/* libvhu runs each callback on a thread of its own, those of different
+ * devices at once; a port's old device going and its new one coming
+ * (a guest reconnecting) must not interleave their stores to the port,
+ * so the callbacks take turns here. They are short; this lock is taken
+ * nowhere else, and never with sw_ctl_lock held (sw.h). */
+static struct sw_mutex cb_lock = SW_MUTEX_INITIALIZER;
+
 static void update_masks(struct port *p, struct vhu_dev *dev)
 {
 	unsigned rxm = 0, txm = 0, nv = vhu_dev_get_vring_num(dev);
@@ -60,9 +67,11 @@ static int new_device(struct vhu_dev *dev)
 	struct vhu_dev *expected = NULL;
 	char names[512];
 
+	sw_mutex_lock(&cb_lock);
 	if (!atomic_compare_exchange_strong(&p->dev, &expected, dev)) {
 		SW_LOG("port %s: socket %s already has a device; refusing id %" PRIu64,
 		       p->name, p->path, vhu_dev_get_id(dev));
+		sw_mutex_unlock(&cb_lock);
 		return -1;
 	}
 	if ((vhu_dev_get_features(dev) & (1ULL << VIRTIO_F_ACCESS_PLATFORM)) &&
@@ -88,6 +97,7 @@ static int new_device(struct vhu_dev *dev)
 	       "txq mask 0x%x features [%s]", p->name, p->path, vhu_dev_get_id(dev),
 	       vhu_dev_get_vring_num(dev), atomic_load(&p->guest_rx_mask),
 	       atomic_load(&p->guest_tx_mask), names);
+	sw_mutex_unlock(&cb_lock);
 	return 0;
 }
 
@@ -95,8 +105,11 @@ static void destroy_device(struct vhu_dev *dev)
 {
 	struct port *p = vhu_dev_get_ctx(dev);
 
-	if (atomic_load(&p->dev) != dev)
+	sw_mutex_lock(&cb_lock);
+	if (atomic_load(&p->dev) != dev) {
+		sw_mutex_unlock(&cb_lock);
 		return; /* the one new_device refused */
+	}
 	atomic_store(&p->dev, NULL);
 	sw_synchronize();
 	kept_free(p);
@@ -106,6 +119,7 @@ static void destroy_device(struct vhu_dev *dev)
 	rxq_changed();
 	SW_LOG("port %s: device down: socket %s id %" PRIu64, p->name, p->path,
 	       vhu_dev_get_id(dev));
+	sw_mutex_unlock(&cb_lock);
 }
 
 static int vring_state_changed(struct vhu_dev *dev, uint16_t vring, int enable)
@@ -119,6 +133,7 @@ static int vring_state_changed(struct vhu_dev *dev, uint16_t vring, int enable)
 			       "pair(s) (queues=); ignored", p->name, vring, p->queues);
 		return 0;
 	}
+	sw_mutex_lock(&cb_lock);
 	atomic_uint *m = (vring & 1) ? &p->guest_tx_mask : &p->guest_rx_mask;
 	unsigned was = enable ? atomic_fetch_or(m, 1u << q) : atomic_fetch_and(m, ~(1u << q));
 	if ((vring & 1) && (was >> q & 1) != !!enable)
@@ -126,14 +141,17 @@ static int vring_state_changed(struct vhu_dev *dev, uint16_t vring, int enable)
 	if (vring + 1u > atomic_load(&p->nr_vring))
 		atomic_store(&p->nr_vring, vring + 1u);
 	SW_LOG("port %s: vring %u %s", p->name, vring, enable ? "enabled" : "disabled");
+	sw_mutex_unlock(&cb_lock);
 	return 0;
 }
 
 static int features_changed(struct vhu_dev *dev, uint64_t features)
 {
 	struct port *p = vhu_dev_get_ctx(dev);
+	sw_mutex_lock(&cb_lock);
 	atomic_store(&p->features, features);
 	atomic_store(&p->ol_caps, sw_ol_of_guest(features));
+	sw_mutex_unlock(&cb_lock);
 	SW_LOG("port %s: features changed to 0x%016" PRIx64, p->name, features);
 	return 0;
 }
@@ -141,8 +159,10 @@ static int features_changed(struct vhu_dev *dev, uint64_t features)
 static int new_connection(struct vhu_dev *dev)
 {
 	struct port *p = vhu_dev_get_ctx(dev);
+	sw_mutex_lock(&cb_lock);
 	if (atomic_load(&p->state) == PS_DOWN)
 		atomic_store(&p->state, PS_CONNECTED);
+	sw_mutex_unlock(&cb_lock);
 	SW_LOG("port %s: frontend connected on %s (id %" PRIu64 ")", p->name, p->path,
 	       vhu_dev_get_id(dev));
 	return 0;
@@ -151,8 +171,10 @@ static int new_connection(struct vhu_dev *dev)
 static void destroy_connection(struct vhu_dev *dev)
 {
 	struct port *p = vhu_dev_get_ctx(dev);
+	sw_mutex_lock(&cb_lock);
 	if (atomic_load(&p->dev) == NULL)
 		atomic_store(&p->state, PS_DOWN);
+	sw_mutex_unlock(&cb_lock);
 	SW_LOG("port %s: frontend disconnected from %s (id %" PRIu64 ")%s", p->name,
 	       p->path, vhu_dev_get_id(dev), p->client ? ", will reconnect" : "");
 }
@@ -216,7 +238,7 @@ int vhost_port_open(struct port *p, char *err, size_t errlen)
 	return rc;
 }
 
-/* Destroys the device (destroy_device runs here, on this thread) and
+/* Destroys the device (libvhu runs destroy_device and waits for it) and
  * closes the socket; no callback for this port runs after it returns. */
 void vhost_port_close(struct port *p)
 {

@@ -7,7 +7,7 @@
  * placed again when the set of queues to poll or a pin changes, and on
  * pmd-rxq-rebalance; other changes keep the placement.
  *
- * A guest enables and disables its queues on libvhu's loop thread, which
+ * A guest enables and disables its queues in libvhu's callbacks, which
  * must never take sw_ctl_lock (sw.h). Its callbacks call rxq_changed(),
  * which only writes an eventfd; the main thread waits on it and makes the
  * new assignment under sw_ctl_lock (rxq_reassign). Until then a queue the

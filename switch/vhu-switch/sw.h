@@ -8,9 +8,10 @@
  *    queue assignment when a guest enables or disables queues (rxq.c);
  *  - ctl: the control socket, one short-lived thread per client; every
  *    change of the port set or the flow table happens under sw_ctl_lock;
- *  - libvhu's loop thread: device callbacks (port_vhost.c); they never take
+ *  - libvhu's callback threads: device callbacks (port_vhost.c), one
+ *    thread per call, taking turns on a lock of their own; they never take
  *    sw_ctl_lock (the ctl thread holds it while calling into the library,
- *    which takes the library's own lock: the other order would deadlock);
+ *    which waits for callbacks in flight: the other order would deadlock);
  *  - PMDs (pmd.c): the data path.
  *
  * What the PMDs read is one immutable snapshot, struct sw_conf: the port
