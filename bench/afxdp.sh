@@ -52,6 +52,7 @@
 #
 # Environment: BENCH_REPS (3) BENCH_SECONDS (4) BENCH_WARMUP (1);
 # BENCH_XDP_SETUPS ("vhu ovs dpdk veth"); BENCH_XDP_SIZES ("64 1518");
+# BENCH_XDP_SWITCH_ARGS (more vhu-switch options, e.g. --zero-copy);
 # BENCH_KEEP=1 (keep the work dir); VHU_BUILD (build).
 # Output in DIR (default BENCH_OUT, else bench/): afxdp_raw.csv (every
 # run), afxdp.csv (one line per size and peer, results.csv's columns),
@@ -242,10 +243,29 @@ has_rate() { tp_rates "$1" 0,1 | grep -q '[1-9]'; }
 # carried: frames the veth pair carried, both ways (its transmit counters).
 carried() { echo $(( $(ifstat "$NS" "$V1" tx_packets) + $(ifstat "$NS" "$V2" tx_packets) )); }
 
+# pmd_run_ns PID: nanoseconds the switch's PMD thread (sw-pmd) has run
+# (schedstat: time on a CPU, not time preempted), 0 when not found.
+pmd_run_ns() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = sw-pmd ] && { cut -d' ' -f1 "$t/schedstat"; return; }
+	done
+	echo 0
+}
+
+# pmd_ns_pkt FILE RUN_NS: the PMD's own time per packet it received over
+# the stats window: its busy share of the run time it had, over the
+# packets pmd-stats counted. Unlike Mpps it does not move when another
+# program takes CPU time from the switch or the frontend.
+pmd_ns_pkt() {
+	awk -v run="$2" '/busy/ { for (i = 1; i < NF; i++) { if ($i == "busy" && b == "") b = $(i + 1); if ($i == "packets") p = $(i + 1) } }
+		END { gsub(",", "", p); if (p > 0 && run > 0) printf "%.0f", b / 100 * run / p; else print "-" }' "$1"
+}
+
 # run_xdp SETUP SIZE REP: one run; appends its line to RAW.
 run_xdp() {
 	local s=$1 size=$2 rep=$3 bound=$((SECS + 40)) status=ok
-	local mpps=- rxn=- cross=- drops=- bbe=- bfe=- src=fe s1 s2
+	local mpps=- rxn=- cross=- drops=- bbe=- bfe=- src=fe s1 s2 swp= run0=0 nspk=-
 	R=$W/$s-$size-$rep
 	mkdir -p "$R"
 	rm -f "$W"/{sw,ovsdb,vswitchd,be,fe,ns,ovs}.{log,cmd}
@@ -257,7 +277,7 @@ run_xdp() {
 		vhu)
 			mkdir -p "$R/sw"
 			bg sw "$bound" ip netns exec "$NS" "$VHU_SWITCH" --control "$R/ctl" --socket-dir "$R/sw" \
-				--pmd-cpus "$CPU_BE" --port vhost-user:a --port vhost-user:b \
+				--pmd-cpus "$CPU_BE" ${BENCH_XDP_SWITCH_ARGS:-} --port vhost-user:a --port vhost-user:b \
 				--port "afxdp:x1,ifname=$V1" --port "afxdp:x2,ifname=$V2" \
 				--flow in_port=a,actions=output:x1 --flow in_port=x1,actions=output:a \
 				--flow in_port=b,actions=output:x2 --flow in_port=x2,actions=output:b
@@ -284,7 +304,16 @@ run_xdp() {
 	fi
 	if [ "$status" = ok ]; then
 		sleep $((WARMUP + 1)); cpu_snap >"$R/cpu0"
+		if [ "$s" = vhu ]; then
+			swp=$(child "$(pid_of sw)")
+			"$VHU_CTL" --control "$R/ctl" pmd-stats-clear >/dev/null 2>&1
+			run0=$(pmd_run_ns "$swp")
+		fi
 		sleep $((SECS - WARMUP)); cpu_snap >"$R/cpu1"
+		if [ "$s" = vhu ]; then
+			"$VHU_CTL" --control "$R/ctl" pmd-stats >"$R/pmd" 2>&1
+			nspk=$(pmd_ns_pkt "$R/pmd" $(( $(pmd_run_ns "$swp") - run0 )))
+		fi
 		sleep 1
 		bbe=$(cpu_busy "$R/cpu0" "$R/cpu1" "$CPU_BE"); bfe=$(cpu_busy "$R/cpu0" "$R/cpu1" "$CPU_FE")
 		stop "$src"
@@ -315,7 +344,7 @@ run_xdp() {
 	[ -n "${BENCH_KEEP:-}" ] && cp "$W"/{sw,be,fe,ovs}.log "$R"/ 2>/dev/null
 	xdp_down
 	echo "$s,$size,$rep,$mpps,$rxn,$cross,$drops,$status,$bbe,$bfe" >>"$RAW"
-	log "afxdp $s $size rep $rep: $mpps Mpps (rx total $rxn, veth carried $cross; drops $drops; CPU $CPU_BE/$CPU_FE busy $bbe/$bfe) $status"
+	log "afxdp $s $size rep $rep: $mpps Mpps (rx total $rxn, veth carried $cross; drops $drops; CPU $CPU_BE/$CPU_FE busy $bbe/$bfe; switch PMD ns/packet $nspk) $status"
 }
 
 T0=$(date +%s)

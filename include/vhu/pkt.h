@@ -136,6 +136,24 @@ uint8_t *vhu_pkt_append(struct vhu_pkt *pkt, uint32_t len);
 uint32_t vhu_pkt_read(const struct vhu_pkt *pkt, uint32_t off, void *dst,
 		      uint32_t len);
 
+/* Segments whose data lives in memory the application owns (an AF_XDP
+ * UMEM frame, say), so that a frame reaches its destination without a
+ * copy into a pool segment first. release(owner, cookies, n) hands the
+ * memory back: called once for each such segment freed, from whichever
+ * thread frees it, outside the pool's lock, with the cookies of up to n
+ * segments of one owner and one release function freed together. */
+typedef void (*vhu_pkt_ext_release)(void *owner, const uint64_t *cookies, unsigned n);
+
+/* Makes seg (fresh from a pool, one segment) refer to buf_len bytes at
+ * buf, its data data_len bytes at buf + data_off (the bytes before are
+ * headroom, those after tailroom: whoever holds the packet may write all
+ * of them). buf must stay valid until release(owner, &cookie, ...) is
+ * called; data_off + data_len must not exceed buf_len. The segment's own
+ * buffer is unused meanwhile, and back when it returns to its pool. */
+void vhu_pkt_attach_ext(struct vhu_pkt *seg, uint8_t *buf, uint32_t buf_len,
+			uint32_t data_off, uint32_t data_len,
+			vhu_pkt_ext_release release, void *owner, uint64_t cookie);
+
 /* Returns a one-segment copy of pkt (metadata included) from pool, or NULL
  * when the pool is empty or the packet does not fit one segment. Reads
  * pkt, allocates from pool: [any] for the pool. */

@@ -14,13 +14,9 @@
 #include <stdint.h>
 #include <vhu/pkt.h>
 
-/* Called once per segment, from whichever thread frees it, outside the
- * pool's lock: with the cookies of n segments of one owner freed
- * together (a burst's free pays one call). */
-typedef void (*vhu_pkt_ext_release)(void *owner, const uint64_t *cookies, unsigned n);
-
 /* Points seg (fresh from a pool, one segment) at len bytes at data,
- * which must stay readable until release(owner, cookie) is called. */
+ * which must stay readable until release(owner, cookie) is called
+ * (vhu_pkt_attach_ext with neither headroom nor tailroom). */
 void vhu_pkt_ext_attach(struct vhu_pkt *seg, uint8_t *data, uint32_t len,
 			vhu_pkt_ext_release release, void *owner, uint64_t cookie);
 

@@ -55,17 +55,24 @@ static inline uint8_t *seg_own_buf(const struct vhu_pkt *s)
 	return pool->bufs + (size_t)(s - pool->pkts) * pool->seg_buf_len;
 }
 
-void vhu_pkt_ext_attach(struct vhu_pkt *seg, uint8_t *data, uint32_t len,
-			vhu_pkt_ext_release release, void *owner, uint64_t cookie)
+VHU_EXPORT void vhu_pkt_attach_ext(struct vhu_pkt *seg, uint8_t *buf, uint32_t buf_len,
+				   uint32_t data_off, uint32_t data_len,
+				   vhu_pkt_ext_release release, void *owner, uint64_t cookie)
 {
 	struct ext_info *e = (struct ext_info *)(void *)seg_own_buf(seg);
 
 	*e = (struct ext_info){ release, owner, cookie };
-	seg->buf = data;
-	seg->buf_len = len;
-	seg->data_off = 0;
-	seg->data_len = len;
-	seg->pkt_len = len;
+	seg->buf = buf;
+	seg->buf_len = buf_len;
+	seg->data_off = data_off;
+	seg->data_len = data_len;
+	seg->pkt_len = data_len;
+}
+
+void vhu_pkt_ext_attach(struct vhu_pkt *seg, uint8_t *data, uint32_t len,
+			vhu_pkt_ext_release release, void *owner, uint64_t cookie)
+{
+	vhu_pkt_attach_ext(seg, data, len, 0, len, release, owner, cookie);
 }
 
 /* External segments being freed, told to their owner a run at a time. */

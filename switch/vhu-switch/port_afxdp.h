@@ -6,8 +6,9 @@
  *
  * Each queue has its UMEM of umem-frames frames of XDP_FRAME bytes: the
  * lower half circulates through the fill and rx rings (a frame read from
- * the rx ring is copied out and goes straight back to the fill ring, so
- * the fill ring, as big as that half, never overflows), the upper half
+ * the rx ring becomes the data of the packet the PMD forwards, and goes
+ * back to the fill ring when that packet is freed: the fill ring, as big
+ * as that half, never overflows), the upper half
  * through the tx and completion rings, the frames not with the kernel
  * kept in tx_free.
  */
@@ -27,6 +28,7 @@ struct xdp_queue {
 	/* The PMD polling rx queue q. */
 	struct xsk_ring_cons rx;
 	struct xsk_ring_prod fill;
+	atomic_flag fill_lock;          /* fill's producer: whoever frees a packet */
 	_Atomic uint64_t rx_no_pkt;     /* the PMD's pool was dry: dropped */
 	_Atomic uint64_t rx_bad;        /* a descriptor outside the UMEM or a runt */
 	/* Whoever sends on queue q (under its sw_txq lock when PMDs

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * An afxdp port's data path (port_afxdp.h has the frames' life). Frames
- * are copied between UMEM frames and the PMD's packets a burst at a time;
- * handing UMEM frames to the switch as packets without the copy is a later
- * step (it needs packets whose buffers belong to someone else). No system
+ * An afxdp port's data path (port_afxdp.h has the frames' life). A
+ * received frame is handed to the switch in place, as the data of a
+ * packet that refers to it; a sent one is copied into a UMEM frame a
+ * burst at a time. No system
  * call unless the kernel asks for one (need_wakeup): a recvfrom when the
  * fill ring says so and nothing came, a sendto after a tx burst when the
  * tx ring says so (always, in copy mode: the kernel sends in the call,
@@ -21,11 +21,38 @@
 #define KICK_MAX (SW_EG_MAX / 32 + 2)
 #define FRAME_MASK (~(uint64_t)(XDP_FRAME - 1))
 
+/* Receive frames back to the kernel. The PMD polling the queue frees
+ * its packets itself nearly always, but any thread may free one (a
+ * packet another port's queue took), so the producer side is locked. */
+static void refill(struct xdp_queue *x, const uint64_t *frames, unsigned n)
+{
+	uint32_t fi = 0;
+
+	while (atomic_flag_test_and_set_explicit(&x->fill_lock, memory_order_acquire))
+		;
+	/* Never short: the fill ring is as big as the receive frames, and
+	 * these are not in it. */
+	xsk_ring_prod__reserve(&x->fill, n, &fi);
+	for (unsigned i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&x->fill, fi + i) = frames[i];
+	xsk_ring_prod__submit(&x->fill, n);
+	atomic_flag_clear_explicit(&x->fill_lock, memory_order_release);
+}
+
+/* A packet received here is freed: its frame (the cookie) goes back. */
+static void rx_release(void *owner, const uint64_t *cookies, unsigned n)
+{
+	refill(owner, cookies, n);
+}
+
+/* Each frame becomes a packet's data in place (vhu_pkt_attach_ext), the
+ * kernel's headroom its headroom: a frame to a guest is copied once, by
+ * the enqueue. */
 uint16_t afxdp_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool, struct vhu_pkt **pkts,
 		  uint16_t n)
 {
 	struct xdp_queue *x = &p->xdp->q[q];
-	uint32_t ri = 0, fi = 0;
+	uint32_t ri = 0;
 
 	if (n > SW_BURST)
 		n = SW_BURST;
@@ -37,35 +64,36 @@ uint16_t afxdp_rx(struct port *p, uint16_t q, struct vhu_pkt_pool *pool, struct 
 		return 0;
 	}
 	bool have = vhu_pkt_alloc_bulk(pool, pkts, got) == 0;
-	/* Never short: the fill ring is as big as the receive frames, and
-	 * these are not in it. */
-	xsk_ring_prod__reserve(&x->fill, got, &fi);
-	uint16_t ok = 0, bad = 0;
+	uint16_t ok = 0, bad = 0, nback = 0;
 	struct vhu_pkt *drop[SW_BURST];
+	uint64_t back[SW_BURST];
 	for (uint32_t i = 0; i < got; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, ri + i);
 		uint64_t addr = d->addr, base = addr & FRAME_MASK;
-		/* The next frame's header while this one is copied. */
-		if (i + 1 < got)
-			__builtin_prefetch(x->area + (xsk_ring_cons__rx_desc(&x->rx, ri + i + 1)->addr &
-						      (x->area_len - 1)));
 		uint32_t len = d->len;
-		bool in = base < (uint64_t)x->half * XDP_FRAME;
-		*xsk_ring_prod__fill_addr(&x->fill, fi + i) = in ? base : 0;
-		if (!have)
-			continue;
-		struct vhu_pkt *pkt = pkts[i];
-		/* The kernel is a peer too: a descriptor is checked before use. */
-		if (!in || len < 14 || addr + len > base + XDP_FRAME || len > vhu_pkt_tailroom(pkt)) {
-			drop[bad++] = pkt;
+		/* The kernel is a peer too: a descriptor is checked before
+		 * use, and a frame not of the receive half never goes to
+		 * the fill ring (it could be there twice). */
+		if (base >= (uint64_t)x->half * XDP_FRAME) {
+			if (have)
+				drop[bad++] = pkts[i];
 			continue;
 		}
-		memcpy(vhu_pkt_data(pkt), x->area + addr, len);
-		pkt->data_len = pkt->pkt_len = len;
+		if (!have || len < 14 || addr + len > base + XDP_FRAME) {
+			back[nback++] = base;
+			if (have)
+				drop[bad++] = pkts[i];
+			continue;
+		}
+		struct vhu_pkt *pkt = pkts[i];
+		__builtin_prefetch(x->area + addr);
+		vhu_pkt_attach_ext(pkt, x->area + base, XDP_FRAME, (uint32_t)(addr - base), len,
+				   rx_release, x, base);
 		pkts[ok++] = pkt;
 	}
-	xsk_ring_prod__submit(&x->fill, got);
 	xsk_ring_cons__release(&x->rx, got);
+	if (nback)
+		refill(x, back, nback);
 	if (!have) {
 		atomic_fetch_add_explicit(&x->rx_no_pkt, got, memory_order_relaxed);
 		atomic_fetch_add_explicit(&p->rx[q].dropped, got, memory_order_relaxed);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* vhu_pkt_pool: creation, bulk alloc/free, append, read, clone. */
+/* vhu_pkt_pool: creation, bulk alloc/free, append, read, clone, external
+ * segments. */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <vhu/pkt.h>
 #include "t.h"
 
@@ -281,6 +283,59 @@ static void test_free_long_chain(void)
 	vhu_pkt_pool_destroy(pool);
 }
 
+/* What the release calls of test_attach_ext were told. */
+static struct {
+	void *owner;
+	uint64_t cookies[8];
+	unsigned n, calls;
+} rel;
+
+static void ext_release(void *owner, const uint64_t *cookies, unsigned n)
+{
+	rel.owner = owner;
+	for (unsigned i = 0; i < n && rel.n < 8; i++)
+		rel.cookies[rel.n++] = cookies[i];
+	rel.calls++;
+}
+
+/* Segments over the application's memory: headroom and data where asked,
+ * clone and read see the data, a burst's free makes one release call
+ * with every cookie, and the segments come back to their pool fresh. */
+static void test_attach_ext(void)
+{
+	struct vhu_pkt_pool *pool = vhu_pkt_pool_create("ext", 4, 256);
+	static uint8_t mem[2][512];
+	struct vhu_pkt *p[3];
+	uint8_t out[100];
+	REQUIRE(pool);
+	REQUIRE(vhu_pkt_alloc_bulk(pool, p, 3) == 0);
+	fill(mem[0] + 200, 100, 1);
+	vhu_pkt_attach_ext(p[0], mem[0], 512, 200, 100, ext_release, &rel, 11);
+	vhu_pkt_attach_ext(p[1], mem[1], 512, 0, 60, ext_release, &rel, 22);
+	CHECK(vhu_pkt_data(p[0]) == mem[0] + 200);
+	CHECK_EQ(p[0]->pkt_len, 100);
+	CHECK_EQ(vhu_pkt_tailroom(p[0]), 212);
+	CHECK_EQ(vhu_pkt_read(p[0], 0, out, sizeof(out)), 100);
+	CHECK(memcmp(out, mem[0] + 200, 100) == 0);
+	struct vhu_pkt *c = vhu_pkt_clone(p[0], pool);
+	REQUIRE(c);
+	CHECK(c->buf != mem[0] && memcmp(vhu_pkt_data(c), mem[0] + 200, 100) == 0);
+	vhu_pkt_free(c);
+	CHECK_EQ(rel.calls, 0);
+	vhu_pkt_free_bulk(p, 3);
+	CHECK_EQ(rel.calls, 1);
+	CHECK(rel.owner == &rel);
+	CHECK_EQ(rel.n, 2);
+	CHECK(rel.cookies[0] == 11 && rel.cookies[1] == 22);
+	CHECK_EQ(vhu_pkt_pool_avail(pool), 4);
+	struct vhu_pkt *all[4];
+	REQUIRE(vhu_pkt_alloc_bulk(pool, all, 4) == 0);
+	for (int i = 0; i < 4; i++)
+		CHECK(is_fresh(all[i], pool) && (all[i]->buf < mem[0] || all[i]->buf >= mem[1] + 512));
+	vhu_pkt_free_bulk(all, 4);
+	vhu_pkt_pool_destroy(pool);
+}
+
 int main(void)
 {
 	t_init();
@@ -290,5 +345,6 @@ int main(void)
 	RUN(test_read);
 	RUN(test_clone);
 	RUN(test_free_long_chain);
+	RUN(test_attach_ext);
 	return t_done("test_pool");
 }
