@@ -109,9 +109,10 @@ for g in $groups; do
 		peers-tsan)
 			# vhu-switch's PMD and control threads while vhu-ctl changes
 			# ports and flows under traffic (switch_afxdp: afxdp ports removed
-			# and added under traffic)
+			# and added under traffic; switch_zc_del: a zero-copy port
+			# deleted while the PMD holds its frames)
 			sanb=build-tsan prefix=tsan:
-			sel=${VHU_TSAN_PEERS:-switch_fe switch_flow switch_capture switch_tap_tcp switch_vlan_fe switch_afxdp} ;;
+			sel=${VHU_TSAN_PEERS:-switch_fe switch_flow switch_capture switch_tap_tcp switch_vlan_fe switch_afxdp switch_zc_del} ;;
 		esac
 		if [ -n "$sanb" ]; then
 			[ -f $sanb/build.ninja ] || { echo "== $sanb: not built, $g skipped"; skip=$((skip+1)); continue; }
