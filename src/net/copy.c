@@ -12,7 +12,24 @@ uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, ui
 				const struct virtio_net_hdr_mrg_rxbuf *h,
 				const struct vhu_pkt *pkt, bool csum_fixup)
 {
-	uint32_t off = vhu_buf_to_iov(iov, niov, 0, h, vq->hdr_len);
+	const uint32_t hdr_len = vq->hdr_len;
+	const struct vhu_pkt *x = pkt->next;
+
+	/* A zero-copy packet (pkt/ext.h: our copy of the frame's start, then
+	 * the sender's buffer) into one receive buffer: as the inline case,
+	 * two copies; the header stored where it differs. */
+	if (likely(x && !x->next && niov && !csum_fixup && !vhu_vq_logging(vq) &&
+		   iov[0].len >= hdr_len + pkt->data_len + x->data_len)) {
+		uint8_t *d = iov[0].base + hdr_len;
+		if (vhu_net_hdr_shared(vq->features))
+			vhu_net_put_hdr(iov[0].base, h, hdr_len);
+		else
+			vhu_copy_hdr(iov[0].base, h, hdr_len);
+		vhu_copy(d, vhu_pkt_data(pkt), pkt->data_len);
+		vhu_copy(d + pkt->data_len, vhu_pkt_data(x), x->data_len);
+		return hdr_len + pkt->data_len + x->data_len;
+	}
+	uint32_t off = vhu_buf_to_iov(iov, niov, 0, h, hdr_len);
 	for (const struct vhu_pkt *s = pkt; s; s = s->next)
 		off += vhu_buf_to_iov(iov, niov, off, vhu_pkt_data(s), s->data_len);
 	if (csum_fixup) {
@@ -20,7 +37,7 @@ uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, ui
 		uint16_t c = vhu_csum_partial(pkt);
 		uint8_t be[2] = { (uint8_t)(c >> 8), (uint8_t)c };
 		vhu_buf_to_iov(iov, niov,
-			       vq->hdr_len + pkt->ol.csum_start + pkt->ol.csum_offset, be, 2);
+			       hdr_len + pkt->ol.csum_start + pkt->ol.csum_offset, be, 2);
 	}
 	if (unlikely(vhu_vq_logging(vq))) {
 		uint32_t left = off;

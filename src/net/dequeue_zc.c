@@ -120,7 +120,7 @@ uint16_t vhu_zc_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 	struct vhu_pkt *ext[VHU_MAX_BURST];
 	bool held[VHU_MAX_BURST];
 	struct vhu_iov *iov = vq->iov;
-	uint16_t count, used = 0, out = 0, next_ext = 0, n_ext = 0, k;
+	uint16_t count, used = 0, out = 0, next_ext = 0, n_ext = 0, ext_room = 0, k;
 	uint64_t bytes = 0, base;
 
 	vhu_held_lock(h);
@@ -145,12 +145,10 @@ uint16_t vhu_zc_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 		goto out;
 	}
 	/* Second segments for the packets that can be held: none past the
-	 * bound, fewer when the pool is short (those packets are copied). */
-	if (!vhu_held_full(h, vq)) {
-		n_ext = VHU_MIN(count, (uint16_t)(vq->size / 2u - h->held));
-		while (n_ext && vhu_pkt_alloc_bulk(pool, ext, n_ext) < 0)
-			n_ext = vhu_pkt_shrink(pool, n_ext);
-	}
+	 * bound; taken at the burst's first buffer worth holding (a burst of
+	 * small frames takes none). */
+	if (!vhu_held_full(h, vq))
+		ext_room = VHU_MIN(count, (uint16_t)(vq->size / 2u - h->held));
 	/* Positions in the window: the burst's buffers take the next ones
 	 * in order (zc_complete). */
 	base = h->tail;
@@ -190,6 +188,14 @@ uint16_t vhu_zc_dequeue(struct vhu_vq *vq, struct vhu_pkt_pool *pool,
 				VHU_STAT_ADD(vq->stats.drops, 1);
 				continue;
 			}
+		}
+		if (ext_room && total >= vq->hdr_len + ZC_MIN_LEN) {
+			/* Once, for this buffer and the rest of the burst;
+			 * fewer when the pool is short (those are copied). */
+			n_ext = VHU_MIN(ext_room, (uint16_t)(count - used));
+			ext_room = 0;
+			while (n_ext && vhu_pkt_alloc_bulk(pool, ext, n_ext) < 0)
+				n_ext = vhu_pkt_shrink(pool, n_ext);
 		}
 		struct vhu_pkt *x = next_ext < n_ext ? ext[next_ext] : NULL;
 		int r = zc_to_pkt(vq, h, base + used, bi, niov, total, pkts[out], pool, x,

@@ -155,7 +155,8 @@ uint32_t vhu_buf_to_iov(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
 
 /* The general cases of vhu_net_pkt_to_iov and vhu_net_chain_to_pkt
  * below, which handle the common ones inline (a call's register saves
- * cost about as much as a 64-byte copy). */
+ * cost about as much as a 64-byte copy). The first also has a fast case
+ * of its own: a zero-copy packet (two segments) into one piece. */
 uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
 				const struct virtio_net_hdr_mrg_rxbuf *h,
 				const struct vhu_pkt *pkt, bool csum_fixup) VHU_REQUIRES(vq->lock);

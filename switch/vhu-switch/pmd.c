@@ -68,8 +68,11 @@ atomic_bool sw_stop;
 struct sw_fdb sw_fdb;
 /* Test hook (tests/peers/switch_quiesce.sh): while the file named by
  * VHU_SWITCH_TEST_HOLD exists, PMDs stop at the end of an iteration still
- * holding the snapshot, as a descheduled PMD would. */
-static const char *hold_file;
+ * holding the snapshot, as a descheduled PMD would. With
+ * VHU_SWITCH_TEST_HOLD_RX=PORT they stop instead right after a burst from
+ * PORT, its frames not yet forwarded (zero-copy: still the guest's
+ * buffers; tests/peers/switch_zc_del.sh). */
+static const char *hold_file, *hold_rx;
 
 static int64_t now_ns(void)
 {
@@ -365,11 +368,15 @@ static void nap(struct pmd *m, long ns)
 	go_online(m);
 }
 
-static void hold(struct pmd *m)
+static void hold(struct pmd *m, const char *port, uint16_t n)
 {
 	if (access(hold_file, F_OK) != 0)
 		return;
-	SW_LOG("pmd %u: held by %s (test hook)", m->id, hold_file);
+	if (port)
+		SW_LOG("pmd %u: held by %s (test hook) with %u frames of port %s", m->id,
+		       hold_file, n, port);
+	else
+		SW_LOG("pmd %u: held by %s (test hook)", m->id, hold_file);
 	while (access(hold_file, F_OK) == 0 && !atomic_load(&sw_stop)) {
 		struct timespec ts = { 0, 10000000 };
 		nanosleep(&ts, NULL);
@@ -424,6 +431,8 @@ static void *pmd_main(void *arg)
 			if (!n)
 				continue;
 			work += n;
+			if (__builtin_expect(hold_rx != NULL, 0) && strcmp(r->port->name, hold_rx) == 0)
+				hold(m, hold_rx, n);
 			/* A tunnel group's frames come in runs, a run a port. */
 			for (uint16_t a = 0, b; a < n; a = b) {
 				struct port *in = r->port;
@@ -454,8 +463,8 @@ static void *pmd_main(void *arg)
 			nap(m, NORXQ_SLEEP_NS);
 			continue;
 		}
-		if (__builtin_expect(hold_file != NULL, 0))
-			hold(m);
+		if (__builtin_expect(hold_file != NULL && hold_rx == NULL, 0))
+			hold(m, NULL, 0);
 		/* Quiescent point: nothing from c is held past here. */
 		atomic_store(&m->epoch, atomic_load(&m->epoch) + 2);
 		if (work) {
@@ -476,6 +485,7 @@ int pmd_start(void)
 
 	sw_fdb_init(&sw_fdb);
 	hold_file = getenv("VHU_SWITCH_TEST_HOLD");
+	hold_rx = hold_file ? getenv("VHU_SWITCH_TEST_HOLD_RX") : NULL;
 	sw_mutex_lock(&sw_ctl_lock);
 	if (c && sw_conf_assign(c) < 0)
 		rc = -ENOMEM;
