@@ -24,6 +24,20 @@ int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 			(unsigned long long)f, (unsigned long long)(f & ~offered));
 		return -EINVAL;
 	}
+	/* Once a vring runs, its layout, header and translation were set up
+	 * for the features then (a split ring given packed bursts would read
+	 * a ring never translated): only dirty logging may change under it,
+	 * as migration does. DPDK refuses the same. */
+	if ((old ^ f) & ~(1ULL << VHU_F_LOG_ALL)) {
+		for (int i = 0; i < VHU_MAX_VRINGS; i++) {
+			if (dev->vq[i] && dev->vq[i]->active) {
+				VHU_ERR("%s: SET_FEATURES 0x%llx changes 0x%llx while vring %d "
+					"runs; only dirty logging may change then", dev->name,
+					(unsigned long long)f, (unsigned long long)(old ^ f), i);
+				return -EINVAL;
+			}
+		}
+	}
 	if ((f & (1ULL << VIRTIO_F_ACCESS_PLATFORM)) && !dev->iotlb &&
 	    !(dev->iotlb = vhu_iotlb_new()))
 		return -ENOMEM;

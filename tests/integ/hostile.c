@@ -1269,6 +1269,30 @@ static void expect_forwards(struct hfe *h, uint8_t v)
 	expect_delivered(h, c0, 64, v);
 }
 
+/* SET_FEATURES that changes more than dirty logging while the vrings
+ * run: the rings were laid out for the features then (a fuzzer turned a
+ * split ring packed under bursts). Refused; the device goes on. */
+static void case_msg_features_running(void)
+{
+	struct hfe h;
+
+	if (!hfe_start(&h, "SET_FEATURES changed while the vrings run"))
+		goto out;
+	uint64_t feat = vhu_fe_features(h.fe) & ~(1ull << VIRTIO_F_VERSION_1);
+	CHECK(vhu_fe_send_raw(h.fe, VHU_REQ_SET_FEATURES, VHU_MSG_NEED_REPLY, &feat, 8, NULL, 0) == 0);
+	CHECK(get_ack(&h, VHU_REQ_SET_FEATURES) == 1);
+	CHECK(wait_log(h.mark, "only dirty logging may change then", 1000));
+	feat = vhu_fe_features(h.fe) | (1ull << VHU_F_LOG_ALL);
+	CHECK(vhu_fe_send_raw(h.fe, VHU_REQ_SET_FEATURES, VHU_MSG_NEED_REPLY, &feat, 8, NULL, 0) == 0);
+	CHECK(get_ack(&h, VHU_REQ_SET_FEATURES) == 0);
+	feat = vhu_fe_features(h.fe);
+	CHECK(vhu_fe_send_raw(h.fe, VHU_REQ_SET_FEATURES, VHU_MSG_NEED_REPLY, &feat, 8, NULL, 0) == 0);
+	CHECK(get_ack(&h, VHU_REQ_SET_FEATURES) == 0);
+	expect_forwards(&h, 0x16);
+out:
+	hfe_end(&h);
+}
+
 static int send_mem_reg(struct hfe *h, uint32_t req, struct vhu_mem_region_wire r,
 			const int *fds, int nfds)
 {
@@ -1770,6 +1794,7 @@ int main(int argc, char **argv)
 		case_msg_vring_index();
 		case_msg_vring_num();
 		case_msg_fds();
+		case_msg_features_running();
 	}
 	if (GROUP("mem")) {
 		case_msg_repeat();
