@@ -214,12 +214,19 @@ int vhu_memmap_build(const struct vhu_mem_table_wire *t, const int *fds,
 	return 0;
 }
 
-/* old's region of w's gpa, size and frontend address, or NULL (the file
- * offset is not compared: REM_MEM_REG's may be anything). */
-static const struct vhu_mem_region *region_named(const struct vhu_memmap *old,
-						 const struct vhu_mem_region_wire *w)
+/* Where w's gpa goes in old (0 when there is no old map). */
+static uint32_t wire_pos(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w)
 {
-	uint32_t n = old ? old->nregions : 0, at = old ? insert_pos(old, w->guest_phys_addr) : 0;
+	return old ? insert_pos(old, w->guest_phys_addr) : 0;
+}
+
+/* old's region of w's gpa, size and frontend address, or NULL (the file
+ * offset is not compared: REM_MEM_REG's may be anything); at is
+ * wire_pos(old, w). */
+static const struct vhu_mem_region *region_named(const struct vhu_memmap *old,
+						 const struct vhu_mem_region_wire *w, uint32_t at)
+{
+	uint32_t n = old ? old->nregions : 0;
 	const struct vhu_mem_region *o = at < n ? &old->regions[at] : NULL;
 
 	if (!o || o->gpa != w->guest_phys_addr || o->size != w->memory_size ||
@@ -231,13 +238,13 @@ static const struct vhu_mem_region *region_named(const struct vhu_memmap *old,
 int vhu_memmap_add(const struct vhu_memmap *old, const struct vhu_mem_region_wire *w,
 		   int fd, struct vhu_memmap **out)
 {
-	uint32_t n = old ? old->nregions : 0, at = 0;
+	uint32_t n = old ? old->nregions : 0, at = wire_pos(old, w);
 	struct vhu_memmap *m;
 	struct vhu_mem_region r;
 	int ret;
 
 	*out = NULL;
-	const struct vhu_mem_region *same = region_named(old, w);
+	const struct vhu_mem_region *same = region_named(old, w, at);
 	if (same) {
 		same->share->adds++;
 		return 1;
@@ -250,7 +257,6 @@ int vhu_memmap_add(const struct vhu_memmap *old, const struct vhu_mem_region_wir
 	if ((ret = region_check("ADD_MEM_REG", w, n)) < 0)
 		return ret;
 	if (old) {
-		at = insert_pos(old, w->guest_phys_addr);
 		/* Sorted and disjoint: only the neighbours can overlap. */
 		for (uint32_t i = at ? at - 1 : 0; i < n && i <= at; i++) {
 			const struct vhu_mem_region *o = &old->regions[i];
@@ -286,7 +292,7 @@ int vhu_memmap_remove(const struct vhu_memmap *old, const struct vhu_mem_region_
 		      struct vhu_memmap **out)
 {
 	uint32_t n = old ? old->nregions : 0;
-	const struct vhu_mem_region *o = region_named(old, w);
+	const struct vhu_mem_region *o = region_named(old, w, wire_pos(old, w));
 	struct vhu_memmap *m;
 
 	*out = NULL;
