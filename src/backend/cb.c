@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Callbacks off the control thread (see cb.h). A thread per call: calls
- * are a few per device life, and two devices' slow callbacks must not
- * wait for each other, which a fixed pool would make them do.
+ * Callbacks off the control thread (see cb.h). Workers come and go with
+ * the need: a call goes to an idle worker when there is one, else to a
+ * new one, so two devices' slow callbacks never wait for each other (a
+ * fixed pool would make them); a worker idle for WORKER_IDLE_S ends.
+ * Reusing workers keeps a guest that reconnects in a loop from costing
+ * a thread creation per callback (and, under ASan, the memory each
+ * thread's bookkeeping keeps).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include "backend/cb.h"
 #include "backend/conn.h"
@@ -23,6 +28,13 @@ static int wake_fd VHU_GUARDED_BY(vhu_ctl) = -1;
 static struct vhu_loop_entry *wake_ev VHU_GUARDED_BY(vhu_ctl);
 static pthread_cond_t returned = PTHREAD_COND_INITIALIZER;
 static __thread const struct vhu_dev *current;
+
+#define WORKER_IDLE_S 10
+/* Calls handed to idle workers and not yet taken; workers waiting. */
+static struct vhu_cb_call *handed VHU_GUARDED_BY(vhu_ctl);
+static unsigned handed_n VHU_GUARDED_BY(vhu_ctl), idle_n VHU_GUARDED_BY(vhu_ctl);
+static pthread_cond_t work; /* monotonic clock: set up by work_ready */
+static bool work_set VHU_GUARDED_BY(vhu_ctl);
 
 static const char *const names[] = {
 	[VHU_CB_NEW_CONNECTION] = "new_connection",
@@ -130,24 +142,94 @@ static void queue_finished(struct vhu_cb_call *c) VHU_REQUIRES(vhu_ctl)
 	pthread_cond_broadcast(&returned);
 }
 
-static void *call_thread(void *arg)
+static bool work_ready(void) VHU_REQUIRES(vhu_ctl)
+{
+	pthread_condattr_t a;
+
+	if (work_set)
+		return true;
+	if (pthread_condattr_init(&a) != 0)
+		return false;
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	work_set = pthread_cond_init(&work, &a) == 0;
+	pthread_condattr_destroy(&a);
+	return work_set;
+}
+
+/* pthread's own wait carries no annotation; vhu_ctl is released and
+ * taken again inside. */
+static int wait_work(const struct timespec *until) VHU_REQUIRES(vhu_ctl) VHU_NO_TSA
+{
+	return pthread_cond_timedwait(&work, &vhu_ctl, until);
+}
+
+/* The next call handed to this idle worker, or NULL once it has been
+ * idle WORKER_IDLE_S. */
+static struct vhu_cb_call *next_call(void) VHU_REQUIRES(vhu_ctl)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += WORKER_IDLE_S;
+	idle_n++;
+	while (!handed && wait_work(&until) != ETIMEDOUT) {
+	}
+	idle_n--;
+	struct vhu_cb_call *c = handed;
+	if (c) {
+		handed = c->next;
+		handed_n--;
+	}
+	return c;
+}
+
+static void *worker(void *arg)
 {
 	struct vhu_cb_call *c = arg;
 
-	call(c);
-	vhu_ctl_lock();
-	queue_finished(c);
-	vhu_ctl_unlock();
+	while (c) {
+		call(c);
+		vhu_ctl_lock();
+		queue_finished(c);
+		c = next_call();
+		vhu_ctl_unlock();
+	}
 	return NULL;
+}
+
+/* To an idle worker if one is free, else to a new one; false when no
+ * thread could be made. */
+static bool hand_over(struct vhu_cb_call *c) VHU_REQUIRES(vhu_ctl)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	int r = -1;
+
+	if (work_ready() && idle_n > handed_n) {
+		struct vhu_cb_call **pp = &handed;
+		while (*pp)
+			pp = &(*pp)->next;
+		c->next = NULL;
+		*pp = c;
+		handed_n++;
+		pthread_cond_signal(&work);
+		return true;
+	}
+	if (!work_ready())
+		return false;
+	if (pthread_attr_init(&attr) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = pthread_create(&tid, &attr, worker, c);
+		pthread_attr_destroy(&attr);
+	}
+	errno = r > 0 ? r : ENOMEM;
+	return r == 0;
 }
 
 void vhu_cb_start(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
 		  uint16_t vring, int enable)
 {
 	struct vhu_cb_call *c = &dev->cb_call;
-	pthread_attr_t attr;
-	pthread_t tid;
-	int r = -1;
 
 	memset(c, 0, sizeof(*c));
 	c->dev = dev;
@@ -158,16 +240,11 @@ void vhu_cb_start(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
 	c->enable = enable;
 	dev->cb_busy = true;
 	vhu_conn_pause(dev);
-	if (pthread_attr_init(&attr) == 0) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		r = pthread_create(&tid, &attr, call_thread, c);
-		pthread_attr_destroy(&attr);
-	}
-	if (r != 0) {
+	if (!hand_over(c)) {
 		/* Better late on this thread than never: destroy_device must be
 		 * called. It still finishes from the loop, as any other. */
 		VHU_ERR("%s: cannot start a thread for %s (%s); calling it on the control "
-			"thread", dev->name, names[kind], strerror(r > 0 ? r : ENOMEM));
+			"thread", dev->name, names[kind], strerror(errno));
 		call(c);
 		queue_finished(c);
 	}
