@@ -40,7 +40,7 @@ struct vhu_cb_call {
 	int result;                      /* new_connection, new_device */
 };
 
-/* Starts dev's callback `kind` on a thread of its own (features: for
+/* Starts dev's callback `kind` on a worker thread (features: for
  * features_changed; vring, enable: for vring_state_changed), dev's
  * connection paused until vhu_dev_cb_finish. Only when vhu_cb_wanted. */
 void vhu_cb_start(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,

@@ -39,7 +39,7 @@
 
 static void kept_free(struct port *p);
 
-/* libvhu runs each callback on a thread of its own, those of different
+/* libvhu runs callbacks on worker threads, those of different
  * devices at once; a port's old device going and its new one coming
  * (a guest reconnecting) must not interleave their stores to the port,
  * so the callbacks take turns here. They are short; this lock is taken

@@ -8,8 +8,8 @@
  *    queue assignment when a guest enables or disables queues (rxq.c);
  *  - ctl: the control socket, one short-lived thread per client; every
  *    change of the port set or the flow table happens under sw_ctl_lock;
- *  - libvhu's callback threads: device callbacks (port_vhost.c), one
- *    thread per call, taking turns on a lock of their own; they never take
+ *  - libvhu's callback workers: device callbacks (port_vhost.c), taking
+ *    turns on a lock of their own; they never take
  *    sw_ctl_lock (the ctl thread holds it while calling into the library,
  *    which waits for callbacks in flight: the other order would deadlock);
  *  - PMDs (pmd.c): the data path.
