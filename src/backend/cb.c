@@ -3,7 +3,8 @@
  * Callbacks off the control thread (see cb.h). Workers come and go with
  * the need: a call goes to an idle worker when there is one, else to a
  * new one, so two devices' slow callbacks never wait for each other (a
- * fixed pool would make them); a worker idle for WORKER_IDLE_S ends.
+ * fixed pool would make them). A worker idle for WORKER_IDLE_S ends, and
+ * one whose call is done ends at once when WORKER_IDLE_MAX already wait.
  * Reusing workers keeps a guest that reconnects in a loop from costing
  * a thread creation per callback (and, under ASan, the memory each
  * thread's bookkeeping keeps).
@@ -30,6 +31,10 @@ static pthread_cond_t returned = PTHREAD_COND_INITIALIZER;
 static __thread const struct vhu_dev *current;
 
 #define WORKER_IDLE_S 10
+/* Workers kept waiting at most: enough for a guest reconnecting in a
+ * loop; a burst of connections (each a callback at once) makes workers
+ * that end as soon as their call is done, as they would have. */
+#define WORKER_IDLE_MAX 4
 /* Calls handed to idle workers and not yet taken; workers waiting. */
 static struct vhu_cb_call *handed VHU_GUARDED_BY(vhu_ctl);
 static unsigned handed_n VHU_GUARDED_BY(vhu_ctl), idle_n VHU_GUARDED_BY(vhu_ctl);
@@ -164,11 +169,13 @@ static int wait_work(const struct timespec *until) VHU_REQUIRES(vhu_ctl) VHU_NO_
 }
 
 /* The next call handed to this idle worker, or NULL once it has been
- * idle WORKER_IDLE_S. */
+ * idle WORKER_IDLE_S, or at once when WORKER_IDLE_MAX already wait. */
 static struct vhu_cb_call *next_call(void) VHU_REQUIRES(vhu_ctl)
 {
 	struct timespec until;
 
+	if (idle_n >= WORKER_IDLE_MAX)
+		return NULL;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += WORKER_IDLE_S;
 	idle_n++;
