@@ -146,6 +146,18 @@ static inline void vhu_net_put_hdr(void *dst, const struct virtio_net_hdr_mrg_rx
 		vhu_copy_hdr(dst, h, hdr_len);
 }
 
+/* The header into the first piece of a receive buffer, as the ring's
+ * layout wants it (vhu_net_hdr_shared). */
+static inline void vhu_net_store_hdr(const struct vhu_vq *vq, void *dst,
+				     const struct virtio_net_hdr_mrg_rxbuf *h)
+	VHU_REQUIRES(vq->lock)
+{
+	if (vhu_net_hdr_shared(vq->features))
+		vhu_net_put_hdr(dst, h, vq->hdr_len);
+	else
+		vhu_copy_hdr(dst, h, vq->hdr_len);
+}
+
 /* Byte copies between iov pieces and flat memory, starting `off` bytes
  * into the iov list. Return bytes copied. */
 uint32_t vhu_iov_to_buf(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
@@ -181,10 +193,7 @@ static inline uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_io
 
 	if (likely(niov && !pkt->next && !csum_fixup &&
 		   iov[0].len >= hdr_len + pkt->data_len && !vhu_vq_logging(vq))) {
-		if (vhu_net_hdr_shared(vq->features))
-			vhu_net_put_hdr(iov[0].base, h, hdr_len);
-		else
-			vhu_copy_hdr(iov[0].base, h, hdr_len);
+		vhu_net_store_hdr(vq, iov[0].base, h);
 		vhu_copy(iov[0].base + hdr_len, vhu_pkt_data(pkt), pkt->data_len);
 		return hdr_len + pkt->data_len;
 	}
