@@ -181,6 +181,10 @@ static void vq_reset(struct vhu_vq *vq)
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
+	/* The packed ring's too: they point into the memory just unmapped. */
+	vq->desc_packed = NULL;
+	vq->driver_event = NULL;
+	vq->device_event = NULL;
 	vq->last_avail_idx = vq->last_used_idx = 0;
 	vq->signalled_used_valid = false;
 	vq->iotlb = NULL; /* features are gone too */
