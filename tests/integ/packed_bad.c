@@ -5,14 +5,20 @@
  * a ring by hand; the test thread bursts on it and expects nothing out and
  * the vring broken, then checks the other queue pair still carries a
  * packet.
+ *
+ * Then a reset: RESET_OWNER forgets the rings, and a SET_VRING_KICK after
+ * it (which starts a vring) must not write event flags into the memory
+ * the reset unmapped (a fuzzer's find).
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <vhu/frontend.h>
 #include <vhu/vhu.h>
+#include "proto/wire.h"
 
 #define RING 64
 #define AV ((uint16_t)(1u << VRING_PACKED_DESC_F_AVAIL))
@@ -160,6 +166,47 @@ static int roundtrip(struct vhu_fe *fe, struct vhu_dev *dev, struct vhu_pkt_pool
 	return -1;
 }
 
+/* RESET_OWNER on a running packed device, then kicks that would start
+ * its vrings: answered or refused, never a write into unmapped memory. A
+ * fresh frontend afterwards still gets a packet round. */
+static int reset_then_kick(const char *path, struct vhu_pkt_pool *pool)
+{
+	struct vhu_fe_opts o = { .path = path, .queue_pairs = 2, .ring_size = RING,
+				 .packed = true };
+	struct vhu_fe *fe = vhu_fe_create(&o);
+	struct vhu_dev *dev = fe ? wait_dev() : NULL;
+	int ok = dev && roundtrip(fe, dev, pool, 0) == 0;
+
+	if (fe && vhu_fe_send_raw(fe, VHU_REQ_RESET_OWNER, 0, NULL, 0, NULL, 0))
+		ok = 0;
+	for (uint64_t i = 0; fe && i < 4; i++) {
+		int efd = eventfd(0, EFD_CLOEXEC);
+		if (efd < 0 || vhu_fe_send_raw(fe, VHU_REQ_SET_VRING_KICK, 0, &i, 8, &efd, 1))
+			ok = 0;
+		if (efd >= 0)
+			close(efd);
+	}
+	/* The backend has read all of it once it answers a later request. */
+	uint64_t f = 0;
+	uint32_t got = 0;
+	if (fe && (vhu_fe_send_raw(fe, VHU_REQ_GET_FEATURES, 0, NULL, 0, NULL, 0) ||
+		   vhu_fe_recv_raw(fe, &got, &f, sizeof(f), 3000) != 8 ||
+		   got != VHU_REQ_GET_FEATURES))
+		ok = 0;
+	vhu_fe_destroy(fe);
+	for (int i = 0; i < 5000 && __atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	fe = vhu_fe_create(&o);
+	dev = fe ? wait_dev() : NULL;
+	if (!dev || roundtrip(fe, dev, pool, 0) < 0)
+		ok = 0;
+	vhu_fe_destroy(fe);
+	for (int i = 0; i < 5000 && __atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	printf("%-40s %s\n", "RESET_OWNER then SET_VRING_KICK", ok ? "ok" : "FAILED");
+	return !ok;
+}
+
 int main(void)
 {
 	char path[64];
@@ -214,6 +261,7 @@ int main(void)
 		for (int i = 0; i < 5000 && __atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE); i++)
 			usleep(1000);
 	}
+	fails += reset_then_kick(path, pool);
 	vhu_driver_unregister(path);
 	vhu_loop_stop_thread();
 	vhu_pkt_pool_destroy(pool);
