@@ -313,7 +313,14 @@ struct vhu_vring_stats {
 			   * or a bad packet; dequeue: packets dropped */
 	uint64_t errors;  /* malformed descriptors seen */
 	uint64_t kicks;   /* notifications sent to the guest */
-	uint64_t reserved[3]; /* 0; keeps the struct one 64-byte line */
+	/* Behind a vIOMMU (ACCESS_PLATFORM): IOTLB misses this vring sent
+	 * the frontend (its rings', its buffers', and those of the next
+	 * buffers asked for ahead), as many as the frontend receives. A page
+	 * asked for is not asked, nor counted, again until an update comes
+	 * or 100 ms passed, so bursts retried while an answer is on its way
+	 * count one miss. 0 from libvhu 0.1 (reserved there). */
+	uint64_t iotlb_misses;
+	uint64_t reserved[2]; /* 0; keeps the struct one 64-byte line */
 };
 /* Copies the vring's counters into *st. Each counter is read whole, not
  * all of them at one instant. 0, or -ENOENT when the vring does not
