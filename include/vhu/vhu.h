@@ -211,10 +211,11 @@ int vhu_driver_set_socket_mode(const char *path, unsigned mode);
 int vhu_driver_set_max_connections(const char *path, unsigned n);
 /* Longest a frontend may leave a message half sent, or its replies
  * unread, before its connection is closed with a log line (default
- * 3000 ms, precision 0.1 s). Nobody else waits meanwhile: the library
- * reads and writes every connection without blocking. -EINVAL outside
- * VHU_MIN_IO_TIMEOUT_MS..VHU_MAX_IO_TIMEOUT_MS. Applies at once, also
- * to connections already there. */
+ * VHU_DEFAULT_IO_TIMEOUT_MS, precision 0.1 s). Nobody else waits
+ * meanwhile: the library reads and writes every connection without
+ * blocking. -EINVAL outside VHU_MIN_IO_TIMEOUT_MS..VHU_MAX_IO_TIMEOUT_MS.
+ * Applies at once, also to connections already there. */
+#define VHU_DEFAULT_IO_TIMEOUT_MS 3000
 #define VHU_MIN_IO_TIMEOUT_MS 100
 #define VHU_MAX_IO_TIMEOUT_MS 3600000
 int vhu_driver_set_io_timeout(const char *path, unsigned ms);

@@ -214,6 +214,11 @@ int vhost_port_open(struct port *p, char *err, size_t errlen)
 	}
 	if ((rc = vhu_driver_set_max_queue_pairs(p->path, p->queues)))
 		what = "set queue pairs on";
+	else if ((rc = vhu_driver_set_io_timeout(p->path, sw_opts.io_timeout_ms)))
+		what = "set the I/O timeout of";
+	else if (!p->client &&
+		 (rc = vhu_driver_set_max_connections(p->path, sw_opts.max_connections)))
+		what = "set the connection limit of";
 	else if (sw_opts.sock_mode && !p->client &&
 		 (rc = vhu_driver_set_socket_mode(p->path, sw_opts.sock_mode)))
 		what = "set the mode of";
