@@ -42,9 +42,33 @@ static void kept_free(struct port *p);
 /* libvhu runs callbacks on worker threads, those of different
  * devices at once; a port's old device going and its new one coming
  * (a guest reconnecting) must not interleave their stores to the port,
- * so the callbacks take turns here. They are short; this lock is taken
- * nowhere else, and never with sw_ctl_lock held (sw.h). */
+ * so the callbacks take turns here. They are short. Besides them only
+ * vhost_iotlb_misses takes it (holding it, the port's device cannot be
+ * freed), under sw_ctl_lock: never the other way round, as callbacks
+ * never take sw_ctl_lock (sw.h). */
 static struct sw_mutex cb_lock = SW_MUTEX_INITIALIZER;
+
+/* The IOTLB misses libvhu counted on dev's vrings that send to the guest
+ * (tx: its rx vrings 2q) or receive from it (2q+1). */
+static uint64_t dev_iotlb_misses(const struct vhu_dev *dev, bool tx)
+{
+	struct vhu_vring_stats st;
+	uint64_t n = 0;
+
+	for (uint16_t q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
+		if (!vhu_vring_get_stats(dev, tx ? VHU_VRING_RX(q) : VHU_VRING_TX(q), &st))
+			n += st.iotlb_misses;
+	return n;
+}
+
+uint64_t vhost_iotlb_misses(const struct port *p, bool tx)
+{
+	sw_mutex_lock(&cb_lock);
+	const struct vhu_dev *dev = atomic_load(&p->dev);
+	uint64_t n = p->iotlb_misses_gone[tx] + (dev ? dev_iotlb_misses(dev, tx) : 0);
+	sw_mutex_unlock(&cb_lock);
+	return n;
+}
 
 static void update_masks(struct port *p, struct vhu_dev *dev)
 {
@@ -110,6 +134,8 @@ static void destroy_device(struct vhu_dev *dev)
 		sw_mutex_unlock(&cb_lock);
 		return; /* the one new_device refused */
 	}
+	p->iotlb_misses_gone[0] += dev_iotlb_misses(dev, false);
+	p->iotlb_misses_gone[1] += dev_iotlb_misses(dev, true);
 	atomic_store(&p->dev, NULL);
 	sw_synchronize();
 	kept_free(p);
