@@ -37,7 +37,9 @@
 #define KEPT_POOL_SEGS 512
 #define KEPT_POOL_ROOM 2048
 
+static bool behind_iommu(const struct port *p);
 static void kept_free(struct port *p);
+static void kept_disabled(struct port *p, uint16_t q);
 
 /* libvhu runs callbacks on worker threads, those of different
  * devices at once; a port's old device going and its new one coming
@@ -167,6 +169,9 @@ static int vring_state_changed(struct vhu_dev *dev, uint16_t vring, int enable)
 	if (vring + 1u > atomic_load(&p->nr_vring))
 		atomic_store(&p->nr_vring, vring + 1u);
 	SW_LOG("port %s: vring %u %s", p->name, vring, enable ? "enabled" : "disabled");
+	if (!enable && !(vring & 1) && (was >> q & 1) && atomic_load(&p->dev) == dev &&
+	    behind_iommu(p))
+		kept_disabled(p, (uint16_t)q);
 	sw_mutex_unlock(&cb_lock);
 	return 0;
 }
@@ -414,19 +419,41 @@ void vhost_tx_kept(const struct sw_conf *c, unsigned pmd)
 	}
 }
 
+/* Drops what tx queue q kept; no PMD may be in the queue. The number. */
+static uint16_t kept_drop(struct port *p, uint16_t q)
+{
+	struct sw_txq *t = &p->txq[q];
+	uint16_t n = t->nkept;
+
+	if (!n)
+		return 0;
+	drop_kept(p, q, n);
+	vhu_pkt_free_bulk(t->kept, n);
+	t->nkept = 0;
+	atomic_fetch_sub_explicit(&sw_tx_kept, 1, memory_order_relaxed);
+	return n;
+}
+
 /* Frames kept when the device goes (after the grace period: no PMD
  * holds it): dropped. */
 static void kept_free(struct port *p)
 {
-	for (uint16_t q = 0; q < VHU_MAX_QUEUE_PAIRS; q++) {
-		struct sw_txq *t = &p->txq[q];
-		if (!t->nkept)
-			continue;
-		drop_kept(p, q, t->nkept);
-		vhu_pkt_free_bulk(t->kept, t->nkept);
-		t->nkept = 0;
-		atomic_fetch_sub_explicit(&sw_tx_kept, 1, memory_order_relaxed);
-	}
+	for (uint16_t q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
+		kept_drop(p, q);
+}
+
+/* The guest disabled its rx vring 2q (cb_lock held): no burst picks the
+ * queue from now on (guest_rx_mask), so what it kept would wait for the
+ * device to go; it is dropped now, and its pool buffers are back. After
+ * the grace period no PMD is left in the queue, and none comes back
+ * before an enable, which waits for cb_lock. */
+static void kept_disabled(struct port *p, uint16_t q)
+{
+	sw_synchronize();
+	uint16_t n = kept_drop(p, q);
+	if (n)
+		SW_LOG("port %s: %u frame(s) kept for rx vring %u dropped: the guest "
+		       "disabled it", p->name, n, 2u * q);
 }
 
 void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
