@@ -105,7 +105,7 @@ for g in $groups; do
 		peers-asan)
 			# the peer tests that drive our own programs hardest
 			sanb=build-asan prefix=asan:
-			sel=${VHU_ASAN_PEERS:-testpmd_loop testpmd_packed testpmd_client fe_vs_dpdk qemu_ping qemu_ping_packed qemu_ping_iommu switch_iommu switch_fe switch_qemu switch_mq switch_reconnect switch_soak switch_tap switch_capture switch_flow switch_quiesce switch_tap_tcp switch_qemu_tcp switch_testpmd_tso switch_vlan_fe switch_vxlan switch_db switch_memhotplug switch_restart_qemu switch_afxdp switch_ops switch_libvirt switch_zc_rewrite switch_zc_del} ;;
+			sel=${VHU_ASAN_PEERS:-testpmd_loop testpmd_packed testpmd_client fe_vs_dpdk qemu_ping qemu_ping_packed qemu_ping_iommu switch_iommu switch_fe switch_qemu switch_mq switch_reconnect switch_soak switch_tap switch_capture switch_flow switch_quiesce switch_tap_tcp switch_qemu_tcp switch_testpmd_tso switch_vlan_fe switch_vxlan switch_db switch_memhotplug switch_restart_qemu switch_afxdp switch_ops switch_libvirt switch_zc_rewrite switch_zc_del switch_limits switch_iommu_disable} ;;
 		peers-tsan)
 			# vhu-switch's PMD and control threads while vhu-ctl changes
 			# ports and flows under traffic (switch_afxdp: afxdp ports removed

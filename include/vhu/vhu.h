@@ -211,10 +211,11 @@ int vhu_driver_set_socket_mode(const char *path, unsigned mode);
 int vhu_driver_set_max_connections(const char *path, unsigned n);
 /* Longest a frontend may leave a message half sent, or its replies
  * unread, before its connection is closed with a log line (default
- * 3000 ms, precision 0.1 s). Nobody else waits meanwhile: the library
- * reads and writes every connection without blocking. -EINVAL outside
- * VHU_MIN_IO_TIMEOUT_MS..VHU_MAX_IO_TIMEOUT_MS. Applies at once, also
- * to connections already there. */
+ * VHU_DEFAULT_IO_TIMEOUT_MS, precision 0.1 s). Nobody else waits
+ * meanwhile: the library reads and writes every connection without
+ * blocking. -EINVAL outside VHU_MIN_IO_TIMEOUT_MS..VHU_MAX_IO_TIMEOUT_MS.
+ * Applies at once, also to connections already there. */
+#define VHU_DEFAULT_IO_TIMEOUT_MS 3000
 #define VHU_MIN_IO_TIMEOUT_MS 100
 #define VHU_MAX_IO_TIMEOUT_MS 3600000
 int vhu_driver_set_io_timeout(const char *path, unsigned ms);
@@ -313,7 +314,14 @@ struct vhu_vring_stats {
 			   * or a bad packet; dequeue: packets dropped */
 	uint64_t errors;  /* malformed descriptors seen */
 	uint64_t kicks;   /* notifications sent to the guest */
-	uint64_t reserved[3]; /* 0; keeps the struct one 64-byte line */
+	/* Behind a vIOMMU (ACCESS_PLATFORM): IOTLB misses this vring sent
+	 * the frontend (its rings', its buffers', and those of the next
+	 * buffers asked for ahead), as many as the frontend receives. A page
+	 * asked for is not asked, nor counted, again until an update comes
+	 * or 100 ms passed, so bursts retried while an answer is on its way
+	 * count one miss. 0 from libvhu 0.1 (reserved there). */
+	uint64_t iotlb_misses;
+	uint64_t reserved[2]; /* 0; keeps the struct one 64-byte line */
 };
 /* Copies the vring's counters into *st. Each counter is read whole, not
  * all of them at one instant. 0, or -ENOENT when the vring does not

@@ -285,6 +285,7 @@ VHU_EXPORT int vhu_vring_get_stats(const struct vhu_dev *dev, uint16_t vring,
 	st->drops = __atomic_load_n(&vq->stats.drops, __ATOMIC_RELAXED);
 	st->errors = __atomic_load_n(&vq->stats.errors, __ATOMIC_RELAXED);
 	st->kicks = __atomic_load_n(&vq->stats.kicks, __ATOMIC_RELAXED);
+	st->iotlb_misses = __atomic_load_n(&vq->stats.iotlb_misses, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -300,6 +301,7 @@ VHU_EXPORT int vhu_vring_reset_stats(struct vhu_dev *dev, uint16_t vring)
 	__atomic_store_n(&vq->stats.drops, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&vq->stats.errors, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&vq->stats.kicks, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->stats.iotlb_misses, 0, __ATOMIC_RELAXED);
 	vhu_spin_unlock(&vq->lock);
 	return 0;
 }

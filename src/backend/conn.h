@@ -19,8 +19,6 @@
 /* Reply bytes a peer may leave unread beyond its socket buffer: far more
  * than any frontend that reads its replies ever has in flight. */
 #define VHU_CONN_BACKLOG_MAX (64u * 1024)
-/* Default longest a message may sit partial or replies unread. */
-#define VHU_CONN_IO_TIMEOUT_MS 3000
 /* Messages handled per wake-up before the loop serves other fds. */
 #define VHU_CONN_MSG_BUDGET 32
 

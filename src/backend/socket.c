@@ -72,7 +72,7 @@ int vhu_socket_register(const char *path, uint64_t flags)
 	s->protocol_features = vhu_default_protocol_features();
 	s->max_queue_pairs = VHU_MAX_QUEUE_PAIRS;
 	s->listen_fd = s->timer_fd = -1;
-	s->io_timeout_ms = VHU_CONN_IO_TIMEOUT_MS;
+	s->io_timeout_ms = VHU_DEFAULT_IO_TIMEOUT_MS;
 	s->max_conns = VHU_DEFAULT_MAX_CONNECTIONS;
 	s->next = sockets;
 	sockets = s;

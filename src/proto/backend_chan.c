@@ -72,13 +72,14 @@ static bool held(struct vhu_backend_chan *c, uint64_t page, uint8_t perm)
 	return false;
 }
 
-void vhu_backend_chan_iotlb_miss(struct vhu_backend_chan *c, const char *name,
+bool vhu_backend_chan_iotlb_miss(struct vhu_backend_chan *c, const char *name,
 				 uint64_t iova, uint8_t perm)
 {
 	struct {
 		struct vhu_msg_hdr hdr;
 		struct vhost_iotlb_msg m;
 	} __attribute__((packed)) w;
+	bool sent = false;
 
 	memset(&w, 0, sizeof(w));
 	w.hdr.request = VHU_BACKEND_REQ_IOTLB_MSG;
@@ -92,13 +93,14 @@ void vhu_backend_chan_iotlb_miss(struct vhu_backend_chan *c, const char *name,
 	if (c->fd < 0 || held(c, iova >> 12, perm)) {
 		c->misses_held++;
 		vhu_mutex_unlock(&c->lock);
-		return;
+		return false;
 	}
 	/* Never blocks a burst: a full socket drops this miss, and the
 	 * burst meets the address again later. */
 	ssize_t r = send(c->fd, &w, sizeof(w), MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (r == (ssize_t)sizeof(w)) {
 		c->misses_sent++;
+		sent = true;
 	} else if (r >= 0) {
 		/* A partial message would garble every later one. */
 		VHU_ERR("%s: backend channel took %zd of %zu bytes: closed", name, r,
@@ -112,6 +114,7 @@ void vhu_backend_chan_iotlb_miss(struct vhu_backend_chan *c, const char *name,
 		c->fd = -1;
 	}
 	vhu_mutex_unlock(&c->lock);
+	return sent;
 }
 
 void vhu_backend_chan_misses_answered(struct vhu_backend_chan *c, uint64_t iova,

@@ -52,8 +52,10 @@ void vhu_backend_chan_fini(struct vhu_backend_chan *c);
 void vhu_backend_chan_set_fd(struct vhu_backend_chan *c, int fd);
 bool vhu_backend_chan_has_fd(struct vhu_backend_chan *c);
 /* Asks the frontend to translate iova with perm (VHOST_ACCESS_*), unless
- * the same was asked within VHU_MISS_RESEND_NS. name is for log lines. */
-void vhu_backend_chan_iotlb_miss(struct vhu_backend_chan *c, const char *name,
+ * the same was asked within VHU_MISS_RESEND_NS. name is for log lines.
+ * True when the request went out (the vring's iotlb_misses count these:
+ * what the frontend sees). */
+bool vhu_backend_chan_iotlb_miss(struct vhu_backend_chan *c, const char *name,
 				 uint64_t iova, uint8_t perm);
 /* An update of [iova, iova+size) arrived: misses in it may be sent again
  * at once. */

@@ -24,7 +24,7 @@ static void ask(struct vhu_vq *vq, uint64_t addr, uint32_t len, uint16_t flags)
 	if (flags & VRING_DESC_F_INDIRECT)
 		w = false; /* the table itself: its buffers come when it is walked */
 	if (len && !vhu_vq_piece(vq, addr, &l, w, &why) && why == VHU_XLATE_MISS)
-		vhu_backend_chan_iotlb_miss(vq->chan, vq->name, addr, vhu_vq_perm(w));
+		vhu_vq_iotlb_ask(vq, addr, vhu_vq_perm(w));
 }
 
 static void ahead_split(struct vhu_vq *vq) VHU_REQUIRES(vq->lock)
@@ -57,11 +57,21 @@ static void ahead_packed(struct vhu_vq *vq) VHU_REQUIRES(vq->lock)
 	}
 }
 
+/* Counted where the request goes out, not where the burst met the miss:
+ * a burst retried while the answer is on its way meets the same page
+ * again, which the channel does not send again (backend_chan.c), and a
+ * count of those would grow with the polling rate, not with the misses. */
+void vhu_vq_iotlb_ask(struct vhu_vq *vq, uint64_t iova, uint8_t perm)
+{
+	if (vhu_backend_chan_iotlb_miss(vq->chan, vq->name, iova, perm))
+		VHU_STAT_ADD(vq->stats.iotlb_misses, 1);
+}
+
 void vhu_vq_iotlb_miss(struct vhu_vq *vq, uint64_t iova, uint8_t perm)
 {
 	VHU_DBG("%s: vring %u: IOTLB miss at 0x%llx (perm %u)", vq->name, vq->index,
 		(unsigned long long)iova, perm);
-	vhu_backend_chan_iotlb_miss(vq->chan, vq->name, iova, perm);
+	vhu_vq_iotlb_ask(vq, iova, perm);
 	vhu_vq_iotlb_ahead(vq);
 }
 

@@ -45,7 +45,7 @@ static void *ring_hva(struct vhu_vq *vq, const struct vhu_memmap *m, uint64_t ad
 		return vhu_qva_to_hva(m, addr, len);
 	void *p = vhu_iotlb_span(vq->iotlb, m, addr, len, perm, &why, &fail);
 	if (!p && why == VHU_XLATE_MISS) {
-		vhu_backend_chan_iotlb_miss(vq->chan, vq->name, fail, perm);
+		vhu_vq_iotlb_ask(vq, fail, perm);
 		*missed = true;
 	}
 	return p;

@@ -144,6 +144,10 @@ static inline uint8_t vhu_vq_perm(bool writable)
 	return writable ? VHOST_ACCESS_WO : VHOST_ACCESS_RO;
 }
 
+/* Asks the frontend (backend channel) for the IOTLB entry of iova alone,
+ * counting it in the vring's iotlb_misses when it went out. */
+void vhu_vq_iotlb_ask(struct vhu_vq *vq, uint64_t iova, uint8_t perm)
+	VHU_REQUIRES(vq->lock);
 /* Asks the frontend (backend channel) for the IOTLB entry of iova, and for
  * those of the next buffers the guest made available that miss too
  * (src/vq/iotlb_miss.c). The caller leaves the buffer for a later burst. */

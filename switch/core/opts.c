@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <vhu/vhu.h>
 #include "ctl_proto.h"
 #include "feature_names.h"
 #include "opts.h"
@@ -21,6 +22,8 @@ void sw_opts_default(struct sw_opts *o)
 	o->nb_pmds = 1;
 	o->mac_age = SW_MAC_AGE_DEFAULT;
 	o->zero_copy = SW_ZERO_COPY_DEFAULT;
+	o->io_timeout_ms = VHU_DEFAULT_IO_TIMEOUT_MS;
+	o->max_connections = VHU_DEFAULT_MAX_CONNECTIONS;
 }
 
 void sw_opts_usage(FILE *f)
@@ -31,7 +34,7 @@ void sw_opts_usage(FILE *f)
 		"                  [--disable-features LIST]\n"
 		"                  [--disable-protocol-features LIST] [--no-ring-resync]\n"
 		"                  [--zero-copy | --no-zero-copy]\n"
-		"                  [--populate-mem]\n"
+		"                  [--populate-mem] [--io-timeout-ms N] [--max-connections N]\n"
 		"                  [--db FILE] [--port SPEC]... [--flow FLOW]...\n"
 		"  --control     control socket for vhu-ctl (default " VHU_CTL_DEFAULT_PATH ")\n"
 		"  --socket-dir  where server ports create DIR/NAME (default " VHU_SWITCH_RUN_DIR ");\n"
@@ -47,6 +50,11 @@ void sw_opts_usage(FILE *f)
 		"                the switch's own (two); default %s\n"
 		"  --populate-mem fault each guest's memory in when it is mapped, not as\n"
 		"                packets first touch it (slower connect, RSS of all guest RAM)\n"
+		"  --io-timeout-ms a frontend that leaves a vhost-user message half sent, or\n"
+		"                its replies unread, this long is disconnected (%d..%d,\n"
+		"                default %d)\n"
+		"  --max-connections frontends connected at once to a server port's socket;\n"
+		"                one more is closed at once (1..%u, default %d)\n"
 		"  --db          keep the ports and flows vhu-ctl sets in FILE, rewritten before\n"
 		"                each change is answered, restored at start (then --port and\n"
 		"                --flow add to it)\n"
@@ -64,8 +72,9 @@ void sw_opts_usage(FILE *f)
 		"  FLOW = in_port=NAME,actions=output:NAME|drop|normal (overrides learning for that port)\n"
 		"  LIST = comma-separated names (mrg_rxbuf,packed,log_all,guest_announce,...;\n"
 		"         protocol: rarp,log_shmfd,inflight_shmfd,...) or bit numbers\n",
-		SW_MAC_AGE_DEFAULT, SW_ZERO_COPY_DEFAULT ? "on" : "off", SW_TX_RETRIES_MAX,
-		SW_TX_RETRIES_DEFAULT);
+		SW_MAC_AGE_DEFAULT, SW_ZERO_COPY_DEFAULT ? "on" : "off", VHU_MIN_IO_TIMEOUT_MS,
+		VHU_MAX_IO_TIMEOUT_MS, VHU_DEFAULT_IO_TIMEOUT_MS, SW_MAX_CONNECTIONS_MAX,
+		VHU_DEFAULT_MAX_CONNECTIONS, SW_TX_RETRIES_MAX, SW_TX_RETRIES_DEFAULT);
 }
 
 int sw_opts_pmd_on_cpu(const struct sw_opts *o, unsigned cpu)
@@ -147,6 +156,8 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 		{ "zero-copy", no_argument, NULL, 'Z' },
 		{ "no-zero-copy", no_argument, NULL, 'z' },
 		{ "populate-mem", no_argument, NULL, 'M' },
+		{ "io-timeout-ms", required_argument, NULL, 'T' },
+		{ "max-connections", required_argument, NULL, 'N' },
 		{ "db", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -201,6 +212,18 @@ int sw_opts_parse(struct sw_opts *o, int argc, char **argv, char *err, size_t er
 		case 'Z': o->zero_copy = true; break;
 		case 'z': o->zero_copy = false; break;
 		case 'M': o->populate_mem = true; break;
+		case 'T':
+			if (number(optarg, 10, VHU_MIN_IO_TIMEOUT_MS, VHU_MAX_IO_TIMEOUT_MS, &v))
+				return ERR("bad --io-timeout-ms '%s' (%d..%d ms)", optarg,
+					   VHU_MIN_IO_TIMEOUT_MS, VHU_MAX_IO_TIMEOUT_MS);
+			o->io_timeout_ms = (unsigned)v;
+			break;
+		case 'N':
+			if (number(optarg, 10, 1, SW_MAX_CONNECTIONS_MAX, &v))
+				return ERR("bad --max-connections '%s' (1..%u)", optarg,
+					   SW_MAX_CONNECTIONS_MAX);
+			o->max_connections = (unsigned)v;
+			break;
 		case 'D':
 			if (!*optarg)
 				return ERR("empty --db");

@@ -29,6 +29,11 @@ struct sw_opts {
 	 * --no-zero-copy): a guest's frame reaches another guest in one copy */
 	bool zero_copy;
 	bool populate_mem;         /* VHU_POPULATE_MEM on vhost-user ports */
+	/* The library's control-plane limits, on every vhost-user port's
+	 * socket: vhu_driver_set_io_timeout (both kinds of port) and
+	 * vhu_driver_set_max_connections (server ports); libvhu's defaults
+	 * unless --io-timeout-ms, --max-connections */
+	unsigned io_timeout_ms, max_connections;
 	const char *db;            /* --db FILE: the configuration kept across restarts */
 	const char *ports[SW_MAX_PORTS], *flows[SW_MAX_PORTS];   /* checked when added */
 	unsigned nb_ports, nb_flows;
@@ -41,6 +46,8 @@ struct sw_opts {
  * buffers in cache, the second copy costs less than holding the buffer. */
 #define SW_ZERO_COPY_DEFAULT false
 #define SW_MAC_AGE_MAX (86400u * 365)
+/* More than any fd limit a switch runs with. */
+#define SW_MAX_CONNECTIONS_MAX (1u << 20)
 
 void sw_opts_default(struct sw_opts *o);
 /* Fills o (after sw_opts_default) from argv; argv may be reordered.

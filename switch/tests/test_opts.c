@@ -46,6 +46,8 @@ static void test_defaults(void)
 	CHECK(!o.populate_mem);
 	CHECK(o.db == NULL);
 	CHECK(o.sock_group == NULL);
+	CHECK_EQ(o.io_timeout_ms, 3000);
+	CHECK_EQ(o.max_connections, 1024);
 }
 
 static void test_good(void)
@@ -102,6 +104,14 @@ static void test_good(void)
 	CHECK_EQ(o.nb_pmds, 1);
 	CHECK_EQ(o.pmd_cpus[0], 5);
 	CHECK_EQ(PARSE(&o, "--help"), 1);
+	CHECK_EQ(PARSE(&o, "--io-timeout-ms", "500", "--max-connections", "1"), 0);
+	CHECK_EQ(o.io_timeout_ms, 500);
+	CHECK_EQ(o.max_connections, 1);
+	CHECK_EQ(PARSE(&o, "--io-timeout-ms=100", "--max-connections=1048576"), 0);
+	CHECK_EQ(o.io_timeout_ms, 100);
+	CHECK_EQ(o.max_connections, 1u << 20);
+	CHECK_EQ(PARSE(&o, "--io-timeout-ms", "3600000"), 0);
+	CHECK_EQ(o.io_timeout_ms, 3600000);
 
 	/* SW_MAX_PORTS --port and --flow, the most there can be. */
 	const char *w[2 * SW_MAX_PORTS + 1];
@@ -137,6 +147,12 @@ static void test_bad(void)
 		{ "--mac-age" }, { "--help=yes" }, { "--no-ring-resync=1" },
 		{ "--zero-copy=1" }, { "--no-zero-copy=on" },
 		{ "--populate-mem=1" },
+		{ "--io-timeout-ms", "0" }, { "--io-timeout-ms", "99" }, { "--io-timeout-ms", "-1" },
+		{ "--io-timeout-ms", "3600001" }, { "--io-timeout-ms", "1s" },
+		{ "--io-timeout-ms", "" }, { "--io-timeout-ms", "99999999999999999999" },
+		{ "--io-timeout-ms" }, { "--max-connections", "0" }, { "--max-connections", "-1" },
+		{ "--max-connections", "1048577" }, { "--max-connections", "x" },
+		{ "--max-connections", " 1" }, { "--max-connections", "" }, { "--max-connections" },
 	};
 	for (size_t i = 0; i < NELEM(bad); i++) {
 		struct sw_opts o;

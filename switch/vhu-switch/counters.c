@@ -11,7 +11,10 @@
  * tx_failure_drops how many of tx_dropped a running guest had no room for
  * after tx_retries more attempts; behind a vIOMMU, tx_iotlb_kept the frames
  * a guest did not take at an IOTLB miss and the switch kept for the next
- * tries, tx_iotlb_drops those of them it gave up on. Queue q of a vhost-user port is queue
+ * tries, tx_iotlb_drops those of them it gave up on; rx_iotlb_misses and
+ * tx_iotlb_misses the IOTLB misses libvhu asked the frontend about on
+ * the guest's vrings the port receives from and sends to (struct
+ * vhu_vring_stats' iotlb_misses, its devices' added up). Queue q of a vhost-user port is queue
  * pair q: rx = guest vring 2q+1, tx = vring 2q. Tunnel and afxdp ports
  * add rows of their own (docs/vxlan.md, docs/afxdp.md).
  */
@@ -24,7 +27,7 @@ enum {
 	C_TX_PACKETS, C_TX_BYTES, C_TX_DROPPED, C_TX_ERRORS,
 	C_NQ,                     /* the counters above (and C_XDP's) are also per queue */
 	C_OL_WHOLE = C_NQ, C_OL_SEGMENTED, C_OL_CSUM, C_VLAN_DROPPED, C_TX_RETRIES,
-	C_TX_FAIL_DROPS, C_TX_IOTLB_KEPT, C_TX_IOTLB_DROPS,
+	C_TX_FAIL_DROPS, C_TX_IOTLB_KEPT, C_TX_IOTLB_DROPS, C_RX_IOTLB_MISSES, C_TX_IOTLB_MISSES,
 	C_RX_SIZE,                /* SW_SIZE_BINS each */
 	C_TX_SIZE = C_RX_SIZE + SW_SIZE_BINS,
 	C_VX = C_TX_SIZE + SW_SIZE_BINS,   /* from here: tunnel ports only */
@@ -53,6 +56,8 @@ static const struct {
 	[C_TX_FAIL_DROPS] = { "tx_failure_drops", "Frames the guest's ring had no room for after the retries (in tx_dropped)." },
 	[C_TX_IOTLB_KEPT] = { "tx_iotlb_kept", "Frames a guest behind a vIOMMU did not take at an IOTLB miss, kept for its next tries." },
 	[C_TX_IOTLB_DROPS] = { "tx_iotlb_drops", "Frames dropped at an IOTLB miss: past one kept burst, no copy, or not taken in 100 ms (in tx_dropped)." },
+	[C_RX_IOTLB_MISSES] = { "rx_iotlb_misses", "IOTLB misses libvhu sent the frontend for the guest's transmit vrings (a page once until answered)." },
+	[C_TX_IOTLB_MISSES] = { "tx_iotlb_misses", "IOTLB misses libvhu sent the frontend for the guest's receive vrings (a page once until answered)." },
 	[C_VX_BAD] = { "rx_vxlan_bad", "Tunnel datagrams that were not VXLAN frames." },
 	[C_VX_VNI] = { "rx_vxlan_vni", "Tunnel frames of another VNI." },
 	[C_VX_SRC] = { "rx_vxlan_src", "Tunnel datagrams from an address that is not a remote." },
@@ -161,6 +166,9 @@ static uint64_t val(const struct port *p, unsigned c, int q)
 	case C_TX_FAIL_DROPS: return ld(&p->tx_fail_drops);
 	case C_TX_IOTLB_KEPT: return ld(&p->tx_iotlb_kept);
 	case C_TX_IOTLB_DROPS: return ld(&p->tx_iotlb_drops);
+	case C_RX_IOTLB_MISSES:
+	case C_TX_IOTLB_MISSES:
+		return p->type == PORT_VHOST ? vhost_iotlb_misses(p, c == C_TX_IOTLB_MISSES) : 0;
 	case C_VX_BAD: return ld(&p->vx.rx_bad);
 	case C_VX_VNI: return ld(&p->vx.rx_vni);
 	case C_VX_SRC: return ld(&p->vx.rx_src);

@@ -37,14 +37,40 @@
 #define KEPT_POOL_SEGS 512
 #define KEPT_POOL_ROOM 2048
 
+static bool behind_iommu(const struct port *p);
 static void kept_free(struct port *p);
+static void kept_disabled(struct port *p, uint16_t q);
 
 /* libvhu runs callbacks on worker threads, those of different
  * devices at once; a port's old device going and its new one coming
  * (a guest reconnecting) must not interleave their stores to the port,
- * so the callbacks take turns here. They are short; this lock is taken
- * nowhere else, and never with sw_ctl_lock held (sw.h). */
+ * so the callbacks take turns here. They are short. Besides them only
+ * vhost_iotlb_misses takes it (holding it, the port's device cannot be
+ * freed), under sw_ctl_lock: never the other way round, as callbacks
+ * never take sw_ctl_lock (sw.h). */
 static struct sw_mutex cb_lock = SW_MUTEX_INITIALIZER;
+
+/* The IOTLB misses libvhu counted on dev's vrings that send to the guest
+ * (tx: its rx vrings 2q) or receive from it (2q+1). */
+static uint64_t dev_iotlb_misses(const struct vhu_dev *dev, bool tx)
+{
+	struct vhu_vring_stats st;
+	uint64_t n = 0;
+
+	for (uint16_t q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
+		if (!vhu_vring_get_stats(dev, tx ? VHU_VRING_RX(q) : VHU_VRING_TX(q), &st))
+			n += st.iotlb_misses;
+	return n;
+}
+
+uint64_t vhost_iotlb_misses(const struct port *p, bool tx)
+{
+	sw_mutex_lock(&cb_lock);
+	const struct vhu_dev *dev = atomic_load(&p->dev);
+	uint64_t n = p->iotlb_misses_gone[tx] + (dev ? dev_iotlb_misses(dev, tx) : 0);
+	sw_mutex_unlock(&cb_lock);
+	return n;
+}
 
 static void update_masks(struct port *p, struct vhu_dev *dev)
 {
@@ -110,6 +136,8 @@ static void destroy_device(struct vhu_dev *dev)
 		sw_mutex_unlock(&cb_lock);
 		return; /* the one new_device refused */
 	}
+	p->iotlb_misses_gone[0] += dev_iotlb_misses(dev, false);
+	p->iotlb_misses_gone[1] += dev_iotlb_misses(dev, true);
 	atomic_store(&p->dev, NULL);
 	sw_synchronize();
 	kept_free(p);
@@ -141,6 +169,9 @@ static int vring_state_changed(struct vhu_dev *dev, uint16_t vring, int enable)
 	if (vring + 1u > atomic_load(&p->nr_vring))
 		atomic_store(&p->nr_vring, vring + 1u);
 	SW_LOG("port %s: vring %u %s", p->name, vring, enable ? "enabled" : "disabled");
+	if (!enable && !(vring & 1) && (was >> q & 1) && atomic_load(&p->dev) == dev &&
+	    behind_iommu(p))
+		kept_disabled(p, (uint16_t)q);
 	sw_mutex_unlock(&cb_lock);
 	return 0;
 }
@@ -214,6 +245,11 @@ int vhost_port_open(struct port *p, char *err, size_t errlen)
 	}
 	if ((rc = vhu_driver_set_max_queue_pairs(p->path, p->queues)))
 		what = "set queue pairs on";
+	else if ((rc = vhu_driver_set_io_timeout(p->path, sw_opts.io_timeout_ms)))
+		what = "set the I/O timeout of";
+	else if (!p->client &&
+		 (rc = vhu_driver_set_max_connections(p->path, sw_opts.max_connections)))
+		what = "set the connection limit of";
 	else if (sw_opts.sock_mode && !p->client &&
 		 (rc = vhu_driver_set_socket_mode(p->path, sw_opts.sock_mode)))
 		what = "set the mode of";
@@ -383,19 +419,41 @@ void vhost_tx_kept(const struct sw_conf *c, unsigned pmd)
 	}
 }
 
+/* Drops what tx queue q kept; no PMD may be in the queue. The number. */
+static uint16_t kept_drop(struct port *p, uint16_t q)
+{
+	struct sw_txq *t = &p->txq[q];
+	uint16_t n = t->nkept;
+
+	if (!n)
+		return 0;
+	drop_kept(p, q, n);
+	vhu_pkt_free_bulk(t->kept, n);
+	t->nkept = 0;
+	atomic_fetch_sub_explicit(&sw_tx_kept, 1, memory_order_relaxed);
+	return n;
+}
+
 /* Frames kept when the device goes (after the grace period: no PMD
  * holds it): dropped. */
 static void kept_free(struct port *p)
 {
-	for (uint16_t q = 0; q < VHU_MAX_QUEUE_PAIRS; q++) {
-		struct sw_txq *t = &p->txq[q];
-		if (!t->nkept)
-			continue;
-		drop_kept(p, q, t->nkept);
-		vhu_pkt_free_bulk(t->kept, t->nkept);
-		t->nkept = 0;
-		atomic_fetch_sub_explicit(&sw_tx_kept, 1, memory_order_relaxed);
-	}
+	for (uint16_t q = 0; q < VHU_MAX_QUEUE_PAIRS; q++)
+		kept_drop(p, q);
+}
+
+/* The guest disabled its rx vring 2q (cb_lock held): no burst picks the
+ * queue from now on (guest_rx_mask), so what it kept would wait for the
+ * device to go; it is dropped now, and its pool buffers are back. After
+ * the grace period no PMD is left in the queue, and none comes back
+ * before an enable, which waits for cb_lock. */
+static void kept_disabled(struct port *p, uint16_t q)
+{
+	sw_synchronize();
+	uint16_t n = kept_drop(p, q);
+	if (n)
+		SW_LOG("port %s: %u frame(s) kept for rx vring %u dropped: the guest "
+		       "disabled it", p->name, n, 2u * q);
 }
 
 void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)

@@ -141,9 +141,10 @@ void cmd_show(struct sw_out *o)
 {
 	const struct sw_conf *c = atomic_load(&sw_conf);
 
-	out_printf(o, "vhu-switch: %u port%s, %u pmd%s, mac ageing %u s\n", c->nb_live,
-		   c->nb_live == 1 ? "" : "s", sw_opts.nb_pmds,
-		   sw_opts.nb_pmds == 1 ? "" : "s", sw_opts.mac_age);
+	out_printf(o, "vhu-switch: %u port%s, %u pmd%s, mac ageing %u s, io timeout %u ms, "
+		   "max connections %u\n", c->nb_live, c->nb_live == 1 ? "" : "s",
+		   sw_opts.nb_pmds, sw_opts.nb_pmds == 1 ? "" : "s", sw_opts.mac_age,
+		   sw_opts.io_timeout_ms, sw_opts.max_connections);
 	for (unsigned i = 0; i < c->nb_live; i++) {
 		show_port(o, c->ports[c->live[i]]);
 		show_ext_ids(o, c->ports[c->live[i]]);

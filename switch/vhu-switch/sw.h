@@ -192,6 +192,11 @@ struct port {
 	 * ACCESS_PLATFORM, freed when the port closes. */
 	_Atomic uint64_t tx_iotlb_kept, tx_iotlb_drops;
 	_Atomic(struct vhu_pkt_pool *) kept_pool;
+	/* IOTLB misses libvhu counted on the vrings of the port's devices
+	 * that are gone (a device's own counters go with it): [0] the
+	 * vrings the port receives from (2q+1), [1] those it sends to (2q).
+	 * Under port_vhost.c's callback lock. */
+	uint64_t iotlb_misses_gone[2];
 	/* The port as a spec (for show and the --db file), its VLAN mode
 	 * included: changed by the control side (set-port), which publishes
 	 * the mode in the next snapshot; PMDs read the snapshot's copy. */
@@ -359,6 +364,10 @@ void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n);
  * there are any, each PMD iteration calls vhost_tx_kept to send them. */
 extern atomic_uint sw_tx_kept;
 void vhost_tx_kept(const struct sw_conf *c, unsigned pmd);
+/* IOTLB misses of the port's guest vrings, its devices' so far: on the
+ * vrings it sends to (tx) or receives from. Not from a PMD or a libvhu
+ * callback (it takes the callbacks' lock). */
+uint64_t vhost_iotlb_misses(const struct port *p, bool tx);
 
 /* port_tap.c */
 int tap_port_open(struct port *p, char *err, size_t errlen);

@@ -34,7 +34,9 @@
  * misses, answered page by page); --invalidate N also invalidates the
  * whole IOTLB every N packets back while traffic runs, so rings and
  * buffers miss again mid-stream. Both sides must have negotiated it and
- * the backend must have missed (more than once per invalidation).
+ * the backend must have missed (more than once per invalidation), and
+ * the vrings' iotlb_misses (vhu_vring_get_stats) must add up to the
+ * misses the frontend received, dequeue and enqueue vrings both counting.
  *
  * Features are checked as negotiated by both sides and as used:
  * --mrg 1|0: MRG_RXBUF negotiated or not. --want-merged 1: every packet
@@ -486,6 +488,45 @@ static int check_queues(const struct vhu_fe *fe, struct vhu_dev *dev, uint16_t q
 	return bad ? -1 : 0;
 }
 
+/* --iommu: the backend's vrings counted the misses the frontend received,
+ * on both sides. Bursts are held, and the frontend answers what is still
+ * on its way until both agree: each answer may make the control thread
+ * ask for the next buffers ahead (h_iotlb.c), so this settles in a few
+ * rounds; 1 s at most. */
+static int check_iotlb_counts(struct vhu_fe *fe, struct vhu_dev *dev, uint16_t qps)
+{
+	uint64_t deq = 0, enq = 0, fe_n = 0;
+	double t0 = now();
+
+	hold_data(1);
+	do {
+		vhu_fe_iotlb_serve(fe);
+		fe_n = vhu_fe_iotlb_misses(fe);
+		deq = enq = 0;
+		for (uint16_t q = 0; q < qps; q++) {
+			struct vhu_vring_stats t = { 0 }, r = { 0 };
+			vhu_vring_get_stats(dev, VHU_VRING_TX(q), &t);
+			vhu_vring_get_stats(dev, VHU_VRING_RX(q), &r);
+			deq += t.iotlb_misses;
+			enq += r.iotlb_misses;
+		}
+		if (deq + enq == fe_n)
+			break;
+		usleep(1000);
+	} while (now() - t0 < 1);
+	hold_data(0);
+	printf("  vIOMMU: the backend's vrings counted %llu IOTLB misses (dequeue %llu, "
+	       "enqueue %llu), the frontend received %llu\n",
+	       (unsigned long long)(deq + enq), (unsigned long long)deq,
+	       (unsigned long long)enq, (unsigned long long)fe_n);
+	if (deq + enq != fe_n || !deq || !enq) {
+		fprintf(stderr, "the vrings' iotlb_misses disagree with the frontend, or a "
+			"side counted none\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* Before traffic: what both sides negotiated. */
 static int round_checks(const struct vhu_fe *fe, struct vhu_dev *dev, const struct vhu_fe_opts *o,
 			int packed, int mrg, int indirect, int want_merged, uint32_t size)
@@ -701,6 +742,8 @@ int main(int argc, char **argv)
 				     vhu_dev_get_features(dev), VIRTIO_F_ACCESS_PLATFORM, 1) < 0 ||
 			    misses <= (uint64_t)invalidations) {
 				fprintf(stderr, "the backend did not translate through the IOTLB\n");
+				fails++;
+			} else if (check_iotlb_counts(fe, dev, qps) < 0) {
 				fails++;
 			}
 		}

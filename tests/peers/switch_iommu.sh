@@ -5,8 +5,9 @@
 # network namespace behind a tap port (169.254.21.1 -> 169.254.21.2).
 # ACCESS_PLATFORM (bit 33) must be negotiated, 5 of 5 replies, no vring
 # broken, and the port's counters must show frames kept at IOTLB misses
-# (tx_iotlb_kept > 0: without keeping them the switch dropped replies) and
-# none given up (tx_iotlb_drops 0).
+# (tx_iotlb_kept > 0: without keeping them the switch dropped replies),
+# none given up (tx_iotlb_drops 0), and IOTLB misses counted on the
+# guest's vrings both ways (rx_iotlb_misses, tx_iotlb_misses > 0).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/guest.sh"
 . "$(dirname "$0")/switch_common.inc"
@@ -30,5 +31,8 @@ fi
 kept=$(sw_stat vm0 tx_iotlb_kept) drops=$(sw_stat vm0 tx_iotlb_drops)
 [ "${kept:-0}" -gt 0 ] || fail "the switch kept no frame at an IOTLB miss (tx_iotlb_kept ${kept:-none})"
 [ "${drops:-x}" = 0 ] || fail "frames dropped waiting for the IOTLB: ${drops:-none}"
-result "switch_iommu guest (intel-iommu) -> netns via tap ping $got, $kept frames kept at IOTLB misses"
+rxm=$(sw_stat vm0 rx_iotlb_misses) txm=$(sw_stat vm0 tx_iotlb_misses)
+[ "${rxm:-0}" -gt 0 ] && [ "${txm:-0}" -gt 0 ] ||
+	fail "IOTLB misses not counted both ways: rx_iotlb_misses ${rxm:-none} tx_iotlb_misses ${txm:-none}"
+result "switch_iommu guest (intel-iommu) -> netns via tap ping $got, $kept frames kept at IOTLB misses, IOTLB misses rx $rxm tx $txm"
 echo PASS
