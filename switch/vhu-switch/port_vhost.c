@@ -483,18 +483,22 @@ void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 	for (;;) {
 		uint16_t m = vhu_enqueue_burst(dev, VHU_VRING_RX(q), pkts + sent, n - sent);
 		sent += m;
-		if (sent == n || retries == budget || (!m && !wait))
+		if (sent == n)
+			break;
+		if (!m && __builtin_expect(behind_iommu(p), 0)) {
+			/* Behind a vIOMMU, none taken is most often an IOTLB
+			 * miss (the library asked the frontend), or the vring
+			 * locked while an IOTLB update is applied, or its ring
+			 * waiting for a translation: none of them shows as free
+			 * buffers, and each ends with a round trip through
+			 * QEMU, longer than any spin here. So the frames wait in
+			 * the queue (one burst, SW_IOTLB_KEEP_NS at most). */
+			missed = (uint16_t)(n - sent);
+			break;
+		}
+		if (retries == budget || (!m && !wait))
 			break;
 		if (!m) {
-			/* Behind a vIOMMU, buffers there but none taken is an
-			 * IOTLB miss (the library asked the frontend): the
-			 * answer takes a round trip through QEMU, longer than
-			 * any spin here, so the frames wait in the queue. */
-			if (__builtin_expect(behind_iommu(p), 0) &&
-			    vhu_vring_avail_entries(dev, VHU_VRING_RX(q))) {
-				missed = (uint16_t)(n - sent);
-				break;
-			}
 			/* Room comes when the guest refills its ring. */
 			if (!start)
 				start = mono_ns();
