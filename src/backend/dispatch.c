@@ -135,15 +135,15 @@ bool vhu_dev_handle_msg(struct vhu_dev *dev, struct vhu_msg *msg)
 	vhu_msg_close_fds(msg);
 
 	if (r == VHU_H_CLOSE) {
-		dev->post = VHU_CB_NONE;
+		dev->post.kind = VHU_CB_NONE;
 		return false;
 	}
-	if (dev->post != VHU_CB_NONE) {
-		enum vhu_cb_kind k = dev->post;
-		dev->post = VHU_CB_NONE;
+	if (dev->post.kind != VHU_CB_NONE) {
+		struct vhu_cb_args post = dev->post;
+		dev->post.kind = VHU_CB_NONE;
 		if (!hold(dev, msg, r == VHU_H_REPLY ? HELD_REPLY : HELD_ACK, r))
 			return false;
-		vhu_cb_start(dev, k, dev->post_features, dev->post_vring, dev->post_enable);
+		vhu_cb_start(dev, post);
 		return true;
 	}
 	if (!answer(dev, m, msg, r))
