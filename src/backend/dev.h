@@ -30,6 +30,7 @@
 struct vhu_socket;
 struct vhu_loop_entry;
 struct vhu_conn;
+struct vhu_held_msg;
 
 /* Fields marked VHU_CTL are written and read only under vhu_ctl (clang
  * checks it); the others say who may touch them. */
@@ -91,9 +92,7 @@ struct vhu_dev {
 	struct vhu_cb_args post VHU_CTL;
 	/* The message waiting for the callback: answered, or handled again,
 	 * when it returns (dispatch.c). */
-	struct vhu_msg *held VHU_CTL;
-	int held_what VHU_CTL;
-	int held_result VHU_CTL;
+	struct vhu_held_msg *held VHU_CTL;
 };
 
 /* One registered path. */
