@@ -71,10 +71,9 @@ REPS=${BENCH_REPS:-3} SECS=${BENCH_SECONDS:-4}
 xdp_report() {
 PYTHONPATH=$BENCH python3 - "$1" <<'EOF'
 import os, sys
-import csv
-from report_lib import (REP_HEADER, compare, compare_line, defs, first_rep_cmds, fmt, md_cells,
-                        md_head, read_cmds, read_runs, rep_cells, spread, spread_cells,
-                        spread_header, spread_line)
+from report_lib import (compare_line, compare_peers, defs, first_rep_cmds, fmt, md_cells, md_head,
+                        md_table_head, per_run, read_cmds, read_runs, spread, spread_line, stamp,
+                        write_comparisons, write_md)
 d = sys.argv[1]
 meta, runs = read_runs(d, "afxdp", lambda r: (r["setup"], r["size"]))
 reps = int(meta.get("reps") or 0)
@@ -94,14 +93,9 @@ for z in sizes:
     for s, x in st[z].items():
         if x["all"]:
             print(f"afxdp {z:>5} {s:5} {spread_line(x, 'Mpps')}")
-    for peer in ("ovs", "dpdk"):
-        if st[z]["vhu"]["all"] and st[z][peer]["all"]:
-            comps.append(dict(compare(st[z]["vhu"], st[z][peer], reps), size=z, setup=peer))
-with open(os.path.join(d, "afxdp.csv"), "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["scenario", "size", "peer"] + spread_header("mpps") + ["status"] + REP_HEADER)
-    for c in comps:
-        w.writerow(["afxdp-loop", c["size"], c["setup"]] + spread_cells(c) + [c["status"]] + rep_cells(c))
+    comps += compare_peers(st[z], ("ovs", "dpdk"), reps, size=z)
+write_comparisons(os.path.join(d, "afxdp.csv"), "afxdp-loop", {"size": "size", "peer": "setup"},
+                  comps, "mpps")
 for c in comps:
     print(f"afxdp {c['size']:>5} vhu/{c['setup']:4} {compare_line(c)}")
 bound = {}
@@ -112,7 +106,7 @@ for z in sizes:
                     f"{v['n']} runs)" + (f"; ours at {fmt(u['med'] / v['med'])} of it" if u["med"] else ""))
         print(f"afxdp {z:>5} veth bound {bound[z]}")
 L = ["## vhost-user to AF_XDP and back\n",
-     f"bench/afxdp.sh, run {meta.get('date')}, libvhu at {meta.get('commit')}; {reps} run(s) a side, "
+     stamp(meta, "afxdp.sh") + f"{reps} run(s) a side, "
      f"{meta.get('seconds')} s from the first second with traffic, the first {meta.get('warmup')} left out; "
      f"DPDK {meta.get('dpdk')}, OVS {meta.get('ovs')}, kernel {meta.get('kernel')}; {meta.get('duration_s')} s in all.\n",
      "- The NIC is a veth pair in a network namespace of the script's own; the backend owns both "
@@ -138,13 +132,12 @@ for c in comps:
     L.append(f"| vhost-user to AF_XDP and back | {c['size']} | {c['setup']} | {md_cells(c)} | "
              f"{'' if c['status'] == 'ok' else c['status']} |")
 L.append("")
-L.append(f"| side | size | Mpps per run (rep order) | status | veth carried / fe rx | drops | CPU busy "
-         f"{meta.get('cpu_be')} / {meta.get('cpu_fe')} |")
-L.append("|---|---|---|---|---|---|---|")
+L.extend(md_table_head("side", "size", "Mpps per run (rep order)", "status", "veth carried / fe rx",
+                       "drops", f"CPU busy {meta.get('cpu_be')} / {meta.get('cpu_fe')}"))
 for (s, z), rs in sorted(runs.items(), key=lambda kv: (list(NAMES).index(kv[0][0]), int(kv[0][1]))):
-    L.append(f"| {s} | {z} | {', '.join(r['mpps'] for r in rs)} | {', '.join(r['status'] for r in rs)} | "
-             f"{', '.join(r['crossed'] + ' / ' + r['rx_total'] for r in rs)} | {', '.join(r['drops'] for r in rs)} | "
-             f"{', '.join(r['busy_cpu_be'] + ' / ' + r['busy_cpu_fe'] for r in rs)} |")
+    L.append(f"| {s} | {z} | {per_run(rs, 'mpps')} | {per_run(rs, 'status')} | "
+             f"{per_run(rs, lambda r: r['crossed'] + ' / ' + r['rx_total'])} | {per_run(rs, 'drops')} | "
+             f"{per_run(rs, lambda r: r['busy_cpu_be'] + ' / ' + r['busy_cpu_fe'])} |")
 L.append("")
 blocks = []
 for s in NAMES:
@@ -162,8 +155,7 @@ for s in NAMES:
     if cmds:
         blocks.append((NAMES[s], cmds))
 L.extend(first_rep_cmds(blocks))
-with open(os.path.join(d, "afxdp.md"), "w") as f:
-    f.write("\n".join(L))
+write_md(d, "afxdp", L)
 EOF
 }
 
@@ -177,12 +169,7 @@ RAW=$OUT/afxdp_raw.csv
 XDP_Q=start_queue=0,queue_count=1
 
 mkdir -p "$OUT"
-skip_all() {
-	log "afxdp: $1; no AF_XDP row"
-	rm -f "$RAW" "$OUT/afxdp.csv"
-	printf '## vhost-user to AF_XDP and back\n\nNot run: %s.\n' "$1" >"$OUT/afxdp.md"
-	exit 0
-}
+skip_all() { not_run afxdp AF_XDP "vhost-user to AF_XDP and back" "$1"; }
 [ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, XDP)"
 for c in ip dpdk-testpmd taskset timeout python3; do
 	command -v "$c" >/dev/null || skip_all "$c is missing (make bench installs it)"
@@ -350,13 +337,12 @@ run_xdp() {
 T0=$(date +%s)
 echo "setup,size,rep,mpps,rx_total,crossed,drops,status,busy_cpu_be,busy_cpu_fe" >"$RAW"
 each_run run_xdp "$SIZES" "$SETUPS"
-{ env_head "$SECS"; cat <<EOF
+env_write afxdp "$SECS" "$T0" src include switch <<EOF
 cpu_be=$CPU_BE
 cpu_fe=$CPU_FE
 dpdk=$(dpkg-query -W -f '${Version}' dpdk 2>/dev/null)
 ovs=$(dpkg-query -W -f '${Version}' openvswitch-switch-dpdk 2>/dev/null)
 kernel=$(uname -r)
 EOF
-env_stamp "$T0" src include switch; } >"$OUT/afxdp.env"
 
 xdp_report "$OUT"

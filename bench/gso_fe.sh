@@ -72,12 +72,7 @@ MA=02:00:00:00:0c:0a MB=02:00:00:00:0c:0b
 [ "$MEAS" -ge 1 ] || { echo "gso_fe: BENCH_SECONDS must exceed BENCH_WARMUP" >&2; exit 2; }
 
 mkdir -p "$OUT"
-skip_all() {
-	log "gso_fe: $1; no GSO row"
-	rm -f "$RAW" "$OUT/gso_fe.csv"
-	printf '## 64 KiB TSO frames between two in-tree frontends\n\nNot run: %s.\n' "$1" >"$OUT/gso_fe.md"
-	exit 0
-}
+skip_all() { not_run gso_fe GSO "64 KiB TSO frames between two in-tree frontends" "$1"; }
 for c in taskset timeout python3; do
 	command -v "$c" >/dev/null || skip_all "$c is missing"
 done
@@ -228,7 +223,7 @@ except Exception:
 T0=$(date +%s)
 echo "setup,mode,rep,gbps,kfps,frames,sent,tx_full,switch_fwd,switch_whole,switch_drops,status,features_tx,features_rx,busy_cpu_switch,busy_cpu_fe,switch_cycles_per_frame" >"$RAW"
 each_run run_gso "$MODES" "$SETUPS"
-{ env_head "$MEAS"; cat <<EOF
+env_write gso_fe "$MEAS" "$T0" src include switch tools <<EOF
 size=$SIZE
 mss=$MSS
 ring=$FERING
@@ -238,5 +233,4 @@ cpu_mhz=$MHZ
 cpu_model=$(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)
 ovs=$(dpkg-query -W -f '${Version}' openvswitch-switch-dpdk 2>/dev/null)
 EOF
-env_stamp "$T0" src include switch tools; } >"$OUT/gso_fe.env"
 python3 "$BENCH/gso_fe_report.py" "$OUT"

@@ -6,9 +6,9 @@ section DIR/gso_fe.md."""
 import os
 import sys
 
-from report_lib import (all_busy, compare, compare_line, defs, first_rep_cmds, md_cells, md_head,
-                        ovs_config, read_cmds, read_runs, spread, spread_line, target_note,
-                        write_comparisons)
+from report_lib import (all_busy, compare_line, compare_peers, defs, first_rep_cmds, md_cells,
+                        md_head, md_table_head, ovs_config, per_run, read_cmds, read_runs, spread,
+                        spread_line, stamp, target_note, write_comparisons, write_md)
 
 NAMES = {
     "vhu": "vhu-switch, 2 vhost-user ports",
@@ -55,16 +55,14 @@ def main():
 
     comps = []
     for m in modes:
-        ours, p = stats("vhu", m), stats("ovs", m)
-        if ours["all"] and p["all"]:
-            comps.append(dict(compare(ours, p, reps), mode=m))
+        comps += compare_peers({s: stats(s, m) for s in ("vhu", "ovs")}, ("ovs",), reps, mode=m)
 
-    write_comparisons(os.path.join(d, "gso_fe.csv"), "gso-fe", "mode", comps, "mode")
+    write_comparisons(os.path.join(d, "gso_fe.csv"), "gso-fe", {"mode": "mode"}, comps)
 
     cbe, cfe = meta.get("cpu_switch"), meta.get("cpu_fe")
     size, mss = int(meta.get("size") or 65000), meta.get("mss")
     L = ["## 64 KiB TSO frames between two in-tree frontends\n"]
-    L.append(f"bench/gso_fe.sh, run {meta.get('date')}, libvhu at {meta.get('commit')}; OVS "
+    L.append(stamp(meta, "gso_fe.sh") + "OVS "
              f"{meta.get('ovs') or '-'}; {reps} run(s) a setup and mode, {meta.get('seconds')} s "
              f"measured after {meta.get('warmup')} s of warm-up; {meta.get('duration_s')} s in all.\n")
     L.append(f"- Two vhu-fe (the in-tree frontend) with `--tso {mss} --pkt-size {size} --ring "
@@ -101,22 +99,21 @@ def main():
             note.append(f"frontend-bound: CPU {cfe} {BOUND:.2f} busy or more in every run")
         L.append(f"| gso-fe | {c['mode']} | {md_cells(c)} | {'; '.join(note)} |")
     L.append("")
-    L.append("| setup | mode | Gbit/s per run (rep order) | status per run | kframes/s per run | "
-             "sender tx-full bursts | switch drops toward the receiver | offloads sender / receiver | "
-             "CPU busy switch / frontends | switch cycles per frame |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    L.extend(md_table_head("setup", "mode", "Gbit/s per run (rep order)", "status per run",
+                           "kframes/s per run", "sender tx-full bursts",
+                           "switch drops toward the receiver", "offloads sender / receiver",
+                           "CPU busy switch / frontends", "switch cycles per frame"))
     for m in modes:
         for s, name in NAMES.items():
             rs = runs.get((s, m), [])
             if not rs:
                 continue
             ol = sorted({f"{offloads(r['features_tx'])} / {offloads(r['features_rx'])}" for r in rs})
-            L.append(f"| {name} | {m} | {', '.join(r['gbps'] for r in rs)} | "
-                     f"{', '.join(r['status'] for r in rs)} | {', '.join(r['kfps'] for r in rs)} | "
-                     f"{', '.join(r['tx_full'] for r in rs)} | {', '.join(r['switch_drops'] for r in rs)} | "
-                     f"{'; '.join(ol)} | "
-                     f"{', '.join(r['busy_cpu_switch'] + ' / ' + r['busy_cpu_fe'] for r in rs)} | "
-                     f"{', '.join(r.get('switch_cycles_per_frame') or '-' for r in rs)} |")
+            L.append(f"| {name} | {m} | {per_run(rs, 'gbps')} | {per_run(rs, 'status')} | "
+                     f"{per_run(rs, 'kfps')} | {per_run(rs, 'tx_full')} | "
+                     f"{per_run(rs, 'switch_drops')} | {'; '.join(ol)} | "
+                     f"{per_run(rs, lambda r: r['busy_cpu_switch'] + ' / ' + r['busy_cpu_fe'])} | "
+                     f"{per_run(rs, lambda r: r.get('switch_cycles_per_frame') or '-')} |")
     L.append("")
     blocks = []
     for s, name in NAMES.items():
@@ -131,8 +128,7 @@ def main():
                            if s == "ovs" else "type=dpdkvhostuser") + " (ofport 1, 2)")
         blocks.append((f"{name} (mode {modes[0]}; the other mode differs in `--no-verify` only)", cmds))
     L.extend(first_rep_cmds(blocks))
-    with open(os.path.join(d, "gso_fe.md"), "w") as f:
-        f.write("\n".join(L))
+    write_md(d, "gso_fe", L)
     for m in modes:
         for s in NAMES:
             x = stats(s, m)

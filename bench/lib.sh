@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
 # Sourced by bench/run.sh, cost.sh, tcp_tap.sh, gso_fe.sh, vxlan.sh and afxdp.sh: process
-# handling, CPU placement and load, OVS-DPDK start-up, the testpmd frontend,
-# and the parsers for their rate output.
+# handling, CPU placement and load, what each leaves for its report,
+# OVS-DPDK start-up, the testpmd frontend, and the parsers for their rate
+# output.
 # (Not executable: bench/run.sh is the entry point.)
 
 # Ours, from the build the caller names (ROOT is set by the sourcing script).
@@ -179,19 +180,34 @@ rate_jump() {
 		END { exit !(n > 1 && hi > lo * j) }'
 }
 
-# env_head SECONDS: the lines every bench script's env file starts with:
-# the shape of its runs (SECONDS as its report means them) and whether
-# DPDK had hugepages.
-env_head() { printf 'reps=%s\nseconds=%s\nwarmup=%s\nhugepages=%s\n' "$REPS" "$1" "$WARMUP" "$HUGE"; }
+# ---- what a bench script leaves for its report ----------------------------
+# Each leaves in $OUT its runs (NAME_raw.csv, a line a run), the env file
+# below, and the report's section with its CSV (NAME.md, NAME.csv).
 
-# env_stamp T0 DIR...: the lines every bench script's env file ends with:
-# seconds since T0, the date, and the commit measured, "+uncommitted" when
-# the DIRs the numbers depend on differ from it.
-env_stamp() {
-	local t0=$1; shift
-	echo "duration_s=$(( $(date +%s) - t0 ))"
-	echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
-	echo "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- "$@" 2>/dev/null || echo "+uncommitted")"
+# env_write NAME SECONDS T0 DIR... <LINES: $OUT/NAME.env, the KEY=VALUE
+# lines its report reads: the shape of the runs (SECONDS as the report
+# means them) and whether DPDK had hugepages; the script's own LINES;
+# then seconds since T0, the date, and the commit measured, "+uncommitted"
+# when the DIRs the numbers depend on differ from it.
+env_write() {
+	local name=$1 secs=$2 t0=$3; shift 3
+	{
+		printf 'reps=%s\nseconds=%s\nwarmup=%s\nhugepages=%s\n' "$REPS" "$secs" "$WARMUP" "$HUGE"
+		cat
+		echo "duration_s=$(( $(date +%s) - t0 ))"
+		echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+		echo "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- "$@" 2>/dev/null || echo "+uncommitted")"
+	} >"$OUT/$name.env"
+}
+
+# not_run NAME ROW TITLE WHY: no run at all. The section (NAME.md, headed
+# TITLE) says WHY, so that an old one is not reported, and NAME's CSVs
+# go; ROW names the row for the log. Exits 0.
+not_run() {
+	log "$1: $4; no $2 row"
+	rm -f "$OUT/$1_raw.csv" "$OUT/$1.csv"
+	printf '## %s\n\nNot run: %s.\n' "$3" "$4" >"$OUT/$1.md"
+	exit 0
 }
 
 # ---- hugepages (PEERS.md), decided once per suite -----------------------

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""bench/report_lib.py: what bench/report.py, tcp_tap_report.py and
-gso_fe_report.py report alike. Ours against a peer over reps run back to
+"""bench/report_lib.py: what bench/report.py, tcp_tap_report.py,
+gso_fe_report.py and the reports of afxdp.sh and vxlan.sh write alike. Ours against a peer over reps run back to
 back: each side's spread, the ratio of the medians, the per-rep ratios and
 their verdict, and how these are written in the CSVs and the markdown
 tables; reading the env files and saved command lines the bench scripts
@@ -124,6 +124,14 @@ def compare(ours, peer, reps):
             "rmin": min(pr) if pr else None, "rmax": max(pr) if pr else None}
 
 
+def compare_peers(st, peers, reps, **tags):
+    """Ours (side "vhu" of ST, {side: spread}) against each of PEERS
+    where both sides have runs; each comparison tagged with setup=PEER
+    and TAGS (what else tells it apart: its size, its mode)."""
+    return [dict(compare(st["vhu"], st[p], reps), setup=p, **tags)
+            for p in peers if st["vhu"]["all"] and st[p]["all"]]
+
+
 def spread_line(x, unit):
     """A side's spread on one line of the console log."""
     return (f"{unit} min {fmt(x['min'])} med {fmt(x['med'])} max {fmt(x['max'])} "
@@ -153,13 +161,38 @@ def rep_cells(c):
     return [fmt(c["rmin"], 3), fmt(c["rmax"], 3), c["verdict"]]
 
 
-def write_comparisons(path, scenario, column, comps, key):
-    """One CSV line a comparison; c[KEY] in COLUMN tells them apart."""
+def write_comparisons(path, scenario, columns, comps, unit="gbps"):
+    """One CSV line a comparison (results.csv's columns); COLUMNS, {CSV
+    column: comparison key}, tell them apart."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["scenario", column] + spread_header("gbps") + ["status"] + REP_HEADER)
+        w.writerow(["scenario"] + list(columns) + spread_header(unit) + ["status"] + REP_HEADER)
         for c in comps:
-            w.writerow([scenario, c[key]] + spread_cells(c) + [c["status"]] + rep_cells(c))
+            w.writerow([scenario] + [c[k] for k in columns.values()] + spread_cells(c) +
+                       [c["status"]] + rep_cells(c))
+
+
+def stamp(meta, script):
+    """How a section's first line starts: which script ran when, on which
+    commit (the env file's date and commit)."""
+    return f"bench/{script}, run {meta.get('date')}, libvhu at {meta.get('commit')}; "
+
+
+def per_run(rs, cell):
+    """A table cell with every run's value in rep order; CELL is a column
+    of the raw CSV or a function of a run."""
+    return ", ".join(cell(r) if callable(cell) else r[cell] for r in rs)
+
+
+def md_table_head(*cells):
+    """The header of a markdown table of CELLS, every column left-aligned."""
+    return ["| " + " | ".join(cells) + " |", "|---" * len(cells) + "|"]
+
+
+def write_md(d, name, lines):
+    """The report's section: DIR/NAME.md."""
+    with open(os.path.join(d, name + ".md"), "w") as f:
+        f.write("\n".join(lines))
 
 
 def md_head(first, ours, peer):

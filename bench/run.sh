@@ -484,7 +484,7 @@ fi
 
 # ---- report -------------------------------------------------------------------
 T_END=$(date +%s)
-{ env_head "$SECS"; cat <<EOF
+env_write meta "$SECS" "$T_START" src include tools <<EOF
 nproc=$(nproc)
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mhz=$(awk '/^cpu MHz/ {print $4; exit}' /proc/cpuinfo)
@@ -497,7 +497,6 @@ quick=$QUICK
 load_start=$LOAD_START
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 EOF
-env_stamp "$T_START" src include tools; } >"$OUT/meta.env"
 python3 "$BENCH/report.py" --raw "$RAW" --mem "$MEMF" --meta "$OUT/meta.env" --cmds "$OUT/cmds" \
 	--csv "$CSV" --md "$DOC" --png "$PNG" --plot "$BENCH/plot.gp" --cost "$COSTF" \
 	--tcp "$OUT/tcp_tap.md" --gso "$OUT/gso_fe.md" --vxlan "$OUT/vxlan.md" \

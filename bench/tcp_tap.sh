@@ -54,13 +54,7 @@ MEAS=$((SECS - WARMUP))
 [ "$MEAS" -ge 1 ] || { echo "tcp_tap: BENCH_SECONDS must exceed BENCH_WARMUP" >&2; exit 2; }
 
 mkdir -p "$OUT"
-# No run at all: the section says why, so that an old one is not reported.
-skip_all() {
-	log "tcp_tap: $1; no TCP row"
-	rm -f "$RAW" "$OUT/tcp_tap.csv"
-	printf '## TCP between namespaces behind tap ports\n\nNot run: %s.\n' "$1" >"$OUT/tcp_tap.md"
-	exit 0
-}
+skip_all() { not_run tcp_tap TCP "TCP between namespaces behind tap ports" "$1"; }
 [ "$(id -u)" = 0 ] || skip_all "needs root (namespaces, taps)"
 [ -c /dev/net/tun ] || skip_all "no /dev/net/tun"
 for c in ip iperf3 taskset timeout python3 ethtool; do
@@ -221,10 +215,9 @@ echo "setup,rep,gbps,seconds,bytes,retransmits,status,tso,ol_whole,ol_segmented,
 for ((rep = 1; rep <= REPS; rep++)); do
 	for s in $(rep_order "$rep" "$SETUPS"); do run_tcp "$s" "$rep"; done
 done
-{ env_head "$MEAS"; cat <<EOF
+env_write tcp_tap "$MEAS" "$T0" src include switch <<EOF
 cpu_switch=$CPU_BE
 cpu_iperf=$CPU_FE
 iperf3=$(iperf3 --version | head -1 | cut -d' ' -f2)
 EOF
-env_stamp "$T0" src include switch; } >"$OUT/tcp_tap.env"
 python3 "$BENCH/tcp_tap_report.py" "$OUT"

@@ -7,9 +7,9 @@ hand-written bench/tcp_tap_notes.md at its end."""
 import os
 import sys
 
-from report_lib import (all_busy, compare, compare_line, defs, first_rep_cmds, md_cells, md_head,
-                        ovs_config, read_cmds, read_runs, spread, spread_line, target_note,
-                        write_comparisons)
+from report_lib import (all_busy, compare_line, compare_peers, defs, first_rep_cmds, md_cells,
+                        md_head, md_table_head, ovs_config, per_run, read_cmds, read_runs, spread,
+                        spread_line, stamp, target_note, write_comparisons, write_md)
 
 NAMES = {
     "vhu": "vhu-switch, 2 tap ports",
@@ -35,16 +35,13 @@ def main():
 
     st = {s: spread(runs.get(s, []), "gbps") for s in NAMES}
     ours = st["vhu"]
-    comps = []
-    for peer in ("ovs", "bridge"):
-        if st[peer]["all"] and ours["all"]:
-            comps.append(dict(compare(ours, st[peer], reps), setup=peer))
+    comps = compare_peers(st, ("ovs", "bridge"), reps)
 
-    write_comparisons(os.path.join(d, "tcp_tap.csv"), "tcp-tap", "peer", comps, "setup")
+    write_comparisons(os.path.join(d, "tcp_tap.csv"), "tcp-tap", {"peer": "setup"}, comps)
 
     cbe, cfe = meta.get("cpu_switch"), meta.get("cpu_iperf")
     L = ["## TCP between namespaces behind tap ports\n"]
-    L.append(f"bench/tcp_tap.sh, run {meta.get('date')}, libvhu at {meta.get('commit')}; "
+    L.append(stamp(meta, "tcp_tap.sh") +
              f"{reps} run(s) a setup, {meta.get('seconds')} s measured after {meta.get('warmup')} s "
              f"omitted; iperf3 {meta.get('iperf3')}; {meta.get('duration_s')} s in all.\n")
     L.append("- One iperf3 TCP stream (`-c -t T -O W -J` in namespace A, `-s -1` in namespace B, "
@@ -71,21 +68,21 @@ def main():
             note.append(f"endpoint-bound: iperf3's CPU {BOUND:.2f} busy or more in every run")
         L.append(f"| tcp-tap | {NAMES[c['setup']]} | {md_cells(c)} | {'; '.join(note)} |")
     L.append("")
-    L.append("| setup | Gbit/s per run (rep order) | status per run | retransmits per run | "
-             "TSO at the sender's interface | CPU busy switch / iperf3 per run | "
-             "offload frames whole / segmented / csum (vhu-switch) |")
-    L.append("|---|---|---|---|---|---|---|")
+    L.extend(md_table_head("setup", "Gbit/s per run (rep order)", "status per run",
+                           "retransmits per run", "TSO at the sender's interface",
+                           "CPU busy switch / iperf3 per run",
+                           "offload frames whole / segmented / csum (vhu-switch)"))
     for s, name in NAMES.items():
         rs = st[s]["all"]
         if not rs:
             continue
         ol = "-"
         if s == "vhu":
-            ol = ", ".join(f"{r['ol_whole']} / {r['ol_segmented']} / {r['ol_csum']}" for r in rs)
-        L.append(f"| {name} | {', '.join(r['gbps'] for r in rs)} | {', '.join(r['status'] for r in rs)} | "
-                 f"{', '.join(r['retransmits'] for r in rs)} | "
-                 f"{', '.join(sorted({r['tso'] for r in rs}))} | "
-                 f"{', '.join(r.get('busy_cpu_switch', '-') + ' / ' + r.get('busy_cpu_iperf', '-') for r in rs)} | {ol} |")
+            ol = per_run(rs, lambda r: f"{r['ol_whole']} / {r['ol_segmented']} / {r['ol_csum']}")
+        L.append(f"| {name} | {per_run(rs, 'gbps')} | {per_run(rs, 'status')} | "
+                 f"{per_run(rs, 'retransmits')} | {', '.join(sorted({r['tso'] for r in rs}))} | "
+                 f"{per_run(rs, lambda r: r.get('busy_cpu_switch', '-') + ' / ' + r.get('busy_cpu_iperf', '-'))} | "
+                 f"{ol} |")
     L.append("")
     blocks = []
     for s, name in NAMES.items():
@@ -105,8 +102,7 @@ def main():
     if os.path.exists(notes):
         with open(notes) as f:
             L.append(f.read().rstrip() + "\n")
-    with open(os.path.join(d, "tcp_tap.md"), "w") as f:
-        f.write("\n".join(L))
+    write_md(d, "tcp_tap", L)
     for s, name in NAMES.items():
         x = st[s]
         if x["all"]:

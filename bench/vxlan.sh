@@ -79,10 +79,9 @@ REPS=${BENCH_REPS:-3}
 vx_report() {
 PYTHONPATH=$BENCH python3 - "$1" <<'EOF'
 import os, sys
-import csv
-from report_lib import (REP_HEADER, compare, compare_line, defs, first_rep_cmds, fmt, md_head,
-                        read_cmds, read_runs, rep_cells, spread, spread_cells, spread_header,
-                        spread_line)
+from report_lib import (compare_line, compare_peers, defs, first_rep_cmds, fmt, md_head,
+                        md_table_head, per_run, read_cmds, read_runs, spread, spread_line, stamp,
+                        write_comparisons, write_md)
 d = sys.argv[1]
 meta, runs = read_runs(d, "vxlan", lambda r: (r["setup"], r["size"]))
 reps = int(meta.get("reps") or 0)
@@ -102,21 +101,16 @@ for z in sizes:
     for s, x in st.items():
         if x["all"]:
             print(f"vxlan {z:>5} {s:7} {spread_line(x, 'Mpps')}")
-    for peer in ("kernel", "ovs"):
-        if st["vhu"]["all"] and st[peer]["all"]:
-            comps.append(dict(compare(st["vhu"], st[peer], reps), size=z, setup=peer))
-with open(os.path.join(d, "vxlan.csv"), "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["scenario", "size", "peer"] + spread_header("mpps") + ["status"] + REP_HEADER)
-    for c in comps:
-        w.writerow(["vxlan-vm2vm", c["size"], c["setup"]] + spread_cells(c) + [c["status"]] + rep_cells(c))
+    comps += compare_peers(st, ("kernel", "ovs"), reps, size=z)
+write_comparisons(os.path.join(d, "vxlan.csv"), "vxlan-vm2vm", {"size": "size", "peer": "setup"},
+                  comps, "mpps")
 # Rates here are tenths of a Mpps: three decimals, not md_cells' two.
 mmm3 = lambda x: f"{fmt(x['min'], 3)} / **{fmt(x['med'], 3)}** / {fmt(x['max'], 3)}" if x["med"] else "-"
 for c in comps:
     print(f"vxlan {c['size']:>5} vhu/{c['setup']:6} {compare_line(c)}")
 m = lambda k: meta.get("cpu_" + k)
 L = ["## VM to VM across a VXLAN tunnel\n",
-     f"bench/vxlan.sh, run {meta.get('date')}, libvhu at {meta.get('commit')}; {reps} run(s) a side, "
+     stamp(meta, "vxlan.sh") + f"{reps} run(s) a side, "
      f"{meta.get('seconds')} s from the first second with traffic, the first {meta.get('warmup')} left out; "
      f"DPDK {meta.get('dpdk')}, OVS {meta.get('ovs')}, kernel {meta.get('kernel')}; {meta.get('duration_s')} s in all.\n",
      "- Two hosts as network namespaces joined by a veth underlay (169.254.101.1 and .2/24, "
@@ -143,13 +137,12 @@ for c in comps:
     L.append(f"| vxlan VM-to-VM | {c['size']} | {c['setup']} | {mmm3(c['ours'])} | {mmm3(c['peer'])} | "
              f"{fmt(c['ratio'])} | {fmt(c['rmin'])}-{fmt(c['rmax'])} | {c['verdict']} | {'' if c['status'] == 'ok' else c['status']} |")
 L.append("")
-L.append("| side | size | Mpps per run (rep order) | sender Tx Mpps | status | drops | CPU busy "
-         f"{m('be')} / {m('fe')} |")
-L.append("|---|---|---|---|---|---|---|")
+L.extend(md_table_head("side", "size", "Mpps per run (rep order)", "sender Tx Mpps", "status", "drops",
+                       f"CPU busy {m('be')} / {m('fe')}"))
 for (s, z), rs in sorted(runs.items(), key=lambda kv: (list(NAMES).index(kv[0][0]), int(kv[0][1]))):
-    L.append(f"| {s} | {z} | {', '.join(r['mpps'] for r in rs)} | {', '.join(r['tx_mpps'] for r in rs)} | "
-             f"{', '.join(r['status'] for r in rs)} | {', '.join(r['drops'] for r in rs)} | "
-             f"{', '.join(r['busy_cpu_be'] + ' / ' + r['busy_cpu_fe'] for r in rs)} |")
+    L.append(f"| {s} | {z} | {per_run(rs, 'mpps')} | {per_run(rs, 'tx_mpps')} | "
+             f"{per_run(rs, 'status')} | {per_run(rs, 'drops')} | "
+             f"{per_run(rs, lambda r: r['busy_cpu_be'] + ' / ' + r['busy_cpu_fe'])} |")
 L.append("")
 blocks = []
 for s in NAMES:
@@ -171,8 +164,7 @@ for s in NAMES:
     if cmds:
         blocks.append((NAMES[s], cmds))
 L.extend(first_rep_cmds(blocks))
-with open(os.path.join(d, "vxlan.md"), "w") as f:
-    f.write("\n".join(L))
+write_md(d, "vxlan", L)
 EOF
 }
 
@@ -190,12 +182,7 @@ MTX=02:00:00:00:0d:0a MRX=02:00:00:00:0d:0b
 read -r CPU_SWA CPU_SWB CPU_TX CPU_RX <<<"${BENCH_VX_CPUS:-$CPU_BE $CPU_FE $CPU_BE $CPU_FE}"
 
 mkdir -p "$OUT"
-skip_all() {
-	log "vxlan: $1; no VXLAN row"
-	rm -f "$RAW" "$OUT/vxlan.csv"
-	printf '## VM to VM across a VXLAN tunnel\n\nNot run: %s.\n' "$1" >"$OUT/vxlan.md"
-	exit 0
-}
+skip_all() { not_run vxlan VXLAN "VM to VM across a VXLAN tunnel" "$1"; }
 [ "$(id -u)" = 0 ] || skip_all "needs root (namespaces)"
 for c in ip dpdk-testpmd taskset timeout python3; do
 	command -v "$c" >/dev/null || skip_all "$c is missing (make bench installs it)"
@@ -385,7 +372,7 @@ run_vx() {
 T0=$(date +%s)
 echo "setup,size,rep,mpps,tx_mpps,rx_total,tx_total,crossed,drops,status,busy_cpu_be,busy_cpu_fe" >"$RAW"
 each_run run_vx "$SIZES" "$SETUPS"
-{ env_head "$SECS"; cat <<EOF
+env_write vxlan "$SECS" "$T0" src include switch <<EOF
 cpu_main=$CPU_BE
 cpu_be=$CPU_BE
 cpu_fe=$CPU_FE
@@ -398,6 +385,5 @@ dpdk=$(dpkg-query -W -f '${Version}' dpdk 2>/dev/null)
 ovs=$(dpkg-query -W -f '${Version}' openvswitch-switch-dpdk 2>/dev/null)
 kernel=$(uname -r)
 EOF
-env_stamp "$T0" src include switch; } >"$OUT/vxlan.env"
 
 vx_report "$OUT"

@@ -41,13 +41,11 @@ static unsigned handed_n VHU_GUARDED_BY(vhu_ctl), idle_n VHU_GUARDED_BY(vhu_ctl)
 static pthread_cond_t work; /* monotonic clock: set up by work_ready */
 static bool work_set VHU_GUARDED_BY(vhu_ctl);
 
+/* Everything below that depends on the kind comes from VHU_CB_LIST. */
 static const char *const names[] = {
-	[VHU_CB_NEW_CONNECTION] = "new_connection",
-	[VHU_CB_NEW_DEVICE] = "new_device",
-	[VHU_CB_DESTROY_DEVICE] = "destroy_device",
-	[VHU_CB_FEATURES_CHANGED] = "features_changed",
-	[VHU_CB_VRING_STATE_CHANGED] = "vring_state_changed",
-	[VHU_CB_DESTROY_CONNECTION] = "destroy_connection",
+#define NAME(K, m, r, args) [VHU_CB_##K] = #m,
+	VHU_CB_LIST(NAME)
+#undef NAME
 };
 
 const struct vhu_dev *vhu_cb_current(void)
@@ -58,12 +56,9 @@ const struct vhu_dev *vhu_cb_current(void)
 static bool is_set(const struct vhu_device_ops *ops, enum vhu_cb_kind kind)
 {
 	switch (kind) {
-	case VHU_CB_NEW_CONNECTION: return ops->new_connection;
-	case VHU_CB_NEW_DEVICE: return ops->new_device;
-	case VHU_CB_DESTROY_DEVICE: return ops->destroy_device;
-	case VHU_CB_FEATURES_CHANGED: return ops->features_changed;
-	case VHU_CB_VRING_STATE_CHANGED: return ops->vring_state_changed;
-	case VHU_CB_DESTROY_CONNECTION: return ops->destroy_connection;
+#define IS_SET(K, m, r, args) case VHU_CB_##K: return ops->m != NULL;
+	VHU_CB_LIST(IS_SET)
+#undef IS_SET
 	case VHU_CB_NONE: break;
 	}
 	return false;
@@ -99,25 +94,25 @@ static void wake_event(void *arg, uint32_t events) VHU_REQUIRES(vhu_ctl)
  * its own device (and whatever the application holds around it). */
 static void call(struct vhu_cb_call *c)
 {
-	struct vhu_dev *dev = c->dev;
+	struct vhu_dev *d = c->dev;
+	const struct vhu_cb_args *a = &c->args;
 	int64_t t0 = vhu_now_ms();
 
-	current = dev;
-	switch (c->kind) {
-	case VHU_CB_NEW_CONNECTION: c->result = c->ops.new_connection(dev); break;
-	case VHU_CB_NEW_DEVICE: c->result = c->ops.new_device(dev); break;
-	case VHU_CB_DESTROY_DEVICE: c->ops.destroy_device(dev); break;
-	case VHU_CB_FEATURES_CHANGED: c->ops.features_changed(dev, c->features); break;
-	case VHU_CB_VRING_STATE_CHANGED:
-		c->ops.vring_state_changed(dev, c->vring, c->enable);
-		break;
-	case VHU_CB_DESTROY_CONNECTION: c->ops.destroy_connection(dev); break;
+	current = d;
+	switch (a->kind) {
+#define RESULT_R(e) c->result = e
+#define RESULT_V(e) e
+#define CALL(K, m, r, args) case VHU_CB_##K: RESULT_##r(c->ops.m args); break;
+	VHU_CB_LIST(CALL)
+#undef CALL
+#undef RESULT_V
+#undef RESULT_R
 	case VHU_CB_NONE: break;
 	}
 	current = NULL;
 	int64_t ms = vhu_now_ms() - t0;
 	if (ms >= VHU_SLOW_CALLBACK_MS)
-		VHU_WARN("%s: the application's %s took %lld ms", dev->name, names[c->kind],
+		VHU_WARN("%s: the application's %s took %lld ms", d->name, names[a->kind],
 			 (long long)ms);
 }
 
@@ -212,7 +207,9 @@ static bool hand_over(struct vhu_cb_call *c) VHU_REQUIRES(vhu_ctl)
 	pthread_t tid;
 	int r = -1;
 
-	if (work_ready() && idle_n > handed_n) {
+	if (!work_ready())
+		return false;
+	if (idle_n > handed_n) {
 		struct vhu_cb_call **pp = &handed;
 		while (*pp)
 			pp = &(*pp)->next;
@@ -222,8 +219,6 @@ static bool hand_over(struct vhu_cb_call *c) VHU_REQUIRES(vhu_ctl)
 		pthread_cond_signal(&work);
 		return true;
 	}
-	if (!work_ready())
-		return false;
 	if (pthread_attr_init(&attr) == 0) {
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		r = pthread_create(&tid, &attr, worker, c);
@@ -233,25 +228,18 @@ static bool hand_over(struct vhu_cb_call *c) VHU_REQUIRES(vhu_ctl)
 	return r == 0;
 }
 
-void vhu_cb_start(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
-		  uint16_t vring, int enable)
+void vhu_cb_start(struct vhu_dev *dev, struct vhu_cb_args args)
 {
 	struct vhu_cb_call *c = &dev->cb_call;
 
-	memset(c, 0, sizeof(*c));
-	c->dev = dev;
-	c->ops = dev->sock->ops;
-	c->kind = kind;
-	c->features = features;
-	c->vring = vring;
-	c->enable = enable;
+	*c = (struct vhu_cb_call){ .dev = dev, .ops = dev->sock->ops, .args = args };
 	dev->cb_busy = true;
 	vhu_conn_pause(dev);
 	if (!hand_over(c)) {
 		/* Better late on this thread than never: destroy_device must be
 		 * called. It still finishes from the loop, as any other. */
 		VHU_ERR("%s: cannot start a thread for %s (%s); calling it on the control "
-			"thread", dev->name, names[kind], strerror(errno));
+			"thread", dev->name, names[args.kind], strerror(errno));
 		call(c);
 		queue_finished(c);
 	}

@@ -49,7 +49,7 @@ struct vhu_dev *vhu_dev_create(struct vhu_socket *s, int fd)
 	VHU_INFO("%s: new connection", dev->name);
 	/* Read from once it returned (vhu_dev_cb_finish). */
 	if (vhu_cb_wanted(dev, VHU_CB_NEW_CONNECTION))
-		vhu_cb_start(dev, VHU_CB_NEW_CONNECTION, 0, 0, 0);
+		vhu_cb_start(dev, (struct vhu_cb_args){ .kind = VHU_CB_NEW_CONNECTION });
 	return dev;
 }
 
@@ -59,10 +59,10 @@ void vhu_dev_cb_finish(struct vhu_dev *dev)
 	bool keep = true;
 
 	dev->cb_busy = false;
-	if (c->kind == VHU_CB_NEW_CONNECTION && c->result != 0) {
+	if (c->args.kind == VHU_CB_NEW_CONNECTION && c->result != 0) {
 		VHU_WARN("%s: application refused the connection", dev->name);
 		keep = false;
-	} else if (c->kind == VHU_CB_NEW_DEVICE && c->result != 0) {
+	} else if (c->args.kind == VHU_CB_NEW_DEVICE && c->result != 0) {
 		VHU_WARN("%s: application refused the device; closing", dev->name);
 		/* Not running for the application: no destroy_device. */
 		__atomic_store_n(&dev->running, false, __ATOMIC_RELAXED);
@@ -133,7 +133,7 @@ void vhu_dev_check_ready(struct vhu_dev *dev)
 		 (unsigned long long)dev->features, dev->nr_vring);
 	/* Its refusal closes the connection (vhu_dev_cb_finish). */
 	if (vhu_cb_wanted(dev, VHU_CB_NEW_DEVICE))
-		vhu_cb_start(dev, VHU_CB_NEW_DEVICE, 0, 0, 0);
+		vhu_cb_start(dev, (struct vhu_cb_args){ .kind = VHU_CB_NEW_DEVICE });
 }
 
 bool vhu_dev_stop(struct vhu_dev *dev)
@@ -144,19 +144,14 @@ bool vhu_dev_stop(struct vhu_dev *dev)
 	VHU_INFO("%s: device stopped", dev->name);
 	if (!vhu_cb_wanted(dev, VHU_CB_DESTROY_DEVICE))
 		return false;
-	vhu_cb_start(dev, VHU_CB_DESTROY_DEVICE, 0, 0, 0);
+	vhu_cb_start(dev, (struct vhu_cb_args){ .kind = VHU_CB_DESTROY_DEVICE });
 	return true;
 }
 
-void vhu_dev_post_cb(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
-		     uint16_t vring, int enable)
+void vhu_dev_post_cb(struct vhu_dev *dev, struct vhu_cb_args args)
 {
-	if (!vhu_cb_wanted(dev, kind))
-		return;
-	dev->post = kind;
-	dev->post_features = features;
-	dev->post_vring = vring;
-	dev->post_enable = enable;
+	if (vhu_cb_wanted(dev, args.kind))
+		dev->post = args;
 }
 
 /* The caller holds every vring (vhu_dev_lock_all), which the analysis
@@ -235,7 +230,7 @@ void vhu_dev_destroy(struct vhu_dev *dev)
 		vhu_conn_free(dev->conn);
 		dev->conn = NULL;
 		vhu_dev_msg_drop(dev);
-		dev->post = VHU_CB_NONE;
+		dev->post.kind = VHU_CB_NONE;
 		VHU_INFO("%s: connection closed", dev->name);
 	}
 	/* Each step waits for the callback before it; the call's return
@@ -244,7 +239,7 @@ void vhu_dev_destroy(struct vhu_dev *dev)
 		return;
 	if (!dev->conn_cb_called && vhu_cb_wanted(dev, VHU_CB_DESTROY_CONNECTION)) {
 		dev->conn_cb_called = true;
-		vhu_cb_start(dev, VHU_CB_DESTROY_CONNECTION, 0, 0, 0);
+		vhu_cb_start(dev, (struct vhu_cb_args){ .kind = VHU_CB_DESTROY_CONNECTION });
 		return;
 	}
 	vhu_dev_reset(dev);

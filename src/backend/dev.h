@@ -30,6 +30,7 @@
 struct vhu_socket;
 struct vhu_loop_entry;
 struct vhu_conn;
+struct vhu_held_msg;
 
 /* Fields marked VHU_CTL are written and read only under vhu_ctl (clang
  * checks it); the others say who may touch them. */
@@ -86,16 +87,12 @@ struct vhu_dev {
 	bool closing VHU_CTL;            /* vhu_dev_destroy began */
 	bool conn_cb_called VHU_CTL;     /* destroy_connection started */
 	/* The callback a handler asks for (features_changed,
-	 * vring_state_changed), started once the message's answer is ready. */
-	enum vhu_cb_kind post VHU_CTL;
-	uint64_t post_features VHU_CTL;
-	uint16_t post_vring VHU_CTL;
-	int post_enable VHU_CTL;
+	 * vring_state_changed), started once the message's answer is ready;
+	 * kind VHU_CB_NONE when none is. */
+	struct vhu_cb_args post VHU_CTL;
 	/* The message waiting for the callback: answered, or handled again,
 	 * when it returns (dispatch.c). */
-	struct vhu_msg *held VHU_CTL;
-	int held_what VHU_CTL;
-	int held_result VHU_CTL;
+	struct vhu_held_msg *held VHU_CTL;
 };
 
 /* One registered path. */
@@ -137,8 +134,7 @@ bool vhu_dev_stop(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 void vhu_dev_check_ready(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);
 /* A handler's callback, started after the message's answer is ready and
  * sent when it returns (vring_state_changed, features_changed). */
-void vhu_dev_post_cb(struct vhu_dev *dev, enum vhu_cb_kind kind, uint64_t features,
-		     uint16_t vring, int enable) VHU_REQUIRES(vhu_ctl);
+void vhu_dev_post_cb(struct vhu_dev *dev, struct vhu_cb_args args) VHU_REQUIRES(vhu_ctl);
 /* On the control thread, once dev's callback returned: what the
  * message or close waited for, then the connection resumes. */
 void vhu_dev_cb_finish(struct vhu_dev *dev) VHU_REQUIRES(vhu_ctl);

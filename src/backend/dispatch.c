@@ -42,32 +42,64 @@ static bool ack(struct vhu_dev *dev, struct vhu_msg *msg, int result) VHU_REQUIR
 /* What a held message waits to have done. */
 enum { HELD_REPLY, HELD_ACK, HELD_HANDLE };
 
+/* A message waiting for a callback (dev->held): its header, fds and the
+ * hdr.size bytes of payload it has, not the VHU_MAX_PAYLOAD a struct
+ * vhu_msg has room for. It becomes a struct vhu_msg again, on the stack
+ * as a message read whole is, once the callback returned: its handler
+ * and its reply may use all of one. */
+struct vhu_held_msg {
+	int what, result;
+	int nfds;
+	int fds[VHU_MAX_MSG_FDS];
+	struct vhu_msg_hdr hdr;
+	uint8_t payload[];
+};
+
 /* Takes a copy of msg, its fds with it, to finish when the callback
  * returned. false: no memory (msg left as it was). */
 static bool hold(struct vhu_dev *dev, const struct vhu_msg *msg, int what, int result)
 	VHU_REQUIRES(vhu_ctl)
 {
-	struct vhu_msg *h = malloc(sizeof(*h));
+	/* hdr.size is at most VHU_MAX_PAYLOAD: a request's, as the socket
+	 * layer took it; a reply's, as its handler wrote it into msg->p. */
+	struct vhu_held_msg *h = malloc(sizeof(*h) + msg->hdr.size);
 
 	if (!h) {
 		VHU_ERR("%s: no memory to hold %s for a callback; closing", dev->name,
 			vhu_req_name(msg->hdr.request));
 		return false;
 	}
-	memcpy(h, msg, sizeof(*h));
+	h->what = what;
+	h->result = result;
+	h->nfds = msg->nfds;
+	memcpy(h->fds, msg->fds, (size_t)msg->nfds * sizeof(*h->fds));
+	h->hdr = msg->hdr;
+	memcpy(h->payload, msg->p.raw, msg->hdr.size);
 	dev->held = h;
-	dev->held_what = what;
-	dev->held_result = result;
 	return true;
+}
+
+/* The held message as it was, fds included; frees the copy. */
+static void unhold(struct vhu_dev *dev, struct vhu_msg *msg) VHU_REQUIRES(vhu_ctl)
+{
+	struct vhu_held_msg *h = dev->held;
+
+	dev->held = NULL;
+	msg->hdr = h->hdr;
+	memcpy(msg->p.raw, h->payload, h->hdr.size);
+	msg->nfds = h->nfds;
+	memcpy(msg->fds, h->fds, (size_t)h->nfds * sizeof(*h->fds));
+	free(h);
 }
 
 void vhu_dev_msg_drop(struct vhu_dev *dev)
 {
+	struct vhu_msg msg;
+
 	if (!dev->held)
 		return;
-	vhu_msg_close_fds(dev->held);
-	free(dev->held);
-	dev->held = NULL;
+	unhold(dev, &msg);
+	vhu_msg_close_fds(&msg);
 }
 
 /* The message's answer, as its handler's result says; false: close. */
@@ -135,15 +167,15 @@ bool vhu_dev_handle_msg(struct vhu_dev *dev, struct vhu_msg *msg)
 	vhu_msg_close_fds(msg);
 
 	if (r == VHU_H_CLOSE) {
-		dev->post = VHU_CB_NONE;
+		dev->post.kind = VHU_CB_NONE;
 		return false;
 	}
-	if (dev->post != VHU_CB_NONE) {
-		enum vhu_cb_kind k = dev->post;
-		dev->post = VHU_CB_NONE;
+	if (dev->post.kind != VHU_CB_NONE) {
+		struct vhu_cb_args post = dev->post;
+		dev->post.kind = VHU_CB_NONE;
 		if (!hold(dev, msg, r == VHU_H_REPLY ? HELD_REPLY : HELD_ACK, r))
 			return false;
-		vhu_cb_start(dev, k, dev->post_features, dev->post_vring, dev->post_enable);
+		vhu_cb_start(dev, post);
 		return true;
 	}
 	if (!answer(dev, m, msg, r))
@@ -154,23 +186,19 @@ bool vhu_dev_handle_msg(struct vhu_dev *dev, struct vhu_msg *msg)
 
 bool vhu_dev_msg_resume(struct vhu_dev *dev)
 {
-	struct vhu_msg *h = dev->held;
-	bool keep = true;
+	struct vhu_msg msg;
 
-	if (!h) {
+	if (!dev->held) {
 		vhu_dev_check_ready(dev);
 		return true;
 	}
-	dev->held = NULL;
-	if (dev->held_what == HELD_HANDLE) {
-		keep = vhu_dev_handle_msg(dev, h);
-	} else {
-		const struct vhu_msg_meta *m = vhu_msg_meta_get(h->hdr.request);
-		keep = answer(dev, m, h, dev->held_what == HELD_REPLY ? VHU_H_REPLY :
-			      dev->held_result);
-		if (keep)
-			vhu_dev_check_ready(dev);
-	}
-	free(h);
-	return keep;
+	int what = dev->held->what, result = dev->held->result;
+	unhold(dev, &msg);
+	if (what == HELD_HANDLE)
+		return vhu_dev_handle_msg(dev, &msg);
+	const struct vhu_msg_meta *m = vhu_msg_meta_get(msg.hdr.request);
+	if (!answer(dev, m, &msg, what == HELD_REPLY ? VHU_H_REPLY : result))
+		return false;
+	vhu_dev_check_ready(dev);
+	return true;
 }

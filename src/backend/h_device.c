@@ -58,7 +58,8 @@ int vhu_h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 		 (f & (1ULL << VHU_F_LOG_ALL) ? ", dirty logging on" : ", dirty logging off") : "");
 	/* Called once the vrings are unlocked and the ack is ready. */
 	if (dev->running && old != f)
-		vhu_dev_post_cb(dev, VHU_CB_FEATURES_CHANGED, f, 0, 0);
+		vhu_dev_post_cb(dev, (struct vhu_cb_args){ .kind = VHU_CB_FEATURES_CHANGED,
+						    .features = f });
 	return 0;
 }
 

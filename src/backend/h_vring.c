@@ -243,6 +243,7 @@ int vhu_h_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
 	vhu_spin_unlock(&vq->lock);
 	VHU_INFO("%s: vring %u %s", dev->name, index, en ? "enabled" : "disabled");
 	if (changed && dev->running)
-		vhu_dev_post_cb(dev, VHU_CB_VRING_STATE_CHANGED, 0, (uint16_t)index, (int)en);
+		vhu_dev_post_cb(dev, (struct vhu_cb_args){ .kind = VHU_CB_VRING_STATE_CHANGED,
+						    .vring = (uint16_t)index, .enable = (int)en });
 	return 0;
 }

@@ -12,7 +12,7 @@
  *    turns on a lock of their own; they never take
  *    sw_ctl_lock (the ctl thread holds it while calling into the library,
  *    which waits for callbacks in flight: the other order would deadlock);
- *  - PMDs (pmd.c): the data path.
+ *  - PMDs (pmd.c, each burst's forwarding in forward.c): the data path.
  *
  * What the PMDs read is one immutable snapshot, struct sw_conf: the port
  * slots, each PMD's rx queues and each input port's flow. The ctl thread publishes a new snapshot
@@ -291,9 +291,11 @@ struct sw_egress {
 void egress_send(struct sw_egress *e, struct port *p, unsigned pmd,
 		 struct vhu_pkt **pkts, uint16_t n);
 
-/* pmd.c */
+/* pmd.c: the PMD threads */
 int pmd_start(void);
 void pmd_stop(void);
+
+/* snapshot.c */
 /* Returns once every PMD has left the iteration it was in (or holds no
  * pointer at all), however long that takes. Safe from any thread but a PMD. */
 void sw_synchronize(void);
