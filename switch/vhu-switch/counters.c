@@ -10,8 +10,8 @@
  * rx_vlan_dropped says how many of rx_dropped were for their VLAN,
  * tx_failure_drops how many of tx_dropped a running guest had no room for
  * after tx_retries more attempts; behind a vIOMMU, tx_iotlb_kept the frames
- * a guest did not take at an IOTLB miss and the switch kept for the next
- * tries, tx_iotlb_drops those of them it gave up on; rx_iotlb_misses and
+ * a guest took none of (an IOTLB miss, mostly) and the switch kept for the
+ * next tries, tx_iotlb_drops those of them it gave up on; rx_iotlb_misses and
  * tx_iotlb_misses the IOTLB misses libvhu asked the frontend about on
  * the guest's vrings the port receives from and sends to (struct
  * vhu_vring_stats' iotlb_misses, its devices' added up). Queue q of a vhost-user port is queue
@@ -54,8 +54,8 @@ static const struct {
 	[C_VLAN_DROPPED] = { "rx_vlan_dropped", "Frames from the port dropped for their VLAN (in rx_dropped)." },
 	[C_TX_RETRIES] = { "tx_retries", "Enqueue attempts to the guest after a burst's first." },
 	[C_TX_FAIL_DROPS] = { "tx_failure_drops", "Frames the guest's ring had no room for after the retries (in tx_dropped)." },
-	[C_TX_IOTLB_KEPT] = { "tx_iotlb_kept", "Frames a guest behind a vIOMMU did not take at an IOTLB miss, kept for its next tries." },
-	[C_TX_IOTLB_DROPS] = { "tx_iotlb_drops", "Frames dropped at an IOTLB miss: past one kept burst, no copy, or not taken in 100 ms (in tx_dropped)." },
+	[C_TX_IOTLB_KEPT] = { "tx_iotlb_kept", "Frames a guest behind a vIOMMU took none of (an IOTLB miss, mostly), kept for its next tries." },
+	[C_TX_IOTLB_DROPS] = { "tx_iotlb_drops", "Kept frames dropped: past one kept burst, no copy, not taken in 100 ms, or their queue disabled (in tx_dropped)." },
 	[C_RX_IOTLB_MISSES] = { "rx_iotlb_misses", "IOTLB misses libvhu sent the frontend for the guest's transmit vrings (a page once until answered)." },
 	[C_TX_IOTLB_MISSES] = { "tx_iotlb_misses", "IOTLB misses libvhu sent the frontend for the guest's receive vrings (a page once until answered)." },
 	[C_VX_BAD] = { "rx_vxlan_bad", "Tunnel datagrams that were not VXLAN frames." },
