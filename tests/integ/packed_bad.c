@@ -125,6 +125,13 @@ static struct vhu_dev *wait_dev(void)
 	return NULL;
 }
 
+/* Until the last device's destroy_device ran (5 s at most). */
+static void wait_gone(void)
+{
+	for (int i = 0; i < 5000 && __atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+}
+
 /* One packet from the frontend on queue pair qp, through the backend's
  * dequeue and enqueue, back to the frontend. */
 static int roundtrip(struct vhu_fe *fe, struct vhu_dev *dev, struct vhu_pkt_pool *pool,
@@ -194,15 +201,13 @@ static int reset_then_kick(const char *path, struct vhu_pkt_pool *pool)
 		   got != VHU_REQ_GET_FEATURES))
 		ok = 0;
 	vhu_fe_destroy(fe);
-	for (int i = 0; i < 5000 && __atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE); i++)
-		usleep(1000);
+	wait_gone();
 	fe = vhu_fe_create(&o);
 	dev = fe ? wait_dev() : NULL;
 	if (!dev || roundtrip(fe, dev, pool, 0) < 0)
 		ok = 0;
 	vhu_fe_destroy(fe);
-	for (int i = 0; i < 5000 && __atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE); i++)
-		usleep(1000);
+	wait_gone();
 	printf("%-40s %s\n", "RESET_OWNER then SET_VRING_KICK", ok ? "ok" : "FAILED");
 	return !ok;
 }
@@ -258,8 +263,7 @@ int main(void)
 		printf("%-40s %s\n", cases[c].name, ok ? "ok" : "FAILED");
 		fails += !ok;
 		vhu_fe_destroy(e.fe);
-		for (int i = 0; i < 5000 && __atomic_load_n(&cur_dev, __ATOMIC_ACQUIRE); i++)
-			usleep(1000);
+		wait_gone();
 	}
 	fails += reset_then_kick(path, pool);
 	vhu_driver_unregister(path);
