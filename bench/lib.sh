@@ -157,6 +157,50 @@ c2c() {
 	timeout -k 1 3 "$VHU_C2C" -a "$CPU_BE" -b "$CPU_FE" -t "${BENCH_C2C_SECONDS:-0.1}" 2>/dev/null || echo -
 }
 
+# c2c_tick: one short probe taken while a run is going, at a real-time
+# priority so that it runs at once rather than when the pollers yield
+# (they never do), "-" when it cannot. On 2026-12-07 the placement changed
+# every 0.2-3 s (bench/cache_lines.md), so probes only around a run missed
+# most changes: measure() takes one every poll (0.2 s), and each period
+# is labelled by the probes inside it (period_labels). 5 ms of both CPUs a
+# poll, the same for both sides of a row.
+c2c_tick() {
+	[ -x "$VHU_C2C" ] && [ "$CPU_BE" != "$CPU_FE" ] || { echo -; return; }
+	timeout -k 1 2 chrt -f 1 "$VHU_C2C" -a "$CPU_BE" -b "$CPU_FE" -t 0.005 2>/dev/null || echo -
+}
+
+# period_labels PROBES: from rates on stdin (one a stats period), lines
+# "PERIOD MPPS LABEL PROBES LOW-HIGH" (the probes' count and range in
+# ns) for the steady window (steady_window's periods).
+# PROBES holds "N NS" lines: a probe taken when N periods had printed,
+# so inside period N + 1 ("-" for one that failed: left out). A period is
+# fast or slow when it holds at least one probe and all of them say so,
+# mixed otherwise, unknown with none.
+period_labels() {
+	awk -v warm="$WARMUP" -v secs="$SECS" -v fast="$C2C_FAST" -v slow="$C2C_SLOW" -v pf="$1" '
+		BEGIN {
+			while ((getline l < pf) > 0) {
+				split(l, a, " "); k = a[1] + 1
+				if (a[2] !~ /^[0-9.]+$/) continue
+				np[k]++
+				if (!(k in lo) || a[2] + 0 < lo[k]) lo[k] = a[2] + 0
+				if (a[2] + 0 > hi[k]) hi[k] = a[2] + 0
+				if (a[2] + 0 < fast) nf[k]++; else if (a[2] + 0 > slow) ns[k]++
+			}
+		}
+		{ r[NR] = $1 + 0 }
+		END {
+			s = 0; for (i = 1; i <= NR; i++) if (r[i] > 0) { s = i; break }
+			if (!s) exit
+			e = s + secs - 1; if (e > NR) e = NR
+			for (i = s + warm; i <= e; i++) {
+				l = "unknown"
+				if (np[i]) l = nf[i] == np[i] ? "fast" : (ns[i] == np[i] ? "slow" : "mixed")
+				printf "%d %s %s %d %s\n", i, r[i], l, np[i], (i in lo) ? lo[i] "-" hi[i] : "-"
+			}
+		}'
+}
+
 # placement NS...: fast or slow when every probe says so, mixed when they
 # disagree or one falls between the two bounds, unknown without probes.
 placement() {

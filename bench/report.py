@@ -44,12 +44,44 @@ PLACES = ("fast", "slow")  # bench/lib.sh's placement labels a ratio is given fo
 LABELS = PLACES + ("mixed",)  # anything else (runs from before the label) is unknown
 
 
-def by_placement(ours, peer):
+def by_period(ours, peer, periods):
+    """A row's stats periods grouped by the placement the probes inside
+    each saw (lib.sh's period_labels), over the runs that passed. Per
+    placement: the ratio of the medians of the periods, the count of
+    periods a side ("n", the smaller; "n_ours", "n_peer"), and the min and
+    max of the per-rep ratios of the reps whose two runs both have such
+    periods (each run's mean over them)."""
+    res = {}
+    for pl in LABELS + ("unknown",):
+        side = {}
+        for name, x in (("ours", ours), ("peer", peer)):
+            side[name] = {r["rep"]: [m for m, lab in periods.get((name, r["rep"]), []) if lab == pl]
+                          for r in x["ok"]}
+        vo = [m for v in side["ours"].values() for m in v]
+        vp = [m for v in side["peer"].values() for m in v]
+        if not vo or not vp:
+            if vo or vp:
+                res[pl] = {"n": 0, "n_ours": len(vo), "n_peer": len(vp), "ratio": None,
+                           "ours": med(vo), "peer": med(vp), "rmin": None, "rmax": None}
+            continue
+        rs = [statistics.mean(side["ours"][k]) / statistics.mean(side["peer"][k])
+              for k in side["ours"] if side["ours"][k] and side["peer"].get(k)]
+        mo, mp = med(vo), med(vp)
+        res[pl] = {"n": min(len(vo), len(vp)), "n_ours": len(vo), "n_peer": len(vp),
+                   "ours": mo, "peer": mp, "ratio": mo / mp if mo and mp else None,
+                   "rmin": min(rs) if rs else None, "rmax": max(rs) if rs else None}
+    return res
+
+
+def by_placement(ours, peer, periods=None):
     """The reps of a row grouped by the placement both of its runs had
     (lib.sh's label; runs from before the label are unknown). A rep whose
     two runs disagree, or either of which was mixed, counts as mixed and
     in no placement's ratio. Per placement: the ratio of the medians over
-    its reps, the per-rep ratios' min and max, and the count."""
+    its reps, the per-rep ratios' min and max, and the count. With the
+    periods of the row (bench/periods.csv), by_period's figures instead."""
+    if periods and any(lab != "unknown" for v in periods.values() for _, lab in v):
+        return by_period(ours, peer, periods)
     o = {r["rep"]: r for r in ours["ok"]}
     p = {r["rep"]: r for r in peer["ok"]}
     groups = {}
@@ -74,11 +106,16 @@ def place_cell(bp):
     parts = []
     for pl in PLACES:
         x = bp.get(pl)
-        if x:
+        if x and "n_ours" in x:
+            parts.append(f"{pl} {fmt(x['ratio'])} ({x['n_ours']}/{x['n_peer']} s)")
+        elif x:
             parts.append(f"{pl} {fmt(x['ratio'])} ({x['n']})")
     for pl in ("mixed", "unknown"):
-        if bp.get(pl):
-            parts.append(f"{pl} {bp[pl]['n']}")
+        x = bp.get(pl)
+        if x and "n_ours" in x:
+            parts.append(f"{pl} {x['n_ours']}/{x['n_peer']} s")
+        elif x:
+            parts.append(f"{pl} {x['n']}")
     return ", ".join(parts) or "-"
 
 
@@ -100,11 +137,18 @@ def place_summary(rows):
             continue
         v = [r["place"][pl]["ratio"] for r in rs]
         reps = sum(r["place"][pl]["n"] for r in rs)
+        unit = "periods a side, the fewer" if any("n_ours" in r["place"][pl] for r in rs) else "reps"
         worst = min(rs, key=lambda r: r["place"][pl]["ratio"])
         out.append(f"{pl} placement: geometric mean {statistics.geometric_mean(v):.2f} over {len(rs)} rows "
-                   f"({reps} reps), {sum(x >= 1.2 for x in v)} at 1.2 or more, {sum(x >= 1.0 for x in v)} "
+                   f"({reps} {unit}), {sum(x >= 1.2 for x in v)} at 1.2 or more, {sum(x >= 1.0 for x in v)} "
                    f"at 1.0 or more; lowest {worst['sc']} {worst['size']} {worst['ring']} "
                    f"{worst['place'][pl]['ratio']:.2f}")
+    if any("n_ours" in x for r in rows for x in r["place"].values()):
+        n = {pl: sum(x.get("n_ours", 0) + x.get("n_peer", 0) for r in rows
+                     for k, x in r["place"].items() if k == pl) for pl in LABELS + ("unknown",)}
+        out.append(f"stats periods (both sides): {n['fast']} fast, {n['slow']} slow, {n['mixed']} mixed, "
+                   f"{n['unknown']} unknown (no probe)")
+        return out
     mixed = sum(r["place"].get("mixed", {}).get("n", 0) for r in rows)
     unknown = sum(r["place"].get("unknown", {}).get("n", 0) for r in rows)
     out.append(f"reps in neither: {mixed} mixed, {unknown} unknown (no probe)")
@@ -120,6 +164,7 @@ def main():
     ap = argparse.ArgumentParser()
     for a in ("raw", "mem", "meta", "cmds", "csv", "md", "png", "plot"):
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--periods", help="the runs' periods and placements (default: periods.csv beside --raw)")
     ap.add_argument("--cost", help="bench/cost.sh output (optional)")
     ap.add_argument("--tcp", help="bench/tcp_tap.sh's section (optional)")
     ap.add_argument("--gso", help="bench/gso_fe.sh's section (optional)")
@@ -145,6 +190,16 @@ def main():
             rows[key][r["side"]].append(r)
             if r["side"] == "ours" and r["features"] not in ("", "-"):
                 rows[key]["features"] = r["features"]
+    # Each run's steady stats periods and the placement of each, where the
+    # run sampled it (bench/run.sh's periods.csv): {row: {(side, rep): [(mpps, label)]}}.
+    periods = {}
+    pf = o.periods or os.path.join(os.path.dirname(o.raw), "periods.csv")
+    if os.path.exists(pf):
+        with open(pf) as f:
+            for r in csv.DictReader(f):
+                key = (r["scenario"], r["size"], r["ring"])
+                periods.setdefault(key, {}).setdefault((r["side"], r["rep"]), []).append(
+                    (fnum(r["mpps"]), r["placement"]))
 
     def side_stats(runs):
         x = spread(runs, "mpps")
@@ -162,7 +217,7 @@ def main():
         sc, size, ring = key
         c = compare(side_stats(rows[key]["ours"]), side_stats(rows[key]["peer"]), reps_asked)
         results.append(dict(c, sc=sc, size=size, ring=ring, features=rows[key]["features"],
-                            fe_bound=FE_BOUND.get(sc, ""), place=by_placement(c["ours"], c["peer"])))
+                            fe_bound=FE_BOUND.get(sc, ""), place=by_placement(c["ours"], c["peer"], periods.get(key))))
 
     with open(o.csv, "w", newline="") as f:
         w = csv.writer(f)
@@ -262,7 +317,7 @@ def main():
     if png_ok:
         L.append(f"![ours/peer per row]({os.path.basename(o.png)})\n")
     L.append("| scenario | size | ring | ours Mpps min/med/max | peer Mpps min/med/max | ratio | "
-             "per-rep | verdict | per placement: ratio (reps) | ours cyc/pkt | peer cyc/pkt | "
+             "per-rep | verdict | per placement: ratio (reps, or seconds ours/peer) | ours cyc/pkt | peer cyc/pkt | "
              "util ours/peer | note |")
     L.append("|---|---:|---|---|---|---:|---|---|---|---:|---:|---|---|")
 
@@ -286,8 +341,9 @@ def main():
             L.append(f"Without the frontend-bound rows ({len(nfb)} rows): "
                      f"{statistics.geometric_mean([r['ratio'] for r in nfb]):.2f}.")
         L.append("")
-        L.append("Per placement (issue 23: a rep counts where the probes before and after both "
-                 "of its runs agree; bench/run.sh's header):\n")
+        L.append("Per placement (issue 23: each one-second stats period counts in the placement "
+                 "that every probe taken inside it saw; without periods.csv, a rep counts where the "
+                 "probes before and after both of its runs agree; bench/run.sh's header):\n")
         L.extend(f"- {x}" for x in place_summary(ok))
         L.append("")
         cy = [r["peer"]["cyc"] / r["ours"]["cyc"] for r in ok if r["ours"]["cyc"] and r["peer"]["cyc"]]

@@ -20,11 +20,14 @@
 # ours/peer (the order flips every rep), the receiving side's rate averaged
 # over the steady part of each run, the median over the reps, and ours/peer.
 # Each run is labelled with the placement the host gave the two vCPUs
-# (lib.sh's c2c, before and after it): fast (a shared cache, round trip
-# under BENCH_C2C_FAST=250 ns), slow (over BENCH_C2C_SLOW=350 ns) or mixed
-# (the probes disagree, one falls between, or the rate jumped by more than
-# BENCH_JUMP=1.6x within the run); the report gives each row's ratio per
-# placement over the reps whose two runs share it.
+# (lib.sh's c2c, before and after it, and c2c_tick every 0.2 s through
+# it): fast (a shared cache, round trip under BENCH_C2C_FAST=250 ns), slow
+# (over BENCH_C2C_SLOW=350 ns) or mixed (the probes disagree, one falls
+# between, or the rate jumped by more than BENCH_JUMP=1.6x within the
+# run). The placement changes within seconds, so each one-second stats
+# period is labelled too, by the probes inside it (periods.csv), and the
+# report gives each row's ratio per placement over those periods
+# (BENCH_SAMPLE=0: no probes through runs, per rep as before).
 # Plus CPU per packet of the backend process and VmRSS of vhu-switch vs
 # ovs-vswitchd with 64 idle vhost-user ports, and (bench/cost.sh)
 # instructions a packet of each backend under callgrind.
@@ -89,6 +92,7 @@ if [ -n "${BENCH_OUT:-}" ]; then
 fi
 PNG=${DOC%.md}.png
 RAW=$OUT/raw.csv
+PERIODS=$OUT/periods.csv   # each steady stats period and its placement
 SCENARIOS=${BENCH_SCENARIOS:-dequeue enqueue loopback switch-normal switch-p2p}
 SIZES=${BENCH_SIZES:-64 1518}
 RINGS=${BENCH_RINGS:-split-mrg split-nomrg split-inorder packed}
@@ -175,11 +179,14 @@ rates() {
 # the warm-up, the backend's CPU: CPU_UTIL (CPUs busy, /proc/PID/stat) and,
 # with perf counters, CPU_CYC (cycles per second, perf stat -e cycles).
 measure() {
-	local src=$1 pid=$2 end=$(( $(date +%s) + SECS + 20 )) n a="" t0 perf_pid=""
+	local src=$1 pid=$2 end=$(( $(date +%s) + SECS + 20 )) n nr a="" t0 perf_pid=""
 	CPU_UTIL=- CPU_CYC=-
+	: >"$W/probes"
 	while [ "$(date +%s)" -lt "$end" ] && kill -0 "$PID_fe" 2>/dev/null; do
 		sleep 0.2
-		n=$(rates "$src" | awk '$1 > 0 && !s { s = NR } END { print s ? NR - s + 1 : 0 }')
+		read -r n nr < <(rates "$src" | awk '$1 > 0 && !s { s = NR } END { print (s ? NR - s + 1 : 0), NR }')
+		# The placement, sampled through the run (lib.sh's c2c_tick).
+		[ "${BENCH_SAMPLE:-1}" = 1 ] && echo "$nr $(c2c_tick)" >>"$W/probes"
 		if [ -z "$a" ] && [ "$n" -ge $((WARMUP + 1)) ] && [ -n "$pid" ]; then
 			a=$(cpu_ticks "$pid"); t0=$(date +%s%N)
 			if [ "$PERF_CYCLES" = 1 ]; then
@@ -280,6 +287,7 @@ run_one() {
 		stop be
 	fi
 	local st; st=$(rates "$rx" | steady)
+	rates "$rx" | period_labels "$W/probes" >"$W/periods"
 	# A jump in the rate within the window: the placement changed.
 	RUN_JUMP=0
 	rates "$rx" | steady_window | rate_jump && RUN_JUMP=1
@@ -392,6 +400,7 @@ else
 	for sc in $SCENARIOS; do for size in $SIZES; do for ring in $RINGS; do rows+=("$sc $size $ring"); done; done; done
 fi
 echo "scenario,size,ring,side,rep,mpps,samples,cpu_util,cycles_per_s,status,features,sender_mpps,fe_rx_tx,be_rx_tx,fe_features,placement,c2c_ns" >"$RAW"
+echo "scenario,size,ring,side,rep,period,mpps,placement,probes,probe_ns" >"$PERIODS"
 nrow=0
 for row in "${rows[@]}"; do
 	read -r sc size ring <<<"$row"
@@ -401,10 +410,12 @@ for row in "${rows[@]}"; do
 		for side in $(rep_order "$rep" "ours peer"); do
 			[ "$unsupported" = 1 ] && continue
 			c0=$(c2c)
+			rm -f "$W/periods" "$W/probes"
 			run_one "$side" "$sc" "$size" "$ring"
 			c1=$(c2c)
-			# Labelled by the probes around it, mixed when its rate jumped.
-			pl=$(placement "$c0" "$c1")
+			# Labelled by the probes around it and through it, mixed
+			# when its rate jumped.
+			pl=$(placement "$c0" $(awk '$2 != "-" { print $2 }' "$W/probes" 2>/dev/null) "$c1")
 			[ "$RUN_JUMP" = 1 ] && [ "$pl" != unknown ] && pl=mixed
 			read -r mpps ns util cyc status feat <"$W/result"
 			# A side that did not negotiate the row's ring will not on
@@ -412,6 +423,8 @@ for row in "${rows[@]}"; do
 			[ "$status" = features ] && unsupported=1
 			read -r snd fec bec few <<<"$CHK"
 			echo "$sc,$size,$ring,$side,$rep,$mpps,$ns,$util,$cyc,$status,\"${feat}\",$snd,\"$fec\",\"$bec\",$few,$pl,$c0;$c1" >>"$RAW"
+			[ "$status" = ok ] && [ -s "$W/periods" ] &&
+				awk -v k="$sc,$size,$ring,$side,$rep" '{ print k "," $1 "," $2 "," $3 "," $4 "," $5 }' "$W/periods" >>"$PERIODS"
 			log "[$nrow/${#rows[@]}] $sc $size $ring $side rep $rep: $mpps Mpps ($ns samples, cpu $util) $status (sender $snd, fe rx,tx $fec, be rx,tx $bec, features $few) placement $pl ($c0, $c1 ns)"
 		done
 	done
