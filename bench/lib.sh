@@ -169,15 +169,14 @@ c2c_tick() {
 	timeout -k 1 2 chrt -f 1 "$VHU_C2C" -a "$CPU_BE" -b "$CPU_FE" -t 0.005 2>/dev/null || echo -
 }
 
-# period_labels PROBES: from rates on stdin (one a stats period), lines
-# "PERIOD MPPS LABEL PROBES LOW-HIGH" (the probes' count and range in
-# ns) for the steady window (steady_window's periods).
+# period_labels PROBES: from steady_periods' lines on stdin, lines
+# "PERIOD MPPS LABEL PROBES LOW-HIGH" (the probes' count and range in ns).
 # PROBES holds "N NS" lines: a probe taken when N periods had printed,
 # so inside period N + 1 ("-" for one that failed: left out). A period is
 # fast or slow when it holds at least one probe and all of them say so,
 # mixed otherwise, unknown with none.
 period_labels() {
-	awk -v warm="$WARMUP" -v secs="$SECS" -v fast="$C2C_FAST" -v slow="$C2C_SLOW" -v pf="$1" '
+	awk -v fast="$C2C_FAST" -v slow="$C2C_SLOW" -v pf="$1" '
 		BEGIN {
 			while ((getline l < pf) > 0) {
 				split(l, a, " "); k = a[1] + 1
@@ -188,16 +187,10 @@ period_labels() {
 				if (a[2] + 0 < fast) nf[k]++; else if (a[2] + 0 > slow) ns[k]++
 			}
 		}
-		{ r[NR] = $1 + 0 }
-		END {
-			s = 0; for (i = 1; i <= NR; i++) if (r[i] > 0) { s = i; break }
-			if (!s) exit
-			e = s + secs - 1; if (e > NR) e = NR
-			for (i = s + warm; i <= e; i++) {
-				l = "unknown"
-				if (np[i]) l = nf[i] == np[i] ? "fast" : (ns[i] == np[i] ? "slow" : "mixed")
-				printf "%d %s %s %d %s\n", i, r[i], l, np[i], (i in lo) ? lo[i] "-" hi[i] : "-"
-			}
+		{
+			i = $1; l = "unknown"
+			if (np[i]) l = nf[i] == np[i] ? "fast" : (ns[i] == np[i] ? "slow" : "mixed")
+			printf "%d %s %s %d %s\n", i, $2, l, np[i], (i in lo) ? lo[i] "-" hi[i] : "-"
 		}'
 }
 
@@ -397,21 +390,25 @@ tp_rates() {
 # fwd_rates LOG rx|tx: vhu-fwd's stats lines.
 fwd_rates() { sed -n "s/^stats: .* $2-mpps \([0-9.]*\).*/\1/p" "$1"; }
 
-# steady_window: from rates on stdin (Mpps per period), those of the
-# steady window: the SECS periods from the first non-zero one, less the
-# first WARMUP (traffic starts mid-period, and the rings fill). Later
-# periods are ignored (for a backend that counts, the one in which the
-# frontend was stopped is partial).
-steady_window() {
+# steady_periods: from rates on stdin (Mpps per period), "PERIOD MPPS"
+# (PERIOD counts from 1, the first line) for those of the steady window:
+# the SECS periods from the first non-zero one, less the first WARMUP
+# (traffic starts mid-period, and the rings fill). Later periods are
+# ignored (for a backend that counts, the one in which the frontend was
+# stopped is partial).
+steady_periods() {
 	awk -v warm="$WARMUP" -v secs="$SECS" '
 		{ r[NR] = $1 + 0 }
 		END {
 			s = 0; for (i = 1; i <= NR; i++) if (r[i] > 0) { s = i; break }
 			if (!s) exit
 			e = s + secs - 1; if (e > NR) e = NR
-			for (i = s + warm; i <= e; i++) print r[i]
+			for (i = s + warm; i <= e; i++) print i, r[i]
 		}'
 }
+
+# steady_window: the rates alone of steady_periods.
+steady_window() { steady_periods | awk '{ print $2 }'; }
 
 # steady: the mean over the steady window, "mpps nsamples", or nothing.
 steady() {

@@ -103,19 +103,10 @@ def by_placement(ours, peer, periods=None):
 
 def place_cell(bp):
     """A row's per-placement ratios in one cell, mixed and unknown counted."""
-    parts = []
-    for pl in PLACES:
-        x = bp.get(pl)
-        if x and "n_ours" in x:
-            parts.append(f"{pl} {fmt(x['ratio'])} ({x['n_ours']}/{x['n_peer']} s)")
-        elif x:
-            parts.append(f"{pl} {fmt(x['ratio'])} ({x['n']})")
-    for pl in ("mixed", "unknown"):
-        x = bp.get(pl)
-        if x and "n_ours" in x:
-            parts.append(f"{pl} {x['n_ours']}/{x['n_peer']} s")
-        elif x:
-            parts.append(f"{pl} {x['n']}")
+    def count(x):  # periods a side (by_period), or reps
+        return f"{x['n_ours']}/{x['n_peer']} s" if "n_ours" in x else str(x["n"])
+    parts = [f"{pl} {fmt(bp[pl]['ratio'])} ({count(bp[pl])})" for pl in PLACES if bp.get(pl)]
+    parts += [f"{pl} {count(bp[pl])}" for pl in ("mixed", "unknown") if bp.get(pl)]
     return ", ".join(parts) or "-"
 
 

@@ -286,11 +286,13 @@ run_one() {
 	else
 		stop be
 	fi
-	local st; st=$(rates "$rx" | steady)
-	rates "$rx" | period_labels "$W/probes" >"$W/periods"
+	# The receiving side's log, parsed once.
+	local rs st; rs=$(rates "$rx")
+	st=$(steady <<<"$rs")
+	steady_periods <<<"$rs" | period_labels "$W/probes" >"$W/periods"
 	# A jump in the rate within the window: the placement changed.
 	RUN_JUMP=0
-	rates "$rx" | steady_window | rate_jump && RUN_JUMP=1
+	steady_window <<<"$rs" | rate_jump && RUN_JUMP=1
 	local util=${CPU_UTIL:--} cyc=${CPU_CYC:--}
 	if [ -z "$st" ]; then
 		[ "$status" = ok ] && status=norate
