@@ -21,7 +21,7 @@ uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, ui
 	if (likely(x && !x->next && niov && !csum_fixup && !vhu_vq_logging(vq) &&
 		   iov[0].len >= hdr_len + pkt->data_len + x->data_len)) {
 		uint8_t *d = iov[0].base + hdr_len;
-		vhu_net_store_hdr(vq, iov[0].base, h);
+		vhu_net_put_hdr(iov[0].base, h, hdr_len);
 		vhu_copy(d, vhu_pkt_data(pkt), pkt->data_len);
 		vhu_copy(d + pkt->data_len, vhu_pkt_data(x), x->data_len);
 		return hdr_len + pkt->data_len + x->data_len;

@@ -116,22 +116,14 @@ static inline void vhu_copy_hdr(void *dst, const void *src, uint32_t hdr_len)
 		__builtin_memcpy(dst, src, sizeof(struct virtio_net_hdr));
 }
 
-/* Whether enqueue keeps a receive buffer's header line shared (stores the
- * header only where it differs, prefetches the line for reading): split
- * rings. On packed rings it made enqueue 64 packed slower, not faster
- * (0.97-1.03 of DPDK before, 0.90 with it, in two back-to-back runs on
- * 2026-12-06), for a reason not yet understood. */
-static inline bool vhu_net_hdr_shared(uint64_t features)
-{
-	return !(features & (1ULL << VIRTIO_F_RING_PACKED));
-}
-
 /* The header into a guest's receive buffer, stored only where it differs
  * from what the buffer holds. The guest only reads this header, and a
  * buffer it recycles (DPDK's mempool, Linux's page pool) holds the one it
  * got last time: a store would take the line out of the guest's cache
  * and the guest's read bring it back, two transfers between the cores.
- * Reading guest memory here decides nothing but whether to store. */
+ * The same on split and packed rings (bench/cache_lines.md has the
+ * measurements). Reading guest memory here decides nothing but whether
+ * to store. */
 static inline void vhu_net_put_hdr(void *dst, const struct virtio_net_hdr_mrg_rxbuf *h,
 				   uint32_t hdr_len)
 {
@@ -144,18 +136,6 @@ static inline void vhu_net_put_hdr(void *dst, const struct virtio_net_hdr_mrg_rx
 		x |= *(const vhu_u16u *)(const void *)(d + 8) ^ *(const vhu_u16u *)(const void *)(s + 8);
 	if (x)
 		vhu_copy_hdr(dst, h, hdr_len);
-}
-
-/* The header into the first piece of a receive buffer, as the ring's
- * layout wants it (vhu_net_hdr_shared). */
-static inline void vhu_net_store_hdr(const struct vhu_vq *vq, void *dst,
-				     const struct virtio_net_hdr_mrg_rxbuf *h)
-	VHU_REQUIRES(vq->lock)
-{
-	if (vhu_net_hdr_shared(vq->features))
-		vhu_net_put_hdr(dst, h, vq->hdr_len);
-	else
-		vhu_copy_hdr(dst, h, vq->hdr_len);
 }
 
 /* Byte copies between iov pieces and flat memory, starting `off` bytes
@@ -193,7 +173,7 @@ static inline uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_io
 
 	if (likely(niov && !pkt->next && !csum_fixup &&
 		   iov[0].len >= hdr_len + pkt->data_len && !vhu_vq_logging(vq))) {
-		vhu_net_store_hdr(vq, iov[0].base, h);
+		vhu_net_put_hdr(iov[0].base, h, hdr_len);
 		vhu_copy(iov[0].base + hdr_len, vhu_pkt_data(pkt), pkt->data_len);
 		return hdr_len + pkt->data_len;
 	}

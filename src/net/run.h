@@ -25,7 +25,6 @@ static inline void vhu_net_fill_run(struct vhu_vq *vq, struct vhu_pkt *const *pk
 	const struct vhu_iov *iov = vq->iov;
 	const uint32_t hdr_len = vq->hdr_len;
 	const uint64_t features = vq->features;
-	const uint32_t shared = vhu_net_hdr_shared(features) ? hdr_len : 0;
 	uint16_t pi = *i, bi = *b;
 
 	for (; pi < n && bi < k; pi++) {
@@ -33,7 +32,7 @@ static inline void vhu_net_fill_run(struct vhu_vq *vq, struct vhu_pkt *const *pk
 		struct virtio_net_hdr_mrg_rxbuf h;
 		bool fixup;
 
-		vhu_gather_ahead(iov, bi, k, true, shared);
+		vhu_gather_ahead(iov, bi, k, true, hdr_len);
 		if (pi + 1 < n)
 			vhu_prefetch(vhu_pkt_data(pkts[pi + 1]));
 		if (unlikely(!vhu_net_hdr_build(features, pkt, &h, &fixup))) {

@@ -33,8 +33,7 @@
  * where it changed (vhu_net_put_hdr), and a recycled buffer holds the
  * header it got last time, so the line stays in the guest's cache too;
  * taken for ownership, it would leave the guest's cache and come back on
- * the guest's read, two transfers between the cores a packet. hdr_len 0
- * (packed rings, see vhu_net_hdr_shared): every line for ownership. */
+ * the guest's read, two transfers between the cores a packet. */
 static inline void vhu_prefetch_buf(const uint8_t *p, uint32_t len, bool writable,
 				    uint32_t hdr_len)
 {
@@ -68,6 +67,7 @@ packed_gather_tlb(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
 	const struct vring_packed_desc *ring = vq->desc_packed;
 	const struct vhu_memmap *mem = vq->mem;
 	const uint16_t size = vq->size;
+	const uint32_t hdr_len = vq->hdr_len;
 	const uint16_t mask = (uint16_t)((1u << VRING_PACKED_DESC_F_AVAIL) |
 					 (1u << VRING_PACKED_DESC_F_USED) | VRING_DESC_F_NEXT |
 					 VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE);
@@ -96,7 +96,7 @@ packed_gather_tlb(struct vhu_vq *vq, bool writable, struct vhu_iov *iov,
 		iov[k] = (struct vhu_iov){ .base = p, .len = len, .gpa = addr };
 		sh[k] = (struct vhu_packed_used){ .id = id, .ndesc = 1, .len = 0 };
 		if (k < VHU_AHEAD)
-			vhu_prefetch_span(p, len, writable);
+			vhu_prefetch_buf(p, len, writable, hdr_len);
 		/* The descriptor line two lines on. */
 		if ((idx & 3) == 0 && idx + 8u < size)
 			vhu_prefetch(src + 8);
