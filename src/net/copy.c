@@ -9,8 +9,7 @@
 #include "pkt/csum.h"
 
 uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
-				const struct virtio_net_hdr_mrg_rxbuf *h,
-				const struct vhu_pkt *pkt, bool csum_fixup)
+				struct vhu_net_rxhdr h, const struct vhu_pkt *pkt, bool csum_fixup)
 {
 	const uint32_t hdr_len = vq->hdr_len;
 	const struct vhu_pkt *x = pkt->next;
@@ -26,7 +25,9 @@ uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, ui
 		vhu_copy(d + pkt->data_len, vhu_pkt_data(x), x->data_len);
 		return hdr_len + pkt->data_len + x->data_len;
 	}
-	uint32_t off = vhu_buf_to_iov(iov, niov, 0, h, hdr_len);
+	uint8_t hb[sizeof(struct virtio_net_hdr_mrg_rxbuf)];
+	vhu_net_rxhdr_store(hb, h, hdr_len);
+	uint32_t off = vhu_buf_to_iov(iov, niov, 0, hb, hdr_len);
 	for (const struct vhu_pkt *s = pkt; s; s = s->next)
 		off += vhu_buf_to_iov(iov, niov, off, vhu_pkt_data(s), s->data_len);
 	if (csum_fixup) {

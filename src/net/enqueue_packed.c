@@ -63,7 +63,7 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 	 * take (usually none: nothing more was available). */
 	for (; i < n; i++) {
 		const struct vhu_pkt *pkt = pkts[i];
-		struct virtio_net_hdr_mrg_rxbuf h;
+		struct vhu_net_rxhdr h;
 		struct vhu_packed_pos save = pos;
 		bool fixup;
 		uint32_t need = vq->hdr_len + pkt->pkt_len, niov = 0;
@@ -82,7 +82,7 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 				pos = save;
 				break;
 			}
-			h.num_buffers = htole16((uint16_t)(nused - first));
+			vhu_net_rxhdr_buffers(&h, (uint16_t)(nused - first));
 		} else {
 			uint32_t total;
 			uint16_t id, ndesc;
@@ -102,9 +102,9 @@ uint16_t vhu_packed_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint
 			vq->shadow_packed[nused].id = id;
 			vq->shadow_packed[nused].ndesc = ndesc;
 			nused++;
-			h.num_buffers = htole16(1);
+			vhu_net_rxhdr_buffers(&h, 1);
 		}
-		uint32_t written = vhu_net_pkt_to_iov(vq, vq->iov, niov, &h, pkt, fixup);
+		uint32_t written = vhu_net_pkt_to_iov(vq, vq->iov, niov, h, pkt, fixup);
 		/* Each buffer reports what landed in it. */
 		for (uint16_t u = first; u < nused; u++) {
 			uint32_t cap = mrg ? vq->shadow_packed[u].len : written;

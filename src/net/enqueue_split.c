@@ -74,7 +74,7 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 	 * take (usually none: nothing more was available). */
 	for (; i < n; i++) {
 		const struct vhu_pkt *pkt = pkts[i];
-		struct virtio_net_hdr_mrg_rxbuf h;
+		struct vhu_net_rxhdr h;
 		bool fixup;
 		uint32_t need = vq->hdr_len + pkt->pkt_len, niov = 0;
 		uint16_t first = nused, save_taken = taken;
@@ -95,7 +95,7 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 				taken = save_taken;
 				break;
 			}
-			h.num_buffers = htole16((uint16_t)(nused - first));
+			vhu_net_rxhdr_buffers(&h, (uint16_t)(nused - first));
 		} else {
 			uint16_t head;
 			uint32_t total;
@@ -121,9 +121,9 @@ uint16_t vhu_split_enqueue(struct vhu_vq *vq, struct vhu_pkt *const *pkts, uint1
 			vq->shadow[nused].id = head;
 			nused++;
 			taken++;
-			h.num_buffers = htole16(1);
+			vhu_net_rxhdr_buffers(&h, 1);
 		}
-		uint32_t written = vhu_net_pkt_to_iov(vq, vq->iov, niov, &h, pkt, fixup);
+		uint32_t written = vhu_net_pkt_to_iov(vq, vq->iov, niov, h, pkt, fixup);
 		/* Each head reports what landed in its own buffers. */
 		for (uint16_t u = first; u < nused; u++) {
 			uint32_t cap = mrg ? vq->shadow[u].len : written;

@@ -16,11 +16,13 @@ uint32_t vhu_net_hdr_len(uint64_t features)
 #define F(x) (1ULL << (x))
 
 bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
-			   struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup)
+			   struct vhu_net_rxhdr *h, bool *csum_fixup)
 {
 	const struct vhu_pkt_offload *ol = &pkt->ol;
+	uint64_t flags = 0, gso_type = 0, hdr_len = 0, gso_size = 0, csum_start = 0;
+	uint32_t csum_offset = 0;
 
-	memset(h, 0, sizeof(*h));
+	*h = (struct vhu_net_rxhdr){ 0, 0 };
 	*csum_fixup = false;
 	if (ol->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
 		uint64_t need;
@@ -42,15 +44,15 @@ bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
 		/* The guest must also take the partial checksum GSO implies. */
 		if ((features & need) != need || !(features & F(VIRTIO_NET_F_GUEST_CSUM)))
 			return false;
-		h->hdr.gso_type = ol->gso_type;
-		h->hdr.gso_size = htole16(ol->gso_size);
-		h->hdr.hdr_len = htole16(ol->hdr_len);
+		gso_type = ol->gso_type;
+		gso_size = ol->gso_size;
+		hdr_len = ol->hdr_len;
 	}
 	if (ol->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		if (features & F(VIRTIO_NET_F_GUEST_CSUM)) {
-			h->hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-			h->hdr.csum_start = htole16(ol->csum_start);
-			h->hdr.csum_offset = htole16(ol->csum_offset);
+			flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			csum_start = ol->csum_start;
+			csum_offset = ol->csum_offset;
 		} else if ((uint32_t)ol->csum_start + ol->csum_offset + 2 <= pkt->pkt_len) {
 			*csum_fixup = true;
 		} else {
@@ -58,8 +60,11 @@ bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
 		}
 	} else if ((ol->flags & VIRTIO_NET_HDR_F_DATA_VALID) &&
 		   (features & F(VIRTIO_NET_F_GUEST_CSUM))) {
-		h->hdr.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+		flags = VIRTIO_NET_HDR_F_DATA_VALID;
 	}
+	/* The byte offsets of struct virtio_net_hdr. */
+	h->lo = flags | gso_type << 8 | hdr_len << 16 | gso_size << 32 | csum_start << 48;
+	h->hi = csum_offset;
 	return true;
 }
 

@@ -14,9 +14,29 @@
 /* Header bytes for the negotiated features. */
 uint32_t vhu_net_hdr_len(uint64_t features);
 
+/* The guest-bound header as the little-endian words it fills in a
+ * receive buffer: lo is bytes 0-7 (flags, gso_type, hdr_len, gso_size,
+ * csum_start), hi bytes 8-11 (csum_offset, then num_buffers; a 10-byte
+ * header ends after csum_offset). Built and passed in registers, never
+ * written to memory and read back: a load spanning several earlier
+ * stores cannot take its data from them and waits until every older
+ * store has reached the cache, the previous packets' frame stores
+ * included, each waiting for its line to come back from the guest's
+ * core. When the header was a struct read back as words, half of
+ * enqueue's perf samples fell on that wait (bench/cache_lines.md). */
+struct vhu_net_rxhdr {
+	uint64_t lo;
+	uint32_t hi;
+};
+
+static inline void vhu_net_rxhdr_buffers(struct vhu_net_rxhdr *h, uint16_t num_buffers)
+{
+	h->hi = (h->hi & 0xffffu) | (uint32_t)num_buffers << 16;
+}
+
 /* The general case of vhu_net_hdr_build below. */
 bool vhu_net_hdr_build_any(uint64_t features, const struct vhu_pkt *pkt,
-			   struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup);
+			   struct vhu_net_rxhdr *h, bool *csum_fixup);
 /* Whether offload metadata a guest sent is consistent and was offered:
  * NEEDS_CSUM only with CSUM and inside the packet; a GSO type only with
  * its HOST_ feature (ECN with HOST_ECN), a segment size of 1..pkt_len
@@ -33,15 +53,24 @@ uint64_t vhu_net_features_fix(uint64_t features);
  * be completed in software because the guest did not take NEEDS_CSUM.
  * Inline for a packet without offloads: a call costs more than that. */
 static inline bool vhu_net_hdr_build(uint64_t features, const struct vhu_pkt *pkt,
-				     struct virtio_net_hdr_mrg_rxbuf *h, bool *csum_fixup)
+				     struct vhu_net_rxhdr *h, bool *csum_fixup)
 {
+	struct vhu_net_rxhdr any;
+	bool fixup, ok;
+
 	if (likely(pkt->ol.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
 		   !(pkt->ol.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)))) {
-		memset(h, 0, sizeof(*h));
+		h->lo = 0;
+		h->hi = 0;
 		*csum_fixup = false;
 		return true;
 	}
-	return vhu_net_hdr_build_any(features, pkt, h, csum_fixup);
+	/* Through locals of its own, whose addresses escape into the call,
+	 * so that the caller's h and csum_fixup stay in registers. */
+	ok = vhu_net_hdr_build_any(features, pkt, &any, &fixup);
+	*h = any;
+	*csum_fixup = fixup;
+	return ok;
 }
 
 /* Copies a guest-sent header's fields into pkt->ol and checks them
@@ -116,6 +145,18 @@ static inline void vhu_copy_hdr(void *dst, const void *src, uint32_t hdr_len)
 		__builtin_memcpy(dst, src, sizeof(struct virtio_net_hdr));
 }
 
+/* The header's hdr_len bytes into dst. */
+static inline void vhu_net_rxhdr_store(void *dst, struct vhu_net_rxhdr h, uint32_t hdr_len)
+{
+	uint8_t *d = dst;
+
+	*(vhu_u64u *)(void *)d = htole64(h.lo);
+	if (likely(hdr_len == sizeof(struct virtio_net_hdr_mrg_rxbuf)))
+		*(vhu_u32u *)(void *)(d + 8) = htole32(h.hi);
+	else
+		*(vhu_u16u *)(void *)(d + 8) = htole16((uint16_t)h.hi);
+}
+
 /* The header into a guest's receive buffer, stored only where it differs
  * from what the buffer holds. The guest only reads this header, and a
  * buffer it recycles (DPDK's mempool, Linux's page pool) holds the one it
@@ -124,18 +165,17 @@ static inline void vhu_copy_hdr(void *dst, const void *src, uint32_t hdr_len)
  * The same on split and packed rings (bench/cache_lines.md has the
  * measurements). Reading guest memory here decides nothing but whether
  * to store. */
-static inline void vhu_net_put_hdr(void *dst, const struct virtio_net_hdr_mrg_rxbuf *h,
-				   uint32_t hdr_len)
+static inline void vhu_net_put_hdr(void *dst, struct vhu_net_rxhdr h, uint32_t hdr_len)
 {
-	const uint8_t *d = dst, *s = (const uint8_t *)h;
-	uint64_t x = *(const vhu_u64u *)(const void *)d ^ *(const vhu_u64u *)(const void *)s;
+	const uint8_t *d = dst;
+	uint64_t x = le64toh(*(const vhu_u64u *)(const void *)d) ^ h.lo;
 
-	if (likely(hdr_len == sizeof(*h)))
-		x |= *(const vhu_u32u *)(const void *)(d + 8) ^ *(const vhu_u32u *)(const void *)(s + 8);
+	if (likely(hdr_len == sizeof(struct virtio_net_hdr_mrg_rxbuf)))
+		x |= le32toh(*(const vhu_u32u *)(const void *)(d + 8)) ^ h.hi;
 	else
-		x |= *(const vhu_u16u *)(const void *)(d + 8) ^ *(const vhu_u16u *)(const void *)(s + 8);
+		x |= (uint16_t)(le16toh(*(const vhu_u16u *)(const void *)(d + 8)) ^ h.hi);
 	if (x)
-		vhu_copy_hdr(dst, h, hdr_len);
+		vhu_net_rxhdr_store(dst, h, hdr_len);
 }
 
 /* Byte copies between iov pieces and flat memory, starting `off` bytes
@@ -150,8 +190,8 @@ uint32_t vhu_buf_to_iov(const struct vhu_iov *iov, uint32_t niov, uint32_t off,
  * cost about as much as a 64-byte copy). The first also has a fast case
  * of its own: a zero-copy packet (two segments) into one piece. */
 uint32_t vhu_net_pkt_to_iov_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
-				const struct virtio_net_hdr_mrg_rxbuf *h,
-				const struct vhu_pkt *pkt, bool csum_fixup) VHU_REQUIRES(vq->lock);
+				struct vhu_net_rxhdr h, const struct vhu_pkt *pkt,
+				bool csum_fixup) VHU_REQUIRES(vq->lock);
 int vhu_net_chain_to_pkt_any(struct vhu_vq *vq, const struct vhu_iov *iov, uint32_t niov,
 			     uint32_t total, struct vhu_pkt *p, struct vhu_pkt_pool *pool)
 	VHU_REQUIRES(vq->lock);
@@ -164,8 +204,7 @@ int vhu_net_bad_hdr(struct vhu_vq *vq, const struct virtio_net_hdr_mrg_rxbuf *h,
  * csum_fixup, dirty-logged); returns bytes written. Inline: one segment
  * into the first piece, no logging. */
 static inline uint32_t vhu_net_pkt_to_iov(struct vhu_vq *vq, const struct vhu_iov *iov,
-					  uint32_t niov,
-					  const struct virtio_net_hdr_mrg_rxbuf *h,
+					  uint32_t niov, struct vhu_net_rxhdr h,
 					  const struct vhu_pkt *pkt, bool csum_fixup)
 	VHU_REQUIRES(vq->lock)
 {

@@ -29,7 +29,7 @@ static inline void vhu_net_fill_run(struct vhu_vq *vq, struct vhu_pkt *const *pk
 
 	for (; pi < n && bi < k; pi++) {
 		const struct vhu_pkt *pkt = pkts[pi];
-		struct virtio_net_hdr_mrg_rxbuf h;
+		struct vhu_net_rxhdr h;
 		bool fixup;
 
 		vhu_gather_ahead(iov, bi, k, true, hdr_len);
@@ -45,9 +45,9 @@ static inline void vhu_net_fill_run(struct vhu_vq *vq, struct vhu_pkt *const *pk
 			VHU_STAT_ADD(vq->stats.drops, 1);
 			continue;
 		}
-		h.num_buffers = htole16(1);
+		vhu_net_rxhdr_buffers(&h, 1);
 		*(uint32_t *)(void *)((char *)len0 + bi * stride) =
-			vhu_net_pkt_to_iov(vq, &iov[bi], 1, &h, pkt, fixup);
+			vhu_net_pkt_to_iov(vq, &iov[bi], 1, h, pkt, fixup);
 		bi++;
 		*bytes += pkt->pkt_len;
 		(*delivered)++;
