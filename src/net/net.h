@@ -17,13 +17,15 @@ uint32_t vhu_net_hdr_len(uint64_t features);
 /* The guest-bound header as the little-endian words it fills in a
  * receive buffer: lo is bytes 0-7 (flags, gso_type, hdr_len, gso_size,
  * csum_start), hi bytes 8-11 (csum_offset, then num_buffers; a 10-byte
- * header ends after csum_offset). Built and passed in registers, never
- * written to memory and read back: a load spanning several earlier
- * stores cannot take its data from them and waits until every older
- * store has reached the cache, the previous packets' frame stores
- * included, each waiting for its line to come back from the guest's
- * core. When the header was a struct read back as words, half of
- * enqueue's perf samples fell on that wait (bench/cache_lines.md). */
+ * header ends after csum_offset). Built and passed in registers: the
+ * inline paths never write it to memory and read it back (only the
+ * out-of-line general case stores it, into a local for its iov copy).
+ * A load spanning several earlier stores cannot take its data from
+ * them and waits until every older store has reached the cache, the
+ * previous packets' frame stores included, each waiting for its line to
+ * come back from the guest's core. When the header was a struct read
+ * back as words, half of enqueue's perf samples fell on that wait
+ * (bench/cache_lines.md). */
 struct vhu_net_rxhdr {
 	uint64_t lo;
 	uint32_t hi;
