@@ -437,6 +437,17 @@ tp_totals() {
 }
 # fwd_totals LOG: "rx tx" from vhu-fwd's "total:" line, or nothing.
 fwd_totals() { sed -n 's/^total: rx-pkts \([0-9]*\) tx-pkts \([0-9]*\) .*/\1 \2/p' "$1" | tail -1; }
+# fwd_idle LOG FIRST LAST: the share of vhu-fwd's polling time spent in
+# rounds that moved no packet (0-1; idle-cycles over busy- plus
+# idle-cycles) from the end of its stats period FIRST - 1 to the end of
+# LAST (the cumulative counts of its stats lines), or nothing. Near 1: the
+# frontend, not the backend, set the pace of those periods.
+fwd_idle() {
+	awk -v a="$2" -v b="$3" '/^stats: / { n++
+			for (i = 1; i < NF; i++) { if ($i == "busy-cycles") u[n] = $(i+1); if ($i == "idle-cycles") q[n] = $(i+1) } }
+		END { u[0] = q[0] = 0; t = (u[b] + q[b]) - (u[a-1] + q[a-1])
+			if (b <= n && a >= 1 && (b in u) && t > 0) printf "%.3f", (q[b] - q[a-1]) / t }' "$1"
+}
 # sw_totals FILE: "rx tx" summed over the ports of `vhu-ctl stats`.
 sw_totals() {
 	awk '/^port / { for (i = 3; i < NF; i++) { if ($i == "rx_packets") rx += $(i+1); if ($i == "tx_packets") tx += $(i+1) }; n++ }

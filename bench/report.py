@@ -73,6 +73,20 @@ def by_period(ours, peer, periods):
     return res
 
 
+def idle_note(runs):
+    """vhu-fwd's share of its polling time in rounds that moved nothing
+    (raw.csv be_idle), the median over its runs of each placement: near
+    100% where the frontend sets the pace."""
+    by = {}
+    for r in runs:
+        v = fnum(r.get("be_idle"))
+        if v is not None and r.get("status") == "ok":
+            by.setdefault(r.get("placement") or "unknown", []).append(v)
+    cells = [f"{pl} {statistics.median(by[pl]) * 100:.0f}% ({len(by[pl])})"
+             for pl in ("fast", "slow", "mixed", "unknown") if pl in by]
+    return "vhu-fwd's time in empty polls: " + ", ".join(cells) if cells else ""
+
+
 def by_placement(ours, peer, periods=None):
     """The reps of a row grouped by the placement both of its runs had
     (lib.sh's label; runs from before the label are unknown). A rep whose
@@ -208,7 +222,8 @@ def main():
         sc, size, ring = key
         c = compare(side_stats(rows[key]["ours"]), side_stats(rows[key]["peer"]), reps_asked)
         results.append(dict(c, sc=sc, size=size, ring=ring, features=rows[key]["features"],
-                            fe_bound=FE_BOUND.get(sc, ""), place=by_placement(c["ours"], c["peer"], periods.get(key))))
+                            fe_bound=FE_BOUND.get(sc, ""), idle=idle_note(rows[key]["ours"]),
+                            place=by_placement(c["ours"], c["peer"], periods.get(key))))
 
     with open(o.csv, "w", newline="") as f:
         w = csv.writer(f)
@@ -317,6 +332,8 @@ def main():
         note = [] if r["status"] == "ok" else [r["status"]]
         if r["fe_bound"]:
             note.append(r["fe_bound"])
+        if r["idle"]:
+            note.append(r["idle"])
         L.append(f"| {r['sc']} | {r['size']} | {r['ring']} | {md_cells(r)} | {place_cell(r['place'])} | "
                  f"{fmt(u['cyc'], 0)} | "
                  f"{fmt(p['cyc'], 0)} | {fmt(u['util'])}/{fmt(p['util'])} | {'; '.join(note)} |")

@@ -28,6 +28,10 @@
 # period is labelled too, by the probes inside it (periods.csv), and the
 # report gives each row's ratio per placement over those periods
 # (BENCH_SAMPLE=0: no probes through runs, per rep as before).
+# For vhu-fwd's runs, raw.csv's be_idle: the share of its polling time,
+# over its own steady periods, in polls that moved no packet (lib.sh's
+# fwd_idle); near 1, the frontend set the pace (the report's note gives
+# it per placement).
 # Plus CPU per packet of the backend process and VmRSS of vhu-switch vs
 # ovs-vswitchd with 64 idle vhost-user ports, and (bench/cost.sh)
 # instructions a packet of each backend under callgrind.
@@ -290,6 +294,16 @@ run_one() {
 	local rs st; rs=$(rates "$rx")
 	st=$(steady <<<"$rs")
 	steady_periods <<<"$rs" | period_labels "$W/probes" >"$W/periods"
+	# How idle vhu-fwd was over its own steady periods (lib.sh's fwd_idle).
+	BE_IDLE=-
+	if [ "$side" = ours ]; then
+		local dir=rx pr=""
+		case $sc in enqueue) dir=tx ;; switch-*) dir="" ;; esac
+		[ -n "$dir" ] && pr=$(fwd_rates "$W/be.log" "$dir" | steady_periods |
+			awk 'NR == 1 { a = $1 } { b = $1 } END { if (NR) print a, b }')
+		[ -n "$pr" ] && BE_IDLE=$(fwd_idle "$W/be.log" $pr)
+		BE_IDLE=${BE_IDLE:--}
+	fi
 	# A jump in the rate within the window: the placement changed.
 	RUN_JUMP=0
 	steady_window <<<"$rs" | rate_jump && RUN_JUMP=1
@@ -401,7 +415,7 @@ if [ -n "$ROWS" ]; then
 else
 	for sc in $SCENARIOS; do for size in $SIZES; do for ring in $RINGS; do rows+=("$sc $size $ring"); done; done; done
 fi
-echo "scenario,size,ring,side,rep,mpps,samples,cpu_util,cycles_per_s,status,features,sender_mpps,fe_rx_tx,be_rx_tx,fe_features,placement,c2c_ns" >"$RAW"
+echo "scenario,size,ring,side,rep,mpps,samples,cpu_util,cycles_per_s,status,features,sender_mpps,fe_rx_tx,be_rx_tx,fe_features,placement,c2c_ns,be_idle" >"$RAW"
 echo "scenario,size,ring,side,rep,period,mpps,placement,probes,probe_ns" >"$PERIODS"
 nrow=0
 for row in "${rows[@]}"; do
@@ -424,7 +438,7 @@ for row in "${rows[@]}"; do
 			# the next rep either (the row is partial as it is).
 			[ "$status" = features ] && unsupported=1
 			read -r snd fec bec few <<<"$CHK"
-			echo "$sc,$size,$ring,$side,$rep,$mpps,$ns,$util,$cyc,$status,\"${feat}\",$snd,\"$fec\",\"$bec\",$few,$pl,$c0;$c1" >>"$RAW"
+			echo "$sc,$size,$ring,$side,$rep,$mpps,$ns,$util,$cyc,$status,\"${feat}\",$snd,\"$fec\",\"$bec\",$few,$pl,$c0;$c1,${BE_IDLE:--}" >>"$RAW"
 			[ "$status" = ok ] && [ -s "$W/periods" ] &&
 				awk -v k="$sc,$size,$ring,$side,$rep" '{ print k "," $1 "," $2 "," $3 "," $4 "," $5 }' "$W/periods" >>"$PERIODS"
 			log "[$nrow/${#rows[@]}] $sc $size $ring $side rep $rep: $mpps Mpps ($ns samples, cpu $util) $status (sender $snd, fe rx,tx $fec, be rx,tx $bec, features $few) placement $pl ($c0, $c1 ns)"

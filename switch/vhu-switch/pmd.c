@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <vhu/pkt.h>
+#include "cycles.h"
 #include "pmd.h"
 
 /* Idle iterations before a short sleep: an idle switch should not burn a
@@ -113,7 +114,7 @@ static void *pmd_main(void *arg)
 		/* One cycle read an iteration and one a busy rx queue: a queue
 		 * is charged from the end of the one before it (empty polls in
 		 * between included) to its last output. */
-		uint64_t t0 = sw_cycles(), t = t0;
+		uint64_t t0 = cycles_now(), t = t0;
 
 		for (unsigned i = 0; i < nq; i++) {
 			const struct sw_rxq *r = &c->rxq[m->id][i];
@@ -137,14 +138,14 @@ static void *pmd_main(void *arg)
 				port_capture(in, pkts + a, b - a);
 				pmd_forward(m, c, in, r->q, pkts + a, b - a, bytes);
 			}
-			uint64_t t1 = sw_cycles();
+			uint64_t t1 = cycles_now();
 			stat_add(&r->port->rxq_cycles[r->q], t1 - t);
 			t = t1;
 		}
 		/* Frames kept for a guest's IOTLB answer (port_vhost.c). */
 		if (__builtin_expect(atomic_load_explicit(&sw_tx_kept, memory_order_relaxed), 0))
 			vhost_tx_kept(c, m->id);
-		uint64_t dt = sw_cycles() - t0;
+		uint64_t dt = cycles_now() - t0;
 		stat_add(&st->v[work ? PS_BUSY : PS_IDLE], dt);
 		stat_add(&st->v[work ? PS_BUSY_ITERS : PS_IDLE_ITERS], 1);
 		if (work)

@@ -224,8 +224,9 @@ struct sw_rxq {
 };
 
 /* How busy each PMD is (vhu-ctl pmd-stats): written by that PMD alone,
- * once an iteration (cycles of iterations that forwarded something and
- * of those that found nothing, not counting naps), read by the ctl side.
+ * once an iteration (cycles, tools/common/cycles.h, of iterations that
+ * forwarded something and of those that found nothing, not counting
+ * naps), read by the ctl side.
  * base: the values at the last pmd-stats-clear (ctl side only). */
 enum { PS_BUSY, PS_IDLE, PS_BUSY_ITERS, PS_IDLE_ITERS, PS_PACKETS, PS_N };
 struct sw_pmd_stats {
@@ -234,23 +235,6 @@ struct sw_pmd_stats {
 	uint64_t busy_shown SW_GUARDED_BY(sw_ctl_lock);   /* as port's rxq_shown */
 };
 extern struct sw_pmd_stats sw_pmd_stats[SW_MAX_PMDS];
-
-/* A cycle counter for those statistics: the TSC, the generic timer, or
- * nanoseconds where there is neither. */
-static inline uint64_t sw_cycles(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	return __builtin_ia32_rdtsc();
-#elif defined(__aarch64__)
-	uint64_t v;
-	__asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
-	return v;
-#else
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-#endif
-}
 
 /* Immutable once published. */
 struct sw_conf {

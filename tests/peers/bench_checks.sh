@@ -5,7 +5,8 @@
 # times: as it is, every run passes ("ok"); with our backend refusing
 # mrg_rxbuf, ours is rejected as "features"; in a 5 s run (4 steady
 # seconds asked) with our backend stopping after 3 s, ours is rejected as
-# "short" (too few samples).
+# "short" (too few samples). The passing run records the share of
+# vhu-fwd's polling time in empty polls (raw.csv be_idle).
 # The row is then partial or failed in the results and out of the
 # geometric mean.
 . "$(dirname "$0")/../lib/common.sh"
@@ -31,6 +32,13 @@ check_row() { # check_row NAME EXTRA WANT_OURS
 	# side after it: the row cannot be complete.
 	if [ "$3" != features ]; then
 		case " $got" in *" peer=ok "*) ;; *) tail -20 "$T/$1.log"; fail "$1: the peer's run should pass, got: $got" ;; esac
+	fi
+	if [ "$3" = ok ]; then
+		# vhu-fwd's share of time in empty polls, its steady periods (be_idle).
+		local idle; idle=$(awk -F, 'NR > 1 && $4 == "ours" { print $NF }' "$T/$1/raw.csv")
+		awk -v x="$idle" 'BEGIN { exit !(x ~ /^[01]\.[0-9]+$/ && x >= 0 && x <= 1) }' ||
+			fail "$1: ours' be_idle should be a share of vhu-fwd's time, got '$idle'"
+		note "$1: vhu-fwd idle $idle of its polling time"
 	fi
 	if [ "$3" != ok ]; then
 		grep -qE "partial|failed: ours $3" "$T/$1.log" || { tail -5 "$T/$1.log"; fail "$1: the row is not marked partial or failed"; }

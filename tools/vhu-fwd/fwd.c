@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <linux/virtio_config.h>
 #include <vhu/pkt.h>
+#include "cycles.h"
 #include "fwd.h"
 
 /* Idle iterations before --interrupt sleeps: a few microseconds of
@@ -28,6 +29,9 @@
 struct fwd_ctx {
 	struct vhu_pkt_pool *pool;
 	uint64_t rx, tx, drops, checks[4]; /* checks[enum gen_check + 1] */
+	/* Rounds over the queues, those that moved nothing, and the cycles
+	 * (cycles_now) each kind took, not counting sleeps. */
+	uint64_t polls, idle_polls, busy_cycles, idle_cycles;
 	uint16_t burst;
 };
 
@@ -193,6 +197,10 @@ static void publish(const struct fwd_ctx *c)
 	atomic_store_explicit(&fwd_stats.rx, c->rx, memory_order_relaxed);
 	atomic_store_explicit(&fwd_stats.tx, c->tx, memory_order_relaxed);
 	atomic_store_explicit(&fwd_stats.drops, c->drops, memory_order_relaxed);
+	atomic_store_explicit(&fwd_stats.polls, c->polls, memory_order_relaxed);
+	atomic_store_explicit(&fwd_stats.idle_polls, c->idle_polls, memory_order_relaxed);
+	atomic_store_explicit(&fwd_stats.busy_cycles, c->busy_cycles, memory_order_relaxed);
+	atomic_store_explicit(&fwd_stats.idle_cycles, c->idle_cycles, memory_order_relaxed);
 	atomic_store_explicit(&fwd_stats.bad, c->checks[GEN_BAD + 1], memory_order_relaxed);
 	atomic_store_explicit(&fwd_stats.unchecked, c->checks[GEN_UNCHECKED + 1],
 			      memory_order_relaxed);
@@ -208,6 +216,7 @@ void *fwd_thread(void *arg)
 	struct fwd_sleeper *sl = NULL;
 	struct vhu_dev *devs[FWD_MAX_PORTS];
 	unsigned idle = 0;
+	uint64_t t0 = cycles_now();
 
 	if (fwd_opts.interrupt && !(sl = sleeper_create())) {
 		fprintf(stderr, "vhu-fwd: cannot set up --interrupt, polling\n");
@@ -224,11 +233,19 @@ void *fwd_thread(void *arg)
 			for (uint16_t q = 0; q < nq; q++)
 				work += poll_queue(&c, devs, p, q);
 		}
+		uint64_t t = cycles_now();
+		if (live) {
+			c.polls++;
+			c.idle_polls += !work;
+			*(work ? &c.busy_cycles : &c.idle_cycles) += t - t0;
+		}
+		t0 = t;
 		publish(&c);
 		if (!live) {
 			fwd_go_offline();
 			fwd_wait_wakefd(NODEV_WAIT_MS);
 			fwd_go_online();
+			t0 = cycles_now();
 			continue;
 		}
 		if (work) {
@@ -236,6 +253,7 @@ void *fwd_thread(void *arg)
 		} else if (sl && ++idle >= IDLE_SPINS) {
 			idle = 0;
 			sleeper_wait(sl, devs);
+			t0 = cycles_now();
 		}
 		quiescent();
 	}

@@ -31,9 +31,13 @@ struct fwd_opts {
 
 /* Written by the forwarding thread only; read by main for the stats lines.
  * With --verify every received packet lands in exactly one of verified,
- * hdr_checked, unchecked and bad (enum gen_check). */
+ * hdr_checked, unchecked and bad (enum gen_check). polls: rounds of the
+ * forwarding loop over every live queue; idle_polls: those that moved no
+ * packet (the frontends had nothing for us, or no room); busy_cycles and
+ * idle_cycles: the time each kind took (tools/common/cycles.h). */
 struct fwd_stats {
 	_Atomic uint64_t rx, tx, drops, bad, verified, hdr_checked, unchecked;
+	_Atomic uint64_t polls, idle_polls, busy_cycles, idle_cycles;
 };
 
 /* One registered socket. The forwarding thread reads dev; the control

@@ -38,11 +38,19 @@
  * Output on stdout, stable and meant for parsing:
  *   every --stats-period seconds (cumulative counts, rates over the period):
  *     stats: rx-pkts N tx-pkts N rx-mpps X.XXX tx-mpps X.XXX drops N
+ *            polls N idle-polls N busy-cycles N idle-cycles N
+ *                                                     (the same line)
  *   once at the end:
  *     total: rx-pkts N tx-pkts N drops N bad N
- *            verified N hdr-checked N unchecked N     (the same line)
+ *            verified N hdr-checked N unchecked N
+ *            polls N idle-polls N busy-cycles N idle-cycles N
+ *                                                     (the same line)
  * rx = dequeued from the frontends, tx = enqueued to them, drops = packets
- * a frontend had no room for (or with no device/queue to go to).
+ * a frontend had no room for (or with no device/queue to go to); polls =
+ * rounds of the forwarding loop over every queue, idle-polls = those that
+ * moved no packet, busy-cycles and idle-cycles = the time each kind took
+ * (TSC or timer ticks, sleeps left out): a backend idle most of its time
+ * is paced by its frontends.
  * On stderr, per device (features negotiated, names as above):
  *   vhu-fwd: device up: socket PATH id N vrings N features 0xHEX [names]
  *   vhu-fwd: device down: socket PATH id N
@@ -228,9 +236,12 @@ static void run(const sigset_t *sigs)
 			uint64_t rx = ld(&fwd_stats.rx), tx = ld(&fwd_stats.tx);
 			double dt = t - last;
 			printf("stats: rx-pkts %" PRIu64 " tx-pkts %" PRIu64
-			       " rx-mpps %.3f tx-mpps %.3f drops %" PRIu64 "\n",
-			       rx, tx, (double)(rx - rx0) / dt / 1e6,
-			       (double)(tx - tx0) / dt / 1e6, ld(&fwd_stats.drops));
+			       " rx-mpps %.3f tx-mpps %.3f drops %" PRIu64 " polls %" PRIu64
+			       " idle-polls %" PRIu64 " busy-cycles %" PRIu64 " idle-cycles %" PRIu64
+			       "\n", rx, tx, (double)(rx - rx0) / dt / 1e6,
+			       (double)(tx - tx0) / dt / 1e6, ld(&fwd_stats.drops),
+			       ld(&fwd_stats.polls), ld(&fwd_stats.idle_polls),
+			       ld(&fwd_stats.busy_cycles), ld(&fwd_stats.idle_cycles));
 			rx0 = rx, tx0 = tx, last = t;
 			while (next <= t)
 				next += fwd_opts.stats_period;
@@ -294,9 +305,12 @@ int main(int argc, char **argv)
 	uint64_t bad = ld(&fwd_stats.bad);
 	printf("total: rx-pkts %" PRIu64 " tx-pkts %" PRIu64 " drops %" PRIu64
 	       " bad %" PRIu64 " verified %" PRIu64 " hdr-checked %" PRIu64
-	       " unchecked %" PRIu64 "\n", ld(&fwd_stats.rx), ld(&fwd_stats.tx),
-	       ld(&fwd_stats.drops), bad, ld(&fwd_stats.verified),
-	       ld(&fwd_stats.hdr_checked), ld(&fwd_stats.unchecked));
+	       " unchecked %" PRIu64 " polls %" PRIu64 " idle-polls %" PRIu64
+	       " busy-cycles %" PRIu64 " idle-cycles %" PRIu64 "\n",
+	       ld(&fwd_stats.rx), ld(&fwd_stats.tx), ld(&fwd_stats.drops), bad,
+	       ld(&fwd_stats.verified), ld(&fwd_stats.hdr_checked), ld(&fwd_stats.unchecked),
+	       ld(&fwd_stats.polls), ld(&fwd_stats.idle_polls),
+	       ld(&fwd_stats.busy_cycles), ld(&fwd_stats.idle_cycles));
 	if (bad) {
 		fprintf(stderr, "vhu-fwd: %" PRIu64 " bad packets\n", bad);
 		rc = 1;
