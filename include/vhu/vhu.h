@@ -301,8 +301,13 @@ uint16_t vhu_vring_get_size(const struct vhu_dev *dev, uint16_t vring);
  * (DPDK's rte_vhost_avail_entries); 0 when the vring is not active or is
  * being reconfigured. Meant for the [data] thread of the vring; from any
  * other thread it takes the vring's lock and may make a burst running
- * at that moment return 0 packets. */
+ * at that moment return 0 packets. On a packed ring counting reads each
+ * available descriptor (at most VHU_MAX_BURST), and on a full ring the
+ * last ones read are those the guest is writing again: a caller that
+ * can use only a burst asks vhu_vring_avail_count for that many. */
 uint16_t vhu_vring_avail_entries(struct vhu_dev *dev, uint16_t vring);
+/* The same, counting no further than max: min(available, max). */
+uint16_t vhu_vring_avail_count(struct vhu_dev *dev, uint16_t vring, uint16_t max);
 
 /* A vring's counters; filled by the library, so its size is part of the
  * ABI: later counters are carved out of reserved (which reads 0 until

@@ -79,23 +79,37 @@ VHU_EXPORT uint16_t vhu_dequeue_burst(struct vhu_dev *dev, uint16_t vring,
 	return (uint16_t)(done + rarp);
 }
 
-VHU_EXPORT uint16_t vhu_vring_avail_entries(struct vhu_dev *dev, uint16_t vring)
+/* A split ring's count costs one load whatever max is, so it is whole
+ * unless max cuts it; a packed ring's walk stops at max. */
+static uint16_t avail_count(struct vhu_dev *dev, uint16_t vring, uint16_t max, bool whole)
 {
 	struct vhu_vq *vq = dev && vring < VHU_MAX_VRINGS ?
 		__atomic_load_n(&dev->vq[vring], __ATOMIC_ACQUIRE) : NULL;
 	uint16_t n = 0;
 
-	if (!vq || !vhu_spin_trylock(&vq->lock))
+	if (!vq || !max || !vhu_spin_trylock(&vq->lock))
 		return 0;
 	if (vq->active && vhu_vq_packed(vq)) {
-		n = vhu_packed_avail_count(vq, VHU_MAX_BURST);
+		n = vhu_packed_avail_count(vq, max);
 	} else if (vq->active) {
 		n = (uint16_t)(VHU_LOAD_ACQ(vq->avail->idx) - vq->last_avail_idx);
 		if (n > vq->size)
 			n = 0;
+		if (!whole && n > max)
+			n = max;
 	}
 	vhu_spin_unlock(&vq->lock);
 	return n;
+}
+
+VHU_EXPORT uint16_t vhu_vring_avail_entries(struct vhu_dev *dev, uint16_t vring)
+{
+	return avail_count(dev, vring, VHU_MAX_BURST, true);
+}
+
+VHU_EXPORT uint16_t vhu_vring_avail_count(struct vhu_dev *dev, uint16_t vring, uint16_t max)
+{
+	return avail_count(dev, vring, max, false);
 }
 
 VHU_EXPORT int vhu_vring_enable_guest_notification(struct vhu_dev *dev, uint16_t vring,

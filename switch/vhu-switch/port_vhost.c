@@ -502,7 +502,7 @@ void vhost_tx(struct port *p, unsigned pmd, struct vhu_pkt **pkts, uint16_t n)
 			/* Room comes when the guest refills its ring. */
 			if (!start)
 				start = mono_ns();
-			while (!vhu_vring_avail_entries(dev, VHU_VRING_RX(q)) &&
+			while (!vhu_vring_avail_count(dev, VHU_VRING_RX(q), 1) &&
 			       mono_ns() - start <= SW_ENQ_RETRY_NS)
 				cpu_relax();
 		}

@@ -173,6 +173,7 @@ static int fz_run(const uint8_t *data, size_t size, bool packed)
 			vhu_pkt_free_bulk(pkts, n);
 		}
 		(void)vhu_vring_avail_entries(&fz_dev, 1);
+		(void)vhu_vring_avail_count(&fz_dev, 0, burst);
 		/* The driver adds more: bump avail indexes (split) or flip
 		 * the first descriptors' availability (packed). */
 		if (!packed) {

@@ -86,11 +86,25 @@ static void test_range_and_direction(void)
 	CHECK_EQ(vhu_dequeue_burst(&dev, 1, pool, pk, 0), 0);
 	CHECK_EQ(dev.vq[1]->used->idx, 0);
 	CHECK_EQ(vhu_vring_avail_entries(&dev, 1), 1);
+	CHECK_EQ(vhu_vring_avail_count(&dev, 1, 8), 1);
+	CHECK_EQ(vhu_vring_avail_count(&dev, 1, 0), 0);
+	CHECK_EQ(vhu_vring_avail_count(&dev, VHU_MAX_VRINGS, 8), 0);
+	CHECK_EQ(vhu_vring_avail_count(NULL, 1, 8), 0);
 	CHECK_EQ(vhu_dequeue_burst(&dev, 1, pool, pk, 8), 1);
 	CHECK_EQ(pk[0]->pkt_len, 60);
 	CHECK_EQ(((uint8_t *)vhu_pkt_data(pk[0]))[0], 1);
 	CHECK_EQ(dev.vq[1]->used->idx, 1);
 	CHECK_EQ(vhu_vring_avail_entries(&dev, 1), 0);
+	vhu_pkt_free(pk[0]);
+	/* a split ring's count, cut at the caller's max */
+	tx_frame(1, 2);
+	tx_frame(2, 3);
+	CHECK_EQ(vhu_vring_avail_entries(&dev, 1), 2);
+	CHECK_EQ(vhu_vring_avail_count(&dev, 1, 1), 1);
+	CHECK_EQ(vhu_vring_avail_count(&dev, 1, 8), 2);
+	CHECK_EQ(vhu_dequeue_burst(&dev, 1, pool, pk, 8), 2);
+	CHECK_EQ(((uint8_t *)vhu_pkt_data(pk[1]))[0], 3);
+	vhu_pkt_free(pk[1]);
 
 	/* enqueue: only on even vrings */
 	post(dev.vq[0], 0, BUF + 0x2000, 2048, true);

@@ -129,6 +129,14 @@ static uint16_t enq(struct drv *d, struct vhu_pkt *const *pkts, uint16_t n)
 	return r;
 }
 
+static uint16_t avail(struct drv *d, uint16_t max)
+{
+	vhu_spin_lock(&d->q->lock);
+	uint16_t r = vhu_packed_avail_count(d->q, max);
+	vhu_spin_unlock(&d->q->lock);
+	return r;
+}
+
 static uint16_t deq(struct drv *d, struct vhu_pkt **pkts, uint16_t n)
 {
 	vhu_spin_lock(&d->q->lock);
@@ -220,6 +228,30 @@ static void test_rx_run_wrap(void)
 	CHECK_EQ(d.q->avail_wrap, d.avail_wrap);
 	CHECK_EQ(d.q->used_wrap, d.used_wrap);
 	CHECK_EQ(d.q->stats.packets, 36);
+	CHECK(!d.q->broken);
+}
+
+/* The count of available buffers stops at the caller's max (it reads
+ * each descriptor, and on a full ring the last it would read are those
+ * the guest is writing again), counts a chain once, and crosses the
+ * wrap. */
+static void test_avail_count_max(void)
+{
+	reset_all();
+	struct drv d = mkq(0, F_MRG);
+	start_at(&d, 11);
+	for (uint16_t i = 0; i < 6; i++)
+		put(&d, BUF + 0x800u * i, 0x800, i, VRING_DESC_F_WRITE);
+	put(&d, BUF + 0x4000, 0x400, 6, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
+	put(&d, BUF + 0x4400, 0x400, 6, VRING_DESC_F_WRITE);
+	for (uint16_t i = 7; i < 12; i++)
+		put(&d, BUF + 0x800u * i, 0x800, i, VRING_DESC_F_WRITE);
+	CHECK_EQ(avail(&d, 0), 0);
+	CHECK_EQ(avail(&d, 1), 1);
+	CHECK_EQ(avail(&d, 4), 4);  /* the four before the wrap */
+	CHECK_EQ(avail(&d, 7), 7);  /* past the wrap, the chain one */
+	CHECK_EQ(avail(&d, 64), 12);
+	CHECK_EQ(d.q->last_avail_idx, 11); /* nothing taken */
 	CHECK(!d.q->broken);
 }
 
@@ -493,6 +525,7 @@ int main(void)
 	t_init();
 	mem_setup();
 	RUN(test_rx_run_wrap);
+	RUN(test_avail_count_max);
 	RUN(test_rx_run_then_chain);
 	RUN(test_rx_mrg_mid_run);
 	RUN(test_rx_too_big);

@@ -118,9 +118,7 @@ static unsigned txonly(struct fwd_ctx *c, struct vhu_dev *dev, uint16_t q,
 	unsigned work = 0, n;
 
 	if (vhu_vring_is_enabled(dev, v)) {
-		n = vhu_vring_avail_entries(dev, v);
-		if (n > c->burst)
-			n = c->burst;
+		n = vhu_vring_avail_count(dev, v, c->burst);
 		if (n && vhu_pkt_alloc_bulk(c->pool, pkts, n) == 0) {
 			gen_fill(pkts, n);
 			work += tx_burst(c, dev, q, pkts, n);

@@ -146,7 +146,7 @@ void sleeper_wait(struct fwd_sleeper *s, struct vhu_dev **devs)
 	}
 	for (unsigned p = 0; p < FWD_MAX_PORTS && !ready; p++)
 		for (uint16_t v = 0; v < VHU_MAX_VRINGS && !ready; v++)
-			if (armed[p][v] && vhu_vring_avail_entries(devs[p], v) > 0)
+			if (armed[p][v] && vhu_vring_avail_count(devs[p], v, 1) > 0)
 				ready = true;
 	if (!ready && (differ || gen != s->gen || s->epfd < 0) && rebuild(s, want, gen) < 0) {
 		fprintf(stderr, "vhu-fwd: epoll: %s\n", strerror(errno));
@@ -188,7 +188,7 @@ void sleeper_wait(struct fwd_sleeper *s, struct vhu_dev **devs)
 			vhu_vring_enable_guest_notification(now, v, 0);
 			if (fired[p][v])
 				vhu_vring_drain_kick(now, v);
-			if (timedout && vhu_vring_avail_entries(now, v) > 0)
+			if (timedout && vhu_vring_avail_count(now, v, 1) > 0)
 				waiting = true;
 		}
 	}
