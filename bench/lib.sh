@@ -446,7 +446,7 @@ fwd_idle() {
 	awk -v a="$2" -v b="$3" '/^stats: / { n++
 			for (i = 1; i < NF; i++) { if ($i == "busy-cycles") u[n] = $(i+1); if ($i == "idle-cycles") q[n] = $(i+1) } }
 		END { u[0] = q[0] = 0; t = (u[b] + q[b]) - (u[a-1] + q[a-1])
-			if (b <= n && a >= 1 && (b in u) && t > 0) printf "%.3f", (q[b] - q[a-1]) / t }' "$1"
+			if (b <= n && a >= 1 && t > 0) printf "%.3f", (q[b] - q[a-1]) / t }' "$1"
 }
 # sw_totals FILE: "rx tx" summed over the ports of `vhu-ctl stats`.
 sw_totals() {

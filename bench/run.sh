@@ -218,7 +218,7 @@ measure() {
 run_one() {
 	local side=$1 sc=$2 size=$3 ring=$4
 	rm -f "$W"/{be,fe,vswitchd,ovsdb,ovs-start}.log "$W/be-stats.log"
-	CHK="- - - -" RUN_JUMP=0
+	CHK="- - - -" RUN_JUMP=0 BE_IDLE=-
 	local r="$W/r" bound=$((SECS + 40)) rates="" be_pid="" feat="" status=ok
 	rm -rf "$r"; mkdir -p "$r"
 	local s1=$r/s1 s2=$r/s2
@@ -295,7 +295,6 @@ run_one() {
 	st=$(steady <<<"$rs")
 	steady_periods <<<"$rs" | period_labels "$W/probes" >"$W/periods"
 	# How idle vhu-fwd was over its own steady periods (lib.sh's fwd_idle).
-	BE_IDLE=-
 	if [ "$side" = ours ]; then
 		local dir=rx pr=""
 		case $sc in enqueue) dir=tx ;; switch-*) dir="" ;; esac
